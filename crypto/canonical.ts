@@ -1,0 +1,144 @@
+/**
+ * The one canonical encoding for everything bioshard signs, hashes or sends:
+ * deterministic CBOR (RFC 8949 §4.2.1 core deterministic encoding) via `cborg`.
+ *
+ * Decoding is strict: a size limit is checked before parsing, indefinite
+ * lengths, undefined, NaN/Infinity, big integers and duplicate map keys are
+ * rejected, and the decoded value must re-encode to the identical bytes, so
+ * two encodings of one message cannot both verify (no signature malleability).
+ *
+ * The field readers below let each message decoder validate every field and
+ * reject unknown ones before a value is used.
+ *
+ * @module
+ */
+import { encode as cborEncode, decode as cborDecode, rfc8949EncodeOptions } from 'cborg'
+import { DecodeError, TooLargeError } from './errors.ts'
+import { equalBytes } from './bytes.ts'
+
+/** A decoded CBOR map with string keys. */
+export type CborMap = Record<string, unknown>
+
+const DECODE_OPTIONS = {
+  strict: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowBigInt: false,
+  rejectDuplicateMapKeys: true,
+  useMaps: false
+} as const
+
+/**
+ * Encode a value canonically.
+ *
+ * @example encodeCanonical({ b: 1, a: new Uint8Array([1]) })
+ */
+export function encodeCanonical (value: unknown): Uint8Array {
+  try {
+    return cborEncode(value, rfc8949EncodeOptions)
+  } catch (e) {
+    throw new TypeError(`value cannot be encoded canonically: ${(e as Error).message}`)
+  }
+}
+
+/**
+ * Decode canonical CBOR of at most `maxBytes`.
+ *
+ * @throws {TooLargeError} ERR_TOO_LARGE before parsing when over the limit
+ * @throws {DecodeError} ERR_DECODE for malformed or non-canonical bytes
+ */
+export function decodeCanonical (bytes: Uint8Array, maxBytes: number, what = 'message'): unknown {
+  if (!(bytes instanceof Uint8Array)) throw new DecodeError(`${what} must be bytes`)
+  if (bytes.length > maxBytes) throw new TooLargeError(what, bytes.length, maxBytes)
+  let value: unknown
+  try {
+    value = cborDecode(bytes, DECODE_OPTIONS)
+  } catch (e) {
+    throw new DecodeError(`${what} is not valid CBOR: ${(e as Error).message}`)
+  }
+  let again: Uint8Array
+  try {
+    again = cborEncode(value, rfc8949EncodeOptions)
+  } catch {
+    throw new DecodeError(`${what} holds a value that cannot be re-encoded`)
+  }
+  if (!equalBytes(again, bytes)) throw new DecodeError(`${what} is not canonically encoded`)
+  return value
+}
+
+/** Decode and require a map whose keys are exactly (a subset of optional +) the required ones. */
+export function decodeMap (bytes: Uint8Array, maxBytes: number, what: string, required: readonly string[], optional: readonly string[] = []): CborMap {
+  return asMap(decodeCanonical(bytes, maxBytes, what), what, required, optional)
+}
+
+/** Require `value` to be a map with all `required` keys and nothing outside `required ∪ optional`. */
+export function asMap (value: unknown, what: string, required: readonly string[], optional: readonly string[] = []): CborMap {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new DecodeError(`${what} must be a map`)
+  }
+  const m = value as CborMap
+  for (const k of required) if (!(k in m)) throw new DecodeError(`${what}.${k} is missing`)
+  for (const k of Object.keys(m)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new DecodeError(`${what}.${k} is not a known field`)
+  }
+  return m
+}
+
+/** Read a byte-string field, optionally of exact length or bounded length. */
+export function bytesField (m: CborMap, key: string, what: string, len?: { exact?: number, max?: number, min?: number }): Uint8Array {
+  const v = m[key]
+  if (!(v instanceof Uint8Array)) throw new DecodeError(`${what}.${key} must be bytes`)
+  if (len?.exact !== undefined && v.length !== len.exact) throw new DecodeError(`${what}.${key} must be ${len.exact} bytes`)
+  if (len?.max !== undefined && v.length > len.max) throw new DecodeError(`${what}.${key} exceeds ${len.max} bytes`)
+  if (len?.min !== undefined && v.length < len.min) throw new DecodeError(`${what}.${key} is shorter than ${len.min} bytes`)
+  return v
+}
+
+/** Read a safe-integer field within `[min, max]`. */
+export function intField (m: CborMap, key: string, what: string, min: number, max: number): number {
+  const v = m[key]
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new DecodeError(`${what}.${key} must be an integer`)
+  if (v < min || v > max) throw new DecodeError(`${what}.${key} must be in [${min}, ${max}]`)
+  return v
+}
+
+/** Read a finite number field within `[min, max]`. */
+export function numberField (m: CborMap, key: string, what: string, min: number, max: number): number {
+  const v = m[key]
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DecodeError(`${what}.${key} must be a number`)
+  if (v < min || v > max) throw new DecodeError(`${what}.${key} must be in [${min}, ${max}]`)
+  return v
+}
+
+/** Read a string field of bounded length, optionally matching a pattern. */
+export function strField (m: CborMap, key: string, what: string, maxLen: number, pattern?: RegExp): string {
+  const v = m[key]
+  if (typeof v !== 'string') throw new DecodeError(`${what}.${key} must be a string`)
+  if (v.length > maxLen) throw new DecodeError(`${what}.${key} exceeds ${maxLen} characters`)
+  if (pattern !== undefined && !pattern.test(v)) throw new DecodeError(`${what}.${key} has an invalid format`)
+  return v
+}
+
+/** Read a string field that must be one of `values`. */
+export function enumField<T extends string> (m: CborMap, key: string, what: string, values: readonly T[]): T {
+  const v = m[key]
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw new DecodeError(`${what}.${key} must be one of ${values.join(', ')}`)
+  return v as T
+}
+
+/** Read a boolean field. */
+export function boolField (m: CborMap, key: string, what: string): boolean {
+  const v = m[key]
+  if (typeof v !== 'boolean') throw new DecodeError(`${what}.${key} must be a boolean`)
+  return v
+}
+
+/** Read an array field of at most `maxItems`, mapping each item through `item`. */
+export function arrayField<T> (m: CborMap, key: string, what: string, maxItems: number, item: (v: unknown, i: number) => T): T[] {
+  const v = m[key]
+  if (!Array.isArray(v)) throw new DecodeError(`${what}.${key} must be an array`)
+  if (v.length > maxItems) throw new DecodeError(`${what}.${key} has more than ${maxItems} items`)
+  return v.map(item)
+}

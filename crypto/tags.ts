@@ -1,0 +1,42 @@
+/**
+ * Every domain-separation tag in bioshard, in one place (as hypercore's
+ * `caps`): no two contexts ever sign, hash or derive over the same bytes.
+ * Tags are versioned; changing one is a wire-format change.
+ *
+ * @module
+ */
+
+/** Tags prefixed to the canonical bytes of each signed message type. */
+export const SIG = {
+  NODE_CERT: 'bioshard/v1/sig/node-cert',
+  VERIFIER_CERT: 'bioshard/v1/sig/verifier-cert',
+  MANIFEST: 'bioshard/v1/sig/manifest',
+  STORE_REQUEST: 'bioshard/v1/sig/store-request',
+  STORE_RECEIPT: 'bioshard/v1/sig/store-receipt',
+  FETCH_REQUEST: 'bioshard/v1/sig/fetch-request',
+  FETCH_RESPONSE: 'bioshard/v1/sig/fetch-response',
+  ERASE_REQUEST: 'bioshard/v1/sig/erase-request',
+  ERASE_RECEIPT: 'bioshard/v1/sig/erase-receipt',
+  ATTESTATION: 'bioshard/v1/sig/enclave-attestation',
+  DECISION: 'bioshard/v1/sig/match-decision',
+  CONSENT: 'bioshard/v1/sig/consent'
+} as const
+
+/** Tags for domain-separated hashes. */
+export const HASH = {
+  SHARE_COMMITMENT: 'bioshard/v1/hash/share-commitment',
+  AUDIT_ENTRY: 'bioshard/v1/hash/audit-entry',
+  PLACEMENT: 'bioshard/v1/hash/placement',
+  ENCLAVE_MEASUREMENT: 'bioshard/v1/hash/enclave-measurement',
+  MANIFEST_KEY: 'bioshard/v1/hash/manifest-key'
+} as const
+
+/** AEAD associated-data and HPKE `info` labels. */
+export const AEAD = {
+  TEMPLATE: 'bioshard/v1/aead/template',
+  SHARE_AT_REST: 'bioshard/v1/aead/share-at-rest',
+  HPKE_SHARE_SEAL: 'bioshard/v1/hpke/share-seal'
+} as const
+
+export type SigTag = typeof SIG[keyof typeof SIG]
+export type HashTag = typeof HASH[keyof typeof HASH]
