@@ -33,14 +33,27 @@ const DECODE_OPTIONS = {
 /**
  * Encode a value canonically.
  *
+ * @throws {TypeError} when the value holds something {@link decodeCanonical}
+ *   refuses (undefined, NaN, ±Infinity, integers beyond 2^53, non-string map
+ *   keys, unsupported types)
  * @example encodeCanonical({ b: 1, a: new Uint8Array([1]) })
  */
 export function encodeCanonical (value: unknown): Uint8Array {
+  let bytes: Uint8Array
   try {
-    return cborEncode(value, rfc8949EncodeOptions)
+    bytes = cborEncode(value, rfc8949EncodeOptions)
   } catch (e) {
     throw new TypeError(`value cannot be encoded canonically: ${(e as Error).message}`)
   }
+  // cborg encodes values the strict decoder refuses (an optional field left
+  // `undefined`, NaN, a Map with number keys, a BigInt): such bytes could be
+  // signed and sent but never decoded by a peer, so refuse them here (≈5 µs).
+  try {
+    cborDecode(bytes, DECODE_OPTIONS)
+  } catch (e) {
+    throw new TypeError(`value cannot be encoded canonically: ${(e as Error).message}`)
+  }
+  return bytes
 }
 
 /**

@@ -8,7 +8,7 @@
 
 /** Tags prefixed to the canonical bytes of each signed message type. */
 export const SIG = {
-  NODE_CERT: 'bioshard/v1/sig/node-cert',
+  AUTHORITY_CERT: 'bioshard/v1/sig/authority-cert',
   VERIFIER_CERT: 'bioshard/v1/sig/verifier-cert',
   MANIFEST: 'bioshard/v1/sig/manifest',
   STORE_REQUEST: 'bioshard/v1/sig/store-request',
@@ -28,7 +28,8 @@ export const HASH = {
   AUDIT_ENTRY: 'bioshard/v1/hash/audit-entry',
   PLACEMENT: 'bioshard/v1/hash/placement',
   ENCLAVE_MEASUREMENT: 'bioshard/v1/hash/enclave-measurement',
-  MANIFEST_KEY: 'bioshard/v1/hash/manifest-key'
+  MANIFEST_KEY: 'bioshard/v1/hash/manifest-key',
+  REQUEST: 'bioshard/v1/hash/request'
 } as const
 
 /** AEAD associated-data and HPKE `info` labels. */

@@ -1,0 +1,42 @@
+/**
+ * Argument parsing shared by the CLI commands: `node:util` parseArgs in
+ * strict mode, with parse failures turned into usage errors.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { UsageError } from './io.ts'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** Parse `argv` strictly against `options` (a `help` flag is always added). */
+export function parse<O extends Options> (argv: string[], options: O): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals }
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+}
+
+/** A required string option, or a usage error naming it. */
+export function required (values: Record<string, unknown>, name: string): string {
+  const v = values[name]
+  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`--${name} is required`)
+  return v
+}
+
+/** A string list option (repeatable flag), empty when absent. */
+export function list (values: Record<string, unknown>, name: string): string[] {
+  const v = values[name]
+  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []
+}
+
+/** A positive number option with a default. */
+export function positive (values: Record<string, unknown>, name: string, fallback: number): number {
+  const v = values[name]
+  if (v === undefined) return fallback
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number`)
+  return n
+}

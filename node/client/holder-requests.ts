@@ -1,0 +1,90 @@
+/**
+ * Caller side of the holder protocols: build and sign one store, fetch or
+ * erase request, send it, and check the holder's signed answer (right holder,
+ * right template, bound to this request). Used by the verifier library and
+ * by operators' tools.
+ *
+ * @module
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Libp2p } from '@libp2p/interface'
+import { randomBytes, equalBytes } from '../../crypto/bytes.ts'
+import { BioshardError } from '../../crypto/errors.ts'
+import { SIG } from '../../crypto/tags.ts'
+import type { SigningKey } from '../../crypto/sign.ts'
+import { checkSigned, type SignedWire } from '../../protocol/signed.ts'
+import { encodeStoreRequest, readStoreReceipt, type StoreReceipt } from '../../protocol/store.ts'
+import { encodeFetchRequest, decodeFetchRequest, fetchRequestHash, readFetchResponse, type FetchResponse } from '../../protocol/fetch.ts'
+import { encodeEraseRequest, decodeEraseRequest, eraseRequestHash, readEraseReceipt, type EraseReceipt } from '../../protocol/erase.ts'
+import type { Manifest } from '../../protocol/manifest.ts'
+import { peerPublicKey } from '../../protocol/fields.ts'
+import { PROTOCOL, NONCE_BYTES, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
+import { request } from '../rpc.ts'
+
+/** Per-request deadline default. */
+export const REQUEST_TIMEOUT_MS = 5_000
+
+export interface CallOptions { timeoutMs?: number, signal?: AbortSignal, now?: number }
+
+function opts (protocol: keyof typeof MAX_RESPONSE_BYTES, o: CallOptions): { timeoutMs: number, maxResponseBytes: number, signal?: AbortSignal } {
+  return { timeoutMs: o.timeoutMs ?? REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[protocol], ...(o.signal !== undefined ? { signal: o.signal } : {}) }
+}
+
+function bad (holder: string, what: string): never {
+  throw new BioshardError('ERR_BAD_SIGNATURE', `${holder}: ${what}`)
+}
+
+/**
+ * Ask `holder` to store share `x`; returns its verified receipt.
+ *
+ * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a receipt that does not check out
+ */
+export async function storeShare (libp2p: Libp2p, holder: string, manifest: Manifest, x: number, share: Uint8Array, tenant: SigningKey, o: CallOptions = {}): Promise<StoreReceipt> {
+  const body = encodeStoreRequest({ manifest, x, share, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, tenant)
+  try {
+    const receipt = readStoreReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.STORE, body, opts(PROTOCOL.STORE, o)))
+    checkSigned(SIG.STORE_RECEIPT, receipt, peerPublicKey(holder), `store receipt from ${holder}`)
+    const entry = manifest.body.shares.find((s) => s.x === x)
+    if (receipt.body.holder !== holder || receipt.body.x !== x || !equalBytes(receipt.body.templateId, manifest.body.templateId) ||
+      entry === undefined || !equalBytes(receipt.body.commitment, entry.commitment)) bad(holder, 'store receipt does not match the request')
+    return receipt
+  } finally {
+    body.fill(0)
+  }
+}
+
+/** What a fetch needs besides the template: who asks, for what, into which enclave. */
+export interface FetchCredentials {
+  verifier: SigningKey
+  /** The verifier certificate (tenant-signed), wire form. */
+  cert: SignedWire
+  /** The enclave attestation (wire form). */
+  attestation: SignedWire
+}
+
+/**
+ * Ask `holder` for share `x`, sealed to the attested enclave. Returns the
+ * verified response; the sealed bytes are opened only inside the enclave.
+ */
+export async function fetchShare (libp2p: Libp2p, holder: string, templateId: Uint8Array, x: number, purpose: string, creds: FetchCredentials, o: CallOptions = {}): Promise<FetchResponse> {
+  const bytes = encodeFetchRequest({ templateId, x, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, creds.verifier)
+  const requestHash = fetchRequestHash(decodeFetchRequest(bytes))
+  const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, bytes, opts(PROTOCOL.FETCH, o)))
+  checkSigned(SIG.FETCH_RESPONSE, res, peerPublicKey(holder), `fetch response from ${holder}`)
+  if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, templateId) || !equalBytes(res.body.request, requestHash)) {
+    bad(holder, 'fetch response does not match the request')
+  }
+  return res
+}
+
+/** Ask `holder` to erase its share of the manifest's template; returns its verified receipt. */
+export async function eraseAt (libp2p: Libp2p, holder: string, manifest: Manifest, signer: SigningKey, by: 'tenant' | 'subject' = 'tenant', o: CallOptions = {}): Promise<EraseReceipt> {
+  const bytes = encodeEraseRequest({ manifest, by, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, signer)
+  const requestHash = eraseRequestHash(decodeEraseRequest(bytes))
+  const receipt = readEraseReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.ERASE, bytes, opts(PROTOCOL.ERASE, o)))
+  checkSigned(SIG.ERASE_RECEIPT, receipt, peerPublicKey(holder), `erase receipt from ${holder}`)
+  if (receipt.body.holder !== holder || !equalBytes(receipt.body.templateId, manifest.body.templateId) || !equalBytes(receipt.body.request, requestHash)) {
+    bad(holder, 'erase receipt does not match the request')
+  }
+  return receipt
+}

@@ -1,0 +1,90 @@
+/**
+ * Holder side of `/bioshard/fetch/1.0.0`: release a share, sealed to an
+ * attested enclave, to an authorised verifier.
+ *
+ * Checks, in order (cheapest and least revealing first): sender binding and
+ * freshness; the id is not erased and is held here; the verifier certificate
+ * is the manifest tenant's; the request signature; the manifest policy allows
+ * this verifier, this purpose and this enclave measurement; the nonce is new;
+ * the rate limit. Only then is the share decrypted from disk, sealed with HPKE
+ * to the enclave key (bound to the request hash) and wiped.
+ *
+ * @module
+ */
+import { decodeFetchRequest, fetchRequestHash, shareSealInfo, signFetchResponse } from '../../protocol/fetch.ts'
+import { checkVerifierCert } from '../../protocol/certs.ts'
+import { checkSigned } from '../../protocol/signed.ts'
+import { decodeManifest, entryFor, type Manifest } from '../../protocol/manifest.ts'
+import { refuse } from '../../protocol/errors.ts'
+import { SIG } from '../../crypto/tags.ts'
+import { toHex, equalBytes, wipe } from '../../crypto/bytes.ts'
+import { seal } from '../../crypto/seal.ts'
+import type { RequestContext } from '../rpc.ts'
+import { checkEnvelope, type HolderDeps } from './context.ts'
+
+/**
+ * Decoded manifests of held templates. Their signatures were checked when the
+ * share was stored; each fetch re-checks only the validity windows. The cache
+ * is dropped for an id on erase.
+ */
+export class ManifestCache {
+  private readonly cache = new Map<string, Manifest>()
+  private readonly max: number
+  constructor (max = 10_000) { this.max = max }
+
+  async get (deps: HolderDeps, templateId: Uint8Array): Promise<Manifest | undefined> {
+    const id = toHex(templateId)
+    const hit = this.cache.get(id)
+    if (hit !== undefined) return hit
+    const bytes = await deps.store.getManifest(templateId)
+    if (bytes === undefined) return undefined
+    const m = decodeManifest(bytes)
+    if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value as string)
+    this.cache.set(id, m)
+    return m
+  }
+
+  drop (templateId: Uint8Array): void { this.cache.delete(toHex(templateId)) }
+}
+
+/** Serve one fetch request; returns the signed response with the sealed share. */
+export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+  const req = decodeFetchRequest(bytes)
+  const { templateId, x, purpose, enclave, cert } = req.body
+  ctx.note.subject = toHex(templateId)
+  ctx.note.action = `fetch x=${x} purpose=${purpose}`
+  const now = deps.now()
+  checkEnvelope(req.body, ctx, now)
+  if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')
+  const manifest = await manifests.get(deps, templateId)
+  if (manifest === undefined) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
+  const { policy, tenant } = manifest.body
+  if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
+  if (policy.expires !== 0 && now > policy.expires) refuse('ERR_EXPIRED', 'enrolment has expired')
+
+  checkVerifierCert(cert, tenant, now)
+  const verifier = cert.body.key
+  checkSigned(SIG.FETCH_REQUEST, req, verifier, 'fetch request')
+  if (policy.verifiers.length > 0 && !policy.verifiers.some((v) => equalBytes(v, verifier))) refuse('ERR_NOT_AUTHORISED', 'verifier is not authorised by the manifest policy')
+  if (!policy.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `purpose '${purpose}' is not allowed by the manifest policy`)
+  if (!cert.body.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `verifier certificate does not cover purpose '${purpose}'`)
+  const attester = deps.attestation[enclave.body.kind]
+  if (attester === undefined) refuse('ERR_NOT_AUTHORISED', `attestation kind '${enclave.body.kind}' is not accepted`)
+  const attested = attester.verify(enclave, verifier)
+  if (!policy.measurements.some((m) => equalBytes(m, attested.measurement))) refuse('ERR_NOT_AUTHORISED', 'enclave measurement is not allowed by the manifest policy')
+  deps.replay.check(verifier, req.body.nonce, now)
+  deps.rate.take(toHex(verifier) + toHex(templateId), policy.ratePerMinute, now)
+
+  const entry = entryFor(manifest.body, deps.self)
+  if (entry === undefined || entry.x !== x) refuse('ERR_NOT_HOLDER', `this node does not hold share ${x}`)
+  const held = await deps.store.get(templateId)
+  if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')
+  const requestHash = fetchRequestHash(req)
+  let sealed: Uint8Array
+  try {
+    sealed = seal(attested.key, held.share, shareSealInfo(templateId, x), requestHash)
+  } finally {
+    wipe(held.share)
+  }
+  return signFetchResponse({ templateId, x, holder: deps.self, sealed, request: requestHash, time: now }, deps.key)
+}

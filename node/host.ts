@@ -1,0 +1,107 @@
+/**
+ * The libp2p host every bioshard peer runs: TCP, noise, yamux, identify,
+ * ping and the private Kademlia DHT (`/bioshard/kad/1.0.0`) whose `bioshard`
+ * record namespace only accepts valid, tenant-signed manifests.
+ *
+ * @module
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey, PeerId } from '@libp2p/interface'
+import type { TrustAnchor } from '../protocol/certs.ts'
+import { PROTOCOL } from '../protocol/constants.ts'
+import { RECORD_NAMESPACE, validateManifestRecord, selectManifestRecord } from '../protocol/records.ts'
+import { logger } from './log.ts'
+
+const log = logger('host')
+
+export interface HostInit {
+  privateKey: PrivateKey
+  listen: string[]
+  anchor: TrustAnchor
+  /** Nodes serve the DHT; clients (verifier library) only query it. */
+  role: 'node' | 'client'
+  /** Refuse encrypted inbound connections from these peers (invalid-request bans). */
+  isDenied?: (peer: PeerId) => boolean
+}
+
+export type Host = Libp2p<{ dht: KadDHT, identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+
+/** Create (but do not start) a host. */
+export async function createHost (init: HostInit): Promise<Host> {
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    start: false,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      // libp2p's default (5 inbound connections per second per host) is a DoS
+      // guard for public nodes; a site runs many nodes and the devnet runs all
+      // of them on 127.0.0.1, where that limit makes nodes reset each other's
+      // dials. Admission and per-peer request budgets guard us instead.
+      inboundConnectionThreshold: 1_000,
+      maxIncomingPendingConnections: 256,
+      maxConnections: 1_000,
+      dialTimeout: 10_000
+    },
+    connectionMonitor: {
+      // The default pings every 10 s and drops a connection on one missed
+      // ping; on a loaded 2-core machine that tears down healthy links in the
+      // middle of a verification. Ping less often and keep the connection:
+      // a dead peer is found by the request that fails, and hedged.
+      pingInterval: 30_000,
+      abortConnectionOnPingFailure: false
+    },
+    connectionGater: {
+      denyInboundEncryptedConnection: (peer) => init.isDenied?.(peer) ?? false
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: PROTOCOL.KAD,
+        clientMode: init.role === 'client',
+        // Sites may run on private networks and the devnet runs on loopback:
+        // keep every address (the default strips private ones).
+        peerInfoMapper: passthroughMapper,
+        allowQueryWithZeroPeers: true,
+        validators: {
+          [RECORD_NAMESPACE]: async (key, value) => { validateManifestRecord(key, value, init.anchor) }
+        },
+        selectors: {
+          [RECORD_NAMESPACE]: (_key, records) => selectManifestRecord(records)
+        }
+      })
+    }
+  })
+}
+
+/**
+ * Dial the bootstrap peers, retrying each a few times: at a network's first
+ * start several nodes come up together and a bootstrap peer may not be
+ * listening yet.
+ */
+export async function dialBootstrap (host: Libp2p, bootstrap: readonly string[], signal?: AbortSignal): Promise<number> {
+  let connected = 0
+  await Promise.all(bootstrap.map(async (addr) => {
+    for (let attempt = 0; attempt < 10 && signal?.aborted !== true; attempt++) {
+      try {
+        await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) })
+        connected++
+        return
+      } catch (e) {
+        log('bootstrap %s attempt %d failed: %s', addr, attempt + 1, (e as Error).message)
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)))
+      }
+    }
+  }))
+  return connected
+}

@@ -1,0 +1,226 @@
+/**
+ * A site node: composes the libp2p host, admission, the durable share store,
+ * the holder protocol handlers, the audit log and metrics. `start()` brings
+ * it up and joins the network; `stop()` stops taking requests, lets those in
+ * flight finish (bounded), and closes the database cleanly.
+ *
+ * @module
+ */
+import type { PeerId } from '@libp2p/interface'
+import { openNodeDb, type NodeDb } from './store/db.ts'
+import { ShareStore } from './store/share-store.ts'
+import { AuditLog } from './audit/audit-log.ts'
+import { NodeMetrics } from './metrics/metrics.ts'
+import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
+import { createHost, dialBootstrap, type Host } from './host.ts'
+import { Admission } from './admission.ts'
+import { Roster } from './roster.ts'
+import { serve, InvalidRequestBudget, type Served } from './rpc.ts'
+import { ReplayCache } from './policy/replay-cache.ts'
+import { RateLimiter } from './policy/rate-limiter.ts'
+import { handleStore } from './handlers/store.ts'
+import { handleFetch, ManifestCache } from './handlers/fetch.ts'
+import { handleErase } from './handlers/erase.ts'
+import type { HolderDeps } from './handlers/context.ts'
+import { loadConfig, authorityKeys, parseHostPort, type NodeConfig } from './config.ts'
+import { loadKeys, loadCert } from './keys.ts'
+import { logger } from './log.ts'
+import { wipe } from '../crypto/bytes.ts'
+import { BioshardError } from '../crypto/errors.ts'
+import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
+import { PROTOCOL, MAX_MESSAGE_BYTES, FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
+import { processAttestation } from '../protocol/attestation.ts'
+
+const log = logger('node')
+
+/** How long stop() waits for in-flight requests before closing anyway. */
+const DRAIN_TIMEOUT_MS = 5_000
+const INVALID_WINDOW_MS = 10 * 60_000
+const BAN_MS = 10 * 60_000
+
+export interface SiteNodeOptions {
+  /** Node directory (config, keys, certificate, database). */
+  dir: string
+  env?: NodeJS.ProcessEnv
+  /** Override the configured metrics address (`host:port`), or null for none. */
+  metrics?: string | null
+  /** Clock, for tests. */
+  now?: () => number
+}
+
+export class SiteNode {
+  readonly dir: string
+  readonly config: NodeConfig
+  readonly cert: NodeCert
+  readonly anchor: TrustAnchor
+  readonly roster: Roster
+  private readonly options: SiteNodeOptions
+  private host?: Host
+  private db?: NodeDb
+  private store?: ShareStore
+  private audit?: AuditLog
+  private metrics?: NodeMetrics
+  private metricsServer?: MetricsServer
+  private admission?: Admission
+  private inFlight = 0
+  private accepting = false
+
+  private constructor (options: SiteNodeOptions, config: NodeConfig, cert: NodeCert, anchor: TrustAnchor) {
+    this.options = options
+    this.dir = options.dir
+    this.config = config
+    this.cert = cert
+    this.anchor = anchor
+    this.roster = new Roster(anchor)
+  }
+
+  /**
+   * Load a node directory; checks that the certificate is present, valid and
+   * issued for this node's key and site.
+   *
+   * @throws {BioshardError} ERR_CONFIG for a missing or mismatched config, key or certificate
+   */
+  static async open (options: SiteNodeOptions): Promise<SiteNode> {
+    const config = loadConfig(options.dir, options.env ?? {})
+    const anchor: TrustAnchor = { network: config.network, authorities: authorityKeys(config) }
+    const cert = loadCert(options.dir)
+    if (cert === undefined) throw new BioshardError('ERR_CONFIG', `no node.cert in ${options.dir}: ask the authority to admit this peer (bioshard authority admit) and copy the certificate there`)
+    const now = (options.now ?? Date.now)()
+    try {
+      checkNodeCert(cert, anchor, now)
+    } catch (e) {
+      throw new BioshardError('ERR_CONFIG', `node.cert is not usable: ${(e as Error).message}`, { cause: e })
+    }
+    if (cert.body.site !== config.site) throw new BioshardError('ERR_CONFIG', `node.cert is for site ${cert.body.site}, config says ${config.site}`)
+    return new SiteNode(options, config, cert, anchor)
+  }
+
+  get peerId (): PeerId {
+    if (this.host === undefined) throw new Error('node is not started')
+    return this.host.peerId
+  }
+
+  /** Listen addresses with the /p2p suffix, as others should dial them. */
+  get addrs (): string[] {
+    return this.host?.getMultiaddrs().map((a) => a.toString()) ?? []
+  }
+
+  get libp2p (): Host | undefined { return this.host }
+
+  /** Start serving and join the network. */
+  async start (): Promise<void> {
+    const now = this.options.now ?? Date.now
+    const keys = await loadKeys(this.dir)
+    if (keys.peerId !== this.cert.body.peer) {
+      wipe(keys.storageKey)
+      throw new BioshardError('ERR_CONFIG', `node.cert is for peer ${this.cert.body.peer}, this node is ${keys.peerId}`)
+    }
+    this.db = await openNodeDb(this.dir)
+    this.store = new ShareStore(this.db, keys.storageKey)
+    wipe(keys.storageKey)
+    this.audit = await AuditLog.open(this.db)
+    const budget = new InvalidRequestBudget(this.config.limits.invalidRequestBudget, INVALID_WINDOW_MS, BAN_MS)
+    const host = await createHost({
+      privateKey: keys.privateKey,
+      listen: this.config.listen,
+      anchor: this.anchor,
+      role: 'node',
+      isDenied: (peer) => budget.isBanned(peer.toString())
+    })
+    this.host = host
+    const store = this.store
+    this.metrics = new NodeMetrics({
+      sharesHeld: () => store.countNow(),
+      peersConnected: () => host.getPeers().length,
+      peersAdmitted: () => this.roster.size()
+    })
+    const deps: HolderDeps = {
+      self: keys.peerId,
+      site: this.config.site,
+      key: keys.signing,
+      anchor: this.anchor,
+      store,
+      replay: new ReplayCache(2 * FRESHNESS_WINDOW_MS),
+      rate: new RateLimiter(),
+      attestation: { process: processAttestation },
+      now
+    }
+    const manifests = new ManifestCache()
+    const onServed = (s: Served): void => { this.onServed(s) }
+    const limits = this.config.limits
+    const bounded = (protocol: keyof typeof MAX_MESSAGE_BYTES): Parameters<typeof serve>[3] => ({
+      maxRequestBytes: MAX_MESSAGE_BYTES[protocol], timeoutMs: limits.requestTimeoutMs, maxInboundStreams: limits.maxInboundStreams, onServed
+    })
+    const guarded = (fn: (bytes: Uint8Array, ctx: Parameters<Parameters<typeof serve>[2]>[1]) => Promise<unknown>) =>
+      async (bytes: Uint8Array, ctx: Parameters<Parameters<typeof serve>[2]>[1]): Promise<unknown> => {
+        if (!this.accepting) throw new BioshardError('ERR_BUSY', 'node is shutting down')
+        this.inFlight++
+        try { return await fn(bytes, ctx) } finally { this.inFlight-- }
+      }
+    await host.start()
+    this.accepting = true
+    await serve(host, PROTOCOL.STORE, guarded(async (b, c) => await handleStore(deps, b, c)), bounded(PROTOCOL.STORE), budget)
+    await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c)), bounded(PROTOCOL.FETCH), budget)
+    await serve(host, PROTOCOL.ERASE, guarded(async (b, c) => await handleErase(deps, manifests, b, c)), bounded(PROTOCOL.ERASE), budget)
+    this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, budget, onServed })
+    await this.admission.start()
+
+    const metricsAddr = this.options.metrics !== undefined ? this.options.metrics : this.config.metrics
+    if (metricsAddr !== null) {
+      const { host: mhost, port } = parseHostPort(metricsAddr, 'metrics')
+      this.metricsServer = await startMetricsServer({ host: mhost, port, metrics: this.metrics, health: () => this.health() })
+    }
+    if (this.config.bootstrap.length > 0) {
+      const n = await dialBootstrap(host, this.config.bootstrap)
+      log('connected to %d of %d bootstrap peers', n, this.config.bootstrap.length)
+    }
+  }
+
+  /** URL of the metrics server, if running. */
+  get metricsUrl (): string | undefined { return this.metricsServer?.url }
+
+  /** Liveness and readiness for `/healthz`. */
+  health (): { ok: boolean, peer: string, site: string, admitted: number, connected: number, shares: number } {
+    return {
+      ok: this.accepting,
+      peer: this.cert.body.peer,
+      site: this.config.site,
+      admitted: this.roster.size(),
+      connected: this.host?.getPeers().length ?? 0,
+      shares: this.store?.countNow() ?? 0
+    }
+  }
+
+  /** Shares held right now. */
+  async shareCount (): Promise<number> { return await (this.store?.count() ?? Promise.resolve(0)) }
+
+  private onServed (s: Served): void {
+    this.metrics?.observe(s.protocol.split('/')[2] ?? s.protocol, s.outcome, s.seconds)
+    if (s.protocol === PROTOCOL.ADMIT && s.outcome === 'ok') return
+    const entry = {
+      time: Date.now(),
+      protocol: s.protocol.split('/')[2] ?? s.protocol,
+      peer: s.peer,
+      action: s.action ?? 'request',
+      outcome: s.outcome,
+      ...(s.subject !== undefined ? { subject: s.subject } : {}),
+      ...(s.message !== undefined && s.outcome !== 'ok' ? { reason: s.message } : {})
+    }
+    this.audit?.append(entry).catch((e: Error) => { log.error('audit append failed: %s', e.message) })
+  }
+
+  /** Stop taking requests, drain, and close everything. Safe to call twice. */
+  async stop (): Promise<void> {
+    if (!this.accepting && this.host === undefined) return
+    this.accepting = false
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    await this.admission?.stop()
+    await this.host?.stop()
+    this.host = undefined
+    await this.metricsServer?.close()
+    await this.audit?.flush()
+    await this.db?.close()
+    this.db = undefined
+  }
+}

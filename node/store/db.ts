@@ -1,0 +1,103 @@
+/**
+ * The node's one on-disk database: a single LevelDB (`level`, classic-level)
+ * at `<dir>/db`, split into sublevels so that one atomic batch can span a
+ * share, its manifest copy and a tombstone.
+ *
+ * LevelDB takes an exclusive lock on open, so a second process (an operator
+ * running `bioshard audit verify` beside a live node) cannot open it; that is
+ * reported as `ERR_BUSY` rather than as a raw I/O error.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Level } from 'level'
+import type { AbstractSublevel } from 'abstract-level'
+import { BioshardError } from '../../crypto/errors.ts'
+
+/** The root database type: byte keys and byte values unless a sublevel says otherwise. */
+export type RootDb = Level<Uint8Array, Uint8Array>
+
+/** A sublevel whose keys are `K` and whose values are bytes. */
+export type ByteSublevel<K> = AbstractSublevel<RootDb, string | Buffer | Uint8Array, K, Uint8Array>
+
+/** The opened node database and its sublevels. */
+export interface NodeDb {
+  /** The node directory this database lives under (`<dir>/db`). */
+  readonly dir: string
+  /** The root database; use it for batches that span sublevels. */
+  readonly db: RootDb
+  /** templateId (32 bytes) → encrypted share record (see `share-store.ts`). */
+  readonly shares: ByteSublevel<Uint8Array>
+  /** templateId → encoded manifest (public). */
+  readonly manifests: ByteSublevel<Uint8Array>
+  /** templateId → encoded erase record (public), kept forever. */
+  readonly tombstones: ByteSublevel<Uint8Array>
+  /** 8-byte big-endian seq → audit record (see `audit-log.ts`). */
+  readonly audit: ByteSublevel<Uint8Array>
+  /** Small named values (format version, counters) keyed by utf8 name. */
+  readonly meta: ByteSublevel<string>
+  /** Close the database (and release its lock). */
+  close: () => Promise<void>
+}
+
+/** Options for {@link openNodeDb}. */
+export interface OpenNodeDbOptions {
+  /**
+   * Create `<dir>/db` when missing. Read-side tools (audit verify) pass
+   * `false` so that a mistyped directory is reported, not silently created.
+   * @default true
+   */
+  createIfMissing?: boolean
+}
+
+/**
+ * Open (creating if allowed) the node database at `<dir>/db`.
+ *
+ * @param dir the node directory
+ * @param options see {@link OpenNodeDbOptions}
+ * @returns the open database with its sublevels
+ * @throws {BioshardError} ERR_BUSY when another process (a running node) holds the lock;
+ *   ERR_NOT_FOUND when `createIfMissing` is false and there is no database;
+ *   ERR_INTERNAL for any other open failure (the LevelDB error is the `cause`)
+ * @example
+ * const ndb = await openNodeDb('/var/lib/bioshard')
+ * try { await ndb.meta.get('version') } finally { await ndb.close() }
+ */
+export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}): Promise<NodeDb> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty string')
+  const createIfMissing = options.createIfMissing ?? true
+  const location = join(dir, 'db')
+  if (!createIfMissing && !existsSync(join(location, 'CURRENT'))) {
+    throw new BioshardError('ERR_NOT_FOUND', `no node database at ${dir}`)
+  }
+  if (createIfMissing) await mkdir(location, { recursive: true, mode: 0o700 })
+
+  const db: RootDb = new Level<Uint8Array, Uint8Array>(location, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    createIfMissing
+  })
+  try {
+    await db.open()
+  } catch (e) {
+    const cause = (e as { cause?: { code?: unknown } }).cause
+    if (cause?.code === 'LEVEL_LOCKED') {
+      throw new BioshardError('ERR_BUSY', `the node at ${dir} is running (its database is locked); stop it first`, { cause: e })
+    }
+    throw new BioshardError('ERR_INTERNAL', `cannot open the node database at ${dir}: ${(e as Error).message}`, { cause: e })
+  }
+
+  const bytes = { keyEncoding: 'view', valueEncoding: 'view' } as const
+  return {
+    dir,
+    db,
+    shares: db.sublevel<Uint8Array, Uint8Array>('shares', bytes),
+    manifests: db.sublevel<Uint8Array, Uint8Array>('manifests', bytes),
+    tombstones: db.sublevel<Uint8Array, Uint8Array>('tombstones', bytes),
+    audit: db.sublevel<Uint8Array, Uint8Array>('audit', bytes),
+    meta: db.sublevel<string, Uint8Array>('meta', { keyEncoding: 'utf8', valueEncoding: 'view' }),
+    close: async () => { await db.close() }
+  }
+}

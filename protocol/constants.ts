@@ -1,0 +1,53 @@
+/**
+ * Protocol ids, message limits and timeouts for every bioshard wire protocol.
+ * Limits are sized from the largest legitimate message with headroom; a
+ * message over its limit is refused before it is parsed.
+ *
+ * @module
+ */
+
+export const PROTOCOL = {
+  KAD: '/bioshard/kad/1.0.0',
+  ADMIT: '/bioshard/admit/1.0.0',
+  STORE: '/bioshard/store/1.0.0',
+  FETCH: '/bioshard/fetch/1.0.0',
+  ERASE: '/bioshard/erase/1.0.0'
+} as const
+
+/** Wire-format version carried in every message body. */
+export const WIRE_VERSION = 1
+
+/** Template ids are 32 random bytes (DESIGN: never derived from a person or the template). */
+export const TEMPLATE_ID_BYTES = 32
+export const NONCE_BYTES = 16
+export const KEY_BYTES = 32
+export const HASH_BYTES = 32
+
+/** A 512-d float32 template plus envelope is ~2.1 KiB; int8 and 1024-d models fit too. */
+export const MAX_SHARE_BYTES = 16 * 1024
+/** A manifest lists at most 255 shares (GF(2^8) x-coordinates) plus policy; 64 KiB is ample. */
+export const MAX_MANIFEST_BYTES = 64 * 1024
+export const MAX_SHARES = 255
+export const MAX_POLICY_ITEMS = 64
+export const MAX_NAME_CHARS = 128
+/** A roster message carries at most this many certificates (one network, many sites). */
+export const MAX_ROSTER_ENTRIES = 4096
+export const MAX_ADDRS_PER_PEER = 8
+
+export const MAX_MESSAGE_BYTES = {
+  [PROTOCOL.ADMIT]: 2 * 1024 * 1024,
+  [PROTOCOL.STORE]: MAX_MANIFEST_BYTES + MAX_SHARE_BYTES + 4096,
+  [PROTOCOL.FETCH]: MAX_MANIFEST_BYTES / 4,
+  [PROTOCOL.ERASE]: MAX_MANIFEST_BYTES + 4096
+} as const
+
+/** Responses: a sealed share (≈ share + 48 B) plus a signature and ids. */
+export const MAX_RESPONSE_BYTES = {
+  [PROTOCOL.ADMIT]: 2 * 1024 * 1024,
+  [PROTOCOL.STORE]: 4096,
+  [PROTOCOL.FETCH]: MAX_SHARE_BYTES + 4096,
+  [PROTOCOL.ERASE]: 4096
+} as const
+
+/** Requests older or newer than this (ms) are stale (clock skew allowance). */
+export const FRESHNESS_WINDOW_MS = 30_000

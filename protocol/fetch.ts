@@ -1,0 +1,100 @@
+/**
+ * `/bioshard/fetch/1.0.0` messages: a verifier asks a holder for its share,
+ * sealed to an attested enclave key; the holder answers with the sealed share
+ * in a signed response bound to the request's hash.
+ *
+ * @module
+ */
+import { asMap, bytesField, intField, strField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
+import { SIG, HASH } from '../crypto/tags.ts'
+import { taggedHash } from '../crypto/hash.ts'
+import { utf8, concat } from '../crypto/bytes.ts'
+import { AEAD } from '../crypto/tags.ts'
+import type { SigningKey } from '../crypto/sign.ts'
+import { signBody, readSigned, toWire, type Signed, type SignedWire } from './signed.ts'
+import { readAttestation, type Attestation } from './attestation.ts'
+import { readVerifierCert, type VerifierCert } from './certs.ts'
+import { peerField, PURPOSE } from './fields.ts'
+import { HASH_BYTES, MAX_MESSAGE_BYTES, MAX_SHARE_BYTES, NONCE_BYTES, PROTOCOL, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
+
+export interface FetchRequestBody {
+  v: number
+  templateId: Uint8Array
+  x: number
+  purpose: string
+  enclave: Attestation
+  cert: VerifierCert
+  sender: string
+  nonce: Uint8Array
+  time: number
+}
+export type FetchRequest = Signed<FetchRequestBody>
+
+export interface FetchResponseBody { v: number, templateId: Uint8Array, x: number, holder: string, sealed: Uint8Array, request: Uint8Array, time: number }
+export type FetchResponse = Signed<FetchResponseBody>
+
+function decodeFetchRequestBody (value: unknown): FetchRequestBody {
+  const what = 'fetch request'
+  const m = asMap(value, what, ['v', 'templateId', 'x', 'purpose', 'enclave', 'cert', 'sender', 'nonce', 'time'])
+  return {
+    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
+    x: intField(m, 'x', what, 1, 255),
+    purpose: strField(m, 'purpose', what, 64, PURPOSE),
+    enclave: readAttestation(m.enclave),
+    cert: readVerifierCert(m.cert),
+    sender: peerField(m, 'sender', what),
+    nonce: bytesField(m, 'nonce', what, { exact: NONCE_BYTES }),
+    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+  }
+}
+
+/** Decode a fetch request (size-limited, canonical, every field checked; signature not yet checked). */
+export function decodeFetchRequest (bytes: Uint8Array): FetchRequest {
+  return readSigned(decodeCanonical(bytes, MAX_MESSAGE_BYTES[PROTOCOL.FETCH], 'fetch request'), 'fetch request', decodeFetchRequestBody)
+}
+
+/** Inputs of a fetch request; the attestation and certificate are passed in wire form. */
+export interface FetchRequestInit { templateId: Uint8Array, x: number, purpose: string, enclave: SignedWire, cert: SignedWire, sender: string, nonce: Uint8Array, time: number }
+
+/** Encode and sign a fetch request as the verifier. */
+export function encodeFetchRequest (init: FetchRequestInit, verifier: SigningKey): Uint8Array {
+  return encodeCanonical(signBody(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier))
+}
+
+/** The hash a response binds to: the request's signed body bytes and signature. */
+export function fetchRequestHash (req: FetchRequest): Uint8Array {
+  return taggedHash(HASH.REQUEST, req.bytes, req.sig)
+}
+
+/**
+ * HPKE `info` for sealing share `x` of `templateId`: binds the context so a
+ * sealed share cannot be presented as another template's or another x's.
+ */
+export function shareSealInfo (templateId: Uint8Array, x: number): Uint8Array {
+  return concat(utf8(AEAD.HPKE_SHARE_SEAL), templateId, Uint8Array.of(x))
+}
+
+function decodeFetchResponseBody (value: unknown): FetchResponseBody {
+  const what = 'fetch response'
+  const m = asMap(value, what, ['v', 'templateId', 'x', 'holder', 'sealed', 'request', 'time'])
+  return {
+    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
+    x: intField(m, 'x', what, 1, 255),
+    holder: peerField(m, 'holder', what),
+    sealed: bytesField(m, 'sealed', what, { min: 49, max: MAX_SHARE_BYTES + 64 }),
+    request: bytesField(m, 'request', what, { exact: HASH_BYTES }),
+    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+  }
+}
+
+/** Read a fetch response from a response body (signature not yet checked). */
+export const readFetchResponse = (v: unknown): FetchResponse => readSigned(v, 'fetch response', decodeFetchResponseBody)
+
+/** Sign a fetch response as the holder. */
+export function signFetchResponse (body: Omit<FetchResponseBody, 'v'>, holder: SigningKey): SignedWire {
+  return signBody(SIG.FETCH_RESPONSE, { v: WIRE_VERSION, ...body }, holder)
+}
+
+export { toWire }

@@ -1,0 +1,40 @@
+/**
+ * Response frames. Every request/response protocol answers with exactly one
+ * frame: `{ ok: true, body }` or `{ ok: false, code, message }`, so a refusal
+ * is always a typed code on the wire, never a dropped stream.
+ *
+ * @module
+ */
+import { encodeCanonical, decodeCanonical, asMap, boolField, strField } from '../crypto/canonical.ts'
+import type { ErrorCode } from '../crypto/errors.ts'
+import { RemoteError, WIRE_CODES } from './errors.ts'
+
+/** Encode a success frame around a body (a signed wire object or plain map). */
+export function okFrame (body: unknown): Uint8Array {
+  return encodeCanonical({ ok: true, body })
+}
+
+/** Encode a refusal frame. Messages are truncated so a refusal can never be large. */
+export function errorFrame (code: ErrorCode, message: string): Uint8Array {
+  return encodeCanonical({ ok: false, code, message: message.slice(0, 300) })
+}
+
+/**
+ * Decode a response frame from `peer`: returns the body or throws the remote
+ * refusal as a {@link RemoteError} with its code.
+ *
+ * @throws {RemoteError} for a refusal; {DecodeError|TooLargeError} for a bad frame
+ */
+export function readFrame (bytes: Uint8Array, maxBytes: number, peer: string): unknown {
+  const what = 'response'
+  const value = decodeCanonical(bytes, maxBytes, what)
+  const head = asMap(value, what, ['ok'], ['body', 'code', 'message'])
+  if (boolField(head, 'ok', what)) {
+    const m = asMap(value, what, ['ok', 'body'])
+    return m.body
+  }
+  const m = asMap(value, what, ['ok', 'code', 'message'])
+  const code = strField(m, 'code', what, 40) as ErrorCode
+  const message = strField(m, 'message', what, 300)
+  throw new RemoteError(WIRE_CODES.includes(code) ? code : 'ERR_BAD_REQUEST', message, peer)
+}

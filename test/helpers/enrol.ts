@@ -1,0 +1,68 @@
+/**
+ * Test helpers that drive real nodes through the holder protocols directly
+ * (below the verifier library): make a client host, enrol a template by
+ * hand, set up a test enclave key and its attestation.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createHost, dialBootstrap, type Host } from '../../node/host.ts'
+import { Roster } from '../../node/roster.ts'
+import { Admission } from '../../node/admission.ts'
+import { InvalidRequestBudget } from '../../node/rpc.ts'
+import { encryptTemplate } from '../../crypto/envelope.ts'
+import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
+import { generateSealKeyPair, type SealKeyPair } from '../../crypto/seal.ts'
+import { randomBytes } from '../../crypto/bytes.ts'
+import { attestProcess } from '../../protocol/attestation.ts'
+import type { Manifest } from '../../protocol/manifest.ts'
+import type { SignedWire } from '../../protocol/signed.ts'
+import { buildManifest } from '../../node/client/manifest-builder.ts'
+import { storeShare } from '../../node/client/holder-requests.ts'
+import type { LocalNetwork, Tenant, Verifier } from '../../sim/local-network.ts'
+import type { SiteNode } from '../../node/site-node.ts'
+
+export const MODEL = 'test-model-1'
+
+/** A client libp2p host joined to `net`, with its roster synced. */
+export async function clientHost (net: LocalNetwork): Promise<{ host: Host, roster: Roster, stop: () => Promise<void> }> {
+  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: net.anchor, role: 'client' })
+  const roster = new Roster(net.anchor)
+  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 60_000, 60_000) })
+  await host.start()
+  await admission.start()
+  await dialBootstrap(host, net.bootstrap)
+  const deadline = Date.now() + 10_000
+  while (roster.size() < net.nodes.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  return { host, roster, stop: async () => { await admission.stop(); await host.stop() } }
+}
+
+/** A test enclave: a fresh X25519 key, a measurement, and the verifier's attestation of both. */
+export function testEnclave (verifier: Verifier, measurement = randomBytes(32)): { keys: SealKeyPair, measurement: Uint8Array, attestation: SignedWire } {
+  const keys = generateSealKeyPair()
+  return { keys, measurement, attestation: attestProcess(keys.publicKey, measurement, verifier.key) }
+}
+
+export interface Enrolled { templateId: Uint8Array, template: Uint8Array, manifest: Manifest, shares: Share[], holders: SiteNode[] }
+
+/** Encrypt, split and store a random 128-d template at the first n nodes. */
+export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = {}): Promise<Enrolled> {
+  const n = holders.length
+  const templateId = randomBytes(32)
+  const template = new Uint8Array(new Float32Array(Array.from({ length: 128 }, () => Math.random() - 0.5)).buffer)
+  const ctx = { templateId, modality: 'face' as const, model: MODEL }
+  const secret = encryptTemplate(template, ctx)
+  const shares = await splitSecret(secret, t, n)
+  const manifest = buildManifest({
+    templateId,
+    tenant: tenant.key,
+    tenantCert: tenant.wire,
+    modality: 'face',
+    model: MODEL,
+    dim: 128,
+    t,
+    n,
+    shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].cert.body.peer, site: holders[i].config.site, commitment: commitShare(templateId, s) })),
+    policy: { measurements, ...policy }
+  })
+  await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, manifest, s.x, s.bytes.slice(), tenant.key)))
+  return { templateId, template, manifest, shares, holders }
+}
