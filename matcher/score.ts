@@ -54,7 +54,7 @@ export function cosine (a: Float32Array, b: Float32Array): number {
     na += a[i] * a[i]
     nb += b[i] * b[i]
   }
-  const den = Math.sqrt(na) * Math.sqrt(nb)
+  const den = Math.sqrt(na * nb)
   if (!(den > 0) || !Number.isFinite(den)) throw new RangeError('a and b must have finite, non-zero norms')
   // Rounding can push |dot/den| a hair past 1 for parallel vectors.
   return Math.max(-1, Math.min(1, dot / den))

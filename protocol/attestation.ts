@@ -14,17 +14,22 @@ import type { SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, type Signed, type SignedWire } from './signed.ts'
 import { KEY_BYTES, HASH_BYTES, WIRE_VERSION } from './constants.ts'
 
-export interface AttestationBody { v: number, kind: 'process', key: Uint8Array, measurement: Uint8Array, verifier: Uint8Array, time: number }
+/**
+ * `key`: the enclave's X25519 key that holders seal shares to; `signer`: the
+ * enclave's Ed25519 key that signs match decisions; both generated inside it.
+ */
+export interface AttestationBody { v: number, kind: 'process', key: Uint8Array, signer: Uint8Array, measurement: Uint8Array, verifier: Uint8Array, time: number }
 export type Attestation = Signed<AttestationBody>
 
 /** Decode an attestation body. @throws {DecodeError} */
 export function decodeAttestationBody (value: unknown): AttestationBody {
   const what = 'attestation'
-  const m = asMap(value, what, ['v', 'kind', 'key', 'measurement', 'verifier', 'time'])
+  const m = asMap(value, what, ['v', 'kind', 'key', 'signer', 'measurement', 'verifier', 'time'])
   return {
     v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
     kind: enumField(m, 'kind', what, ['process'] as const),
     key: bytesField(m, 'key', what, { exact: KEY_BYTES }),
+    signer: bytesField(m, 'signer', what, { exact: KEY_BYTES }),
     measurement: bytesField(m, 'measurement', what, { exact: HASH_BYTES }),
     verifier: bytesField(m, 'verifier', what, { exact: KEY_BYTES }),
     time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
@@ -48,6 +53,6 @@ export const processAttestation: AttestationVerifier = {
 }
 
 /** Sign a process attestation for an enclave (verifier side). */
-export function attestProcess (enclaveKey: Uint8Array, measurement: Uint8Array, verifier: SigningKey, time = Date.now()): SignedWire {
-  return signBody(SIG.ATTESTATION, { v: WIRE_VERSION, kind: 'process', key: enclaveKey, measurement, verifier: verifier.publicKey, time } satisfies AttestationBody, verifier)
+export function attestProcess (enclave: { key: Uint8Array, signer: Uint8Array, measurement: Uint8Array }, verifier: SigningKey, time = Date.now()): SignedWire {
+  return signBody(SIG.ATTESTATION, { v: WIRE_VERSION, kind: 'process', key: enclave.key, signer: enclave.signer, measurement: enclave.measurement, verifier: verifier.publicKey, time } satisfies AttestationBody, verifier)
 }

@@ -39,7 +39,8 @@ function runFile (file: string): Promise<FileResult> {
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0)
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0)
       const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0)
-      let failed = total - passed - skipped
+      // uvu counts skipped tests outside Total.
+      let failed = total - passed
       // A crash before uvu's summary (or a non-zero exit with a clean summary)
       // must still count as a failure, never as silence.
       if (code !== 0 && failed === 0) failed = 1

@@ -38,7 +38,7 @@ function thin (points: readonly OperatingPoint[], floor: number, step = 0.01): O
  * @returns an `<svg>` element
  */
 export function detSvg (curves: Array<{ label: string, colour: string, points: readonly OperatingPoint[] }>, floor: number, marks: Array<{ label: string, point: OperatingPoint }> = []): string {
-  const W = 520; const H = 440; const L = 64; const R = 16; const T = 16; const B = 48
+  const W = 540; const H = 440; const L = 64; const R = 28; const T = 16; const B = 48
   const lo = Math.log10(floor)
   const x = (v: number): number => L + (Math.log10(Math.max(v, floor)) - lo) / -lo * (W - L - R)
   const y = (v: number): number => T + (1 - (Math.log10(Math.max(v, floor)) - lo) / -lo) * (H - T - B)
@@ -56,9 +56,11 @@ export function detSvg (curves: Array<{ label: string, colour: string, points: r
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle">FMR (false match rate)</text>`)
   parts.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">FNMR (false non-match rate)</text>`)
   curves.forEach((c, k) => {
+    // Later curves dashed and thinner, so a curve drawn over an identical one stays visible.
+    const style = k === 0 ? 'stroke-width="3"' : 'stroke-width="1.5" stroke-dasharray="6 3"'
     const pts = thin(c.points, floor).map((p) => `${px(x(p.fmr))},${px(y(p.fnmr))}`).join(' ')
-    parts.push(`<polyline fill="none" stroke="${c.colour}" stroke-width="2" points="${pts}"/>`)
-    parts.push(`<line x1="${W - R - 150}" y1="${T + 16 + k * 18}" x2="${W - R - 126}" y2="${T + 16 + k * 18}" stroke="${c.colour}" stroke-width="3"/><text x="${W - R - 120}" y="${T + 20 + k * 18}">${esc(c.label)}</text>`)
+    parts.push(`<polyline fill="none" stroke="${c.colour}" ${style} points="${pts}"/>`)
+    parts.push(`<line x1="${W - R - 150}" y1="${T + 16 + k * 18}" x2="${W - R - 126}" y2="${T + 16 + k * 18}" stroke="${c.colour}" ${style}/><text x="${W - R - 120}" y="${T + 20 + k * 18}">${esc(c.label)}</text>`)
   })
   for (const m of marks) {
     parts.push(`<circle cx="${px(x(m.point.fmr))}" cy="${px(y(m.point.fnmr))}" r="4" fill="none" stroke="#000"/><text x="${px(x(m.point.fmr) + 7)}" y="${px(y(m.point.fnmr) - 7)}">${esc(m.label)}</text>`)
@@ -93,7 +95,8 @@ export function histogramSvg (genuine: readonly number[], impostor: readonly num
   const x = (v: number): number => L + (v - lo) / (hi - lo) * (W - L - R)
   const y = (f: number): number => H - B - f / top * (H - T - B)
   const parts: string[] = []
-  for (let t = Math.ceil(lo * 10) / 10; t <= hi; t += 0.1) {
+  for (let k = Math.ceil(lo * 10); k / 10 <= hi; k++) {
+    const t = k / 10
     parts.push(`<line x1="${px(x(t))}" y1="${T}" x2="${px(x(t))}" y2="${H - B}" stroke="${COLOURS.grid}"/><text x="${px(x(t))}" y="${H - B + 14}" text-anchor="middle">${t.toFixed(1)}</text>`)
   }
   const bars = (h: number[], colour: string): void => {

@@ -45,9 +45,9 @@ export interface FaceEmbedding {
 }
 
 /**
- * Photo-to-embedding face matcher. Not safe for concurrent calls on one
- * instance from several threads, but concurrent promises are fine: each call
- * owns its buffers and ONNX Runtime serialises runs on a session.
+ * Photo-to-embedding face matcher. Concurrent calls on one instance are
+ * safe: each call owns its buffers, and an ONNX Runtime session accepts
+ * concurrent runs (on a 2-core host they queue rather than speed up).
  *
  * @example
  * const m = await FaceMatcher.create({ modelDir: '/opt/models', embedder: { modelId: 'acme-face-v2' } })
@@ -162,7 +162,7 @@ export class FaceMatcher {
   async embedAligned (rgb112: Uint8Array): Promise<Float32Array> {
     const { embedder } = this.#models()
     const { inputSize, mean, std } = this.config.embedder
-    abytes(rgb112, undefined, 'rgb112')
+    abytes(rgb112, inputSize * inputSize * 3, 'rgb112')
     const input = embedderInput(rgb112, inputSize, mean, std)
     try {
       const raw = await embedder.run(input)

@@ -2,9 +2,9 @@
  * Voice pipeline configuration: the Kaldi filterbank settings, the
  * user-supplied speaker model and the audio limits. No speaker model ships with
  * bioshard, so `model.path` and `model.id` have no default; everything else
- * defaults to what Kaldi-fbank speaker models (3D-Speaker CAM++/ERes2Net,
- * ECAPA-TDNN exports) expect: torchaudio `kaldi.fbank` defaults, 80 bins,
- * CMN. WeSpeaker recipes differ only in `windowType: 'hamming'`. Every field is validated when
+ * defaults to the usual front end of Kaldi-fbank speaker models:
+ * torchaudio `kaldi.fbank` defaults, 80 bins, CMN (WeSpeaker's recipes use
+ * `windowType: 'hamming'`; check the model's training recipe). Every field is validated when
  * the configuration is resolved, never trusted as cast; unknown keys are
  * refused so a misspelt option cannot be silently ignored.
  *

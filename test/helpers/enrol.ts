@@ -12,6 +12,7 @@ import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
 import { generateSealKeyPair, type SealKeyPair } from '../../crypto/seal.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
+import { generateSigningKey } from '../../crypto/sign.ts'
 import { attestProcess } from '../../protocol/attestation.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { SignedWire } from '../../protocol/signed.ts'
@@ -38,7 +39,7 @@ export async function clientHost (net: LocalNetwork): Promise<{ host: Host, rost
 /** A test enclave: a fresh X25519 key, a measurement, and the verifier's attestation of both. */
 export function testEnclave (verifier: Verifier, measurement = randomBytes(32)): { keys: SealKeyPair, measurement: Uint8Array, attestation: SignedWire } {
   const keys = generateSealKeyPair()
-  return { keys, measurement, attestation: attestProcess(keys.publicKey, measurement, verifier.key) }
+  return { keys, measurement, attestation: attestProcess({ key: keys.publicKey, signer: generateSigningKey().key.publicKey, measurement }, verifier.key) }
 }
 
 export interface Enrolled { templateId: Uint8Array, template: Uint8Array, manifest: Manifest, shares: Share[], holders: SiteNode[] }

@@ -1,0 +1,31 @@
+/**
+ * bioshard — the verifier library applications import.
+ *
+ * Enrol biometric templates as threshold shares across independent sites,
+ * verify probes inside an isolated enclave that returns a signed decision,
+ * and erase templates everywhere. Importing this module has no side effects.
+ *
+ * @example
+ * ```ts
+ * import { createClient, loadTenantCredentials } from 'bioshard'
+ * const { authority, tenant } = loadTenantCredentials('./tenant')
+ * const client = await createClient({ bootstrap: ['/ip4/10.0.0.5/tcp/4100/p2p/12D3KooW…'], authority, credentials: { tenant } })
+ * const { templateId } = await client.enroll({ template: embedding, modality: 'face', model: 'mobilefacenet-foamliu-a6cc9032' })
+ * const { accept, score, decision } = await client.verify({ templateId, probe, purpose: 'login' })
+ * const { complete } = await client.erase(templateId)
+ * await client.close()
+ * ```
+ *
+ * @module
+ */
+export { createClient } from './node/client/client.ts'
+export type { Client, ClientOptions, EnrollOptions, VerifyOptions } from './node/client/client.ts'
+export type { EnrollResult } from './node/client/enroll.ts'
+export type { VerifyResult } from './node/client/verify.ts'
+export type { EraseResult, EraseOptions } from './node/client/erase.ts'
+export type { Credential, ClientTimeouts } from './node/client/context.ts'
+export { loadTenantCredentials } from './node/client/credentials.ts'
+export { BioshardError, hasCode } from './crypto/errors.ts'
+export type { ErrorCode } from './crypto/errors.ts'
+export { RemoteError } from './protocol/errors.ts'
+export type { Manifest, Policy, Consent } from './protocol/manifest.ts'

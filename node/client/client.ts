@@ -1,0 +1,197 @@
+/**
+ * The verifier library's client: one libp2p peer (DHT client mode) that
+ * learns the roster through admission, runs the enclave, and offers enroll,
+ * verify, erase and manifest lookups with typed errors.
+ *
+ * @module
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { BioshardError } from '../../crypto/errors.ts'
+import { aint, abytes } from '../../crypto/bytes.ts'
+import { attestProcess } from '../../protocol/attestation.ts'
+import type { Manifest, Policy, Consent } from '../../protocol/manifest.ts'
+import type { TrustAnchor } from '../../protocol/certs.ts'
+import { PURPOSE, MODEL_ID } from '../../protocol/fields.ts'
+import { createHost, dialBootstrap } from '../host.ts'
+import { Roster } from '../roster.ts'
+import { Admission } from '../admission.ts'
+import { InvalidRequestBudget } from '../rpc.ts'
+import { authoriseVerifier } from '../authority.ts'
+import { toWire } from '../../protocol/signed.ts'
+import { ManifestStore } from './manifest-store.ts'
+import { enroll as enrollFlow, type EnrollResult } from './enroll.ts'
+import { verify as verifyFlow, type VerifyResult, type Probe } from './verify.ts'
+import { erase as eraseFlow, type EraseResult, type EraseOptions } from './erase.ts'
+import type { ClientContext, ClientTimeouts, Credential, EnclaveHandle } from './context.ts'
+import { Enclave, type EnclaveOptions } from '../../matcher/enclave/enclave.ts'
+import { makeTemplate, encodeTemplate, type TemplateDtype } from '../../matcher/template.ts'
+import { defaultThreshold } from '../../matcher/thresholds.ts'
+
+export interface ClientOptions {
+  /** Multiaddrs (with /p2p/<id>) of nodes to join through. */
+  bootstrap: string[]
+  /** The network authority to trust (from its authority.json). */
+  authority: { network: string, publicKey: Uint8Array }
+  /** libp2p identity of this client; a fresh one when absent. */
+  identity?: PrivateKey
+  /** Tenant key and certificate (to enrol and erase), verifier key and certificate (to verify). */
+  credentials: { tenant?: Credential, verifier?: Credential }
+  /** Enclave options (e.g. face model paths to embed raw samples inside it). */
+  enclave?: EnclaveOptions
+  timeouts?: Partial<ClientTimeouts>
+}
+
+export interface EnrollOptions {
+  /** The embedding to enrol (it is copied into the template and the copy wiped). */
+  template: Float32Array
+  modality: 'face' | 'voice'
+  /** Model id of the embedder (bound into the encryption and checked at verify). */
+  model: string
+  /** Threshold and share count. @default t = 3, n = 5 */
+  t?: number
+  n?: number
+  /** Store int8 templates (4× smaller shares). @default 'f32' */
+  dtype?: TemplateDtype
+  /** Access policy; `measurements` defaults to this client's enclave. */
+  policy?: Partial<Policy>
+  consent?: Consent
+}
+
+export interface VerifyOptions {
+  templateId: Uint8Array
+  /** The probe embedding, or a raw image to embed inside the enclave. */
+  probe: Float32Array | { image: Uint8Array }
+  purpose: string
+}
+
+/** The verifier library's client (see {@link createClient}). */
+export interface Client {
+  /** Enrol a template; returns its id, manifest and the holders' receipts. */
+  enroll: (options: EnrollOptions) => Promise<EnrollResult>
+  /** Verify a probe against an enrolled template; returns the enclave-signed decision. */
+  verify: (options: VerifyOptions) => Promise<VerifyResult>
+  /** Erase a template everywhere (opt-out); complete only with all n receipts. */
+  erase: (templateId: Uint8Array, options?: EraseOptions) => Promise<EraseResult>
+  /** The current manifest of a template (cache, then DHT). */
+  manifest: (templateId: Uint8Array, options?: { refresh?: boolean }) => Promise<Manifest>
+  /** The enclave measurement this client's verifications run under. */
+  measurement: () => Promise<Uint8Array>
+  /** Admitted nodes this client knows. */
+  roster: () => Array<{ peer: string, site: string }>
+  /** This client's peer id. */
+  readonly peerId: string
+  close: () => Promise<void>
+}
+
+const DEFAULT_TIMEOUTS: ClientTimeouts = { requestMs: 5_000, hedgeMs: 150, dhtMs: 5_000 }
+const ROSTER_WAIT_MS = 10_000
+
+/**
+ * Create a client and join the network.
+ *
+ * @throws {TypeError} for malformed options; {BioshardError} ERR_QUORUM_UNAVAILABLE when no bootstrap node answers
+ * @example
+ * const client = await createClient({ bootstrap, authority, credentials: { tenant, verifier } })
+ * const { templateId } = await client.enroll({ template: embedding, modality: 'face', model: 'mobilefacenet-foamliu-a6cc9032' })
+ * const { accept, decision } = await client.verify({ templateId, probe, purpose: 'login' })
+ * await client.close()
+ */
+export async function createClient (options: ClientOptions): Promise<Client> {
+  if (!Array.isArray(options?.bootstrap) || options.bootstrap.length === 0) throw new TypeError('bootstrap must list at least one multiaddr')
+  abytes(options.authority?.publicKey, 32, 'authority.publicKey')
+  const anchor: TrustAnchor = { network: options.authority.network, authorities: [options.authority.publicKey] }
+  const tenant = options.credentials?.tenant
+  let verifier = options.credentials?.verifier
+  if (verifier === undefined && tenant !== undefined) {
+    // A tenant may verify its own enrolments: authorise a verifier key for this client.
+    const v = authoriseVerifier(tenant.key, 'client', ['login', 'payment', 'step-up', 'session'], { days: 30 })
+    verifier = { key: v.key, cert: toWire(v.cert) }
+  }
+  const host = await createHost({ privateKey: options.identity ?? await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
+  const roster = new Roster(anchor)
+  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 600_000, 600_000) })
+  await host.start()
+  await admission.start()
+  const connected = await dialBootstrap(host, options.bootstrap)
+  if (connected === 0) {
+    await admission.stop(); await host.stop()
+    throw new BioshardError('ERR_QUORUM_UNAVAILABLE', 'no bootstrap node could be reached')
+  }
+  const deadline = Date.now() + ROSTER_WAIT_MS
+  while (roster.size() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+
+  let enclave: Enclave | undefined
+  let handle: EnclaveHandle | undefined
+  let generation = -1
+  const enclaveHandle = async (): Promise<EnclaveHandle> => {
+    enclave ??= await Enclave.start(options.enclave)
+    if (handle === undefined || generation !== enclave.generation) {
+      if (verifier === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no verifier credentials')
+      await enclave.ready()
+      generation = enclave.generation
+      const e = enclave
+      handle = { enclave: e, attestation: attestProcess({ key: e.publicKey, signer: e.signer, measurement: e.measurement }, verifier.key), match: async (req) => await e.match(req) }
+    }
+    return handle
+  }
+
+  const ctx: ClientContext = {
+    host,
+    roster,
+    anchor,
+    ...(tenant !== undefined ? { tenant } : {}),
+    ...(verifier !== undefined ? { verifier } : {}),
+    manifests: new ManifestStore(host.services.dht, anchor),
+    enclave: enclaveHandle,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }
+  }
+
+  return {
+    peerId: host.peerId.toString(),
+    async enroll (o) {
+      if (!(o?.template instanceof Float32Array)) throw new TypeError('template must be a Float32Array')
+      if (o.modality !== 'face' && o.modality !== 'voice') throw new TypeError("modality must be 'face' or 'voice'")
+      if (typeof o.model !== 'string' || !MODEL_ID.test(o.model)) throw new TypeError('model must be a model id (letters, digits, . _ : + -)')
+      const t = aint(o.t ?? 3, 2, 255, 't')
+      const n = aint(o.n ?? 5, t, 255, 'n')
+      const measurements = o.policy?.measurements ?? [(await enclaveHandle()).enclave.measurement]
+      for (const p of o.policy?.purposes ?? []) if (!PURPOSE.test(p)) throw new TypeError(`policy.purposes: '${p}' is not a purpose token`)
+      const bytes = encodeTemplate(makeTemplate(o.template, { modality: o.modality, model: o.model, dtype: o.dtype ?? 'f32' }))
+      return await enrollFlow(ctx, {
+        template: bytes,
+        modality: o.modality,
+        model: o.model,
+        dim: o.template.length,
+        t,
+        n,
+        policy: { threshold: Math.round(defaultThreshold(o.model) * 1_000_000), ...o.policy, measurements },
+        ...(o.consent !== undefined ? { consent: o.consent } : {})
+      })
+    },
+    async verify (o) {
+      abytes(o?.templateId, 32, 'templateId')
+      if (typeof o.purpose !== 'string' || !PURPOSE.test(o.purpose)) throw new TypeError('purpose must be a purpose token such as login')
+      let probe: Probe
+      if (o.probe instanceof Float32Array) probe = { kind: 'embedding', vector: o.probe }
+      else if (o.probe !== null && typeof o.probe === 'object' && o.probe.image instanceof Uint8Array) probe = { kind: 'image', bytes: o.probe.image }
+      else throw new TypeError('probe must be a Float32Array or { image: Uint8Array }')
+      return await verifyFlow(ctx, { templateId: o.templateId, probe, purpose: o.purpose })
+    },
+    async erase (templateId, eo) {
+      abytes(templateId, 32, 'templateId')
+      return await eraseFlow(ctx, templateId, eo)
+    },
+    async manifest (templateId, mo) {
+      abytes(templateId, 32, 'templateId')
+      return await ctx.manifests.get(templateId, { ...mo, signal: AbortSignal.timeout(ctx.timeouts.dhtMs) })
+    },
+    async measurement () { return (await enclaveHandle()).enclave.measurement },
+    roster: () => roster.list().map((e) => ({ peer: e.peer, site: e.site })),
+    async close () {
+      await enclave?.close()
+      await admission.stop()
+      await host.stop()
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * What the enroll, verify and erase flows share inside one client.
+ *
+ * @module
+ */
+import type { SigningKey } from '../../crypto/sign.ts'
+import type { SignedWire } from '../../protocol/signed.ts'
+import type { TrustAnchor } from '../../protocol/certs.ts'
+import type { Host } from '../host.ts'
+import type { Roster } from '../roster.ts'
+import type { ManifestStore } from './manifest-store.ts'
+import type { Enclave, MatchRequest, MatchResult } from '../../matcher/enclave/enclave.ts'
+
+/** A key and the certificate that authorises it. */
+export interface Credential { key: SigningKey, cert: SignedWire }
+
+/** The enclave as the flows use it: its keys, measurement, a current attestation, and match. */
+export interface EnclaveHandle {
+  enclave: Enclave
+  attestation: SignedWire
+  match: (req: MatchRequest) => Promise<MatchResult>
+}
+
+export interface ClientTimeouts {
+  /** Deadline of one request to one holder. @default 5000 */
+  requestMs: number
+  /** Wait this long for the first t shares before asking spare holders too. @default 150 */
+  hedgeMs: number
+  /** Deadline to publish or read a manifest in the DHT. @default 5000 */
+  dhtMs: number
+}
+
+export interface ClientContext {
+  host: Host
+  roster: Roster
+  anchor: TrustAnchor
+  tenant?: Credential
+  verifier?: Credential
+  manifests: ManifestStore
+  /** The running enclave (started on first use, restarted if it died). */
+  enclave: () => Promise<EnclaveHandle>
+  timeouts: ClientTimeouts
+}

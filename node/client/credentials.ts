@@ -1,0 +1,33 @@
+/**
+ * Loading a tenant's credentials from the directory `bioshard authority
+ * tenant` writes: `tenant.key` (Ed25519 seed, 0600), `tenant.cert`, and the
+ * authority's `authority.json`.
+ *
+ * @module
+ */
+import { join } from 'node:path'
+import { readBytesFile, readJsonFile } from '../files.ts'
+import { parseAuthorityInfo, type AuthorityInfo } from '../authority.ts'
+import { signingKeyFromSeed } from '../../crypto/sign.ts'
+import { decodeCanonical } from '../../crypto/canonical.ts'
+import { wipe } from '../../crypto/bytes.ts'
+import { BioshardError } from '../../crypto/errors.ts'
+import { readTenantCert } from '../../protocol/certs.ts'
+import { toWire } from '../../protocol/signed.ts'
+import type { Credential } from './context.ts'
+
+/**
+ * Load `<dir>/tenant.key`, `tenant.cert` and `authority.json`.
+ *
+ * @throws {BioshardError} ERR_CONFIG naming a missing or corrupt file
+ * @example const { authority, tenant } = loadTenantCredentials('./tenant')
+ */
+export function loadTenantCredentials (dir: string): { authority: AuthorityInfo, tenant: Credential } {
+  const authority = parseAuthorityInfo(readJsonFile(join(dir, 'authority.json'), 'authority description'), join(dir, 'authority.json'))
+  const seed = readBytesFile(join(dir, 'tenant.key'), 'tenant key')
+  if (seed.length !== 32) throw new BioshardError('ERR_CONFIG', `${join(dir, 'tenant.key')} is corrupt`)
+  const key = signingKeyFromSeed(seed)
+  wipe(seed)
+  const cert = readTenantCert(decodeCanonical(readBytesFile(join(dir, 'tenant.cert'), 'tenant certificate'), 4096, 'tenant certificate'))
+  return { authority, tenant: { key, cert: toWire(cert) } }
+}

@@ -1,0 +1,146 @@
+/**
+ * Verification (1:1, claimed identity): manifest → t sealed shares fetched
+ * in parallel, hedged to spare holders after a short delay or on error →
+ * the enclave opens, checks, combines, decrypts, scores, wipes and signs.
+ * This process only ever sees sealed shares; a share that fails its
+ * commitment is named with its holder, and spares replace it.
+ *
+ * @module
+ */
+import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
+import { toHex } from '../../crypto/bytes.ts'
+import type { Manifest, ShareEntry } from '../../protocol/manifest.ts'
+import { fetchShare } from './holder-requests.ts'
+import type { ClientContext } from './context.ts'
+import type { MatchResult } from '../../matcher/enclave/enclave.ts'
+
+export type Probe = { kind: 'embedding', vector: Float32Array } | { kind: 'image', bytes: Uint8Array }
+
+export interface VerifyInput { templateId: Uint8Array, probe: Probe, purpose: string }
+
+export interface VerifyResult {
+  accept: boolean
+  score: number
+  threshold: number
+  /** The decision signed by the enclave (canonical bytes; see protocol/decision.ts). */
+  decision: Uint8Array
+  /** Holders whose shares the match used. */
+  holders: string[]
+  /** Holders that returned a share failing its commitment (or unopenable), with x. */
+  bad: Array<{ x: number, holder: string }>
+  /** Holders that refused or did not answer, with their codes. */
+  refused: Array<{ holder: string, code: string }>
+  timings: { manifestMs: number, fetchMs: number, matchMs: number, totalMs: number }
+}
+
+interface Fetched { x: number, sealed: Uint8Array, aad: Uint8Array, holder: string }
+
+/** Order holders: already-connected first (no dial), then the rest; random within each group to spread load. */
+function orderHolders (ctx: ClientContext, shares: ShareEntry[]): ShareEntry[] {
+  const connected = new Set(ctx.host.getConnections().map((c) => c.remotePeer.toString()))
+  const shuffled = [...shares].sort(() => Math.random() - 0.5)
+  return [...shuffled.filter((s) => connected.has(s.holder)), ...shuffled.filter((s) => !connected.has(s.holder))]
+}
+
+function pickCode (refused: Array<{ code: string }>): ErrorCode {
+  for (const c of ['ERR_ERASED', 'ERR_NOT_AUTHORISED', 'ERR_EXPIRED', 'ERR_RATE_LIMITED'] as const) {
+    if (refused.length > 0 && refused.some((r) => r.code === c) && (c === 'ERR_ERASED' || refused.every((r) => r.code === c))) return c
+  }
+  return 'ERR_QUORUM_UNAVAILABLE'
+}
+
+async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: VerifyInput, started: number, manifestMs: number): Promise<VerifyResult> {
+  const verifier = ctx.verifier
+  if (verifier === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no verifier credentials')
+  const handle = await ctx.enclave()
+  const { templateId, t } = manifest.body
+  const queue = orderHolders(ctx, manifest.body.shares)
+  const good = new Map<number, Fetched>()
+  const bad: VerifyResult['bad'] = []
+  const refused: VerifyResult['refused'] = []
+  let inFlight = 0
+  let wake: () => void = () => {}
+  const changed = (): void => { const w = wake; wake = () => {}; w() }
+
+  const launch = (): boolean => {
+    const entry = queue.shift()
+    if (entry === undefined) return false
+    inFlight++
+    fetchShare(ctx.host, entry.holder, templateId, entry.x, input.purpose, { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }, { timeoutMs: ctx.timeouts.requestMs })
+      .then((res) => { good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder }) })
+      .catch((e: unknown) => { refused.push({ holder: entry.holder, code: (e as { code?: string }).code ?? 'ERR_INTERNAL' }); launch() })
+      .finally(() => { inFlight--; changed() })
+    return true
+  }
+
+  for (let i = 0; i < t; i++) launch()
+  const hedge = setTimeout(() => { if (good.size < t) { launch(); changed() } }, ctx.timeouts.hedgeMs)
+  let fetchMs = 0
+  try {
+    for (;;) {
+      if (good.size >= t) {
+        fetchMs = performance.now() - started - manifestMs
+        const matchStart = performance.now()
+        try {
+          const shares = [...good.values()]
+          const result: MatchResult = await handle.match({
+            templateId,
+            modality: manifest.body.modality,
+            model: manifest.body.model,
+            t,
+            threshold: manifest.body.policy.threshold / 1_000_000,
+            nonce: crypto.getRandomValues(new Uint8Array(16)),
+            shares: shares.map((s) => ({ x: s.x, commitment: manifest.body.shares.find((e) => e.x === s.x)!.commitment, sealed: s.sealed, aad: s.aad })),
+            probe: input.probe
+          })
+          for (const x of result.bad) bad.push({ x, holder: good.get(x)?.holder ?? '' })
+          const matchMs = performance.now() - matchStart
+          return {
+            accept: result.accept,
+            score: result.score,
+            threshold: result.threshold,
+            decision: result.decision,
+            holders: shares.filter((s) => !result.bad.includes(s.x)).map((s) => s.holder),
+            bad,
+            refused,
+            timings: { manifestMs, fetchMs, matchMs, totalMs: performance.now() - started }
+          }
+        } catch (e) {
+          const badXs = (e as { bad?: number[] }).bad
+          if (!(e instanceof BioshardError) || e.code !== 'ERR_NOT_ENOUGH_SHARES' || badXs === undefined) throw e
+          for (const x of badXs) {
+            bad.push({ x, holder: good.get(x)?.holder ?? '' })
+            good.delete(x)
+          }
+          for (let i = good.size + inFlight; i < t; i++) launch()
+        }
+      }
+      if (good.size < t && inFlight === 0 && queue.length === 0) {
+        const code = pickCode(refused)
+        throw Object.assign(new BioshardError(code, `only ${good.size} of ${t} shares could be obtained for ${toHex(templateId).slice(0, 16)}…; refused: ${refused.map((r) => r.code).join(', ') || 'none'}${bad.length > 0 ? `; bad shares from ${bad.map((b) => b.holder).join(', ')}` : ''}`), { refused, bad })
+      }
+      if (good.size < t) await new Promise<void>((resolve) => { wake = resolve })
+    }
+  } finally {
+    clearTimeout(hedge)
+  }
+}
+
+/**
+ * Verify a probe against an enrolled template.
+ *
+ * @throws {BioshardError} ERR_NOT_FOUND (no manifest), ERR_ERASED, ERR_NOT_AUTHORISED, ERR_QUORUM_UNAVAILABLE, ERR_ENCLAVE
+ */
+export async function verify (ctx: ClientContext, input: VerifyInput): Promise<VerifyResult> {
+  const started = performance.now()
+  const manifest = await ctx.manifests.get(input.templateId, { signal: AbortSignal.timeout(ctx.timeouts.dhtMs) })
+  if (manifest.body.state === 'erased') throw new BioshardError('ERR_ERASED', 'template was erased')
+  const manifestMs = performance.now() - started
+  try {
+    return await attemptVerify(ctx, manifest, input, started, manifestMs)
+  } catch (e) {
+    // Shares sealed to an enclave that died are useless to its successor: fetch again once.
+    if (e instanceof BioshardError && e.code === 'ERR_ENCLAVE') return await attemptVerify(ctx, manifest, input, started, manifestMs)
+    throw e
+  }
+}
