@@ -265,14 +265,16 @@ export function compare (result: BenchResult, baseline: BenchResult, options: Co
 // ---------------------------------------------------------------------------
 
 /**
- * A time with about three significant digits.
+ * A time with about three significant digits; µs of 1,000 and more are
+ * shown in ms (a µs row's p99 can be milliseconds long).
  *
  * @param value - the time
- * @param unit - its unit, appended
+ * @param unit - its unit
  * @returns e.g. `1.23 ms`, `45.6 µs`, `789 µs`
- * @example formatTime(1.2345, 'ms') // '1.23 ms'
+ * @example formatTime(4072, 'µs') // '4.07 ms'
  */
 export function formatTime (value: number, unit: Unit): string {
+  if (unit === 'µs' && value >= 999.5) return formatTime(value / 1_000, 'ms')
   const digits = value < 10 ? 2 : value < 100 ? 1 : 0
   return `${value.toFixed(digits)} ${unit}`
 }

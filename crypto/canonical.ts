@@ -77,7 +77,10 @@ export function decodeCanonical (bytes: Uint8Array, maxBytes: number, what = 'me
   } catch {
     throw new DecodeError(`${what} holds a value that cannot be re-encoded`)
   }
-  if (!equalBytes(again, bytes)) throw new DecodeError(`${what} is not canonically encoded`)
+  // The re-encoding holds whatever the message held (shares, templates): wipe it.
+  const canonical = equalBytes(again, bytes)
+  again.fill(0)
+  if (!canonical) throw new DecodeError(`${what} is not canonically encoded`)
   return value
 }
 

@@ -200,7 +200,8 @@ export function decodeTemplate (bytes: Uint8Array): Template {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
     for (let i = 0; i < dim; i++) if (!Number.isFinite(view.getFloat32(i * 4, true))) throw new DecodeError(`${what}.data[${i}] is not finite`)
   }
-  const t: Template = { v: 1, modality, model, dim, dtype, data: data.slice() }
+  // cborg already returned a fresh copy; slicing again would leave an unwiped one behind.
+  const t: Template = { v: 1, modality, model, dim, dtype, data }
   if (scale !== undefined) t.scale = scale
   return t
 }

@@ -14,6 +14,7 @@ import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import type { TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 import { RECORD_NAMESPACE, validateManifestRecord, selectManifestRecord } from '../protocol/records.ts'
@@ -29,6 +30,8 @@ export interface HostInit {
   role: 'node' | 'client'
   /** Refuse encrypted inbound connections from these peers (invalid-request bans). */
   isDenied?: (peer: PeerId) => boolean
+  /** Where DHT records and the peer store live; nodes keep them on disk so a restart keeps its manifest records. */
+  datastore?: Datastore
 }
 
 export type Host = Libp2p<{ dht: KadDHT, identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
@@ -38,6 +41,7 @@ export async function createHost (init: HostInit): Promise<Host> {
   return await createLibp2p({
     privateKey: init.privateKey,
     start: false,
+    ...(init.datastore !== undefined ? { datastore: init.datastore } : {}),
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -7,6 +7,7 @@
  * @module
  */
 import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore } from './store/share-store.ts'
 import { AuditLog } from './audit/audit-log.ts'
@@ -21,7 +22,7 @@ import { RateLimiter } from './policy/rate-limiter.ts'
 import { handleStore } from './handlers/store.ts'
 import { handleFetch, ManifestCache } from './handlers/fetch.ts'
 import { handleErase } from './handlers/erase.ts'
-import type { HolderDeps } from './handlers/context.ts'
+import type { HolderDeps, Faults } from './handlers/context.ts'
 import { loadConfig, authorityKeys, parseHostPort, type NodeConfig } from './config.ts'
 import { loadKeys, loadCert } from './keys.ts'
 import { logger } from './log.ts'
@@ -30,11 +31,16 @@ import { BioshardError } from '../crypto/errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL, MAX_MESSAGE_BYTES, FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
+import { manifestKey } from '../protocol/records.ts'
 
 const log = logger('node')
 
 /** How long stop() waits for in-flight requests before closing anyway. */
 const DRAIN_TIMEOUT_MS = 5_000
+/** How many known peers a restarted node dials to rejoin. */
+const REJOIN_PEERS = 8
+/** Deadline of one manifest republish. */
+const REPUBLISH_TIMEOUT_MS = 10_000
 const INVALID_WINDOW_MS = 10 * 60_000
 const BAN_MS = 10 * 60_000
 
@@ -46,6 +52,8 @@ export interface SiteNodeOptions {
   metrics?: string | null
   /** Clock, for tests. */
   now?: () => number
+  /** Fault injection (simulator, tests): makes this node Byzantine. */
+  faults?: Faults
 }
 
 export class SiteNode {
@@ -62,8 +70,12 @@ export class SiteNode {
   private metrics?: NodeMetrics
   private metricsServer?: MetricsServer
   private admission?: Admission
+  private republishing?: Promise<void>
+  private stopRepublish?: () => void
   private inFlight = 0
   private accepting = false
+  /** Addresses bound at the first start; a restart rebinds them so peers' address books stay right. */
+  private boundAddrs?: string[]
 
   private constructor (options: SiteNodeOptions, config: NodeConfig, cert: NodeCert, anchor: TrustAnchor) {
     this.options = options
@@ -107,8 +119,21 @@ export class SiteNode {
 
   get libp2p (): Host | undefined { return this.host }
 
-  /** Start serving and join the network. */
+  /**
+   * Start serving and join the network. A start that fails part-way (a bad
+   * metrics address, a port in use) releases what it had opened, so the
+   * port and the database lock are not held by a node that never ran.
+   */
   async start (): Promise<void> {
+    try {
+      await this.bringUp()
+    } catch (e) {
+      await this.stop().catch(() => {})
+      throw e
+    }
+  }
+
+  private async bringUp (): Promise<void> {
     const now = this.options.now ?? Date.now
     const keys = await loadKeys(this.dir)
     if (keys.peerId !== this.cert.body.peer) {
@@ -122,7 +147,7 @@ export class SiteNode {
     const budget = new InvalidRequestBudget(this.config.limits.invalidRequestBudget, INVALID_WINDOW_MS, BAN_MS)
     const host = await createHost({
       privateKey: keys.privateKey,
-      listen: this.config.listen,
+      listen: this.boundAddrs ?? this.config.listen,
       anchor: this.anchor,
       role: 'node',
       isDenied: (peer) => budget.isBanned(peer.toString())
@@ -143,7 +168,8 @@ export class SiteNode {
       replay: new ReplayCache(2 * FRESHNESS_WINDOW_MS),
       rate: new RateLimiter(),
       attestation: { process: processAttestation },
-      now
+      now,
+      ...(this.options.faults !== undefined ? { faults: this.options.faults } : {})
     }
     const manifests = new ManifestCache()
     const onServed = (s: Served): void => { this.onServed(s) }
@@ -158,6 +184,7 @@ export class SiteNode {
         try { return await fn(bytes, ctx) } finally { this.inFlight-- }
       }
     await host.start()
+    this.boundAddrs ??= host.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0])
     this.accepting = true
     await serve(host, PROTOCOL.STORE, guarded(async (b, c) => await handleStore(deps, b, c)), bounded(PROTOCOL.STORE), budget)
     await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c)), bounded(PROTOCOL.FETCH), budget)
@@ -174,6 +201,54 @@ export class SiteNode {
       const n = await dialBootstrap(host, this.config.bootstrap)
       log('connected to %d of %d bootstrap peers', n, this.config.bootstrap.length)
     }
+    await this.rejoin()
+    this.republishing = this.republish()
+  }
+
+  /**
+   * After a restart, reconnect to admitted peers this node already knows, so
+   * a node without bootstrap peers (the first of a network) is not left alone.
+   */
+  private async rejoin (): Promise<void> {
+    const host = this.host
+    if (host === undefined) return
+    const self = this.cert.body.peer
+    const known = this.roster.list().filter((e) => e.peer !== self && e.addrs.length > 0).slice(0, REJOIN_PEERS)
+    await Promise.all(known.map(async (e) => {
+      await host.dial(peerIdFromString(e.peer), { signal: AbortSignal.timeout(3_000) }).catch(() => {})
+    }))
+  }
+
+  /**
+   * Put every manifest this node holds back into the DHT, in the background.
+   * DHT records live in memory at the peers that store them, so a node that
+   * restarts (or a network that restarts) would otherwise forget them; the
+   * holders' durable copies are the source they are restored from.
+   */
+  private async republish (): Promise<void> {
+    const host = this.host
+    const store = this.store
+    if (host === undefined || store === undefined) return
+    const stop = new AbortController()
+    this.stopRepublish = () => { stop.abort() }
+    let count = 0
+    try {
+      for await (const id of store.ids()) {
+        if (stop.signal.aborted) break
+        const manifest = await store.getManifest(id)
+        if (manifest === undefined) continue
+        const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REPUBLISH_TIMEOUT_MS)])
+        try {
+          for await (const evt of host.services.dht.put(manifestKey(id), manifest, { signal })) void evt
+          count++
+        } catch (e) {
+          log('republishing a manifest failed: %s', (e as Error).message)
+        }
+      }
+    } catch (e) {
+      log('republish stopped: %s', (e as Error).message)
+    }
+    log('republished %d manifests', count)
   }
 
   /** URL of the metrics server, if running. */
@@ -211,8 +286,10 @@ export class SiteNode {
 
   /** Stop taking requests, drain, and close everything. Safe to call twice. */
   async stop (): Promise<void> {
-    if (!this.accepting && this.host === undefined) return
+    if (!this.accepting && this.host === undefined && this.db === undefined) return
     this.accepting = false
+    this.stopRepublish?.()
+    await this.republishing
     const deadline = Date.now() + DRAIN_TIMEOUT_MS
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     await this.admission?.stop()

@@ -13,6 +13,7 @@ import { initAuthority, loadAuthority, admitNode, admitTenant, authoriseVerifier
 import { initKeys } from '../node/keys.ts'
 import { writeConfig, CONFIG_VERSION, DEFAULT_LIMITS, type Limits } from '../node/config.ts'
 import { SiteNode } from '../node/site-node.ts'
+import type { Faults } from '../node/handlers/context.ts'
 import { ensurePrivateDir } from '../node/files.ts'
 import { toHex } from '../crypto/bytes.ts'
 import type { SigningKey } from '../crypto/sign.ts'
@@ -79,13 +80,13 @@ export class LocalNetwork {
   /** A bootstrap address (the first running node). */
   get bootstrap (): string[] { return this.nodes.filter((n) => n.libp2p !== undefined).slice(0, 1).map((n) => n.addrs[0]) }
 
-  /** Provision, open and start one more node at `site`. */
-  async addNode (site: string, bootstrap: string[] = this.bootstrap): Promise<SiteNode> {
+  /** Provision, open and start one more node at `site` (optionally Byzantine). */
+  async addNode (site: string, bootstrap: string[] = this.bootstrap, faults?: Faults): Promise<SiteNode> {
     const dir = join(this.dir, `node-${this.nodes.length + 1}`)
     const index = this.nodes.length
     this.nodes.push(undefined as unknown as SiteNode)
     await provisionNode(dir, site, this.authority, bootstrap, this.options.limits)
-    const node = await SiteNode.open({ dir })
+    const node = await SiteNode.open({ dir, ...(faults !== undefined ? { faults } : {}) })
     await node.start()
     this.nodes[index] = node
     return node
@@ -112,6 +113,17 @@ export class LocalNetwork {
   verifier (tenant: Tenant, purposes: string[] = ['login'], name = 'verifier'): Verifier {
     const v = authoriseVerifier(tenant.key, name, purposes)
     return { key: v.key, cert: v.cert, wire: toWire(v.cert) }
+  }
+
+  /** Stop nodes (a clean shutdown), run `fn`, restart them, and wait until the roster has converged again. */
+  async withDown<T> (nodes: SiteNode[], fn: () => Promise<T>): Promise<T> {
+    await Promise.all(nodes.map(async (n) => await n.stop()))
+    try {
+      return await fn()
+    } finally {
+      await Promise.all(nodes.map(async (n) => await n.start()))
+      await this.converged()
+    }
   }
 
   /** Stop every node; remove the directory unless `keep`. */

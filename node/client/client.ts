@@ -7,6 +7,7 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
 import { BioshardError } from '../../crypto/errors.ts'
 import { aint, abytes } from '../../crypto/bytes.ts'
 import { attestProcess } from '../../protocol/attestation.ts'
@@ -22,8 +23,9 @@ import { toWire } from '../../protocol/signed.ts'
 import { ManifestStore } from './manifest-store.ts'
 import { enroll as enrollFlow, type EnrollResult } from './enroll.ts'
 import { verify as verifyFlow, type VerifyResult, type Probe } from './verify.ts'
+import { Session, type SessionOptions } from './session.ts'
 import { erase as eraseFlow, type EraseResult, type EraseOptions } from './erase.ts'
-import type { ClientContext, ClientTimeouts, Credential, EnclaveHandle } from './context.ts'
+import type { ClientContext, ClientTimeouts, Credential, EnclaveHandle, LivenessDetector } from './context.ts'
 import { Enclave, type EnclaveOptions } from '../../matcher/enclave/enclave.ts'
 import { makeTemplate, encodeTemplate, type TemplateDtype } from '../../matcher/template.ts'
 import { defaultThreshold } from '../../matcher/thresholds.ts'
@@ -40,6 +42,8 @@ export interface ClientOptions {
   /** Enclave options (e.g. face model paths to embed raw samples inside it). */
   enclave?: EnclaveOptions
   timeouts?: Partial<ClientTimeouts>
+  /** Presentation-attack detection for enroll and verify (required when a policy sets `liveness`). */
+  liveness?: LivenessDetector
 }
 
 export interface EnrollOptions {
@@ -75,6 +79,8 @@ export interface Client {
   erase: (templateId: Uint8Array, options?: EraseOptions) => Promise<EraseResult>
   /** The current manifest of a template (cache, then DHT). */
   manifest: (templateId: Uint8Array, options?: { refresh?: boolean }) => Promise<Manifest>
+  /** Open a continuous-authentication session on an enrolled template. */
+  session: (templateId: Uint8Array, options?: SessionOptions) => Session
   /** The enclave measurement this client's verifications run under. */
   measurement: () => Promise<Uint8Array>
   /** Admitted nodes this client knows. */
@@ -118,8 +124,12 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     await admission.stop(); await host.stop()
     throw new BioshardError('ERR_QUORUM_UNAVAILABLE', 'no bootstrap node could be reached')
   }
+  // Ready when the roster has arrived and the DHT has a peer to query
+  // (identify runs after the connection opens; a lookup with an empty routing
+  // table ends at once, empty).
+  const dht = host.services.dht as KadDHT & { routingTable?: { size: number } }
   const deadline = Date.now() + ROSTER_WAIT_MS
-  while (roster.size() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+  while ((roster.size() === 0 || (dht.routingTable?.size ?? 1) === 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
 
   let enclave: Enclave | undefined
   let handle: EnclaveHandle | undefined
@@ -131,7 +141,7 @@ export async function createClient (options: ClientOptions): Promise<Client> {
       await enclave.ready()
       generation = enclave.generation
       const e = enclave
-      handle = { enclave: e, attestation: attestProcess({ key: e.publicKey, signer: e.signer, measurement: e.measurement }, verifier.key), match: async (req) => await e.match(req) }
+      handle = { enclave: e, generation, attestation: attestProcess({ key: e.publicKey, signer: e.signer, measurement: e.measurement }, verifier.key), match: async (req) => await e.match(req) }
     }
     return handle
   }
@@ -144,10 +154,11 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     ...(verifier !== undefined ? { verifier } : {}),
     manifests: new ManifestStore(host.services.dht, anchor),
     enclave: enclaveHandle,
+    ...(options.liveness !== undefined ? { liveness: options.liveness } : {}),
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   }
 
-  return {
+  const client: Client = {
     peerId: host.peerId.toString(),
     async enroll (o) {
       if (!(o?.template instanceof Float32Array)) throw new TypeError('template must be a Float32Array')
@@ -156,6 +167,11 @@ export async function createClient (options: ClientOptions): Promise<Client> {
       const t = aint(o.t ?? 3, 2, 255, 't')
       const n = aint(o.n ?? 5, t, 255, 'n')
       const measurements = o.policy?.measurements ?? [(await enclaveHandle()).enclave.measurement]
+      if (o.policy?.liveness === true) {
+        if (options.liveness === undefined) throw new BioshardError('ERR_LIVENESS', 'the policy requires a liveness check and this client has no detector')
+        const r = await options.liveness(o.template, { phase: 'enroll' })
+        if (!r.live) throw new BioshardError('ERR_LIVENESS', `presentation attack suspected (liveness score ${r.score.toFixed(3)})`)
+      }
       for (const p of o.policy?.purposes ?? []) if (!PURPOSE.test(p)) throw new TypeError(`policy.purposes: '${p}' is not a purpose token`)
       const bytes = encodeTemplate(makeTemplate(o.template, { modality: o.modality, model: o.model, dtype: o.dtype ?? 'f32' }))
       return await enrollFlow(ctx, {
@@ -186,6 +202,10 @@ export async function createClient (options: ClientOptions): Promise<Client> {
       abytes(templateId, 32, 'templateId')
       return await ctx.manifests.get(templateId, { ...mo, signal: AbortSignal.timeout(ctx.timeouts.dhtMs) })
     },
+    session (templateId, so) {
+      abytes(templateId, 32, 'templateId')
+      return new Session(templateId, async (probe, purpose) => await client.verify({ templateId, probe, purpose }), so)
+    },
     async measurement () { return (await enclaveHandle()).enclave.measurement },
     roster: () => roster.list().map((e) => ({ peer: e.peer, site: e.site })),
     async close () {
@@ -194,4 +214,5 @@ export async function createClient (options: ClientOptions): Promise<Client> {
       await host.stop()
     }
   }
+  return client
 }

@@ -18,6 +18,8 @@ export interface Credential { key: SigningKey, cert: SignedWire }
 export interface EnclaveHandle {
   enclave: Enclave
   attestation: SignedWire
+  /** The enclave generation the attestation was made for (shares sealed to it open only there). */
+  generation: number
   match: (req: MatchRequest) => Promise<MatchResult>
 }
 
@@ -30,7 +32,15 @@ export interface ClientTimeouts {
   dhtMs: number
 }
 
+/**
+ * Presentation-attack detection (liveness): a pluggable check of the raw
+ * sample. No detector ships with bioshard; an application plugs its own
+ * (a PAD model, a challenge-response) and policy can require one.
+ */
+export type LivenessDetector = (sample: Float32Array | { image: Uint8Array }, context: { phase: 'enroll' | 'verify', templateId?: Uint8Array }) => Promise<{ live: boolean, score: number }>
+
 export interface ClientContext {
+  liveness?: LivenessDetector
   host: Host
   roster: Roster
   anchor: TrustAnchor

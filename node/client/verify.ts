@@ -9,9 +9,13 @@
  */
 import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
+import { encodeCanonical } from '../../crypto/canonical.ts'
 import type { Manifest, ShareEntry } from '../../protocol/manifest.ts'
 import { fetchShare } from './holder-requests.ts'
 import type { ClientContext } from './context.ts'
+import { logger } from '../log.ts'
+
+const log = logger('client:verify')
 import type { MatchResult } from '../../matcher/enclave/enclave.ts'
 
 export type Probe = { kind: 'embedding', vector: Float32Array } | { kind: 'image', bytes: Uint8Array }
@@ -24,6 +28,9 @@ export interface VerifyResult {
   threshold: number
   /** The decision signed by the enclave (canonical bytes; see protocol/decision.ts). */
   decision: Uint8Array
+  /** The enclave key that signed `decision`, and the verifier-signed attestation that vouches for it. */
+  signer: Uint8Array
+  attestation: Uint8Array
   /** Holders whose shares the match used. */
   holders: string[]
   /** Holders that returned a share failing its commitment (or unopenable), with x. */
@@ -53,6 +60,7 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
   const verifier = ctx.verifier
   if (verifier === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no verifier credentials')
   const handle = await ctx.enclave()
+  log('enclave generation %d ready after %d ms', handle.generation, Math.round(performance.now() - started))
   const { templateId, t } = manifest.body
   const queue = orderHolders(ctx, manifest.body.shares)
   const good = new Map<number, Fetched>()
@@ -68,7 +76,12 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
     inFlight++
     fetchShare(ctx.host, entry.holder, templateId, entry.x, input.purpose, { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }, { timeoutMs: ctx.timeouts.requestMs })
       .then((res) => { good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder }) })
-      .catch((e: unknown) => { refused.push({ holder: entry.holder, code: (e as { code?: string }).code ?? 'ERR_INTERNAL' }); launch() })
+      .catch((e: unknown) => {
+        const code = (e as { code?: string }).code ?? 'ERR_INTERNAL'
+        log('holder %s refused share %d: %s', entry.holder, entry.x, code)
+        refused.push({ holder: entry.holder, code })
+        launch()
+      })
       .finally(() => { inFlight--; changed() })
     return true
   }
@@ -91,7 +104,8 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
             threshold: manifest.body.policy.threshold / 1_000_000,
             nonce: crypto.getRandomValues(new Uint8Array(16)),
             shares: shares.map((s) => ({ x: s.x, commitment: manifest.body.shares.find((e) => e.x === s.x)!.commitment, sealed: s.sealed, aad: s.aad })),
-            probe: input.probe
+            probe: input.probe,
+            generation: handle.generation
           })
           for (const x of result.bad) bad.push({ x, holder: good.get(x)?.holder ?? '' })
           const matchMs = performance.now() - matchStart
@@ -100,6 +114,8 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
             score: result.score,
             threshold: result.threshold,
             decision: result.decision,
+            signer: handle.enclave.signer,
+            attestation: encodeCanonical(handle.attestation),
             holders: shares.filter((s) => !result.bad.includes(s.x)).map((s) => s.holder),
             bad,
             refused,
@@ -126,16 +142,25 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
   }
 }
 
+async function requireLiveness (ctx: ClientContext, input: VerifyInput): Promise<void> {
+  if (ctx.liveness === undefined) throw new BioshardError('ERR_LIVENESS', 'the policy requires a liveness check and this client has no detector')
+  const sample = input.probe.kind === 'embedding' ? input.probe.vector : { image: input.probe.bytes }
+  const r = await ctx.liveness(sample, { phase: 'verify', templateId: input.templateId })
+  if (!r.live) throw new BioshardError('ERR_LIVENESS', `presentation attack suspected (liveness score ${r.score.toFixed(3)})`)
+}
+
 /**
  * Verify a probe against an enrolled template.
  *
- * @throws {BioshardError} ERR_NOT_FOUND (no manifest), ERR_ERASED, ERR_NOT_AUTHORISED, ERR_QUORUM_UNAVAILABLE, ERR_ENCLAVE
+ * @throws {BioshardError} ERR_NOT_FOUND (no manifest), ERR_ERASED, ERR_LIVENESS, ERR_NOT_AUTHORISED, ERR_QUORUM_UNAVAILABLE, ERR_ENCLAVE
  */
 export async function verify (ctx: ClientContext, input: VerifyInput): Promise<VerifyResult> {
   const started = performance.now()
   const manifest = await ctx.manifests.get(input.templateId, { signal: AbortSignal.timeout(ctx.timeouts.dhtMs) })
   if (manifest.body.state === 'erased') throw new BioshardError('ERR_ERASED', 'template was erased')
+  if (manifest.body.policy.liveness) await requireLiveness(ctx, input)
   const manifestMs = performance.now() - started
+  log('manifest seq %d after %d ms', manifest.body.seq, Math.round(manifestMs))
   try {
     return await attemptVerify(ctx, manifest, input, started, manifestMs)
   } catch (e) {

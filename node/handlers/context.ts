@@ -29,6 +29,14 @@ export interface HolderDeps {
   /** Attestation verifiers by kind; `process` is built in. */
   attestation: Readonly<Record<string, AttestationVerifier>>
   now: () => number
+  /** Fault injection for the simulator and tests (a Byzantine site). Never set in production. */
+  faults?: Faults
+}
+
+/** Misbehaviours a simulated Byzantine node can be told to show. */
+export interface Faults {
+  /** Flip a bit in every share before sealing it (a wrong share, correctly sealed and signed). */
+  corruptShares?: boolean
 }
 
 /**

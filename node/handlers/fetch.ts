@@ -80,6 +80,7 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   const held = await deps.store.get(templateId)
   if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')
   const requestHash = fetchRequestHash(req)
+  if (deps.faults?.corruptShares === true) held.share[0] ^= 0x01
   let sealed: Uint8Array
   try {
     sealed = seal(attested.key, held.share, shareSealInfo(templateId, x), requestHash)

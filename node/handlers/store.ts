@@ -33,6 +33,7 @@ export async function handleStore (deps: HolderDeps, bytes: Uint8Array, ctx: Req
     checkSigned(SIG.STORE_REQUEST, req, manifest.body.tenant, 'store request')
     deps.replay.check(manifest.body.tenant, req.body.nonce, now)
     if (manifest.body.state !== 'active') refuse('ERR_ERASED', 'manifest is marked erased')
+    if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased here; a new enrolment needs a new id')
     const entry = entryFor(manifest.body, deps.self)
     if (entry === undefined || entry.x !== x) refuse('ERR_NOT_HOLDER', `this node is not the listed holder of share ${x}`)
     if (entry.site !== deps.site) refuse('ERR_NOT_HOLDER', `manifest places share ${x} at site ${entry.site}, this node is at ${deps.site}`)

@@ -378,10 +378,14 @@ config('a bad BIOSHARD_LISTEN override: exit 2 naming the variable', async () =>
   assert.match(r.err, /config\.listen \(BIOSHARD_LISTEN\)\[1\] is not a valid multiaddr/)
 })
 
-config('a bad --metrics address: exit 2 naming it', async () => {
+config('a bad --metrics address: exit 2 naming it, and the half-started node lets go of its database', async () => {
   const r = await cli(['node', 'start', '--dir', ctx.dir, '--metrics', 'nowhere'])
   assert.is(r.code, 2)
   assert.match(r.err, /metrics must be host:port/)
+  // The database was opened before the metrics address was read; a lock
+  // still held would make this ERR_BUSY (exit 1).
+  const verify = await cli(['audit', 'verify', '--dir', ctx.dir])
+  assert.is(verify.code, 0, verify.out + verify.err)
 })
 
 config.run()

@@ -49,7 +49,8 @@ export const command: Command = {
       }
       case 'admit': {
         const peer = required(values, 'peer')
-        peerPublicKey(peer)
+        // A peer id that is not Ed25519 is a bad command line (exit 2), not a failed operation.
+        try { peerPublicKey(peer) } catch (e) { throw new UsageError(`--peer: ${(e as Error).message}`) }
         const site = required(values, 'site')
         const authority = loadAuthority(dir)
         const { bytes } = admitNode(authority, peer, site, { days: positive(values, 'days', 365) })

@@ -1,0 +1,301 @@
+/**
+ * Store and fetch between processes on loopback, against the floor a bare
+ * libp2p request/response sets on the same machine in the same run.
+ *
+ * Setup: two site nodes, each `bioshard node start` in its own child process
+ * (sites 1 and 2; the second bootstraps to the first), and the client — a
+ * `createHost` host with role `client` — in this process. One 2,048-byte
+ * template is enrolled at (t, n) = (2, 2) with a policy rate limit of
+ * 1,000,000 a minute, so the limiter is never what is measured. The floor is
+ * `bench/fixtures/echo-node.ts` in a third child process: TCP, noise and
+ * yamux only, answering one length-prefixed message with another, sized as
+ * the real request and answer (measured on the wire first).
+ *
+ * Measured:
+ * - store: one share to one holder per operation (each a fresh enrolment,
+ *   manifests and shares prepared outside the timed section), beside the
+ *   floor at the store's sizes;
+ * - fetch: share x from one holder, sequentially (median, p99), and with 32
+ *   in flight (requests/s), each interleaved in rounds with its floor so
+ *   drift on a noisy machine hits both alike. Goals: fetch median ≤ 1.5× the
+ *   floor's, fetch throughput ≥ 0.6× the floor's.
+ *
+ * Profile the node children: `BIOSHARD_BENCH_CPU_PROF=<dir> node bench/node.bench.ts`
+ * writes one `.cpuprofile` per child process when they stop.
+ *
+ * Run alone: `node bench/node.bench.ts` (prints a table).
+ *
+ * @module
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { lpStream } from '@libp2p/utils'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../node/authority.ts'
+import { provisionNode } from '../sim/local-network.ts'
+import { createHost, type Host } from '../node/host.ts'
+import { storeShare, fetchShare, type FetchCredentials } from '../node/client/holder-requests.ts'
+import { buildManifest } from '../node/client/manifest-builder.ts'
+import { encryptTemplate } from '../crypto/envelope.ts'
+import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
+import { open } from '../crypto/seal.ts'
+import { randomBytes, equalBytes, wipe } from '../crypto/bytes.ts'
+import type { SigningKey } from '../crypto/sign.ts'
+import { toWire } from '../protocol/signed.ts'
+import { encodeStoreRequest } from '../protocol/store.ts'
+import { encodeFetchRequest, shareSealInfo } from '../protocol/fetch.ts'
+import { readFrame } from '../protocol/frame.ts'
+import type { Manifest } from '../protocol/manifest.ts'
+import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
+import { testEnclave } from '../test/helpers/enrol.ts'
+import { ECHO_PROTOCOL, echoRequest } from './fixtures/echo-node.ts'
+import { startChild, type ChildPeer } from './fixtures/child.ts'
+import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
+
+const MODEL = 'bench-model'
+const TEMPLATE_BYTES = 2_048
+const PURPOSE = 'login'
+const RATE_PER_MINUTE = 1_000_000
+const CONCURRENCY = 32
+/** Untimed operations of each kind before the first timed one. */
+const WARMUP_OPS = 100
+/** Timed stores (each a fresh enrolment), in alternating rounds with the floor. */
+const STORE_OPS = 150
+const STORE_ROUNDS = 3
+/** Sequential fetch and its floor: this many alternating rounds of this much timed time each. */
+const SEQ_ROUNDS = 3
+const SEQ_ROUND_MS = 800
+/** Fetch under load and its floor: rounds of this length each. */
+const LOAD_ROUNDS = 2
+const LOAD_ROUND_MS = 2_500
+const LOAD_WARMUP_MS = 300
+/** Goals, as ratios to the floor. */
+const FETCH_LATENCY_MAX = 1.5
+const FETCH_THROUGHPUT_MIN = 0.6
+const REQUEST_TIMEOUT_MS = 10_000
+
+interface Enrolment { templateId: Uint8Array, manifest: Manifest, shares: Share[] }
+
+/** Encrypt, split (2, 2) and sign a manifest placing share i at holder i. */
+async function prepare (tenant: { key: SigningKey, wire: ReturnType<typeof toWire> }, holders: Array<{ peer: string, site: string }>, measurement: Uint8Array): Promise<Enrolment> {
+  const templateId = randomBytes(32)
+  const template = new Uint8Array(new Float32Array(Array.from({ length: TEMPLATE_BYTES / 4 }, () => Math.random() - 0.5)).buffer)
+  const secret = encryptTemplate(template, { templateId, modality: 'face', model: MODEL })
+  const shares = await splitSecret(secret, 2, holders.length)
+  wipe(template, secret)
+  const manifest = buildManifest({
+    templateId,
+    tenant: tenant.key,
+    tenantCert: tenant.wire,
+    modality: 'face',
+    model: MODEL,
+    dim: TEMPLATE_BYTES / 4,
+    t: 2,
+    n: holders.length,
+    shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s) })),
+    policy: { measurements: [measurement], purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE }
+  })
+  return { templateId, manifest, shares }
+}
+
+/** Send one raw request and return the sizes on the wire (length-prefixed payloads). */
+async function exchange (host: Libp2p, peer: string, protocol: string, body: Uint8Array): Promise<{ request: number, answer: number, bytes: Uint8Array }> {
+  const stream = await host.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+  const lp = lpStream(stream, { maxDataLength: 1 << 20 })
+  await lp.write(body)
+  const bytes = (await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).subarray()
+  await stream.close()
+  return { request: body.length, answer: bytes.length, bytes }
+}
+
+/** One floor request/response, exactly as the node's RPC client does it. */
+function echoOnce (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
+  const id = peerIdFromString(peer)
+  return async () => {
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const stream = await host.dialProtocol(id, ECHO_PROTOCOL, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: 1 << 20 })
+      await lp.write(body, { signal })
+      const answer = await lp.read({ signal })
+      await stream.close({ signal }).catch(() => {})
+      if (answer.byteLength !== answerBytes) throw new Error(`echo answered ${answer.byteLength} bytes, ${answerBytes} expected`)
+    } catch (e) {
+      stream.abort(e as Error)
+      throw e
+    }
+  }
+}
+
+/**
+ * Run a benchmark and its floor one after the other, the floor first in even
+ * rounds and second in odd ones, so neither always runs on a warmer (or
+ * busier) machine.
+ */
+async function inTurn (round: number, floor: () => Promise<void>, bench: () => Promise<void>): Promise<void> {
+  if (round % 2 === 0) { await floor(); await bench() } else { await bench(); await floor() }
+}
+
+/** Start the two nodes and the echo peer; each is added to `children` as soon as it runs. */
+async function startNodes (dir: string, execArgv: string[], children: ChildPeer[]): Promise<{ nodes: ChildPeer[], echo: ChildPeer, authority: ReturnType<typeof loadAuthority>, sites: string[] }> {
+  initAuthority(join(dir, 'authority'))
+  const authority = loadAuthority(join(dir, 'authority'))
+  const sites = ['site-1', 'site-2']
+  const nodes: ChildPeer[] = []
+  for (let i = 0; i < sites.length; i++) {
+    const nodeDir = join(dir, `node-${i + 1}`)
+    await provisionNode(nodeDir, sites[i], authority, nodes.length > 0 ? [nodes[0].addrs[0]] : [], { maxInboundStreams: 64 })
+    progress(`node: starting node-${i + 1} (${sites[i]}) in a child process`)
+    const node = await startChild('bin/bioshard.js', ['node', 'start', '--dir', nodeDir], { label: `node-${i + 1}`, execArgv, env: { BIOSHARD_METRICS: 'off' } })
+    children.push(node)
+    nodes.push(node)
+  }
+  progress('node: starting the bare libp2p echo peer (floor)')
+  const echo = await startChild('bench/fixtures/echo-node.ts', [], { label: 'echo', execArgv })
+  children.push(echo)
+  return { nodes, echo, authority, sites }
+}
+
+/**
+ * Run the node benchmarks (about 25 s).
+ *
+ * @returns store and fetch results beside their floors, with goal verdicts for fetch
+ * @example printTable(await run(), 'node')
+ */
+export async function run (): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bioshard-bench-'))
+  const profDir = process.env.BIOSHARD_BENCH_CPU_PROF
+  const execArgv = profDir !== undefined && profDir !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`] : []
+  const children: ChildPeer[] = []
+  let client: Host | undefined
+  let floorClient: Libp2p | undefined
+  try {
+    const { nodes, echo, authority, sites } = await startNodes(dir, execArgv, children)
+    const anchor = { network: authority.info.network, authorities: [authority.info.publicKey] }
+
+    const admitted = admitTenant(authority, 'bench-tenant')
+    const tenant = { key: admitted.key, cert: admitted.cert, wire: toWire(admitted.cert) }
+    const v = authoriseVerifier(tenant.key, 'bench-verifier', [PURPOSE])
+    const verifier = { key: v.key, cert: v.cert, wire: toWire(v.cert) }
+    const enclave = testEnclave(verifier)
+    const creds: FetchCredentials = { verifier: verifier.key, cert: verifier.wire, attestation: enclave.attestation }
+    const holders = nodes.map((n, i) => ({ peer: n.peer, site: sites[i] }))
+
+    client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
+    await client.start()
+    for (const n of nodes) await client.dial(multiaddr(n.addrs[0]), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    floorClient = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    await floorClient.start()
+    await floorClient.dial(multiaddr(echo.addrs[0]), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    const host = client
+    const floorHost = floorClient
+
+    // --- enrol the template that is fetched; check one fetch end to end ---
+    progress('node: enrolling the template to fetch')
+    const enrolled = await prepare(tenant, holders, enclave.measurement)
+    await Promise.all(enrolled.shares.map(async (s, i) => await storeShare(host, holders[i].peer, enrolled.manifest, s.x, s.bytes.slice(), tenant.key)))
+    const x = enrolled.shares[0].x
+    const holder = holders[0].peer
+    const check = await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds)
+    const opened = open(enclave.keys, check.body.sealed, shareSealInfo(enrolled.templateId, x), check.body.request)
+    if (!equalBytes(opened, enrolled.shares[0].bytes)) throw new Error('the fetched share does not open to the stored one')
+    wipe(opened)
+
+    // --- wire sizes, so the floor moves the same bytes ---
+    const fetchBody = encodeFetchRequest({ templateId: enrolled.templateId, x, purpose: PURPOSE, enclave: creds.attestation, cert: creds.cert, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, creds.verifier)
+    const fetchWire = await exchange(host, holder, PROTOCOL.FETCH, fetchBody)
+    readFrame(fetchWire.bytes, 1 << 20, holder) // throws if the holder refused
+
+    progress(`node: preparing ${STORE_OPS + 1} enrolments for store`)
+    const stores: Enrolment[] = []
+    for (let i = 0; i < STORE_OPS + 1; i++) stores.push(await prepare(tenant, holders, enclave.measurement))
+    const probe = stores.pop() as Enrolment
+    const storeBody = encodeStoreRequest({ manifest: probe.manifest, x: probe.shares[0].x, share: probe.shares[0].bytes, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, tenant.key)
+    const storeWire = await exchange(host, holder, PROTOCOL.STORE, storeBody)
+    readFrame(storeWire.bytes, 1 << 20, holder)
+    const sizes = (w: { request: number, answer: number }): string => `${w.request} B → ${w.answer} B`
+    progress(`node: wire sizes: store ${sizes(storeWire)}, fetch ${sizes(fetchWire)}`)
+
+    const results: BenchResult[] = []
+
+    // --- warm up both paths (JIT, connections, caches) before any timing ---
+    const fetchOp = async (): Promise<void> => { await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds, { timeoutMs: REQUEST_TIMEOUT_MS }) }
+    const fetchFloorOp = echoOnce(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
+    const storeFloorOp = echoOnce(floorHost, echo.peer, echoRequest(storeWire.request, storeWire.answer), storeWire.answer)
+    progress('node: warming up')
+    await sample('warmup floor', storeFloorOp, { warmup: 0, iterations: WARMUP_OPS })
+    await sample('warmup floor', fetchFloorOp, { warmup: 0, iterations: WARMUP_OPS })
+    await sample('warmup fetch', fetchOp, { warmup: 0, iterations: WARMUP_OPS })
+
+    // --- store, interleaved with its floor ---
+    const storeOp = async (i: number): Promise<void> => {
+      const e = stores[i]
+      await storeShare(host, holder, e.manifest, e.shares[0].x, e.shares[0].bytes, tenant.key, { timeoutMs: REQUEST_TIMEOUT_MS })
+    }
+    const storeSamples: number[] = []
+    const storeFloorSamples: number[] = []
+    const perRound = STORE_OPS / STORE_ROUNDS
+    for (let r = 0; r < STORE_ROUNDS; r++) {
+      progress(`node: store (fresh enrolment, one share, synced to disk) and floor, round ${r + 1} of ${STORE_ROUNDS}`)
+      const opts = { iterations: perRound, warmup: 0, maxIterations: perRound }
+      // Each store consumes the next prepared enrolment.
+      const offset = r * perRound
+      await inTurn(r,
+        async () => { storeFloorSamples.push(...await sample('store floor', storeFloorOp, opts)) },
+        async () => { storeSamples.push(...await sample('store', async (i) => { await storeOp(offset + i) }, opts)) })
+    }
+    const storeFloor = summarize(`floor: echo ${sizes(storeWire)}`, storeFloorSamples, { note: 'bare libp2p request/response' })
+    const store = summarize('store one share', storeSamples, { note: 'includes the synced write' })
+    compare(store, storeFloor)
+    results.push(storeFloor, store)
+
+    // --- fetch, sequential, interleaved with its floor ---
+    const seqFloor: number[] = []
+    const seqFetch: number[] = []
+    for (let r = 0; r < SEQ_ROUNDS; r++) {
+      progress(`node: sequential fetch and floor, round ${r + 1} of ${SEQ_ROUNDS}`)
+      const opts = { iterations: 50, warmup: 5, minTimeMs: SEQ_ROUND_MS }
+      await inTurn(r,
+        async () => { seqFloor.push(...await sample('fetch floor', fetchFloorOp, opts)) },
+        async () => { seqFetch.push(...await sample('fetch', fetchOp, opts)) })
+    }
+    const fetchFloor = summarize(`floor: echo ${sizes(fetchWire)}`, seqFloor, { note: 'bare libp2p request/response' })
+    const fetch = summarize('fetch one share', seqFetch)
+    compare(fetch, fetchFloor, { atMost: FETCH_LATENCY_MAX })
+    fetch.note = `p99 ${(toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)).toFixed(2)}× the floor's`
+    results.push(fetchFloor, fetch)
+    progress(`  fetch: median ${formatTime(fetch.median, fetch.unit)} vs floor ${formatTime(fetchFloor.median, fetchFloor.unit)}`)
+
+    // --- fetch under load, interleaved with its floor ---
+    const loadFloor: LoadSamples[] = []
+    const loadFetch: LoadSamples[] = []
+    for (let r = 0; r < LOAD_ROUNDS; r++) {
+      progress(`node: ${CONCURRENCY} concurrent fetches and floor, round ${r + 1} of ${LOAD_ROUNDS}`)
+      const opts = { concurrency: CONCURRENCY, durationMs: LOAD_ROUND_MS, warmupMs: LOAD_WARMUP_MS }
+      await inTurn(r,
+        async () => { loadFloor.push(await load('fetch floor', fetchFloorOp, opts)) },
+        async () => { loadFetch.push(await load('fetch', fetchOp, opts)) })
+    }
+    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: 'bare libp2p request/response' })
+    const fetchUnderLoad = summarizeLoad('fetch one share', loadFetch, { concurrency: CONCURRENCY })
+    compare(fetchUnderLoad, floorUnderLoad, { metric: 'opsPerSec', atLeast: FETCH_THROUGHPUT_MIN })
+    results.push(floorUnderLoad, fetchUnderLoad)
+    for (const e of stores) wipe(...e.shares.map((s) => s.bytes))
+    wipe(...enrolled.shares.map((s) => s.bytes), ...probe.shares.map((s) => s.bytes))
+    return results
+  } finally {
+    progress('node: stopping')
+    await Promise.allSettled([client?.stop(), floorClient?.stop()])
+    await Promise.all(children.map(async (c) => await c.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.main) printTable(await run(), 'node')

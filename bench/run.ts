@@ -1,0 +1,109 @@
+/**
+ * Benchmark runner (`npm run bench`): runs the suites in order — crypto,
+ * node, face, then any other `bench/*.bench.ts` in name order — and prints
+ * one table per suite on stdout (progress goes to stderr).
+ *
+ * Usage: `node bench/run.ts [filter...] [--json <file>]`
+ *
+ * - `filter`: run only suites whose name contains one of these substrings;
+ * - `--json <file>`: also write every result, with the machine it ran on.
+ *
+ * Each suite module exports `run(): Promise<BenchResult[]>` and is imported
+ * only when it runs, so a suite whose dependencies or shared files are
+ * missing is skipped with a printed reason and the others still run. The
+ * exit code is 1 when a suite failed or a goal was missed.
+ *
+ * @module
+ */
+import { readdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { printTable, progress, type BenchResult } from './harness.ts'
+
+interface Suite { name: string, file: string }
+
+/** Suites that run first, in this order; others found in bench/ follow. */
+const ORDER = ['crypto', 'node', 'face']
+const SUFFIX = '.bench.ts'
+
+function suites (): Suite[] {
+  const dir = new URL('.', import.meta.url)
+  const found = readdirSync(dir).filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length))
+  const names = [...ORDER.filter((n) => found.includes(n)), ...found.filter((n) => !ORDER.includes(n)).sort()]
+  return names.map((name) => ({ name, file: `./${name}${SUFFIX}` }))
+}
+
+interface SuiteOutcome { name: string, status: 'ok' | 'skipped' | 'failed', seconds: number, results: BenchResult[], reason?: string }
+
+async function runSuite (suite: Suite): Promise<SuiteOutcome> {
+  const started = performance.now()
+  const seconds = (): number => Math.round((performance.now() - started) / 100) / 10
+  let mod: { run?: () => Promise<BenchResult[]> }
+  try {
+    mod = await import(suite.file) as { run?: () => Promise<BenchResult[]> }
+  } catch (e) {
+    const reason = `cannot load ${suite.file}: ${(e as Error).message.split('\n')[0]}`
+    process.stdout.write(`SKIP ${suite.name}: ${reason}\n\n`)
+    return { name: suite.name, status: 'skipped', seconds: seconds(), results: [], reason }
+  }
+  if (typeof mod.run !== 'function') {
+    const reason = `${suite.file} exports no run()`
+    process.stdout.write(`SKIP ${suite.name}: ${reason}\n\n`)
+    return { name: suite.name, status: 'skipped', seconds: seconds(), results: [], reason }
+  }
+  try {
+    const results = await mod.run()
+    if (results.length === 0) {
+      // The suite printed why (e.g. shared models missing).
+      process.stdout.write(`SKIP ${suite.name}: no results\n\n`)
+      return { name: suite.name, status: 'skipped', seconds: seconds(), results, reason: 'no results' }
+    }
+    printTable(results, `${suite.name} (${seconds()} s)`)
+    process.stdout.write('\n')
+    return { name: suite.name, status: 'ok', seconds: seconds(), results }
+  } catch (e) {
+    const reason = (e as Error)?.stack ?? String(e)
+    process.stdout.write(`FAIL ${suite.name}: ${reason}\n\n`)
+    return { name: suite.name, status: 'failed', seconds: seconds(), results: [], reason }
+  }
+}
+
+async function main (): Promise<number> {
+  const { values, positionals } = parseArgs({ options: { json: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true })
+  const all = suites()
+  if (values.help === true) {
+    process.stdout.write(`Usage: node bench/run.ts [filter...] [--json <file>]\nSuites: ${all.map((s) => s.name).join(', ')}\n`)
+    return 0
+  }
+  const chosen = all.filter((s) => positionals.length === 0 || positionals.some((f) => s.name.includes(f)))
+  if (chosen.length === 0) {
+    process.stderr.write(`no suite matches ${positionals.join(', ')} (suites: ${all.map((s) => s.name).join(', ')})\n`)
+    return 2
+  }
+  const cpu = cpus()[0]?.model ?? 'unknown'
+  process.stdout.write(`bioshard benchmarks — Node ${process.version}, ${availableParallelism()} × ${cpu}\n\n`)
+  const outcomes: SuiteOutcome[] = []
+  for (const suite of chosen) {
+    progress(`== ${suite.name}`)
+    outcomes.push(await runSuite(suite))
+  }
+  const missed = outcomes.flatMap((o) => o.results.filter((r) => r.verdict === 'MISS').map((r) => `${o.name}: ${r.name}${r.concurrency !== undefined ? ` ×${r.concurrency}` : ''} (${r.ratio?.toFixed(2)}× vs goal ${r.goal})`))
+  const failed = outcomes.filter((o) => o.status === 'failed').map((o) => o.name)
+  process.stdout.write(`suites: ${outcomes.map((o) => `${o.name} ${o.status} (${o.seconds} s)`).join(', ')}\n`)
+  const checked = outcomes.reduce((n, o) => n + o.results.filter((r) => r.verdict !== undefined).length, 0)
+  process.stdout.write(missed.length > 0 ? `goals missed: ${missed.join('; ')}\n` : checked > 0 ? `goals: all ${checked} met\n` : 'goals: none checked\n')
+  if (values.json !== undefined) {
+    writeFileSync(values.json, JSON.stringify({
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: availableParallelism(),
+      cpu,
+      memoryBytes: totalmem(),
+      suites: outcomes
+    }, null, 2) + '\n')
+    progress(`results written to ${values.json}`)
+  }
+  return failed.length > 0 || missed.length > 0 ? 1 : 0
+}
+
+process.exitCode = await main()

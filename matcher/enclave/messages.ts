@@ -1,0 +1,215 @@
+/**
+ * What crosses between the host and the enclave child over the IPC channel
+ * (Node's `advanced` serialization, a structured clone, so `Uint8Array` and
+ * `Float32Array` arrive as such), and the checks both sides apply.
+ *
+ * host → child: `init` once, then `match` requests tagged with an id.
+ * child → host: `ready` once (keys and its own isolation report), then one
+ * `result` per request id: the signed decision and its summary, or an error
+ * as `{ name, code, message, bad }`. Nothing else ever leaves the child.
+ *
+ * @module
+ */
+import { BioshardError, DecryptError, type ErrorCode } from '../../crypto/errors.ts'
+import { NotEnoughSharesError } from '../../crypto/shares.ts'
+import { DECISION_NONCE_MAX_BYTES, DECISION_NONCE_MIN_BYTES } from '../../protocol/decision.ts'
+import type { FaceMatcherInit } from '../face/config.ts'
+import { TEMPLATE_MAX_DIM, MODEL_ID_PATTERN } from '../template.ts'
+import { MAX_AAD_BYTES, MAX_IMAGE_BYTES, MAX_SEALED_BYTES, MAX_THRESHOLD } from './constants.ts'
+
+/** One sealed share as fetched from its holder. */
+export interface SealedShare {
+  /** x-coordinate, 1..255 */
+  x: number
+  /** the manifest's 32-byte commitment for this x */
+  commitment: Uint8Array
+  /** HPKE-sealed share (`res.body.sealed`) */
+  sealed: Uint8Array
+  /** the AAD it was sealed with: the fetch request hash (`res.body.request`) */
+  aad: Uint8Array
+}
+
+/** The probe: an embedding computed elsewhere, or a raw photo embedded inside the enclave. */
+export type MatchProbe = { kind: 'embedding', vector: Float32Array } | { kind: 'image', bytes: Uint8Array }
+
+/** One 1:1 match. */
+export interface MatchRequest {
+  templateId: Uint8Array
+  modality: 'face' | 'voice'
+  model: string
+  /** the sharing threshold from the manifest */
+  t: number
+  /** accept when cosine ≥ threshold, in [-1, 1] */
+  threshold: number
+  /** caller's nonce, echoed in the signed decision (16..64 bytes) */
+  nonce: Uint8Array
+  /** at least `t` sealed shares, distinct x; spares allowed */
+  shares: SealedShare[]
+  probe: MatchProbe
+  /**
+   * The enclave generation whose key the shares were sealed to. When given
+   * and the enclave has restarted since, the match fails with ERR_ENCLAVE
+   * instead of reporting every share as bad.
+   */
+  generation?: number
+}
+
+/** The outcome of a match. */
+export interface MatchResult {
+  /** canonical signed decision bytes (protocol/decision.ts) */
+  decision: Uint8Array
+  accept: boolean
+  score: number
+  threshold: number
+  /** x of shares that failed to open or failed their commitment, ascending */
+  bad: number[]
+}
+
+/** The child's own view of its sandbox, checked by the host before first use. */
+export interface IsolationReport {
+  fsWrite: boolean
+  childProcess: boolean
+  worker: boolean
+  wasi: boolean
+  inspector: boolean
+  addons: boolean
+  /** `process.permission.has('fs.read', '/')`: reading everywhere */
+  readRoot: boolean
+  /** outcome of actually opening a file outside the read set */
+  canaryRead: 'denied' | 'allowed' | 'failed'
+  /** outcome of `require('node:net')` (refused by `harden.ts`) */
+  networkModule: 'refused' | 'loaded'
+  /** whether a global `fetch` exists */
+  fetch: boolean
+}
+
+/** host → child, once after spawn. */
+export interface InitMessage { type: 'init', measurement: Uint8Array, canary: string, face?: FaceMatcherInit }
+/** child → host, once: keys generated inside the child. */
+export interface ReadyMessage { type: 'ready', key: Uint8Array, signer: Uint8Array, isolation: IsolationReport, faceModel?: string }
+/** host → child, per match. */
+export interface MatchMessage { type: 'match', id: number, req: MatchRequest }
+/** An error as it crosses the channel: never a stack, never a secret. */
+export interface WireError { name: string, code?: ErrorCode, message: string, bad?: number[], good?: number, needed?: number }
+/** child → host, per match. */
+export type ResultMessage = { type: 'result', id: number, ok: true, result: MatchResult } | { type: 'result', id: number, ok: false, error: WireError }
+
+function bytes (v: unknown, name: string, min: number, max: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`)
+  if (v.length < min || v.length > max) throw new RangeError(`${name} must be ${min === max ? `${min}` : `${min}..${max}`} bytes, got ${v.length}`)
+  return v
+}
+
+/**
+ * Check every field of a match request (host before sending, child on receipt).
+ *
+ * @param req - the request
+ * @returns the same request, typed
+ * @throws {TypeError|RangeError} naming the first invalid field, e.g. `req.shares[2].sealed`
+ * @example checkMatchRequest({ templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce, shares, probe })
+ */
+export function checkMatchRequest (req: unknown): MatchRequest {
+  if (req === null || typeof req !== 'object') throw new TypeError('req must be a MatchRequest object')
+  const r = req as MatchRequest
+  bytes(r.templateId, 'req.templateId', 32, 32)
+  if (r.modality !== 'face' && r.modality !== 'voice') throw new TypeError("req.modality must be 'face' or 'voice'")
+  if (typeof r.model !== 'string' || !MODEL_ID_PATTERN.test(r.model)) throw new TypeError('req.model must be a model id')
+  if (typeof r.t !== 'number' || !Number.isInteger(r.t)) throw new TypeError('req.t must be an integer')
+  if (r.t < 2 || r.t > MAX_THRESHOLD) throw new RangeError(`req.t must be in [2, ${MAX_THRESHOLD}], got ${r.t}`)
+  if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) throw new TypeError('req.threshold must be a finite number')
+  if (r.threshold < -1 || r.threshold > 1) throw new RangeError(`req.threshold must be in [-1, 1], got ${r.threshold}`)
+  bytes(r.nonce, 'req.nonce', DECISION_NONCE_MIN_BYTES, DECISION_NONCE_MAX_BYTES)
+  if (!Array.isArray(r.shares)) throw new TypeError('req.shares must be an array')
+  if (r.shares.length < r.t || r.shares.length > 255) throw new RangeError(`req.shares must hold t..255 shares (t = ${r.t}), got ${r.shares.length}`)
+  const seen = new Set<number>()
+  r.shares.forEach((s, i) => {
+    const name = `req.shares[${i}]`
+    if (s === null || typeof s !== 'object') throw new TypeError(`${name} must be a sealed share`)
+    if (typeof s.x !== 'number' || !Number.isInteger(s.x)) throw new TypeError(`${name}.x must be an integer`)
+    if (s.x < 1 || s.x > 255) throw new RangeError(`${name}.x must be in [1, 255], got ${s.x}`)
+    if (seen.has(s.x)) throw new RangeError(`${name}.x repeats x = ${s.x}`)
+    seen.add(s.x)
+    bytes(s.commitment, `${name}.commitment`, 32, 32)
+    bytes(s.sealed, `${name}.sealed`, 1, MAX_SEALED_BYTES)
+    bytes(s.aad, `${name}.aad`, 0, MAX_AAD_BYTES)
+  })
+  const p = r.probe as unknown
+  if (p === null || typeof p !== 'object') throw new TypeError('req.probe must be { kind: "embedding", vector } or { kind: "image", bytes }')
+  const probe = p as MatchProbe
+  if (probe.kind === 'embedding') {
+    if (!(probe.vector instanceof Float32Array)) throw new TypeError('req.probe.vector must be a Float32Array')
+    if (probe.vector.length < 1 || probe.vector.length > TEMPLATE_MAX_DIM) throw new RangeError(`req.probe.vector must have 1..${TEMPLATE_MAX_DIM} elements, got ${probe.vector.length}`)
+  } else if (probe.kind === 'image') {
+    bytes(probe.bytes, 'req.probe.bytes', 1, MAX_IMAGE_BYTES)
+  } else {
+    throw new TypeError("req.probe.kind must be 'embedding' or 'image'")
+  }
+  if (r.generation !== undefined && (typeof r.generation !== 'number' || !Number.isInteger(r.generation) || r.generation < 1)) {
+    throw new TypeError('req.generation must be a positive integer')
+  }
+  return r
+}
+
+/**
+ * Copy a request into fresh buffers of exactly the right size. The channel
+ * serialises only each view's bytes, but a copy keeps the host's own buffers
+ * (often pooled) out of the question entirely.
+ *
+ * @param req - a checked request
+ * @returns an equal request sharing no memory with `req`
+ * @example child.send({ type: 'match', id, req: copyRequest(req) })
+ */
+export function copyRequest (req: MatchRequest): MatchRequest {
+  const probe: MatchProbe = req.probe.kind === 'embedding'
+    ? { kind: 'embedding', vector: Float32Array.from(req.probe.vector) }
+    : { kind: 'image', bytes: req.probe.bytes.slice() }
+  return {
+    templateId: req.templateId.slice(),
+    modality: req.modality,
+    model: req.model,
+    t: req.t,
+    threshold: req.threshold,
+    nonce: req.nonce.slice(),
+    shares: req.shares.map((s) => ({ x: s.x, commitment: s.commitment.slice(), sealed: s.sealed.slice(), aad: s.aad.slice() })),
+    probe
+  }
+}
+
+/**
+ * An error as it may leave the child: name, code, message and the x lists of
+ * a not-enough-shares failure. Stacks stay behind.
+ *
+ * @param e - anything thrown
+ * @returns the wire form
+ * @example send({ type: 'result', id, ok: false, error: errorToWire(e) })
+ */
+export function errorToWire (e: unknown): WireError {
+  if (e instanceof NotEnoughSharesError) return { name: e.name, code: e.code, message: e.message, bad: [...e.bad], good: e.good, needed: e.needed }
+  if (e instanceof BioshardError) return { name: e.name, code: e.code, message: e.message }
+  if (e instanceof TypeError || e instanceof RangeError) return { name: e.name, message: e.message }
+  return { name: 'Error', code: 'ERR_INTERNAL', message: e instanceof Error ? e.message : 'enclave failure' }
+}
+
+/**
+ * Rebuild an error on the host side, with the same classes callers match on.
+ *
+ * @param w - the wire form
+ * @returns an Error to reject with
+ * @example reject(errorFromWire(msg.error))
+ */
+export function errorFromWire (w: WireError): Error {
+  const message = typeof w.message === 'string' ? w.message : 'enclave failure'
+  if (w.code === 'ERR_NOT_ENOUGH_SHARES') {
+    const bad = Array.isArray(w.bad) ? w.bad.filter((x) => Number.isInteger(x)) : []
+    return new NotEnoughSharesError(Number(w.good ?? 0), Number(w.needed ?? 0), bad)
+  }
+  if (w.code === 'ERR_DECRYPT') return new DecryptError('template envelope')
+  if (w.code !== undefined) {
+    const e = new BioshardError(w.code, message)
+    if (typeof w.name === 'string') e.name = w.name
+    return e
+  }
+  if (w.name === 'TypeError') return new TypeError(message)
+  if (w.name === 'RangeError') return new RangeError(message)
+  return new BioshardError('ERR_INTERNAL', message)
+}

@@ -1,0 +1,164 @@
+/**
+ * The signed match decision: what an enclave says about one 1:1 match, signed
+ * with the enclave's own Ed25519 key (generated inside it and vouched for by
+ * its attestation), so a relying party can check the outcome without trusting
+ * the verifier process that carried it.
+ *
+ * Wire form: canonical CBOR of `{ body, sig }`, `sig` over the canonical body
+ * under {@link SIG.DECISION}. Body:
+ *
+ *     { v, templateId, score, threshold, accept, nonce, time, bad, measurement }
+ *
+ * `bad` lists, in ascending order, the x of shares that failed to open or to
+ * match their commitment in this match; `accept` must equal
+ * `score >= threshold`, so a decision cannot claim an outcome its own numbers
+ * contradict.
+ *
+ * @module
+ */
+import { asMap, arrayField, boolField, bytesField, decodeCanonical, encodeCanonical, intField, numberField, type CborMap } from '../crypto/canonical.ts'
+import { DecodeError } from '../crypto/errors.ts'
+import { SIG } from '../crypto/tags.ts'
+import type { SigningKey } from '../crypto/sign.ts'
+import { checkSigned, readSigned, signBody, type Signed } from './signed.ts'
+import { HASH_BYTES, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
+
+/** Shortest accepted caller nonce (the verifier's 16-byte request nonces). */
+export const DECISION_NONCE_MIN_BYTES = 16
+/** Longest accepted caller nonce. */
+export const DECISION_NONCE_MAX_BYTES = 64
+/** A decision with all 255 x listed as bad is under 1.5 KiB; anything larger is refused unparsed. */
+export const MAX_DECISION_BYTES = 2048
+
+/** The signed statement. */
+export interface DecisionBody {
+  v: number
+  /** 32-byte template id that was matched */
+  templateId: Uint8Array
+  /** cosine similarity in [-1, 1] */
+  score: number
+  /** the policy threshold the score was compared with, in [-1, 1] */
+  threshold: number
+  /** `score >= threshold` */
+  accept: boolean
+  /** the caller's nonce, echoed so the decision is fresh for that caller */
+  nonce: Uint8Array
+  /** enclave clock, ms since the epoch */
+  time: number
+  /** x of shares that failed to open or failed their commitment, ascending */
+  bad: number[]
+  /** measurement of the enclave code that made the decision */
+  measurement: Uint8Array
+}
+
+/** A decoded decision (signature not necessarily checked). */
+export type Decision = Signed<DecisionBody>
+
+/** The fields a signer supplies; `v` is added. */
+export type DecisionInit = Omit<DecisionBody, 'v'>
+
+const WHAT = 'decision'
+
+function decodeDecisionBody (value: unknown): DecisionBody {
+  const m = asMap(value, WHAT, ['v', 'templateId', 'score', 'threshold', 'accept', 'nonce', 'time', 'bad', 'measurement'])
+  const body: DecisionBody = {
+    v: intField(m, 'v', WHAT, WIRE_VERSION, WIRE_VERSION),
+    templateId: bytesField(m, 'templateId', WHAT, { exact: TEMPLATE_ID_BYTES }),
+    score: numberField(m, 'score', WHAT, -1, 1),
+    threshold: numberField(m, 'threshold', WHAT, -1, 1),
+    accept: boolField(m, 'accept', WHAT),
+    nonce: bytesField(m, 'nonce', WHAT, { min: DECISION_NONCE_MIN_BYTES, max: DECISION_NONCE_MAX_BYTES }),
+    time: intField(m, 'time', WHAT, 0, Number.MAX_SAFE_INTEGER),
+    bad: arrayField(m, 'bad', WHAT, MAX_SHARES, (v, i) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 255) throw new DecodeError(`${WHAT}.bad[${i}] must be an integer in [1, 255]`)
+      return v
+    }),
+    measurement: bytesField(m, 'measurement', WHAT, { exact: HASH_BYTES })
+  }
+  // One encoding per statement: ascending, no repeats.
+  for (let i = 1; i < body.bad.length; i++) {
+    if (body.bad[i] <= body.bad[i - 1]) throw new DecodeError(`${WHAT}.bad must be strictly ascending`)
+  }
+  if (body.accept !== (body.score >= body.threshold)) throw new DecodeError(`${WHAT}.accept contradicts score and threshold`)
+  return body
+}
+
+function checkInit (init: DecisionInit): void {
+  if (init === null || typeof init !== 'object') throw new TypeError('init must be a decision body')
+  for (const [k, len] of [['templateId', TEMPLATE_ID_BYTES], ['measurement', HASH_BYTES]] as const) {
+    const v = init[k]
+    if (!(v instanceof Uint8Array)) throw new TypeError(`init.${k} must be a Uint8Array`)
+    if (v.length !== len) throw new RangeError(`init.${k} must be ${len} bytes, got ${v.length}`)
+  }
+  if (!(init.nonce instanceof Uint8Array)) throw new TypeError('init.nonce must be a Uint8Array')
+  if (init.nonce.length < DECISION_NONCE_MIN_BYTES || init.nonce.length > DECISION_NONCE_MAX_BYTES) {
+    throw new RangeError(`init.nonce must be ${DECISION_NONCE_MIN_BYTES}..${DECISION_NONCE_MAX_BYTES} bytes, got ${init.nonce.length}`)
+  }
+  for (const k of ['score', 'threshold'] as const) {
+    const v = init[k]
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`init.${k} must be a finite number`)
+    if (v < -1 || v > 1) throw new RangeError(`init.${k} must be in [-1, 1], got ${v}`)
+  }
+  if (typeof init.accept !== 'boolean') throw new TypeError('init.accept must be a boolean')
+  if (init.accept !== (init.score >= init.threshold)) throw new RangeError('init.accept must equal score >= threshold')
+  if (!Number.isSafeInteger(init.time) || init.time < 0) throw new RangeError('init.time must be a non-negative integer (ms)')
+  if (!Array.isArray(init.bad) || init.bad.length > MAX_SHARES) throw new TypeError(`init.bad must be an array of at most ${MAX_SHARES} x-coordinates`)
+  for (const x of init.bad) if (!Number.isInteger(x) || x < 1 || x > 255) throw new RangeError(`init.bad holds ${String(x)}, not an x in [1, 255]`)
+}
+
+/**
+ * Sign a decision as the enclave.
+ *
+ * @param init - the decision fields (`bad` in any order; repeats are dropped)
+ * @param key - the enclave's decision key
+ * @returns canonical bytes of `{ body, sig }`
+ * @throws {TypeError|RangeError} naming the first invalid field, including an `accept` that contradicts `score >= threshold`
+ * @example const bytes = signDecision({ templateId, score, threshold, accept: score >= threshold, nonce, time: Date.now(), bad: [], measurement }, key)
+ */
+export function signDecision (init: DecisionInit, key: SigningKey): Uint8Array {
+  checkInit(init)
+  const bad = [...new Set(init.bad)].sort((a, b) => a - b)
+  const body: DecisionBody = {
+    v: WIRE_VERSION,
+    templateId: init.templateId,
+    score: init.score,
+    threshold: init.threshold,
+    accept: init.accept,
+    nonce: init.nonce,
+    time: init.time,
+    bad,
+    measurement: init.measurement
+  }
+  return encodeCanonical(signBody(SIG.DECISION, body, key))
+}
+
+/**
+ * Decode a decision: size limit, canonical form and every field checked; the
+ * signature is NOT checked (use {@link verifyDecision}).
+ *
+ * @param bytes - output of {@link signDecision}
+ * @returns the body, its signed bytes and the signature
+ * @throws {TooLargeError} ERR_TOO_LARGE over {@link MAX_DECISION_BYTES}
+ * @throws {DecodeError} ERR_DECODE for malformed, non-canonical or self-contradicting input
+ * @example const { body } = decodeDecision(bytes)
+ */
+export function decodeDecision (bytes: Uint8Array): Decision {
+  return readSigned(decodeCanonical(bytes, MAX_DECISION_BYTES, WHAT) as CborMap, WHAT, decodeDecisionBody)
+}
+
+/**
+ * Decode a decision and check its signature under the enclave's decision key
+ * (the `signer` of the enclave's attestation).
+ *
+ * @param bytes - output of {@link signDecision}
+ * @param signerKey - 32-byte Ed25519 public key
+ * @returns the verified body
+ * @throws {SignatureError} ERR_BAD_SIGNATURE when the signature does not verify under `signerKey`
+ * @throws {TooLargeError|DecodeError} as {@link decodeDecision}
+ * @example if (verifyDecision(result.decision, attestation.body.signer).accept) grant()
+ */
+export function verifyDecision (bytes: Uint8Array, signerKey: Uint8Array): DecisionBody {
+  const d = decodeDecision(bytes)
+  checkSigned(SIG.DECISION, d, signerKey, WHAT)
+  return d.body
+}

@@ -1,0 +1,199 @@
+/**
+ * Invariant 1 at run time: after a match, the host process's memory holds no
+ * window of the template, its envelope or a plaintext share, and the enclave
+ * child's memory holds none either once the match is done (it wipes them).
+ *
+ * The test process enrols (so it holds the template itself) and drives a
+ * separate host process, which starts the enclave and only ever receives
+ * sealed shares. Both processes are then read from outside:
+ *
+ * - `/proc/<pid>/mem` of the host and of the enclave child: every readable
+ *   anonymous or writable mapping, searched for 64-byte windows. Controls
+ *   prove the scan finds bytes that are there (a buffer the host is told to
+ *   hold; the child's own public key).
+ * - a V8 heap snapshot of the host. A snapshot records strings but never the
+ *   contents of typed arrays or ArrayBuffers (checked below with a control),
+ *   so it is searched for the hex and base64 forms of the windows — a leak
+ *   through logging or string conversion — with a control string that it
+ *   must find.
+ *
+ * Linux only (procfs); skipped elsewhere with a message.
+ *
+ * The template check guards two shared helpers in particular:
+ * `decodeCanonical` wipes its canonical-form re-encoding and `decodeTemplate`
+ * returns cborg's fresh copy instead of slicing another.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { encryptTemplate } from '../../crypto/envelope.ts'
+import { splitSecret, commitShare } from '../../crypto/shares.ts'
+import { seal } from '../../crypto/seal.ts'
+import { randomBytes } from '../../crypto/bytes.ts'
+import { shareSealInfo } from '../../protocol/fetch.ts'
+import { makeTemplate, encodeTemplate } from '../../matcher/template.ts'
+
+const Memory = suite('enclave memory')
+const ENCLAVE = fileURLToPath(new URL('../../matcher/enclave/enclave.ts', import.meta.url))
+const WINDOW = 64
+
+/** The host: starts an enclave, forwards what it is sent, and obeys the test's controls. */
+const HOST = `
+import { Enclave } from ${JSON.stringify(ENCLAVE)}
+import { writeHeapSnapshot } from 'node:v8'
+const enclave = await Enclave.start()
+const held = []
+process.on('message', async (m) => {
+  if (m.type === 'match') {
+    try {
+      const r = await enclave.match(m.req)
+      process.send({ type: 'result', accept: r.accept, score: r.score })
+    } catch (e) { process.send({ type: 'result', error: String(e) }) }
+  } else if (m.type === 'hold') {
+    held.push(m.value)
+    process.send({ type: 'held' })
+  } else if (m.type === 'snapshot') {
+    process.send({ type: 'snapshot', path: writeHeapSnapshot(m.path) })
+  } else if (m.type === 'quit') {
+    await enclave.close()
+    process.exit(0)
+  }
+})
+process.send({ type: 'ready', key: enclave.publicKey, pid: enclave.pid })
+`
+
+function call (child: ChildProcess, msg: unknown, want: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const on = (m: Record<string, unknown>): void => { if (m.type === want) { child.off('message', on); resolve(m) } }
+    child.on('message', on)
+    if (msg !== undefined) child.send(msg as object)
+  })
+}
+
+/** Readable mappings that can hold heap data: anonymous, [heap]/[stack], or writable. */
+function regions (pid: number): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n')) {
+    const [range, perms, , , , path = ''] = line.trim().split(/\s+/)
+    if (!perms.startsWith('r') || path === '[vvar]' || path === '[vsyscall]' || path === '[vvar_vclock]') continue
+    if (path !== '' && !path.startsWith('[') && !perms.includes('w')) continue
+    const [a, b] = range.split('-').map((h) => parseInt(h, 16))
+    out.push([a, b])
+  }
+  return out
+}
+
+/** Which of `needles` occur anywhere in the process's memory. */
+function scan (pid: number, needles: Uint8Array[]): boolean[] {
+  const found = needles.map(() => false)
+  const fd = openSync(`/proc/${pid}/mem`, 'r')
+  const CHUNK = 8 << 20
+  const buf = Buffer.allocUnsafe(CHUNK + WINDOW)
+  try {
+    for (const [a, b] of regions(pid)) {
+      for (let off = a; off < b; off += CHUNK) {
+        const len = Math.min(CHUNK + WINDOW - 1, b - off)
+        let n: number
+        try { n = readSync(fd, buf, 0, len, off) } catch { continue }
+        const view = buf.subarray(0, n)
+        needles.forEach((needle, i) => { if (!found[i] && view.indexOf(needle) >= 0) found[i] = true })
+      }
+    }
+  } finally {
+    closeSync(fd)
+  }
+  buf.fill(0)
+  return found
+}
+
+/** 64-byte windows across a buffer: start, middle, end. */
+function windows (b: Uint8Array): Uint8Array[] {
+  return [0, Math.floor((b.length - WINDOW) / 2), b.length - WINDOW].map((o) => b.slice(o, o + WINDOW))
+}
+
+if (process.platform !== 'linux' || !existsSync('/proc/self/mem')) {
+  process.stdout.write('SKIP enclave memory: needs Linux /proc/<pid>/mem\n')
+  Memory.skip('after a match the host holds no window of the template, its envelope or a plaintext share')
+  Memory.skip('after a match the enclave holds no window of the envelope, its data key or a plaintext share')
+  Memory.skip('after a match the enclave holds no window of the template either')
+  Memory.skip('a heap snapshot of the host holds no string form of them')
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-memory-'))
+  const host = spawn(process.execPath, ['--input-type=module', '-e', HOST], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
+  const ready = await call(host, undefined, 'ready')
+  const enclaveKey = ready.key as Uint8Array
+  const enclavePid = ready.pid as number
+
+  // A distinctive 512-d template, enrolled here (this process holds it, the host never does).
+  const vector = new Float32Array(512).map(() => Math.random() - 0.5)
+  const templateId = randomBytes(32)
+  const model = 'memory-test-model'
+  const templateBytes = encodeTemplate(makeTemplate(vector, { modality: 'face', model }))
+  const envelope = encryptTemplate(templateBytes, { templateId, modality: 'face', model })
+  const shares = await splitSecret(envelope, 3, 5)
+  const sealedShares = shares.slice(0, 3).map((s) => {
+    const aad = randomBytes(32)
+    return { x: s.x, commitment: commitShare(templateId, s), sealed: seal(enclaveKey, s.bytes, shareSealInfo(templateId, s.x), aad), aad }
+  })
+  const probe = vector.map((v) => v + (Math.random() - 0.5) * 0.05)
+  const result = await call(host, { type: 'match', req: { templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce: randomBytes(16), shares: sealedShares, probe: { kind: 'embedding', vector: probe } } }, 'result')
+
+  const secrets: Array<{ name: string, bytes: Uint8Array }> = [
+    ...windows(templateBytes).map((bytes, i) => ({ name: `template encoding #${i}`, bytes })),
+    ...windows(new Uint8Array(vector.buffer)).map((bytes, i) => ({ name: `template float32 values #${i}`, bytes })),
+    { name: 'envelope head (version, data key, nonce)', bytes: envelope.slice(0, WINDOW) },
+    { name: 'envelope ciphertext', bytes: envelope.slice(envelope.length - WINDOW) },
+    ...shares.slice(0, 3).map((s) => ({ name: `plaintext share x=${s.x}`, bytes: s.bytes.slice(100, 100 + WINDOW) }))
+  ]
+  const control = randomBytes(WINDOW)
+  await call(host, { type: 'hold', value: control }, 'held')
+  const controlString = Buffer.from(randomBytes(WINDOW)).toString('hex')
+  await call(host, { type: 'hold', value: controlString }, 'held')
+
+  const hits = (found: boolean[], names: string[]): string[] => names.filter((_, i) => found[i])
+
+  Memory('after a match the host holds no window of the template, its envelope or a plaintext share', () => {
+    assert.equal(result.accept, true, String(result.error))
+    const found = scan(host.pid as number, [control, ...secrets.map((s) => s.bytes)])
+    assert.ok(found[0], 'control: the scan finds a buffer the host holds')
+    assert.equal(hits(found.slice(1), secrets.map((s) => s.name)), [])
+  })
+
+  Memory('after a match the enclave holds no window of the envelope, its data key or a plaintext share', () => {
+    const wiped = secrets.filter((s) => !s.name.startsWith('template'))
+    const found = scan(enclavePid, [enclaveKey, ...wiped.map((s) => s.bytes)])
+    assert.ok(found[0], 'control: the scan finds the enclave\'s own public key')
+    assert.equal(hits(found.slice(1), wiped.map((s) => s.name)), [])
+  })
+
+  Memory('after a match the enclave holds no window of the template either', () => {
+    const templ = secrets.filter((s) => s.name.startsWith('template'))
+    assert.equal(hits(scan(enclavePid, templ.map((s) => s.bytes)), templ.map((s) => s.name)), [])
+  })
+
+  Memory('a heap snapshot of the host holds no string form of them', async () => {
+    const { path } = await call(host, { type: 'snapshot', path: join(dir, 'host.heapsnapshot') }, 'snapshot')
+    const snap = readFileSync(path as string)
+    assert.ok(snap.indexOf(controlString) >= 0, 'control: a held hex string appears in the snapshot')
+    assert.is(snap.indexOf(Buffer.from(control)), -1, 'as documented: typed-array contents never appear in a snapshot, so raw bytes are checked via /proc above')
+    for (const { name, bytes } of secrets) {
+      const b = Buffer.from(bytes)
+      for (const form of [b, b.toString('hex'), b.toString('base64'), b.toString('base64url')]) {
+        assert.is(snap.indexOf(form), -1, `${name} as ${typeof form === 'string' ? 'text' : 'bytes'}`)
+      }
+    }
+  })
+
+  Memory.after(async () => {
+    const exited = new Promise((resolve) => host.once('exit', resolve))
+    host.send({ type: 'quit' })
+    await exited
+    rmSync(dir, { recursive: true, force: true })
+  })
+}
+
+Memory.run()

@@ -1,0 +1,331 @@
+/**
+ * The enclave process (matcher/enclave/enclave.ts and the child it runs):
+ * templates enrolled by hand (encrypt → split → commit → seal each share to
+ * the enclave key), matched inside a real isolated child; bad shares named;
+ * decisions verifiable; the child's sandbox; crash, restart and timeouts.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Enclave, type MatchRequest, type SealedShare } from '../../matcher/enclave/enclave.ts'
+import { encryptTemplate } from '../../crypto/envelope.ts'
+import { splitSecret, commitShare, NotEnoughSharesError, type Share } from '../../crypto/shares.ts'
+import { seal } from '../../crypto/seal.ts'
+import { randomBytes } from '../../crypto/bytes.ts'
+import { generateSigningKey } from '../../crypto/sign.ts'
+import { shareSealInfo } from '../../protocol/fetch.ts'
+import { verifyDecision } from '../../protocol/decision.ts'
+import { processAttestation, readAttestation } from '../../protocol/attestation.ts'
+import { ProcessAttestor } from '../../matcher/enclave/attestor.ts'
+import { makeTemplate, encodeTemplate, type TemplateDtype } from '../../matcher/template.ts'
+
+const MODEL = 'test-model-1'
+
+interface Enrolled { templateId: Uint8Array, vector: Float32Array, shares: Share[], t: number }
+
+function unit (dim: number): Float32Array {
+  const v = new Float32Array(dim).map(() => Math.random() - 0.5)
+  const n = Math.hypot(...v)
+  return v.map((x) => x / n)
+}
+
+/** Near `v`: cosine ≈ 0.99. */
+function near (v: Float32Array): Float32Array {
+  return v.map((x) => x + (Math.random() - 0.5) * 0.02)
+}
+
+async function enrol (opts: { dim?: number, t?: number, n?: number, dtype?: TemplateDtype, vector?: Float32Array } = {}): Promise<Enrolled> {
+  const t = opts.t ?? 3
+  const vector = opts.vector ?? unit(opts.dim ?? 128)
+  const templateId = randomBytes(32)
+  const bytes = encodeTemplate(makeTemplate(vector, { modality: 'face', model: MODEL, dtype: opts.dtype ?? 'f32' }))
+  const shares = await splitSecret(encryptTemplate(bytes, { templateId, modality: 'face', model: MODEL }), t, opts.n ?? 5)
+  return { templateId, vector, shares, t }
+}
+
+/** What a holder returns: the share sealed to the enclave, bound to a (here random) request hash. */
+function sealed (enclaveKey: Uint8Array, e: Enrolled, share: Share): SealedShare {
+  const aad = randomBytes(32)
+  return { x: share.x, commitment: commitShare(e.templateId, share), sealed: seal(enclaveKey, share.bytes, shareSealInfo(e.templateId, share.x), aad), aad }
+}
+
+function request (enclave: Enclave, e: Enrolled, probe: Float32Array, shares?: SealedShare[]): MatchRequest {
+  const key = enclave.publicKey
+  return {
+    templateId: e.templateId,
+    modality: 'face',
+    model: MODEL,
+    t: e.t,
+    threshold: 0.5,
+    nonce: randomBytes(16),
+    shares: shares ?? e.shares.slice(0, e.t).map((s) => sealed(key, e, s)),
+    probe: { kind: 'embedding', vector: probe }
+  }
+}
+
+async function rejection (p: Promise<unknown>): Promise<Error & { code?: string, bad?: number[] }> {
+  try { await p } catch (e) { return e as Error & { code?: string } }
+  assert.unreachable('expected a rejection')
+  throw new Error('unreachable')
+}
+
+const enclave = await Enclave.start()
+
+// ---------------------------------------------------------------------------
+const Match = suite('Enclave.match')
+
+Match('a genuine probe is accepted and an impostor rejected', async () => {
+  const e = await enrol()
+  const genuine = await enclave.match(request(enclave, e, near(e.vector)))
+  assert.ok(genuine.accept)
+  assert.ok(genuine.score > 0.95, `genuine score ${genuine.score}`)
+  assert.equal(genuine.bad, [])
+  const impostor = await enclave.match(request(enclave, e, unit(128)))
+  assert.not.ok(impostor.accept)
+  assert.ok(impostor.score < 0.5, `impostor score ${impostor.score}`)
+})
+
+Match('the score is the cosine of probe and template (int8 templates too)', async () => {
+  const e = await enrol({ dtype: 'i8', dim: 256 })
+  const probe = unit(256)
+  let dot = 0
+  for (let i = 0; i < 256; i++) dot += probe[i] * e.vector[i]
+  const r = await enclave.match(request(enclave, e, probe))
+  assert.ok(Math.abs(r.score - dot) < 0.01, `${r.score} vs ${dot}`)
+  assert.is(r.accept, r.score >= 0.5)
+})
+
+Match('the decision verifies under the enclave signer and fails under another key or when tampered', async () => {
+  const e = await enrol()
+  const req = request(enclave, e, near(e.vector))
+  const r = await enclave.match(req)
+  const body = verifyDecision(r.decision, enclave.signer)
+  assert.equal(body.templateId, e.templateId)
+  assert.equal(body.nonce, req.nonce)
+  assert.equal(body.measurement, enclave.measurement)
+  assert.is(body.score, r.score)
+  assert.is(body.threshold, 0.5)
+  assert.is(body.accept, true)
+  assert.ok(Math.abs(body.time - Date.now()) < 5_000)
+  assert.is((await rejection(Promise.resolve().then(() => verifyDecision(r.decision, generateSigningKey().key.publicKey)))).code, 'ERR_BAD_SIGNATURE')
+  const tampered = r.decision.slice()
+  tampered[tampered.length - 1] ^= 1
+  assert.is((await rejection(Promise.resolve().then(() => verifyDecision(tampered, enclave.signer)))).code, 'ERR_BAD_SIGNATURE')
+})
+
+Match('a corrupted sealed share and a share failing its commitment are named in bad; t good ones among more still match', async () => {
+  const e = await enrol({ t: 3, n: 5 })
+  const key = enclave.publicKey
+  const shares = e.shares.map((s) => sealed(key, e, s))
+  shares[0].sealed[40] ^= 0xff // tampered in transit: fails to open
+  const wrong = { x: e.shares[1].x, bytes: e.shares[1].bytes.slice() }
+  wrong.bytes[0] ^= 1
+  shares[1] = { ...sealed(key, e, wrong), commitment: shares[1].commitment } // opens, fails its commitment
+  const r = await enclave.match(request(enclave, e, near(e.vector), shares))
+  assert.ok(r.accept)
+  assert.equal(r.bad, [e.shares[0].x, e.shares[1].x].sort((a, b) => a - b))
+  assert.equal(verifyDecision(r.decision, enclave.signer).bad, r.bad, 'bad holders are in the signed decision')
+})
+
+Match('a share sealed for another x, another request or another enclave is bad', async () => {
+  const e = await enrol({ t: 2, n: 5 })
+  const key = enclave.publicKey
+  const good = sealed(key, e, e.shares[0])
+  const otherX = { ...sealed(key, e, e.shares[1]), x: e.shares[2].x, commitment: commitShare(e.templateId, e.shares[2]) }
+  const otherAad = { ...sealed(key, e, e.shares[3]), aad: randomBytes(32) }
+  const otherEnclave = sealed(generateSigningKey().key.publicKey, e, e.shares[4]) // an Ed25519 key read as X25519: not ours
+  const more = sealed(key, e, e.shares[1])
+  const r = await enclave.match(request(enclave, e, near(e.vector), [good, otherX, otherAad, otherEnclave, more]))
+  assert.ok(r.accept)
+  assert.equal(r.bad, [e.shares[2].x, e.shares[3].x, e.shares[4].x].sort((a, b) => a - b))
+})
+
+Match('fewer than t good shares → ERR_NOT_ENOUGH_SHARES naming the bad x, then spares complete it', async () => {
+  const e = await enrol({ t: 3, n: 5 })
+  const key = enclave.publicKey
+  const first = e.shares.slice(0, 3).map((s) => sealed(key, e, s))
+  first[2].sealed[first[2].sealed.length - 1] ^= 1
+  const err = await rejection(enclave.match(request(enclave, e, near(e.vector), first)))
+  assert.ok(err instanceof NotEnoughSharesError, String(err))
+  assert.is(err.code, 'ERR_NOT_ENOUGH_SHARES')
+  assert.equal(err.bad, [e.shares[2].x])
+  // The caller fetches a spare and tries again with the good ones.
+  const retry = [first[0], first[1], sealed(key, e, e.shares[3])]
+  assert.ok((await enclave.match(request(enclave, e, near(e.vector), retry))).accept)
+})
+
+Match('a combined envelope that does not authenticate → ERR_DECRYPT (wrong model in the request)', async () => {
+  const e = await enrol()
+  const req = { ...request(enclave, e, near(e.vector)), model: 'another-model' }
+  assert.is((await rejection(enclave.match(req))).code, 'ERR_DECRYPT')
+})
+
+Match('a probe of another dimension → ERR_BAD_REQUEST; an image probe without face models → ERR_BAD_REQUEST', async () => {
+  const e = await enrol()
+  assert.is((await rejection(enclave.match(request(enclave, e, unit(64))))).code, 'ERR_BAD_REQUEST')
+  const req: MatchRequest = { ...request(enclave, e, e.vector), probe: { kind: 'image', bytes: new Uint8Array(100) } }
+  assert.is((await rejection(enclave.match(req))).code, 'ERR_BAD_REQUEST')
+})
+
+Match('malformed requests are refused on the host, naming the field', async () => {
+  const e = await enrol()
+  const good = request(enclave, e, e.vector)
+  const cases: Array<[Partial<MatchRequest> | Record<string, unknown>, string, typeof TypeError | typeof RangeError]> = [
+    [{ templateId: new Uint8Array(31) }, 'req.templateId', RangeError],
+    [{ t: 1 }, 'req.t', RangeError],
+    [{ threshold: 2 }, 'req.threshold', RangeError],
+    [{ nonce: new Uint8Array(4) }, 'req.nonce', RangeError],
+    [{ shares: good.shares.slice(0, 2) }, 'req.shares', RangeError],
+    [{ shares: [good.shares[0], good.shares[0], good.shares[1]] }, 'req.shares[1].x', RangeError],
+    [{ probe: { kind: 'embedding', vector: [1, 2] } }, 'req.probe.vector', TypeError],
+    [{ modality: 'iris' }, 'req.modality', TypeError]
+  ]
+  for (const [change, field, type] of cases) {
+    const err = await rejection(enclave.match({ ...good, ...change } as MatchRequest))
+    assert.ok(err instanceof type && err.message.includes(field), `${field}: ${String(err)}`)
+  }
+})
+
+Match('many concurrent requests are multiplexed to the right callers', async () => {
+  const enrolled = await Promise.all(Array.from({ length: 12 }, async () => await enrol({ dim: 64 })))
+  const results = await Promise.all(enrolled.flatMap((e) => [
+    enclave.match(request(enclave, e, near(e.vector))).then((r) => ({ e, r, genuine: true })),
+    enclave.match(request(enclave, e, unit(64))).then((r) => ({ e, r, genuine: false }))
+  ]))
+  for (const { e, r, genuine } of results) {
+    assert.is(r.accept, genuine)
+    assert.equal(verifyDecision(r.decision, enclave.signer).templateId, e.templateId)
+  }
+})
+
+Match('the caller\'s buffers are left intact (the child wipes its own copies)', async () => {
+  const e = await enrol()
+  const probe = near(e.vector)
+  const before = probe.slice()
+  const req = request(enclave, e, probe)
+  const sealedBefore = req.shares.map((s) => s.sealed.slice())
+  await enclave.match(req)
+  assert.equal(probe, before)
+  assert.equal(req.shares.map((s) => s.sealed), sealedBefore)
+})
+
+Match.run()
+
+// ---------------------------------------------------------------------------
+const Isolation = suite('Enclave isolation')
+
+Isolation('inside the child: no fs.write, child processes, workers, WASI or inspector; no addons without face models', () => {
+  const iso = enclave.isolation
+  assert.is(iso.fsWrite, false)
+  assert.is(iso.childProcess, false)
+  assert.is(iso.worker, false)
+  assert.is(iso.wasi, false)
+  assert.is(iso.inspector, false)
+  assert.is(iso.addons, false)
+})
+
+Isolation('inside the child: reading outside the read set fails with ERR_ACCESS_DENIED', () => {
+  assert.is(enclave.isolation.readRoot, false)
+  assert.is(enclave.isolation.canaryRead, 'denied')
+})
+
+Isolation('inside the child: network modules are refused and fetch is gone', () => {
+  assert.is(enclave.isolation.networkModule, 'refused')
+  assert.is(enclave.isolation.fetch, false)
+})
+
+Isolation('keys are generated inside the child: fresh per enclave, and the attestation carries them', async () => {
+  const other = await Enclave.start()
+  try {
+    assert.not.equal(other.publicKey, enclave.publicKey)
+    assert.not.equal(other.signer, enclave.signer)
+    assert.equal(other.measurement, enclave.measurement, 'same code, same measurement')
+    const verifier = generateSigningKey().key
+    const att = readAttestation(new ProcessAttestor(verifier).attest(enclave.identity))
+    assert.equal(processAttestation.verify(att, verifier.publicKey), { key: enclave.publicKey, measurement: enclave.measurement })
+    assert.equal(att.body.signer, enclave.signer)
+  } finally {
+    await other.close()
+  }
+})
+
+Isolation.run()
+
+// ---------------------------------------------------------------------------
+const Lifecycle = suite('Enclave lifecycle')
+
+Lifecycle('a killed child rejects the pending request with ERR_ENCLAVE; the next match restarts it with new keys', async () => {
+  const e = await enrol()
+  const gen = enclave.generation
+  const oldKey = enclave.publicKey
+  const oldSigner = enclave.signer
+  const events: string[] = []
+  enclave.once('exit', () => events.push('exit'))
+  enclave.once('ready', () => events.push('ready'))
+  const pid = enclave.pid as number
+  process.kill(pid, 'SIGSTOP') // hold the request in flight
+  const pending = enclave.match(request(enclave, e, near(e.vector)))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  process.kill(pid, 'SIGKILL')
+  assert.is((await rejection(pending)).code, 'ERR_ENCLAVE')
+  assert.is(enclave.generation, gen + 1, 'the generation moves on as soon as the keys are gone')
+  assert.throws(() => enclave.publicKey, (err: { code?: string }) => err.code === 'ERR_ENCLAVE')
+  // Shares sealed to the dead key: refused as ERR_ENCLAVE (not blamed on holders); the child restarts.
+  const stale = request({ publicKey: oldKey } as unknown as Enclave, e, near(e.vector))
+  assert.is((await rejection(enclave.match(stale))).code, 'ERR_ENCLAVE')
+  await enclave.ready()
+  assert.not.equal(enclave.publicKey, oldKey)
+  assert.not.equal(enclave.signer, oldSigner)
+  assert.ok(enclave.pid !== pid)
+  const r = await enclave.match(request(enclave, e, near(e.vector)))
+  assert.ok(r.accept)
+  verifyDecision(r.decision, enclave.signer)
+  assert.equal(events, ['exit', 'ready'])
+})
+
+Lifecycle('shares sealed for an older generation are refused with ERR_ENCLAVE', async () => {
+  const e = await enrol()
+  const req = { ...request(enclave, e, near(e.vector)), generation: enclave.generation - 1 }
+  assert.is((await rejection(enclave.match(req))).code, 'ERR_ENCLAVE')
+  assert.ok((await enclave.match({ ...req, generation: enclave.generation })).accept)
+})
+
+Lifecycle('a request past its deadline → ERR_TIMEOUT; the enclave keeps serving', async () => {
+  const quick = await Enclave.start({ timeoutMs: 200 })
+  try {
+    const e = await enrol()
+    process.kill(quick.pid as number, 'SIGSTOP')
+    const started = Date.now()
+    const err = await rejection(quick.match(request(quick, e, near(e.vector))))
+    assert.is(err.code, 'ERR_TIMEOUT')
+    assert.ok(Date.now() - started < 2_000)
+    process.kill(quick.pid as number, 'SIGCONT')
+    assert.ok((await quick.match(request(quick, e, near(e.vector)))).accept)
+  } finally {
+    await quick.close()
+  }
+})
+
+Lifecycle('requests beyond the in-flight cap fail fast with ERR_BUSY', async () => {
+  const e = await enrol()
+  const req = request(enclave, e, near(e.vector))
+  process.kill(enclave.pid as number, 'SIGSTOP')
+  const inFlight = Array.from({ length: 256 }, async () => await enclave.match(req))
+  assert.is((await rejection(enclave.match(req))).code, 'ERR_BUSY')
+  process.kill(enclave.pid as number, 'SIGCONT')
+  const done = await Promise.all(inFlight)
+  assert.ok(done.every((r) => r.accept))
+})
+
+Lifecycle('close() ends the child; later calls fail with ERR_ENCLAVE and do not restart it', async () => {
+  const pid = enclave.pid as number
+  await enclave.close()
+  assert.throws(() => process.kill(pid, 0), 'the child is gone')
+  const e = await enrol()
+  const req = { ...request({ publicKey: randomBytes(32) } as unknown as Enclave, e, e.vector) }
+  assert.is((await rejection(enclave.match(req))).code, 'ERR_ENCLAVE')
+  assert.is((await rejection(enclave.ready())).code, 'ERR_ENCLAVE')
+  assert.is(enclave.pid, undefined)
+  await enclave.close() // idempotent
+})
+
+Lifecycle.run()

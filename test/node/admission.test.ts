@@ -1,0 +1,273 @@
+/**
+ * Admission: the roster accepts only certificates of this network's
+ * authority that are valid now, and prefers the newest; real nodes gossip
+ * their rosters until every node lists every admitted node, and never list
+ * a peer without a certificate. The invalid-request budget drops a peer
+ * that keeps sending garbage while others are still served.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { Roster } from '../../node/roster.ts'
+import { initAuthority, loadAuthority, admitNode } from '../../node/authority.ts'
+import { request } from '../../node/rpc.ts'
+import { LocalNetwork } from '../../sim/local-network.ts'
+import { clientHost } from '../helpers/enrol.ts'
+import { randomBytes, toHex } from '../../crypto/bytes.ts'
+import { encodeAdmitMessage, readAdmitMessage } from '../../protocol/admit.ts'
+import { PROTOCOL, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
+import { readNodeCert, type TrustAnchor } from '../../protocol/certs.ts'
+import { toWire } from '../../protocol/signed.ts'
+
+const DAY = 86_400_000
+const root = mkdtempSync(join(tmpdir(), 'bioshard-admission-'))
+
+function authorityAt (name: string): ReturnType<typeof loadAuthority> {
+  initAuthority(join(root, name))
+  return loadAuthority(join(root, name))
+}
+
+const authority = authorityAt('authority')
+const anchor: TrustAnchor = { network: authority.info.network, authorities: [authority.info.publicKey] }
+
+async function newPeer (): Promise<string> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+}
+
+// ---------------------------------------------------------------------------
+
+const roster = suite('roster: who counts as admitted')
+
+roster('a certificate from this network\'s authority, valid now, is admitted', async () => {
+  const r = new Roster(anchor)
+  const peer = await newPeer()
+  const { cert } = admitNode(authority, peer, 'site-a')
+  assert.ok(r.add({ cert, addrs: ['/ip4/127.0.0.1/tcp/4100'] }))
+  assert.ok(r.isAdmitted(peer))
+  assert.is(r.get(peer)?.site, 'site-a')
+  assert.equal(r.get(peer)?.addrs, ['/ip4/127.0.0.1/tcp/4100'])
+  assert.equal(r.list().map((e) => e.peer), [peer])
+  assert.is(r.add({ cert, addrs: [] }), false, 'the same certificate again changes nothing')
+  assert.is(r.size(), 1)
+})
+
+roster('a certificate from another authority is never added', async () => {
+  const r = new Roster(anchor)
+  const peer = await newPeer()
+  const other = authorityAt('other-authority')
+  assert.is(r.add({ cert: admitNode(other, peer, 'site-a').cert, addrs: [] }), false)
+  assert.not.ok(r.isAdmitted(peer))
+  assert.is(r.size(), 0)
+})
+
+roster('a certificate signed by our authority for another network is never added', async () => {
+  const r = new Roster(anchor)
+  const peer = await newPeer()
+  const elsewhere = { info: { ...authority.info, network: `bsn-${toHex(randomBytes(8))}` }, key: authority.key }
+  assert.is(r.add({ cert: admitNode(elsewhere, peer, 'site-a').cert, addrs: [] }), false)
+  assert.is(r.size(), 0)
+})
+
+roster('a certificate whose signature does not verify is never added', async () => {
+  const r = new Roster(anchor)
+  const peer = await newPeer()
+  const { cert } = admitNode(authority, peer, 'site-a')
+  const sig = Uint8Array.from(cert.sig)
+  sig[0] ^= 1
+  assert.is(r.add({ cert: { ...cert, sig }, addrs: [] }), false)
+  // As it would arrive: the wire form with its body edited, read back.
+  const wire = toWire(cert)
+  const forged = readNodeCert({ body: { ...wire.body, site: 'site-b' }, sig: wire.sig })
+  assert.is(r.add({ cert: forged, addrs: [] }), false, 'a body edited after signing')
+  assert.is(r.size(), 0)
+})
+
+roster('an expired certificate is not added, and a held one drops out when it expires', async () => {
+  const r = new Roster(anchor)
+  const now = Date.now()
+  const stale = await newPeer()
+  assert.is(r.add({ cert: admitNode(authority, stale, 'site-a', { now: now - 10 * DAY, days: 1 }).cert, addrs: [] }), false)
+  const peer = await newPeer()
+  const { cert } = admitNode(authority, peer, 'site-a', { now, days: 1 })
+  assert.ok(r.add({ cert, addrs: [] }, now))
+  assert.ok(r.isAdmitted(peer, now))
+  const later = cert.body.na + 1
+  assert.not.ok(r.isAdmitted(peer, later))
+  assert.is(r.get(peer, later), undefined)
+  assert.equal(r.list(later), [])
+  assert.is(r.size(later), 0)
+  assert.not.ok(r.isAdmitted(peer, now), 'removed for good once list() has seen it expired')
+})
+
+roster('a certificate that is not valid yet is not admitted', async () => {
+  const r = new Roster(anchor)
+  const now = Date.now()
+  const peer = await newPeer()
+  const { cert } = admitNode(authority, peer, 'site-a', { now: now + 10 * DAY, days: 30 })
+  assert.is(r.add({ cert, addrs: [] }, now), false, 'refused before its notBefore')
+  // Held from a clock inside its window, it still does not count before then.
+  assert.ok(r.add({ cert, addrs: [] }, cert.body.nb + 1))
+  assert.not.ok(r.isAdmitted(peer, now))
+  assert.equal(r.list(now), [])
+  assert.ok(r.isAdmitted(peer, cert.body.nb + 1))
+})
+
+roster('a newer certificate replaces an older one; an older one never replaces a newer one', async () => {
+  const r = new Roster(anchor)
+  const now = Date.now()
+  const peer = await newPeer()
+  const older = admitNode(authority, peer, 'site-a', { now, days: 10 }).cert
+  const newer = admitNode(authority, peer, 'site-b', { now, days: 100 }).cert
+  assert.ok(r.add({ cert: older, addrs: ['/ip4/10.0.0.1/tcp/1'] }, now))
+  assert.ok(r.add({ cert: newer, addrs: ['/ip4/10.0.0.2/tcp/2'] }, now))
+  assert.is(r.get(peer, now)?.cert.body.na, newer.body.na)
+  assert.is(r.get(peer, now)?.site, 'site-b')
+  assert.is(r.add({ cert: older, addrs: [] }, now), false)
+  assert.is(r.get(peer, now)?.cert.body.na, newer.body.na)
+  assert.ok(r.isAdmitted(peer, older.body.na + DAY), 'still admitted after the older one would have expired')
+  assert.is(r.size(now), 1)
+})
+
+roster('addresses learnt later are added to a known entry, newest first, at most 8', async () => {
+  const r = new Roster(anchor)
+  const peer = await newPeer()
+  const { cert } = admitNode(authority, peer, 'site-a')
+  assert.ok(r.add({ cert, addrs: ['/ip4/10.0.0.1/tcp/1'] }))
+  assert.is(r.add({ cert, addrs: ['/ip4/10.0.0.1/tcp/1'] }), false, 'nothing new')
+  assert.ok(r.add({ cert, addrs: ['/ip4/10.0.0.2/tcp/2'] }))
+  assert.equal(r.get(peer)?.addrs, ['/ip4/10.0.0.2/tcp/2', '/ip4/10.0.0.1/tcp/1'])
+  for (let i = 3; i < 20; i++) r.add({ cert, addrs: [`/ip4/10.0.0.${i}/tcp/${i}`] })
+  assert.is(r.get(peer)?.addrs.length, 8)
+  assert.is(r.get(peer)?.addrs[0], '/ip4/10.0.0.19/tcp/19')
+})
+
+roster.run()
+
+// ---------------------------------------------------------------------------
+
+const gossip = suite('admission between real nodes')
+const state: { net?: LocalNetwork, clients: Array<Awaited<ReturnType<typeof clientHost>>> } = { clients: [] }
+
+gossip.before(async () => {
+  state.net = await LocalNetwork.start({ nodes: 4, dir: join(root, 'net'), limits: { invalidRequestBudget: 3 } })
+})
+
+function peersOf (net: LocalNetwork): string[] {
+  return net.nodes.map((n) => n.cert.body.peer).sort()
+}
+
+gossip('every node\'s roster converges to all 4 nodes, with their sites and addresses', async () => {
+  const net = state.net!
+  await net.converged(15_000)
+  for (const n of net.nodes) {
+    assert.equal(n.roster.list().map((e) => e.peer).sort(), peersOf(net))
+    for (const other of net.nodes) {
+      const e = n.roster.get(other.cert.body.peer)
+      assert.is(e?.site, other.config.site)
+      if (other !== n) assert.ok((e?.addrs.length ?? 0) > 0, 'knows where to reach it')
+    }
+  }
+})
+
+gossip('a 5th node added later is learnt by every node (and learns them all)', async () => {
+  const net = state.net!
+  const fifth = await net.addNode('site-5')
+  await net.converged(15_000)
+  assert.is(net.nodes.length, 5)
+  for (const n of net.nodes) assert.equal(n.roster.list().map((e) => e.peer).sort(), peersOf(net))
+  assert.is(fifth.roster.size(), 5)
+})
+
+gossip('a client without a certificate learns the roster but never appears in any', async () => {
+  const net = state.net!
+  const client = await clientHost(net)
+  state.clients.push(client)
+  assert.equal(client.roster.list().map((e) => e.peer).sort(), peersOf(net), 'the client sees every node')
+  // Let a round of gossip pass with the client connected.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const id = client.host.peerId.toString()
+  for (const n of net.nodes) {
+    assert.not.ok(n.roster.isAdmitted(id))
+    assert.is(n.roster.size(), net.nodes.length)
+  }
+})
+
+gossip('a certificate from another authority pushed over the admit protocol enters no roster', async () => {
+  const net = state.net!
+  const client = state.clients[0]
+  const foreign = authorityAt('foreign-authority')
+  const peer = await newPeer()
+  const own = admitNode(foreign, client.host.peerId.toString(), 'site-x').cert
+  const other = admitNode(foreign, peer, 'site-y').cert
+  const answer = readAdmitMessage(await request(client.host, peerIdFromString(net.nodes[0].cert.body.peer), PROTOCOL.ADMIT,
+    encodeAdmitMessage([{ cert: own, addrs: [] }, { cert: other, addrs: ['/ip4/10.9.9.9/tcp/1'] }]),
+    { timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
+  assert.equal(answer.entries.map((e) => e.cert.body.peer).sort(), peersOf(net), 'answered with the real roster only')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  for (const n of net.nodes) {
+    assert.not.ok(n.roster.isAdmitted(peer))
+    assert.not.ok(n.roster.isAdmitted(client.host.peerId.toString()))
+    assert.is(n.roster.size(), net.nodes.length)
+  }
+})
+
+gossip.run()
+
+// ---------------------------------------------------------------------------
+
+const budget = suite('the invalid-request budget')
+
+async function codeOf (p: Promise<unknown>): Promise<string> {
+  try { await p } catch (e) { return (e as { code?: string }).code ?? String(e) }
+  return 'no error'
+}
+
+async function admitRoundTrip (host: Awaited<ReturnType<typeof clientHost>>['host'], peer: string): Promise<number> {
+  const answer = readAdmitMessage(await request(host, peerIdFromString(peer), PROTOCOL.ADMIT, encodeAdmitMessage([]),
+    { timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
+  return answer.entries.length
+}
+
+budget('a client over the budget (3) is disconnected and its next connection refused; another client is still served', async () => {
+  const net = state.net!
+  const target = net.nodes[1]
+  const targetId = target.cert.body.peer
+  const [bad, good] = await Promise.all([clientHost(net), clientHost(net)])
+  state.clients.push(bad, good)
+  const junk = { timeoutMs: 5_000, maxResponseBytes: 4096 }
+
+  // Within the budget every garbage request is answered with a typed refusal and the connection stays.
+  for (let i = 0; i < 3; i++) {
+    assert.is(await codeOf(request(bad.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE')
+  }
+  assert.ok(bad.host.getConnections(peerIdFromString(targetId)).length > 0, 'still connected at the budget')
+  assert.is(await admitRoundTrip(bad.host, targetId), net.nodes.length, 'and still served at the budget')
+
+  // One more is over it: answered, then the connection is closed.
+  assert.is(await codeOf(request(bad.host, peerIdFromString(targetId), PROTOCOL.FETCH, randomBytes(64), junk)), 'ERR_DECODE')
+  const deadline = Date.now() + 3_000
+  while (bad.host.getConnections(peerIdFromString(targetId)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.is(bad.host.getConnections(peerIdFromString(targetId)).length, 0, 'disconnected')
+
+  // A new connection (even with a well-formed request) is refused.
+  const refused = await codeOf(admitRoundTrip(bad.host, targetId))
+  assert.ok(refused === 'ERR_BUSY' || refused === 'ERR_TIMEOUT', refused)
+  assert.is(bad.host.getConnections(peerIdFromString(targetId)).length, 0, 'no connection was let in')
+
+  // Everyone else is served as before, by that node and by the others.
+  assert.is(await admitRoundTrip(good.host, targetId), net.nodes.length)
+  assert.is(await codeOf(request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE', 'a refusal is still a typed answer')
+  assert.is(await admitRoundTrip(bad.host, net.nodes[2].cert.body.peer), net.nodes.length, 'the ban is per node, not network-wide')
+})
+
+budget.after(async () => {
+  for (const c of state.clients) await c.stop()
+  await state.net?.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+budget.run()
