@@ -41,6 +41,8 @@ const DRAIN_TIMEOUT_MS = 5_000
 const REJOIN_PEERS = 8
 /** Deadline of one manifest republish. */
 const REPUBLISH_TIMEOUT_MS = 10_000
+const REPUBLISH_DELAY_MS = 2_000
+const REPUBLISH_PAUSE_MS = 100
 const INVALID_WINDOW_MS = 10 * 60_000
 const BAN_MS = 10 * 60_000
 
@@ -232,9 +234,14 @@ export class SiteNode {
     const stop = new AbortController()
     this.stopRepublish = () => { stop.abort() }
     let count = 0
+    const pause = async (ms: number): Promise<void> => { await new Promise<void>((resolve) => { const t = setTimeout(resolve, ms); t.unref(); stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true }) }) }
+    // Let the node settle into the network first, then trickle: republishing
+    // is housekeeping and must not compete with requests for the CPU.
+    await pause(REPUBLISH_DELAY_MS)
     try {
       for await (const id of store.ids()) {
         if (stop.signal.aborted) break
+        await pause(REPUBLISH_PAUSE_MS)
         const manifest = await store.getManifest(id)
         if (manifest === undefined) continue
         const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REPUBLISH_TIMEOUT_MS)])

@@ -115,17 +115,6 @@ export class LocalNetwork {
     return { key: v.key, cert: v.cert, wire: toWire(v.cert) }
   }
 
-  /** Stop nodes (a clean shutdown), run `fn`, restart them, and wait until the roster has converged again. */
-  async withDown<T> (nodes: SiteNode[], fn: () => Promise<T>): Promise<T> {
-    await Promise.all(nodes.map(async (n) => await n.stop()))
-    try {
-      return await fn()
-    } finally {
-      await Promise.all(nodes.map(async (n) => await n.start()))
-      await this.converged()
-    }
-  }
-
   /** Stop every node; remove the directory unless `keep`. */
   async stop (): Promise<void> {
     await Promise.all(this.nodes.map(async (n) => await n?.stop()))

@@ -77,27 +77,7 @@ flow('the manifest is found through the DHT by a second client that never saw it
 
 flow.run()
 
-const faults = suite('faults: down holders, Byzantine holders, refusals')
-
-faults('with n − t holders down, verify still succeeds', async () => {
-  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5 })
-  // The remaining t must be honest: take the Byzantine node down first if it holds a share.
-  const isByzantine = (peer: string): number => peer === byzantine.cert.body.peer ? 0 : 1
-  const down = [...r.manifest.body.shares].sort((a, b) => isByzantine(a.holder) - isByzantine(b.holder)).slice(0, 2).map((s) => nodeOf(s.holder))
-  await net.withDown(down, async () => {
-    const v = await client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })
-    assert.ok(v.accept)
-    assert.is(v.holders.filter((h) => down.some((n) => n.cert.body.peer === h)).length, 0, 'no share came from a down holder')
-  })
-})
-
-faults('with more than n − t holders down, verify fails with ERR_QUORUM_UNAVAILABLE', async () => {
-  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5 })
-  const down = r.manifest.body.shares.slice(0, 3).map((s) => nodeOf(s.holder))
-  await net.withDown(down, async () => {
-    assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_QUORUM_UNAVAILABLE')
-  })
-})
+const faults = suite('faults: Byzantine holders, refusals')
 
 faults('a Byzantine holder\'s corrupted share is detected and named, and verify succeeds from spares', async () => {
   let found = false
@@ -126,17 +106,18 @@ faults('fewer distinct sites than n gives ERR_NOT_ENOUGH_SITES and leaves nothin
 })
 
 faults('an unauthorised verifier, a wrong purpose and a wrong enclave measurement are refused by holders', async () => {
+  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL })
   const other = net.tenant('other')
   const stranger = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: other.key, cert: other.wire } } })
   try {
-    assert.is(await code(stranger.verify({ templateId: aliceId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
+    assert.is(await code(stranger.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
   } finally {
     await stranger.close()
   }
-  assert.is(await code(client.verify({ templateId: aliceId, probe: syntheticProbe(alice, rand), purpose: 'payment' })), 'ERR_NOT_AUTHORISED')
+  assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'payment' })), 'ERR_NOT_AUTHORISED')
   // An enrolment whose policy allows only another enclave build.
-  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, policy: { measurements: [randomBytes(32)] } })
-  assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
+  const pinned = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, policy: { measurements: [randomBytes(32)] } })
+  assert.is(await code(client.verify({ templateId: pinned.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
 })
 
 faults.run()
@@ -199,15 +180,42 @@ invariants('5: after erase no holder returns the share and re-store of the id is
   const plain = await clientHost(net)
   try {
     const s = r.manifest.body.shares[0]
-    assert.is(await code(storeShare(plain.host, s.holder, r.manifest, s.x, randomBytes(64), tenant.key)), 'ERR_ERASED')
+    // ERR_BUSY means the holder could not be reached yet (a transport failure, not a decision): ask again.
+    let answer = 'ERR_BUSY'
+    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) answer = await code(storeShare(plain.host, s.holder, r.manifest, s.x, randomBytes(64), tenant.key))
+    assert.is(answer, 'ERR_ERASED')
   } finally {
     await plain.stop()
   }
 })
 
-invariants.after(async () => {
+invariants.run()
+
+// Last, because nodes stay down afterwards (restarting in-process nodes under
+// load would make the rest of this file measure recovery, not behaviour).
+const down = suite('holders down')
+
+down('with n − t holders down, verify still succeeds', async () => {
+  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5 })
+  // The remaining t must be honest: take the Byzantine node down first if it holds a share.
+  const isByzantine = (peer: string): number => peer === byzantine.cert.body.peer ? 0 : 1
+  const down = [...r.manifest.body.shares].sort((a, b) => isByzantine(a.holder) - isByzantine(b.holder)).slice(0, 2).map((s) => nodeOf(s.holder))
+  await Promise.all(down.map(async (n) => await n.stop()))
+  const v = await client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })
+  assert.ok(v.accept)
+  assert.is(v.holders.filter((h) => down.some((n) => n.cert.body.peer === h)).length, 0, 'no share came from a down holder')
+})
+
+down('with more than n − t holders down, verify fails with ERR_QUORUM_UNAVAILABLE', async () => {
+  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5 })
+  const down = r.manifest.body.shares.slice(0, 3).map((s) => nodeOf(s.holder))
+  await Promise.all(down.map(async (n) => await n.stop()))
+  assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_QUORUM_UNAVAILABLE')
+})
+
+down.after(async () => {
   await client.close()
   await net.stop()
 })
 
-invariants.run()
+down.run()
