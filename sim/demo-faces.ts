@@ -12,6 +12,11 @@ import { join } from 'node:path'
 import { sharedDir } from '../matcher/shared-path.ts'
 import { FaceMatcher } from '../matcher/face/pipeline.ts'
 
+/** Where the face models are, when the demo uses real faces (the enclave loads them to embed probes). */
+export function demoModelDir (env: NodeJS.ProcessEnv): string {
+  return join(sharedDir(env), 'models')
+}
+
 export interface DemoIdentity {
   name: string
   model: string

@@ -11,21 +11,12 @@ import {
 } from '../../crypto/canonical.ts'
 import { concat, fromHex, toHex, utf8 } from '../../crypto/bytes.ts'
 import { BioshardError, DecodeError, TooLargeError } from '../../crypto/errors.ts'
+import { prng } from '../helpers/random.ts'
 
 const Canonical = suite('canonical')
 
 const MAX = 64 * 1024
 
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function seededBytes (rnd: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n)

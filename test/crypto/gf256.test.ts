@@ -11,25 +11,10 @@ import {
 import { shareFromLibrary, shareToLibrary } from '../../crypto/shares.ts'
 import type { Share } from '../../crypto/shares.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
+import { randInt, shuffle, randTN } from '../helpers/random.ts'
 
 const GF = suite('gf256')
 
-function randInt (lo: number, hi: number): number {
-  return lo + Math.floor(Math.random() * (hi - lo + 1))
-}
-function shuffle<T> (a: T[]): T[] {
-  const b = a.slice()
-  for (let i = b.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const tmp = b[i]; b[i] = b[j]; b[j] = tmp
-  }
-  return b
-}
-/** Random (t, n) with 2 ≤ t ≤ n ≤ 12. */
-function randTN (): [number, number] {
-  const n = randInt(2, 12)
-  return [randInt(2, n), n]
-}
 function distinctXs (count: number): number[] {
   return shuffle(Array.from({ length: 255 }, (_, i) => i + 1)).slice(0, count)
 }

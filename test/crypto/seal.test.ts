@@ -15,23 +15,13 @@ import { concat, fromHex, randomBytes, toHex, utf8 } from '../../crypto/bytes.ts
 import { BioshardError, DecodeError, DecryptError } from '../../crypto/errors.ts'
 import { AEAD } from '../../crypto/tags.ts'
 import A21 from './vectors/rfc9180-a2-1.json' with { type: 'json' }
+import { prng } from '../helpers/random.ts'
 
 const Seal = suite('seal')
 
 const INFO = utf8(AEAD.HPKE_SHARE_SEAL)
 const E0 = A21.encryptions[0]
 
-// Reproducible sizes and positions (mulberry32); the bytes themselves are random.
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function codeOf (f: () => unknown): string {
   try {

@@ -11,25 +11,10 @@ import type { TemplateContext } from '../../crypto/envelope.ts'
 import { interpolateAt } from '../../crypto/gf256.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 import { BioshardError, DecryptError } from '../../crypto/errors.ts'
+import { randInt, shuffle, randTN } from '../helpers/random.ts'
 
 const Shares = suite('shares')
 
-function randInt (lo: number, hi: number): number {
-  return lo + Math.floor(Math.random() * (hi - lo + 1))
-}
-function shuffle<T> (a: T[]): T[] {
-  const b = a.slice()
-  for (let i = b.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const tmp = b[i]; b[i] = b[j]; b[j] = tmp
-  }
-  return b
-}
-/** Random (t, n) with 2 ≤ t ≤ n ≤ 12. */
-function randTN (): [number, number] {
-  const n = randInt(2, 12)
-  return [randInt(2, n), n]
-}
 function embedding (dim: number): Uint8Array {
   const f = new Float32Array(dim)
   for (let i = 0; i < dim; i++) f[i] = Math.random() * 2 - 1

@@ -14,21 +14,12 @@ import { concat, fromHex, randomBytes, toHex, u32be, utf8 } from '../../crypto/b
 import { SignatureError } from '../../crypto/errors.ts'
 import { SIG, type SigTag } from '../../crypto/tags.ts'
 import RFC8032 from './vectors/rfc8032-ed25519.json' with { type: 'json' }
+import { prng } from '../helpers/random.ts'
 
 const Sign = suite('sign')
 
 const TAGS = Object.values(SIG) as SigTag[]
 
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function flipBit (b: Uint8Array, bit: number): Uint8Array {
   const out = b.slice()

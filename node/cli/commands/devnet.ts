@@ -16,7 +16,7 @@ import { createClient, type Client } from '../../client/client.ts'
 import { toHex } from '../../../crypto/bytes.ts'
 import { BioshardError } from '../../../crypto/errors.ts'
 import { writeSecretFile } from '../../files.ts'
-import { demoFaces, type DemoIdentity } from '../../../sim/demo-faces.ts'
+import { demoFaces, demoModelDir, type DemoIdentity } from '../../../sim/demo-faces.ts'
 
 const HELP = `Usage: bioshard devnet [--nodes N] [--identities K] [--dir D] [--keep] [--synthetic]
 
@@ -122,8 +122,15 @@ export const command: Command = {
     const tenant = net.tenant('devnet-tenant')
     let client: Client | undefined
     try {
-      client = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
-      const identities = await demoFaces(k, values.synthetic === true, io.env, (m) => io.stdout(m + '\n')) ?? syntheticDemo(k)
+      const faces = await demoFaces(k, values.synthetic === true, io.env, (m) => io.stdout(m + '\n'))
+      // Real-face probes are raw photos: the enclave embeds them itself, so it loads the face models.
+      client = await createClient({
+        bootstrap: net.bootstrap,
+        authority: net.info,
+        credentials: { tenant: { key: tenant.key, cert: tenant.wire } },
+        ...(faces !== undefined ? { enclave: { faceModel: { modelDir: demoModelDir(io.env) } } } : {})
+      })
+      const identities = faces ?? syntheticDemo(k)
       const code = await demo(io, client, net, identities)
       if (values.keep === true) {
         const tdir = join(net.dir, 'tenant')
