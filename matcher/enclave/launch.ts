@@ -61,7 +61,8 @@ export interface LaunchPlan {
   measurement: Uint8Array
 }
 
-function faceConfig (paths: FaceModelPaths): FaceMatcherConfig {
+/** The face pipeline configuration for `paths` (the enclave's, and the client's for enrolling photos). */
+export function faceConfig (paths: FaceModelPaths): FaceMatcherConfig {
   if (paths === null || typeof paths !== 'object') throw new TypeError('faceModel must be an object of model paths')
   for (const k of ['modelDir', 'detector', 'embedder', 'modelId'] as const) {
     if (paths[k] !== undefined && (typeof paths[k] !== 'string' || paths[k] === '')) throw new TypeError(`faceModel.${k} must be a non-empty string`)

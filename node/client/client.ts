@@ -28,6 +28,8 @@ import { erase as eraseFlow, type EraseResult, type EraseOptions } from './erase
 import type { ClientContext, ClientTimeouts, Credential, EnclaveHandle, LivenessDetector } from './context.ts'
 import { Enclave, type EnclaveOptions } from '../../matcher/enclave/enclave.ts'
 import { makeTemplate, encodeTemplate, type TemplateDtype } from '../../matcher/template.ts'
+import { FaceMatcher } from '../../matcher/face/pipeline.ts'
+import { faceConfig } from '../../matcher/enclave/launch.ts'
 import { defaultThreshold } from '../../matcher/thresholds.ts'
 
 export interface ClientOptions {
@@ -47,11 +49,16 @@ export interface ClientOptions {
 }
 
 export interface EnrollOptions {
-  /** The embedding to enrol (it is copied into the template and the copy wiped). */
-  template: Float32Array
+  /**
+   * The embedding to enrol (copied into the template, the copy wiped), or a
+   * raw face photo. A photo is embedded in this process with the face models
+   * given in `enclave.faceModel`: at enrolment the application holds the
+   * sample anyway; it is at verification that samples stay inside the enclave.
+   */
+  template: Float32Array | { image: Uint8Array }
   modality: 'face' | 'voice'
-  /** Model id of the embedder (bound into the encryption and checked at verify). */
-  model: string
+  /** Model id of the embedder (bound into the encryption and checked at verify); taken from the face model for photos. */
+  model?: string
   /** Threshold and share count. @default t = 3, n = 5 */
   t?: number
   n?: number
@@ -161,27 +168,43 @@ export async function createClient (options: ClientOptions): Promise<Client> {
   const client: Client = {
     peerId: host.peerId.toString(),
     async enroll (o) {
-      if (!(o?.template instanceof Float32Array)) throw new TypeError('template must be a Float32Array')
+      let embedding: Float32Array
+      let model = o?.model
+      if (o?.template instanceof Float32Array) embedding = o.template
+      else if (o?.template !== null && typeof o?.template === 'object' && o.template.image instanceof Uint8Array) {
+        if (options.enclave?.faceModel === undefined) throw new TypeError('enrolling a photo needs enclave.faceModel (the face models) in the client options')
+        const fm = await FaceMatcher.create(faceConfig(options.enclave.faceModel))
+        try {
+          const e = await fm.embed(o.template.image)
+          embedding = e.embedding
+          model ??= e.model
+          if (model !== e.model) throw new TypeError(`model '${model}' does not match the face model '${e.model}'`)
+        } finally {
+          await fm.close()
+        }
+      } else throw new TypeError('template must be a Float32Array or { image: Uint8Array }')
       if (o.modality !== 'face' && o.modality !== 'voice') throw new TypeError("modality must be 'face' or 'voice'")
-      if (typeof o.model !== 'string' || !MODEL_ID.test(o.model)) throw new TypeError('model must be a model id (letters, digits, . _ : + -)')
+      if (typeof model !== 'string' || !MODEL_ID.test(model)) throw new TypeError('model must be a model id (letters, digits, . _ : + -)')
       const t = aint(o.t ?? 3, 2, 255, 't')
       const n = aint(o.n ?? 5, t, 255, 'n')
       const measurements = o.policy?.measurements ?? [(await enclaveHandle()).enclave.measurement]
+      const threshold = o.policy?.threshold ?? Math.round(defaultThreshold(model) * 1_000_000)
       if (o.policy?.liveness === true) {
         if (options.liveness === undefined) throw new BioshardError('ERR_LIVENESS', 'the policy requires a liveness check and this client has no detector')
         const r = await options.liveness(o.template, { phase: 'enroll' })
         if (!r.live) throw new BioshardError('ERR_LIVENESS', `presentation attack suspected (liveness score ${r.score.toFixed(3)})`)
       }
       for (const p of o.policy?.purposes ?? []) if (!PURPOSE.test(p)) throw new TypeError(`policy.purposes: '${p}' is not a purpose token`)
-      const bytes = encodeTemplate(makeTemplate(o.template, { modality: o.modality, model: o.model, dtype: o.dtype ?? 'f32' }))
+      const bytes = encodeTemplate(makeTemplate(embedding, { modality: o.modality, model, dtype: o.dtype ?? 'f32' }))
+      if (!(o.template instanceof Float32Array)) embedding.fill(0)
       return await enrollFlow(ctx, {
         template: bytes,
         modality: o.modality,
-        model: o.model,
-        dim: o.template.length,
+        model,
+        dim: embedding.length,
         t,
         n,
-        policy: { threshold: Math.round(defaultThreshold(o.model) * 1_000_000), ...o.policy, measurements },
+        policy: { ...o.policy, threshold, measurements },
         ...(o.consent !== undefined ? { consent: o.consent } : {})
       })
     },
