@@ -138,7 +138,8 @@ export const command: Command = {
         writeSecretFile(join(tdir, 'tenant.key'), tenant.seed)
         writeSecretFile(join(tdir, 'tenant.cert'), tenant.bytes)
         writeFileSync(join(tdir, 'authority.json'), JSON.stringify({ network: net.info.network, publicKey: toHex(net.info.publicKey) }, null, 2) + '\n')
-        io.stdout(`\nthe network stays up (Ctrl-C to stop). Try:\n  npx bioshard enroll --tenant ${tdir} --bootstrap ${net.bootstrap[0]} --synthetic 1\n  bioshard audit verify --dir ${net.nodes[0].dir}   (after stopping)\n`)
+        writeFileSync(join(net.dir, 'bootstrap.txt'), net.bootstrap.join('\n') + '\n')
+        io.stdout(`\nthe network stays up (Ctrl-C to stop); tenant credentials in ${tdir}, bootstrap addresses in ${join(net.dir, 'bootstrap.txt')}. Try:\n  npx bioshard enroll --tenant ${tdir} --bootstrap ${net.bootstrap[0]} --synthetic 1\n  npx bioshard audit verify --dir ${net.nodes[0].dir}   (after stopping)\n`)
         await client.close(); client = undefined
         if (!io.stopSignal.aborted) await new Promise((resolve) => io.stopSignal.addEventListener('abort', resolve, { once: true }))
       }
