@@ -28,8 +28,9 @@ export const HASH = {
   AUDIT_ENTRY: 'bioshard/v1/hash/audit-entry',
   PLACEMENT: 'bioshard/v1/hash/placement',
   ENCLAVE_MEASUREMENT: 'bioshard/v1/hash/enclave-measurement',
-  MANIFEST_KEY: 'bioshard/v1/hash/manifest-key',
-  REQUEST: 'bioshard/v1/hash/request'
+  REQUEST: 'bioshard/v1/hash/request',
+  /** In-memory key of a signature already verified (never sent or stored). */
+  VERIFIED_SIGNATURE: 'bioshard/v1/hash/verified-signature'
 } as const
 
 /** AEAD associated-data and HPKE `info` labels. */

@@ -9,7 +9,7 @@ import { asMap, bytesField, intField, arrayField, enumField, strField, boolField
 import { SIG } from '../crypto/tags.ts'
 import { BioshardError } from '../crypto/errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
-import type { SigningKey } from '../crypto/sign.ts'
+import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readTenantCert, checkTenantCert, type TenantCert, type TrustAnchor } from './certs.ts'
 import { peerField, nameField, PURPOSE, MODEL_ID } from './fields.ts'
@@ -171,7 +171,31 @@ export function checkManifest (m: Manifest, anchor: TrustAnchor, now: number, op
   checkTenantCert(m.cert, anchor, now)
   if (!equalBytes(m.cert.body.key, m.body.tenant)) throw new BioshardError('ERR_NOT_AUTHORISED', 'manifest tenant does not match its certificate')
   checkSigned(SIG.MANIFEST, m, m.body.tenant, WHAT)
+  checkConsent(m.body)
   if (options.ignoreExpiry !== true && m.body.policy.expires !== 0 && now > m.body.policy.expires) throw new BioshardError('ERR_EXPIRED', 'enrolment has expired')
+}
+
+/** The bytes a subject signs to consent to one enrolment (by one tenant, at one time). */
+export function consentMessage (templateId: Uint8Array, tenant: Uint8Array, at: number): Uint8Array {
+  return encodeCanonical({ templateId, tenant, at })
+}
+
+/**
+ * Subject consent: the subject's own key signs `{templateId, tenant, at}`.
+ *
+ * @example const consent = subjectConsent(templateId, tenantKey.publicKey, subjectKey)
+ */
+export function subjectConsent (templateId: Uint8Array, tenant: Uint8Array, subject: SigningKey, at = Date.now()): Consent {
+  return { by: 'subject', at, subject: subject.publicKey, sig: sign(SIG.CONSENT, consentMessage(templateId, tenant, at), subject) }
+}
+
+/** A subject-signed consent must verify; tenant-attested consent is covered by the manifest signature. */
+function checkConsent (body: ManifestBody): void {
+  const c = body.consent
+  if (c.by !== 'subject') return
+  if (c.subject === undefined || c.sig === undefined || !verify(SIG.CONSENT, consentMessage(body.templateId, body.tenant, c.at), c.sig, c.subject)) {
+    throw new BioshardError('ERR_BAD_SIGNATURE', 'manifest.consent: the subject signature does not verify')
+  }
 }
 
 /**
