@@ -57,6 +57,16 @@ export function encodeCanonical (value: unknown): Uint8Array {
 }
 
 /**
+ * Re-encode a value that came out of {@link decodeCanonical} (or a part of
+ * one), e.g. to recover the exact bytes a nested signature covers. Such a
+ * value is known to round-trip, so the decode-back check of
+ * {@link encodeCanonical} is skipped: this is on every request's path.
+ */
+export function reencodeDecoded (value: unknown): Uint8Array {
+  return cborEncode(value, rfc8949EncodeOptions)
+}
+
+/**
  * Decode canonical CBOR of at most `maxBytes`.
  *
  * @throws {TooLargeError} ERR_TOO_LARGE before parsing when over the limit

@@ -19,6 +19,7 @@ import { Roster } from './roster.ts'
 import { serve, InvalidRequestBudget, type Served } from './rpc.ts'
 import { ReplayCache } from './policy/replay-cache.ts'
 import { RateLimiter } from './policy/rate-limiter.ts'
+import { VerifiedCache } from './policy/verified-cache.ts'
 import { handleStore } from './handlers/store.ts'
 import { handleFetch, ManifestCache } from './handlers/fetch.ts'
 import { handleErase } from './handlers/erase.ts'
@@ -174,6 +175,7 @@ export class SiteNode {
       ...(this.options.faults !== undefined ? { faults: this.options.faults } : {})
     }
     const manifests = new ManifestCache()
+    const verified = new VerifiedCache()
     const onServed = (s: Served): void => { this.onServed(s) }
     const limits = this.config.limits
     const bounded = (protocol: keyof typeof MAX_MESSAGE_BYTES): Parameters<typeof serve>[3] => ({
@@ -189,7 +191,7 @@ export class SiteNode {
     this.boundAddrs ??= host.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0])
     this.accepting = true
     await serve(host, PROTOCOL.STORE, guarded(async (b, c) => await handleStore(deps, b, c)), bounded(PROTOCOL.STORE), budget)
-    await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c)), bounded(PROTOCOL.FETCH), budget)
+    await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c, verified)), bounded(PROTOCOL.FETCH), budget)
     await serve(host, PROTOCOL.ERASE, guarded(async (b, c) => await handleErase(deps, manifests, b, c)), bounded(PROTOCOL.ERASE), budget)
     this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, budget, onServed })
     await this.admission.start()

@@ -10,7 +10,7 @@ import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
 import { utf8, concat } from '../crypto/bytes.ts'
 import { AEAD } from '../crypto/tags.ts'
-import type { SigningKey } from '../crypto/sign.ts'
+import { sign, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readAttestation, type Attestation } from './attestation.ts'
 import { readVerifierCert, type VerifierCert } from './certs.ts'
@@ -64,7 +64,40 @@ export function encodeFetchRequest (init: FetchRequestInit, verifier: SigningKey
 
 /** The hash a response binds to: the request's signed body bytes and signature. */
 export function fetchRequestHash (req: FetchRequest): Uint8Array {
-  return taggedHash(HASH.REQUEST, req.bytes, req.sig)
+  return requestHash(req.bytes, req.sig)
+}
+
+function requestHash (bodyBytes: Uint8Array, sig: Uint8Array): Uint8Array {
+  return taggedHash(HASH.REQUEST, bodyBytes, sig)
+}
+
+/** An encoded, signed fetch request and the hash its response must bind to. */
+export interface EncodedFetchRequest {
+  /** The request as sent. */
+  bytes: Uint8Array
+  /** Equal to {@link fetchRequestHash} of the decoded request. */
+  hash: Uint8Array
+}
+
+/**
+ * Encode and sign a fetch request as {@link encodeFetchRequest} does, and
+ * hash it from the body bytes just signed, so the caller need not decode its
+ * own request to know which hash the holder's response must carry. Canonical
+ * encoding makes these the bytes the holder re-encodes from the decoded body.
+ *
+ * @param init the request fields
+ * @param verifier the certified verifier's key
+ * @returns the request bytes and their hash
+ * @throws {TypeError} when a field cannot be encoded canonically
+ * @example
+ * const { bytes, hash } = encodeFetchRequestWithHash(init, verifierKey)
+ * // … send bytes; require response.body.request to equal hash
+ */
+export function encodeFetchRequestWithHash (init: FetchRequestInit, verifier: SigningKey): EncodedFetchRequest {
+  const body = { v: WIRE_VERSION, ...init }
+  const bodyBytes = encodeCanonical(body)
+  const sig = sign(SIG.FETCH_REQUEST, bodyBytes, verifier)
+  return { bytes: encodeCanonical({ body, sig } satisfies SignedWire), hash: requestHash(bodyBytes, sig) }
 }
 
 /**

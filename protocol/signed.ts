@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { encodeCanonical, asMap, bytesField, type CborMap } from '../crypto/canonical.ts'
+import { encodeCanonical, reencodeDecoded, asMap, bytesField, type CborMap } from '../crypto/canonical.ts'
 import { sign, verify, SIGNATURE_BYTES, type SigningKey } from '../crypto/sign.ts'
 import type { SigTag } from '../crypto/tags.ts'
 import { SignatureError } from '../crypto/errors.ts'
@@ -40,7 +40,8 @@ export function readSigned<T> (value: unknown, what: string, decodeBody: (m: unk
   const m = asMap(value, what, ['body', 'sig'])
   const sig = bytesField(m, 'sig', what, { exact: SIGNATURE_BYTES })
   const body = decodeBody(m.body)
-  return { body, bytes: encodeCanonical(m.body), sig }
+  // `value` came out of the canonical decoder, so its body re-encodes to exactly the signed bytes.
+  return { body, bytes: reencodeDecoded(m.body), sig }
 }
 
 /** The wire form of a decoded signed object (to re-embed it unchanged). */

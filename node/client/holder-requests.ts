@@ -14,7 +14,7 @@ import { SIG } from '../../crypto/tags.ts'
 import type { SigningKey } from '../../crypto/sign.ts'
 import { checkSigned, type SignedWire } from '../../protocol/signed.ts'
 import { encodeStoreRequest, readStoreReceipt, type StoreReceipt } from '../../protocol/store.ts'
-import { encodeFetchRequest, decodeFetchRequest, fetchRequestHash, readFetchResponse, type FetchResponse } from '../../protocol/fetch.ts'
+import { encodeFetchRequestWithHash, readFetchResponse, type FetchResponse } from '../../protocol/fetch.ts'
 import { encodeEraseRequest, decodeEraseRequest, eraseRequestHash, readEraseReceipt, type EraseReceipt } from '../../protocol/erase.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import { peerPublicKey } from '../../protocol/fields.ts'
@@ -67,8 +67,8 @@ export interface FetchCredentials {
  * verified response; the sealed bytes are opened only inside the enclave.
  */
 export async function fetchShare (libp2p: Libp2p, holder: string, templateId: Uint8Array, x: number, purpose: string, creds: FetchCredentials, o: CallOptions = {}): Promise<FetchResponse> {
-  const bytes = encodeFetchRequest({ templateId, x, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, creds.verifier)
-  const requestHash = fetchRequestHash(decodeFetchRequest(bytes))
+  // The hash comes from the bytes just signed: decoding our own request again would cost as much as encoding it.
+  const { bytes, hash: requestHash } = encodeFetchRequestWithHash({ templateId, x, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, creds.verifier)
   const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, bytes, opts(PROTOCOL.FETCH, o)))
   checkSigned(SIG.FETCH_RESPONSE, res, peerPublicKey(holder), `fetch response from ${holder}`)
   if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, templateId) || !equalBytes(res.body.request, requestHash)) {

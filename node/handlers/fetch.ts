@@ -9,10 +9,17 @@
  * the rate limit. Only then is the share decrypted from disk, sealed with HPKE
  * to the enclave key (bound to the request hash) and wiped.
  *
+ * Per-request cost is kept low without skipping a check: the manifest comes
+ * from {@link ManifestCache} (so only the share is read from disk), the
+ * erased-id check is answered from memory by the store, and the signatures of
+ * the verifier certificate and enclave attestation, identical on every
+ * request of one verifier, are verified once and remembered in a
+ * {@link VerifiedCache}; their tenant, verifier and validity-window checks
+ * run every time, and the request's own signature is always verified.
+ *
  * @module
  */
 import { decodeFetchRequest, fetchRequestHash, shareSealInfo, signFetchResponse } from '../../protocol/fetch.ts'
-import { checkVerifierCert } from '../../protocol/certs.ts'
 import { checkSigned } from '../../protocol/signed.ts'
 import { decodeManifest, entryFor, type Manifest } from '../../protocol/manifest.ts'
 import { refuse } from '../../protocol/errors.ts'
@@ -20,7 +27,11 @@ import { SIG } from '../../crypto/tags.ts'
 import { toHex, equalBytes, wipe } from '../../crypto/bytes.ts'
 import { seal } from '../../crypto/seal.ts'
 import type { RequestContext } from '../rpc.ts'
+import { VerifiedCache, checkVerifierCertWith, verifyAttestationWith } from '../policy/verified-cache.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
+
+/** Callers that pass no cache verify every signature every time. */
+const UNCACHED = new VerifiedCache(0)
 
 /**
  * Decoded manifests of held templates. Their signatures were checked when the
@@ -47,8 +58,21 @@ export class ManifestCache {
   drop (templateId: Uint8Array): void { this.cache.delete(toHex(templateId)) }
 }
 
-/** Serve one fetch request; returns the signed response with the sealed share. */
-export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+/**
+ * Serve one fetch request; returns the signed response with the sealed share.
+ *
+ * @param deps the node's identity, store and policy state
+ * @param manifests decoded manifests of the templates held here
+ * @param bytes the encoded request
+ * @param ctx the authenticated caller
+ * @param verified remembered certificate and attestation signatures (one per
+ *   node); without it every signature is verified on every request
+ * @returns the signed fetch response (wire form)
+ * @throws {BioshardError} a refusal with its code (ERR_DECODE, ERR_STALE, ERR_ERASED,
+ *   ERR_NOT_FOUND, ERR_EXPIRED, ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE, ERR_REPLAY,
+ *   ERR_RATE_LIMITED, ERR_NOT_HOLDER, …)
+ */
+export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext, verified: VerifiedCache = UNCACHED): Promise<unknown> {
   const req = decodeFetchRequest(bytes)
   const { templateId, x, purpose, enclave, cert } = req.body
   ctx.note.subject = toHex(templateId)
@@ -62,23 +86,30 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
   if (policy.expires !== 0 && now > policy.expires) refuse('ERR_EXPIRED', 'enrolment has expired')
 
-  checkVerifierCert(cert, tenant, now)
+  checkVerifierCertWith(verified, cert, tenant, now)
   const verifier = cert.body.key
+  // Never remembered: the request is new bytes every time, and its signature
+  // is what binds this nonce, time and sender to the certified verifier.
   checkSigned(SIG.FETCH_REQUEST, req, verifier, 'fetch request')
   if (policy.verifiers.length > 0 && !policy.verifiers.some((v) => equalBytes(v, verifier))) refuse('ERR_NOT_AUTHORISED', 'verifier is not authorised by the manifest policy')
   if (!policy.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `purpose '${purpose}' is not allowed by the manifest policy`)
   if (!cert.body.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `verifier certificate does not cover purpose '${purpose}'`)
   const attester = deps.attestation[enclave.body.kind]
   if (attester === undefined) refuse('ERR_NOT_AUTHORISED', `attestation kind '${enclave.body.kind}' is not accepted`)
-  const attested = attester.verify(enclave, verifier)
+  const attested = verifyAttestationWith(verified, attester, enclave, verifier)
   if (!policy.measurements.some((m) => equalBytes(m, attested.measurement))) refuse('ERR_NOT_AUTHORISED', 'enclave measurement is not allowed by the manifest policy')
   deps.replay.check(verifier, req.body.nonce, now)
   deps.rate.take(toHex(verifier) + toHex(templateId), policy.ratePerMinute, now)
 
   const entry = entryFor(manifest.body, deps.self)
   if (entry === undefined || entry.x !== x) refuse('ERR_NOT_HOLDER', `this node does not hold share ${x}`)
-  const held = await deps.store.get(templateId)
+  // The manifest is already in hand: read only the share.
+  const held = await deps.store.getShare(templateId)
   if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')
+  if (held.x !== x) {
+    wipe(held.share)
+    refuse('ERR_INTERNAL', 'the share held here does not have the x its manifest lists')
+  }
   const requestHash = fetchRequestHash(req)
   if (deps.faults?.corruptShares === true) held.share[0] ^= 0x01
   let sealed: Uint8Array

@@ -16,6 +16,12 @@
  * Writes (and reads, so a get never sees a share without its manifest) are
  * serialised per templateId; different ids proceed in parallel.
  *
+ * The set of erased ids is also kept in memory, loaded from the tombstones at
+ * open and added to only after an erase batch is on disk, so `isErased` (asked
+ * on every fetch and store) reads no disk and can never report an erase that
+ * a crash would undo. Tombstones are kept forever, so this set grows by one
+ * short string (≈80 bytes) per erased id.
+ *
  * @module
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto'
@@ -44,6 +50,12 @@ export interface HeldShare {
   manifest: Uint8Array
 }
 
+/** A decrypted share without its manifest copy. The caller wipes `share`. */
+export interface ShareOnly {
+  x: number
+  share: Uint8Array
+}
+
 /** What {@link ShareStore.erase} found. */
 export interface EraseOutcome {
   /** A tombstone already existed: nothing was changed. */
@@ -65,6 +77,8 @@ export class ShareStore {
   readonly #db: NodeDb
   readonly #key: KeyObject
   readonly #locks = new Map<string, Promise<void>>()
+  /** Erased ids (latin1 strings of the 32 id bytes); mirrors the tombstones sublevel. */
+  readonly #erased = new Set<string>()
   #count = 0
   readonly #ready: Promise<void>
 
@@ -79,16 +93,19 @@ export class ShareStore {
     abytes(storageKey, STORAGE_KEY_BYTES, 'storageKey')
     this.#db = db
     this.#key = createSecretKey(storageKey)
-    // Counting once at open keeps /metrics O(1); every write awaits this
-    // first, so no put or erase can be counted twice or missed.
-    this.#ready = this.#countHeld()
+    // Counting once at open keeps /metrics O(1), and loading the tombstones
+    // once keeps isErased off the disk; every write and isErased await this
+    // first, so no put or erase can be counted twice or missed, and no
+    // erased id is ever reported as not erased.
+    this.#ready = this.#load()
     this.#ready.catch(() => {}) // surfaced by the first operation that awaits it
   }
 
-  async #countHeld (): Promise<void> {
+  async #load (): Promise<void> {
     let n = 0
     for await (const _ of this.#db.shares.keys()) n++
     this.#count = n
+    for await (const id of this.#db.tombstones.keys()) this.#erased.add(idKey(id))
   }
 
   /**
@@ -111,7 +128,7 @@ export class ShareStore {
     if (share.length === 0) throw new RangeError('share must not be empty')
     await this.#ready
     await this.#exclusive(templateId, async () => {
-      if (await this.#db.tombstones.has(templateId)) {
+      if (this.#erased.has(idKey(templateId))) {
         throw new BioshardError('ERR_ERASED', `template ${toHex(templateId)} has been erased`)
       }
       const existing = await this.#db.shares.get(templateId)
@@ -159,6 +176,29 @@ export class ShareStore {
   }
 
   /**
+   * Read and decrypt only the share held for an id, without its manifest copy
+   * (for callers that already hold the manifest, such as the fetch handler).
+   *
+   * It reads one key, which LevelDB reads atomically and every write replaces
+   * in one batch, so it needs no per-id lock: it sees the share as it was
+   * before or after any concurrent put or erase, never a part of one.
+   *
+   * @param templateId 32-byte template id
+   * @returns the x-coordinate and share (caller wipes `share`), or undefined when none is held
+   * @throws {DecryptError} ERR_DECRYPT when the record was tampered with or moved; never returns wrong bytes
+   * @throws {BioshardError} ERR_UNSUPPORTED_VERSION for a record of an unknown format
+   * @example
+   * const held = await store.getShare(templateId)
+   * if (held !== undefined) try { use(held.share) } finally { wipe(held.share) }
+   */
+  async getShare (templateId: Uint8Array): Promise<ShareOnly | undefined> {
+    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
+    const record = await this.#db.shares.get(templateId)
+    if (record === undefined) return undefined
+    return this.#open(templateId, plain(record))
+  }
+
+  /**
    * The manifest copy held beside a share.
    *
    * @param templateId 32-byte template id
@@ -181,8 +221,9 @@ export class ShareStore {
   async putManifest (templateId: Uint8Array, manifest: Uint8Array): Promise<void> {
     templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
     manifest = abytes(manifest, undefined, 'manifest')
+    await this.#ready
     await this.#exclusive(templateId, async () => {
-      if (await this.#db.tombstones.has(templateId)) {
+      if (this.#erased.has(idKey(templateId))) {
         throw new BioshardError('ERR_ERASED', `template ${toHex(templateId)} has been erased`)
       }
       if (!(await this.#db.shares.has(templateId))) {
@@ -207,19 +248,19 @@ export class ShareStore {
     templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
     tombstone = abytes(tombstone, undefined, 'tombstone')
     await this.#ready
+    const key = idKey(templateId)
     return await this.#exclusive(templateId, async () => {
-      const [erased, held] = await Promise.all([
-        this.#db.tombstones.has(templateId),
-        this.#db.shares.has(templateId)
-      ])
       // A tombstone and a share never coexist (put refuses after erase and
       // erase deletes in the same batch), so an erased id has nothing to delete.
-      if (erased) return { alreadyErased: true, held: false }
+      if (this.#erased.has(key)) return { alreadyErased: true, held: false }
+      const held = await this.#db.shares.has(templateId)
       await this.#db.db.batch([
         { type: 'del', sublevel: this.#db.shares, key: templateId },
         { type: 'del', sublevel: this.#db.manifests, key: templateId },
         { type: 'put', sublevel: this.#db.tombstones, key: templateId, value: tombstone }
       ], { sync: true })
+      // Only now that the tombstone is on disk: memory never runs ahead of it.
+      this.#erased.add(key)
       if (held) this.#count--
       return { alreadyErased: false, held }
     })
@@ -238,12 +279,16 @@ export class ShareStore {
   }
 
   /**
+   * Whether the id has a tombstone here, answered from memory (see the module
+   * comment); waits only for the load at open.
+   *
    * @param templateId 32-byte template id
    * @returns true when the id has been erased here
    */
   async isErased (templateId: Uint8Array): Promise<boolean> {
     templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
-    return await this.#db.tombstones.has(templateId)
+    await this.#ready
+    return this.#erased.has(idKey(templateId))
   }
 
   /** @returns the number of shares held (kept in memory; no disk read after open) */
@@ -315,4 +360,9 @@ export class ShareStore {
       if (this.#locks.get(id) === tail) this.#locks.delete(id)
     }
   }
+}
+
+/** A compact, exact Map/Set key for a 32-byte id (one byte per character). */
+function idKey (templateId: Uint8Array): string {
+  return Buffer.from(templateId.buffer, templateId.byteOffset, templateId.byteLength).toString('latin1')
 }

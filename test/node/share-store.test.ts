@@ -133,6 +133,7 @@ Store('a tampered ciphertext fails with DecryptError, never wrong bytes', async 
   record[30] ^= 0x01
   await db.shares.put(id, record)
   await expectCode(store.get(id), 'ERR_DECRYPT', DecryptError)
+  await expectCode(store.getShare(id), 'ERR_DECRYPT', DecryptError)
   await db.close()
 })
 
@@ -147,8 +148,10 @@ Store('a relabelled x or a record moved to another id fails to decrypt', async (
   relabelled[1] = 7
   await db.shares.put(a, relabelled)
   await expectCode(store.get(a), 'ERR_DECRYPT', DecryptError)
+  await expectCode(store.getShare(a), 'ERR_DECRYPT', DecryptError)
   await db.shares.put(b, recA)
   await expectCode(store.get(b), 'ERR_DECRYPT', DecryptError)
+  await expectCode(store.getShare(b), 'ERR_DECRYPT', DecryptError)
   await db.close()
 })
 
@@ -185,6 +188,8 @@ Store('reads the pinned v1 record format (fixture)', async () => {
   assert.ok(held !== undefined)
   assert.is(held.x, fx.x)
   assert.is(toHex(held.share), fx.share)
+  const only = await store.getShare(id)
+  assert.equal(only && { x: only.x, share: toHex(only.share) }, { x: fx.x, share: fx.share })
   await db.close()
 })
 
@@ -307,6 +312,56 @@ Store('count tracks puts and erases, survives reopen, and ids lists what is held
   await again.db.close()
 })
 
+Store('getShare returns the x and share alone, and nothing when none is held or after erase', async () => {
+  const { db, store } = await openStore()
+  const id = randomBytes(32)
+  const share = randomBytes(120)
+  await store.put(id, 6, share, manifestFor(id))
+  const held = await store.getShare(id)
+  assert.ok(held !== undefined)
+  assert.equal(Object.keys(held).sort(), ['share', 'x'])
+  assert.is(held.x, 6)
+  assert.ok(equalBytes(held.share, share))
+  assert.is(await store.getShare(randomBytes(32)), undefined)
+  await store.erase(id, utf8('t'))
+  assert.is(await store.getShare(id), undefined)
+  await db.close()
+})
+
+Store('erased ids are known from the tombstones at open: isErased survives reopen and reads no disk', async () => {
+  const { dir, key, db, store } = await openStore()
+  const erased = randomBytes(32)
+  const held = randomBytes(32)
+  await store.put(erased, 1, randomBytes(40), manifestFor(erased))
+  await store.put(held, 2, randomBytes(40), manifestFor(held))
+  await store.erase(erased, utf8('t'))
+  await store.erase(randomBytes(32), utf8('never held'))
+  await db.close()
+  const again = await openStore(dir, key)
+  assert.ok(await again.store.isErased(erased))
+  assert.not.ok(await again.store.isErased(held))
+  await expectCode(again.store.put(erased, 1, randomBytes(40), manifestFor(erased)), 'ERR_ERASED')
+  // With the database closed, a disk read would throw: these answers come from memory.
+  await again.db.close()
+  assert.ok(await again.store.isErased(erased))
+  assert.not.ok(await again.store.isErased(held))
+  assert.not.ok(await again.store.isErased(randomBytes(32)))
+})
+
+Store('an erase that does not reach the disk does not mark the id erased', async () => {
+  const { db, store } = await openStore()
+  const id = randomBytes(32)
+  await store.put(id, 1, randomBytes(40), manifestFor(id))
+  await db.close()
+  try {
+    await store.erase(id, utf8('t'))
+    assert.unreachable('erase succeeded on a closed database')
+  } catch (e) {
+    assert.not.instance(e, assert.Assertion)
+  }
+  assert.not.ok(await store.isErased(id))
+})
+
 Store('arguments are checked and named', async () => {
   const { db, store } = await openStore()
   const bad = async (p: () => Promise<unknown>, cls: Function, name: string): Promise<void> => {
@@ -321,6 +376,8 @@ Store('arguments are checked and named', async () => {
   await bad(() => store.put(randomBytes(32), 0, randomBytes(8), utf8('m')), RangeError, 'x')
   await bad(() => store.put(randomBytes(32), 1, 'share' as unknown as Uint8Array, utf8('m')), TypeError, 'share')
   await bad(() => store.get(randomBytes(33)), RangeError, 'templateId')
+  await bad(() => store.getShare(randomBytes(31)), RangeError, 'templateId')
+  await bad(() => store.isErased(randomBytes(31)), RangeError, 'templateId')
   await bad(async () => new ShareStore(db, randomBytes(16)), RangeError, 'storageKey')
   await db.close()
 })
