@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { createClient, loadTenantCredentials } from 'bioshard'
+ * import { createClient, loadTenantCredentials } from './index.ts' // from a checkout of bioshard
  * const { authority, tenant } = loadTenantCredentials('./tenant')
  * const client = await createClient({ bootstrap: ['/ip4/10.0.0.5/tcp/4100/p2p/12D3KooW…'], authority, credentials: { tenant } })
  * const { templateId } = await client.enroll({ template: embedding, modality: 'face', model: 'mobilefacenet-foamliu-a6cc9032' })
