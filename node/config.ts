@@ -10,7 +10,7 @@
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BioshardError } from '../crypto/errors.ts'
-import { fromHex, toHex } from '../crypto/bytes.ts'
+import { fromHex } from '../crypto/bytes.ts'
 import { NAME, NETWORK_ID } from '../protocol/fields.ts'
 import { readJsonFile, writeSecretFile } from './files.ts'
 
@@ -133,4 +133,3 @@ export function authorityKeys (config: NodeConfig): Uint8Array[] {
   return config.authorities.map((a) => fromHex(a, 'authority'))
 }
 
-export { toHex }

@@ -11,7 +11,7 @@ import { taggedHash } from '../crypto/hash.ts'
 import { utf8, concat } from '../crypto/bytes.ts'
 import { AEAD } from '../crypto/tags.ts'
 import { sign, type SigningKey } from '../crypto/sign.ts'
-import { signBody, readSigned, toWire, type Signed, type SignedWire } from './signed.ts'
+import { signBody, readSigned, type Signed, type SignedWire } from './signed.ts'
 import { readAttestation, type Attestation } from './attestation.ts'
 import { readVerifierCert, type VerifierCert } from './certs.ts'
 import { peerField, PURPOSE } from './fields.ts'
@@ -130,4 +130,3 @@ export function signFetchResponse (body: Omit<FetchResponseBody, 'v'>, holder: S
   return signBody(SIG.FETCH_RESPONSE, { v: WIRE_VERSION, ...body }, holder)
 }
 
-export { toWire }

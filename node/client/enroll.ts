@@ -12,7 +12,7 @@
  * @module
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { randomBytes, wipe, toHex } from '../../crypto/bytes.ts'
+import { randomBytes, wipe } from '../../crypto/bytes.ts'
 import { BioshardError } from '../../crypto/errors.ts'
 import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
@@ -145,4 +145,3 @@ export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<E
   }
 }
 
-export { toHex }
