@@ -53,6 +53,12 @@ function readEmbedding (path: string): Float32Array {
   return Float32Array.from(arr as number[])
 }
 
+function seed (value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError('--synthetic must be a non-negative integer seed')
+  return n
+}
+
 function json (io: CliIo, value: unknown): void {
   io.stdout(JSON.stringify(value, null, 2) + '\n')
 }
@@ -73,7 +79,7 @@ async function run (name: 'enroll' | 'verify' | 'erase', argv: string[], io: Cli
       else if (typeof values.face === 'string') {
         const m = await FaceMatcher.create()
         try { const e = await m.embed(new Uint8Array(readFileSync(values.face))); template = e.embedding; model = e.model } finally { await m.close() }
-      } else if (typeof values.synthetic === 'string') template = syntheticIdentity(128, prng(Number(values.synthetic)))
+      } else if (typeof values.synthetic === 'string') template = syntheticIdentity(128, prng(seed(values.synthetic)))
       else throw new UsageError('one of --embedding, --face or --synthetic is required')
       const r = await client.enroll({ template, modality: 'face', model, t: positive(values, 't', 3), n: positive(values, 'n', 5) })
       json(io, { templateId: toHex(r.templateId), holders: r.manifest.body.shares.map((s) => ({ x: s.x, peer: s.holder, site: s.site })), receipts: r.receipts.length, timings: r.timings })
@@ -84,7 +90,7 @@ async function run (name: 'enroll' | 'verify' | 'erase', argv: string[], io: Cli
       let probe: Float32Array | { image: Uint8Array }
       if (typeof values.embedding === 'string') probe = readEmbedding(values.embedding)
       else if (typeof values.face === 'string') probe = { image: new Uint8Array(readFileSync(values.face)) }
-      else if (typeof values.synthetic === 'string') probe = syntheticProbe(syntheticIdentity(128, prng(Number(values.synthetic))), prng(Date.now()))
+      else if (typeof values.synthetic === 'string') probe = syntheticProbe(syntheticIdentity(128, prng(seed(values.synthetic))), prng(Date.now()))
       else throw new UsageError('one of --embedding, --face or --synthetic is required')
       const r = await client.verify({ templateId, probe, purpose: typeof values.purpose === 'string' ? values.purpose : 'login' })
       json(io, { accept: r.accept, score: r.score, threshold: r.threshold, decision: toHex(r.decision), holders: r.holders, bad: r.bad, timings: r.timings })
