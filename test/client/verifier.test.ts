@@ -15,6 +15,7 @@ import { storeShare, fetchShare } from '../../node/client/holder-requests.ts'
 import { toHex, randomBytes } from '../../crypto/bytes.ts'
 import { clientHost, testEnclave } from '../helpers/enrol.ts'
 import type { SiteNode } from '../../node/site-node.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const net = await LocalNetwork.start({ nodes: 7, sites: 6 })
 // An eighth node at its own site that corrupts every share it returns.
@@ -27,10 +28,6 @@ const MODEL = 'synthetic-128'
 const alice = syntheticIdentity(128, rand)
 const bob = syntheticIdentity(128, rand)
 
-async function code (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'no error'
-}
 
 const nodeOf = (peer: string): SiteNode => net.nodes.find((n) => n.cert.body.peer === peer) as SiteNode
 
@@ -100,7 +97,7 @@ faults('a Byzantine holder\'s corrupted share is detected and named, and verify 
 
 faults('fewer distinct sites than n gives ERR_NOT_ENOUGH_SITES and leaves nothing behind', async () => {
   const before = await Promise.all(net.nodes.map(async (n) => await n.shareCount()))
-  assert.is(await code(client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 9 })), 'ERR_NOT_ENOUGH_SITES')
+  assert.is(await codeOfAsync(client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 9 })), 'ERR_NOT_ENOUGH_SITES')
   const after = await Promise.all(net.nodes.map(async (n) => await n.shareCount()))
   assert.equal(after, before)
 })
@@ -110,14 +107,14 @@ faults('an unauthorised verifier, a wrong purpose and a wrong enclave measuremen
   const other = net.tenant('other')
   const stranger = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: other.key, cert: other.wire } } })
   try {
-    assert.is(await code(stranger.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
+    assert.is(await codeOfAsync(stranger.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
   } finally {
     await stranger.close()
   }
-  assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'payment' })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'payment' })), 'ERR_NOT_AUTHORISED')
   // An enrolment whose policy allows only another enclave build.
   const pinned = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, policy: { measurements: [randomBytes(32)] } })
-  assert.is(await code(client.verify({ templateId: pinned.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(client.verify({ templateId: pinned.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_NOT_AUTHORISED')
 })
 
 faults.run()
@@ -157,7 +154,7 @@ invariants('4: a fetch without a fresh, authorised, in-policy request returns no
     const m = await client.manifest(aliceId)
     const s = m.body.shares[0]
     const enclave = testEnclave(rogueVerifier)
-    assert.is(await code(fetchShare(plain.host, s.holder, aliceId, s.x, 'login', { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation })), 'ERR_NOT_AUTHORISED')
+    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, aliceId, s.x, 'login', { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation })), 'ERR_NOT_AUTHORISED')
   } finally {
     await plain.stop()
   }
@@ -169,7 +166,7 @@ invariants('5: after erase no holder returns the share and re-store of the id is
   assert.ok(e.complete)
   assert.is(e.receipts.length, 5)
   assert.is(e.missing.length, 0)
-  assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_ERASED')
+  assert.is(await codeOfAsync(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_ERASED')
   const fresh = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
   try {
     const m = await fresh.manifest(r.templateId)
@@ -182,7 +179,7 @@ invariants('5: after erase no holder returns the share and re-store of the id is
     const s = r.manifest.body.shares[0]
     // ERR_BUSY means the holder could not be reached yet (a transport failure, not a decision): ask again.
     let answer = 'ERR_BUSY'
-    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) answer = await code(storeShare(plain.host, s.holder, r.manifest, s.x, randomBytes(64), tenant.key))
+    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) answer = await codeOfAsync(storeShare(plain.host, s.holder, r.manifest, s.x, randomBytes(64), tenant.key))
     assert.is(answer, 'ERR_ERASED')
   } finally {
     await plain.stop()
@@ -210,7 +207,7 @@ down('with more than n − t holders down, verify fails with ERR_QUORUM_UNAVAILA
   const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5 })
   const down = r.manifest.body.shares.slice(0, 3).map((s) => nodeOf(s.holder))
   await Promise.all(down.map(async (n) => await n.stop()))
-  assert.is(await code(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_QUORUM_UNAVAILABLE')
+  assert.is(await codeOfAsync(client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })), 'ERR_QUORUM_UNAVAILABLE')
 })
 
 down.after(async () => {

@@ -10,8 +10,9 @@ import {
   type CborMap
 } from '../../crypto/canonical.ts'
 import { concat, fromHex, toHex, utf8 } from '../../crypto/bytes.ts'
-import { BioshardError, DecodeError, TooLargeError } from '../../crypto/errors.ts'
+import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
 import { prng } from '../helpers/random.ts'
+import { codeOf } from '../helpers/assert.ts'
 
 const Canonical = suite('canonical')
 
@@ -24,16 +25,6 @@ function seededBytes (rnd: () => number, n: number): Uint8Array {
   return out
 }
 
-/** The error code thrown by `f`, or a description of what else happened. */
-function codeOf (f: () => unknown): string {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof BioshardError) return e.code
-    return `unexpected ${(e as Error)?.name}: ${(e as Error)?.message}`
-  }
-  return 'no error'
-}
 
 /** Assert `f` throws DecodeError whose message contains `text`. */
 function decodeErrorNaming (f: () => unknown, text: string): void {

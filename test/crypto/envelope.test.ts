@@ -8,6 +8,7 @@ import {
 import type { TemplateContext } from '../../crypto/envelope.ts'
 import { randomBytes, fromHex, toHex, concat, utf8 } from '../../crypto/bytes.ts'
 import { BioshardError, DecodeError, DecryptError } from '../../crypto/errors.ts'
+import { expectArgError } from '../helpers/assert.ts'
 
 const Envelope = suite('envelope')
 
@@ -29,16 +30,6 @@ function expectCode (fn: () => unknown, code: string, cls?: Function): void {
     return
   }
   assert.unreachable(`expected ${code}`)
-}
-function expectArgError (fn: () => unknown, cls: typeof TypeError | typeof RangeError, name: string): void {
-  try {
-    fn()
-  } catch (e) {
-    assert.instance(e, cls, `expected ${cls.name} for ${name}, got ${String(e)}`)
-    assert.ok((e as Error).message.includes(name), `message "${(e as Error).message}" should name ${name}`)
-    return
-  }
-  assert.unreachable(`expected ${cls.name} naming ${name}`)
 }
 
 Envelope('round-trips 128-d and 512-d float32 templates with the documented layout', () => {

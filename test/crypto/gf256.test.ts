@@ -12,21 +12,12 @@ import { shareFromLibrary, shareToLibrary } from '../../crypto/shares.ts'
 import type { Share } from '../../crypto/shares.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 import { randInt, shuffle, randTN } from '../helpers/random.ts'
+import { expectArgError } from '../helpers/assert.ts'
 
 const GF = suite('gf256')
 
 function distinctXs (count: number): number[] {
   return shuffle(Array.from({ length: 255 }, (_, i) => i + 1)).slice(0, count)
-}
-function expectArgError (fn: () => unknown, cls: typeof TypeError | typeof RangeError, name: string): void {
-  try {
-    fn()
-  } catch (e) {
-    assert.instance(e, cls, `expected ${cls.name} for ${name}, got ${String(e)}`)
-    assert.ok((e as Error).message.includes(name), `message "${(e as Error).message}" should name ${name}`)
-    return
-  }
-  assert.unreachable(`expected ${cls.name} naming ${name}`)
 }
 async function libSplit (secret: Uint8Array, t: number, n: number): Promise<Share[]> {
   return (await split(secret, n, t)).map(shareFromLibrary)

@@ -12,10 +12,11 @@ import {
   type SealKeyPair
 } from '../../crypto/seal.ts'
 import { concat, fromHex, randomBytes, toHex, utf8 } from '../../crypto/bytes.ts'
-import { BioshardError, DecodeError, DecryptError } from '../../crypto/errors.ts'
+import { DecodeError, DecryptError } from '../../crypto/errors.ts'
 import { AEAD } from '../../crypto/tags.ts'
 import A21 from './vectors/rfc9180-a2-1.json' with { type: 'json' }
 import { prng } from '../helpers/random.ts'
+import { codeOf } from '../helpers/assert.ts'
 
 const Seal = suite('seal')
 
@@ -23,15 +24,6 @@ const INFO = utf8(AEAD.HPKE_SHARE_SEAL)
 const E0 = A21.encryptions[0]
 
 
-function codeOf (f: () => unknown): string {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof BioshardError) return e.code
-    return `unexpected ${(e as Error)?.name}: ${(e as Error)?.message}`
-  }
-  return 'no error'
-}
 
 // RFC 7748 §6.1 / libsodium's blocklist: u-coordinates whose X25519 output is
 // all-zero for every scalar (order 1, 2, 4, 8, and the non-canonical p, p+1).

@@ -12,6 +12,7 @@ import { interpolateAt } from '../../crypto/gf256.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 import { BioshardError, DecryptError } from '../../crypto/errors.ts'
 import { randInt, shuffle, randTN } from '../helpers/random.ts'
+import { expectArgErrorAsync } from '../helpers/assert.ts'
 
 const Shares = suite('shares')
 
@@ -33,16 +34,6 @@ function corrupt (s: Share): Share {
 }
 function sorted (a: number[]): number[] {
   return a.slice().sort((p, q) => p - q)
-}
-async function expectArgError (fn: () => unknown, cls: typeof TypeError | typeof RangeError, name: string): Promise<void> {
-  try {
-    await fn()
-  } catch (e) {
-    assert.instance(e, cls, `expected ${cls.name} for ${name}, got ${String(e)}`)
-    assert.ok((e as Error).message.includes(name), `message "${(e as Error).message}" should name ${name}`)
-    return
-  }
-  assert.unreachable(`expected ${cls.name} naming ${name}`)
 }
 /** Pearson's chi-square statistic of byte counts against the uniform distribution. */
 function chiSquare (counts: number[], total: number): number {
@@ -256,30 +247,30 @@ Shares('commitments bind template id, x and every bit of the share', async () =>
 
 Shares('names the argument at fault', async () => {
   const secret = randomBytes(8)
-  await expectArgError(() => splitSecret(secret, 3.5, 5), TypeError, 't')
-  await expectArgError(() => splitSecret(secret, '3' as unknown as number, 5), TypeError, 't')
-  await expectArgError(() => splitSecret(secret, 3, NaN), TypeError, 'n')
-  await expectArgError(() => splitSecret(secret, 1, 5), RangeError, 't')
-  await expectArgError(() => splitSecret(secret, 2, 256), RangeError, 'n')
-  await expectArgError(() => splitSecret(secret, 6, 5), RangeError, 't')
-  await expectArgError(() => splitSecret(new Uint8Array(0), 2, 3), RangeError, 'secret')
-  await expectArgError(() => splitSecret([1, 2] as unknown as Uint8Array, 2, 3), TypeError, 'secret')
+  await expectArgErrorAsync(() => splitSecret(secret, 3.5, 5), TypeError, 't')
+  await expectArgErrorAsync(() => splitSecret(secret, '3' as unknown as number, 5), TypeError, 't')
+  await expectArgErrorAsync(() => splitSecret(secret, 3, NaN), TypeError, 'n')
+  await expectArgErrorAsync(() => splitSecret(secret, 1, 5), RangeError, 't')
+  await expectArgErrorAsync(() => splitSecret(secret, 2, 256), RangeError, 'n')
+  await expectArgErrorAsync(() => splitSecret(secret, 6, 5), RangeError, 't')
+  await expectArgErrorAsync(() => splitSecret(new Uint8Array(0), 2, 3), RangeError, 'secret')
+  await expectArgErrorAsync(() => splitSecret([1, 2] as unknown as Uint8Array, 2, 3), TypeError, 'secret')
   const shares = await splitSecret(secret, 2, 3)
-  await expectArgError(() => combineShares(shares.slice(0, 1)), RangeError, 'shares')
-  await expectArgError(() => combineShares({} as Share[]), TypeError, 'shares')
-  await expectArgError(() => combineShares([shares[0], shares[0]]), RangeError, 'shares')
-  await expectArgError(() => combineShares([shares[0], { x: shares[1].x, bytes: shares[1].bytes.subarray(1) }]), RangeError, 'shares')
-  await expectArgError(() => combineShares([shares[0], { x: 0, bytes: shares[1].bytes }]), RangeError, 'shares[1].x')
-  await expectArgError(() => combineShares([shares[0], { x: 2, bytes: 'ab' as unknown as Uint8Array }]), TypeError, 'shares[1].bytes')
-  await expectArgError(() => commitShare(new Uint8Array(31), shares[0]), RangeError, 'templateId')
-  await expectArgError(() => commitShare(new Uint8Array(32), { x: 256, bytes: secret }), RangeError, 'share.x')
-  await expectArgError(() => commitShare(new Uint8Array(32), { x: 1, bytes: new Uint8Array(0) }), RangeError, 'share.bytes')
-  await expectArgError(() => shareMatches(new Uint8Array(32), shares[0], new Uint8Array(31)), RangeError, 'commitment')
-  await expectArgError(() => reconstruct(new Uint8Array(8), shares, new Map(), 2), RangeError, 'templateId')
-  await expectArgError(() => reconstruct(new Uint8Array(32), shares, {} as Map<number, Uint8Array>, 2), TypeError, 'commitments')
-  await expectArgError(() => reconstruct(new Uint8Array(32), shares, new Map(), 1), RangeError, 't')
-  await expectArgError(() => shareFromLibrary(Uint8Array.of(5)), RangeError, 'bytes')
-  await expectArgError(() => shareFromLibrary(Uint8Array.of(5, 0)), RangeError, 'x')
+  await expectArgErrorAsync(() => combineShares(shares.slice(0, 1)), RangeError, 'shares')
+  await expectArgErrorAsync(() => combineShares({} as Share[]), TypeError, 'shares')
+  await expectArgErrorAsync(() => combineShares([shares[0], shares[0]]), RangeError, 'shares')
+  await expectArgErrorAsync(() => combineShares([shares[0], { x: shares[1].x, bytes: shares[1].bytes.subarray(1) }]), RangeError, 'shares')
+  await expectArgErrorAsync(() => combineShares([shares[0], { x: 0, bytes: shares[1].bytes }]), RangeError, 'shares[1].x')
+  await expectArgErrorAsync(() => combineShares([shares[0], { x: 2, bytes: 'ab' as unknown as Uint8Array }]), TypeError, 'shares[1].bytes')
+  await expectArgErrorAsync(() => commitShare(new Uint8Array(31), shares[0]), RangeError, 'templateId')
+  await expectArgErrorAsync(() => commitShare(new Uint8Array(32), { x: 256, bytes: secret }), RangeError, 'share.x')
+  await expectArgErrorAsync(() => commitShare(new Uint8Array(32), { x: 1, bytes: new Uint8Array(0) }), RangeError, 'share.bytes')
+  await expectArgErrorAsync(() => shareMatches(new Uint8Array(32), shares[0], new Uint8Array(31)), RangeError, 'commitment')
+  await expectArgErrorAsync(() => reconstruct(new Uint8Array(8), shares, new Map(), 2), RangeError, 'templateId')
+  await expectArgErrorAsync(() => reconstruct(new Uint8Array(32), shares, {} as Map<number, Uint8Array>, 2), TypeError, 'commitments')
+  await expectArgErrorAsync(() => reconstruct(new Uint8Array(32), shares, new Map(), 1), RangeError, 't')
+  await expectArgErrorAsync(() => shareFromLibrary(Uint8Array.of(5)), RangeError, 'bytes')
+  await expectArgErrorAsync(() => shareFromLibrary(Uint8Array.of(5, 0)), RangeError, 'x')
 })
 
 Shares('interoperates with the library\'s own format (y-bytes then x)', async () => {

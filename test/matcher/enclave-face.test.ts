@@ -20,6 +20,7 @@ import { FaceMatcher } from '../../matcher/face/pipeline.ts'
 import { SHARED_FACE_MODEL_ID } from '../../matcher/face/config.ts'
 import { cosine } from '../../matcher/score.ts'
 import { requireShared, sharedPath } from '../../matcher/shared-path.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const Face = suite('Enclave image probes')
 const HAVE = requireShared('enclave image probes', ['models/face-detect-yunet.onnx', 'models/face-embed-mobilefacenet.onnx', 'data/faces/raw/amy/amy2.png', 'data/faces/raw/sheldon/sheldon1.png', 'data/faces/reference-embeddings.json'])
@@ -53,10 +54,6 @@ function request (image: Uint8Array, over: Partial<MatchRequest> = {}): MatchReq
   }
 }
 
-async function codeOf (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? (e as Error).name }
-  return 'no error'
-}
 
 Face.before(async () => {
   if (!HAVE) return
@@ -92,13 +89,13 @@ it('scores exactly what the face pipeline computes for that photo', async () => 
 
 it('a photo without a face → ERR_NO_FACE; an unreadable one → ERR_DECODE', async () => {
   const grey = new Uint8Array(await sharp({ create: { width: 200, height: 200, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer())
-  assert.is(await codeOf(enclave.match(request(grey))), 'ERR_NO_FACE')
-  assert.is(await codeOf(enclave.match(request(randomBytes(500)))), 'ERR_DECODE')
+  assert.is(await codeOfAsync(enclave.match(request(grey))), 'ERR_NO_FACE')
+  assert.is(await codeOfAsync(enclave.match(request(randomBytes(500)))), 'ERR_DECODE')
 })
 
 it('a template of another model or modality is refused for an image probe (ERR_BAD_REQUEST)', async () => {
-  assert.is(await codeOf(enclave.match(request(photo('amy/amy2.png'), { model: 'another-model' }))), 'ERR_BAD_REQUEST')
-  assert.is(await codeOf(enclave.match(request(photo('amy/amy2.png'), { modality: 'voice' }))), 'ERR_BAD_REQUEST')
+  assert.is(await codeOfAsync(enclave.match(request(photo('amy/amy2.png'), { model: 'another-model' }))), 'ERR_BAD_REQUEST')
+  assert.is(await codeOfAsync(enclave.match(request(photo('amy/amy2.png'), { modality: 'voice' }))), 'ERR_BAD_REQUEST')
 })
 
 it('embedding probes still work, and the caller\'s photo buffer is left intact', async () => {

@@ -13,6 +13,7 @@ import { LowQualityError } from '../../matcher/face/errors.ts'
 import { cosine } from '../../matcher/score.ts'
 import { requireShared, sharedPath } from '../../matcher/shared-path.ts'
 import { hasCode, type ErrorCode } from '../../crypto/errors.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const Pipeline = suite('face pipeline')
 const NEEDED = ['models/face-detect-yunet.onnx', 'models/face-embed-mobilefacenet.onnx', 'data/faces/raw', 'data/faces/aligned', 'data/faces/reference-embeddings.json']
@@ -33,10 +34,6 @@ async function rgbOf (path: string): Promise<Uint8Array> {
   return new Uint8Array(await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer())
 }
 
-async function codeOf (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? (e as Error).name }
-  return 'no error'
-}
 
 const raw = (file: string): Uint8Array => new Uint8Array(readFileSync(sharedPath('data/faces/raw', file)))
 
@@ -99,7 +96,7 @@ it('embed returns a unit-length embedding with the model id, face count and qual
 
 it('a blank image has no face: ERR_NO_FACE', async () => {
   const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } }).png().toBuffer()
-  assert.is(await codeOf(matcher.embed(new Uint8Array(blank))), 'ERR_NO_FACE')
+  assert.is(await codeOfAsync(matcher.embed(new Uint8Array(blank))), 'ERR_NO_FACE')
 })
 
 it('a blurred face is refused with ERR_LOW_QUALITY and its measured quality', async () => {
@@ -118,7 +115,7 @@ it('a blurred face is refused with ERR_LOW_QUALITY and its measured quality', as
 it('a tiny face is refused with ERR_LOW_QUALITY', async () => {
   const tiny = new Uint8Array(await sharp(raw('brad_pitt/brad_1.jpg')).resize(64).png().toBuffer())
   assert.ok((await matcher.detect(await matcher.decode(tiny))).length >= 1, 'the detector should still find the tiny face')
-  assert.is(await codeOf(matcher.embed(tiny)), 'ERR_LOW_QUALITY')
+  assert.is(await codeOfAsync(matcher.embed(tiny)), 'ERR_LOW_QUALITY')
 })
 
 it('with two faces it reports both and embeds the most confident one', async () => {
@@ -154,8 +151,8 @@ it('decodes greyscale as three equal channels and applies EXIF orientation', asy
 })
 
 it('unreadable bytes are ERR_DECODE; a non-byte argument is a TypeError naming it', async () => {
-  assert.is(await codeOf(matcher.embed(new TextEncoder().encode('not an image'))), 'ERR_DECODE')
-  assert.is(await codeOf(matcher.embed(new Uint8Array(0))), 'ERR_DECODE')
+  assert.is(await codeOfAsync(matcher.embed(new TextEncoder().encode('not an image'))), 'ERR_DECODE')
+  assert.is(await codeOfAsync(matcher.embed(new Uint8Array(0))), 'ERR_DECODE')
   try {
     await matcher.embed('photo.jpg' as unknown as Uint8Array)
     assert.unreachable()
@@ -193,7 +190,7 @@ it('a closed matcher refuses work with ERR_MODEL', async () => {
   const m = await FaceMatcher.create()
   await m.close()
   await m.close()
-  assert.is(await codeOf(m.embed(raw('amy/amy1.png'))), 'ERR_MODEL')
+  assert.is(await codeOfAsync(m.embed(raw('amy/amy1.png'))), 'ERR_MODEL')
 })
 
 Pipeline.run()

@@ -5,9 +5,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeCanonical } from '../../crypto/canonical.ts'
-import { hasCode } from '../../crypto/errors.ts'
 import { decodeTemplate, dequantise, encodeTemplate, makeTemplate, quantiseInt8, type Template } from '../../matcher/template.ts'
 import { cosine, l2normalise } from '../../matcher/score.ts'
+import { codeOf } from '../helpers/assert.ts'
 
 const Tpl = suite('template')
 const MODEL = 'mobilefacenet-foamliu-a6cc9032'
@@ -19,10 +19,6 @@ function vector (dim: number, seed = 1): Float32Array {
   return l2normalise(v)
 }
 
-function codeOf (f: () => unknown): string {
-  try { f() } catch (e) { return hasCode(e, 'ERR_DECODE') ? 'ERR_DECODE' : (e as { code?: string }).code ?? (e as Error).name }
-  return 'no error'
-}
 
 Tpl('round-trips a float32 template bit for bit', () => {
   const v = vector(128)

@@ -22,6 +22,7 @@ import { encodeAdmitMessage, readAdmitMessage } from '../../protocol/admit.ts'
 import { PROTOCOL, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
 import { readNodeCert, type TrustAnchor } from '../../protocol/certs.ts'
 import { toWire } from '../../protocol/signed.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const DAY = 86_400_000
 const root = mkdtempSync(join(tmpdir(), 'bioshard-admission-'))
@@ -221,10 +222,6 @@ gossip.run()
 
 const budget = suite('the invalid-request budget')
 
-async function codeOf (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'no error'
-}
 
 async function admitRoundTrip (host: Awaited<ReturnType<typeof clientHost>>['host'], peer: string): Promise<number> {
   const answer = readAdmitMessage(await request(host, peerIdFromString(peer), PROTOCOL.ADMIT, encodeAdmitMessage([]),
@@ -242,25 +239,25 @@ budget('a client over the budget (3) is disconnected and its next connection ref
 
   // Within the budget every garbage request is answered with a typed refusal and the connection stays.
   for (let i = 0; i < 3; i++) {
-    assert.is(await codeOf(request(bad.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE')
+    assert.is(await codeOfAsync(request(bad.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE')
   }
   assert.ok(bad.host.getConnections(peerIdFromString(targetId)).length > 0, 'still connected at the budget')
   assert.is(await admitRoundTrip(bad.host, targetId), net.nodes.length, 'and still served at the budget')
 
   // One more is over it: answered, then the connection is closed.
-  assert.is(await codeOf(request(bad.host, peerIdFromString(targetId), PROTOCOL.FETCH, randomBytes(64), junk)), 'ERR_DECODE')
+  assert.is(await codeOfAsync(request(bad.host, peerIdFromString(targetId), PROTOCOL.FETCH, randomBytes(64), junk)), 'ERR_DECODE')
   const deadline = Date.now() + 3_000
   while (bad.host.getConnections(peerIdFromString(targetId)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   assert.is(bad.host.getConnections(peerIdFromString(targetId)).length, 0, 'disconnected')
 
   // A new connection (even with a well-formed request) is refused.
-  const refused = await codeOf(admitRoundTrip(bad.host, targetId))
+  const refused = await codeOfAsync(admitRoundTrip(bad.host, targetId))
   assert.ok(refused === 'ERR_BUSY' || refused === 'ERR_TIMEOUT', refused)
   assert.is(bad.host.getConnections(peerIdFromString(targetId)).length, 0, 'no connection was let in')
 
   // Everyone else is served as before, by that node and by the others.
   assert.is(await admitRoundTrip(good.host, targetId), net.nodes.length)
-  assert.is(await codeOf(request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE', 'a refusal is still a typed answer')
+  assert.is(await codeOfAsync(request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE', 'a refusal is still a typed answer')
   assert.is(await admitRoundTrip(bad.host, net.nodes[2].cert.body.peer), net.nodes.length, 'the ban is per node, not network-wide')
 })
 

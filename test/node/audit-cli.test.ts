@@ -21,6 +21,7 @@ import { openNodeDb } from '../../node/store/db.ts'
 import { decodeAuditRecord, encodeAuditRecord, auditKey, type AuditRecord } from '../../node/audit/audit-log.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 import { PROTOCOL } from '../../protocol/constants.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'bioshard-audit-'))
 const state: { net?: LocalNetwork, client?: Awaited<ReturnType<typeof clientHost>>, enrolled?: Enrolled, started: number } = { started: Date.now() }
@@ -45,10 +46,6 @@ async function records (dir: string): Promise<AuditRecord[]> {
   }
 }
 
-async function codeOf (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'no error'
-}
 
 const audit = suite('bioshard audit verify on a node\'s own log')
 
@@ -67,9 +64,9 @@ audit.before(async () => {
   const holder = net.nodes[0].cert.body.peer
   await fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds)
   await fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds)
-  assert.is(await codeOf(fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
-  assert.is(await codeOf(fetchShare(client.host, holder, randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
-  assert.is(await codeOf(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, randomBytes(64), { timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
+  assert.is(await codeOfAsync(fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
+  assert.is(await codeOfAsync(fetchShare(client.host, holder, randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, randomBytes(64), { timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
   for (let i = 0; i < 2; i++) await fetchShare(client.host, net.nodes[1].cert.body.peer, e.templateId, e.shares[1].x, 'login', creds)
 })
 

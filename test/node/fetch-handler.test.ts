@@ -32,6 +32,7 @@ import { open } from '../../crypto/seal.ts'
 import { generateSigningKey, type SigningKey } from '../../crypto/sign.ts'
 import { equalBytes, randomBytes } from '../../crypto/bytes.ts'
 import { testEnclave } from '../helpers/enrol.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const DAY = 86_400_000
 const dir = mkdtempSync(join(tmpdir(), 'bioshard-fetch-'))
@@ -95,10 +96,6 @@ function tamperedSig (w: SignedWire): SignedWire {
   sig[7] ^= 0x01
   return { body: w.body, sig }
 }
-async function code (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'ok'
-}
 async function fetchOpens (verified?: VerifiedCache): Promise<void> {
   const res = readFetchResponse(await handleFetch(deps, manifests, request(), ctx(), verified))
   const opened = open(enclave.keys, res.body.sealed, shareSealInfo(templateId, share.x), res.body.request)
@@ -128,21 +125,21 @@ fetch('a certificate cached while valid is refused once it has expired (ERR_EXPI
   await fetchOpens(verified)
   clock = start + 2 * DAY
   const before = verified.stats.hits
-  assert.is(await code(handleFetch(deps, manifests, request(), ctx(), verified)), 'ERR_EXPIRED')
+  assert.is(await codeOfAsync(handleFetch(deps, manifests, request(), ctx(), verified)), 'ERR_EXPIRED')
   assert.is(verified.stats.hits, before + 1, 'the certificate signature was answered from the cache, and the certificate still refused')
 })
 
 fetch('a request signed by another key is refused though its certificate and attestation are cached (ERR_BAD_SIGNATURE)', async () => {
   const verified = new VerifiedCache()
   await fetchOpens(verified)
-  assert.is(await code(handleFetch(deps, manifests, request({ signer: generateSigningKey().key }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(handleFetch(deps, manifests, request({ signer: generateSigningKey().key }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
 })
 
 fetch('a tampered certificate or attestation signature is refused after the genuine ones were cached (ERR_BAD_SIGNATURE)', async () => {
   const verified = new VerifiedCache()
   await fetchOpens(verified)
-  assert.is(await code(handleFetch(deps, manifests, request({ cert: tamperedSig(verifier.wire) }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
-  assert.is(await code(handleFetch(deps, manifests, request({ attestation: tamperedSig(enclave.attestation) }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(handleFetch(deps, manifests, request({ cert: tamperedSig(verifier.wire) }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(handleFetch(deps, manifests, request({ attestation: tamperedSig(enclave.attestation) }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
   await fetchOpens(verified)
 })
 
@@ -150,7 +147,7 @@ fetch('a replayed request is refused though everything in it is cached (ERR_REPL
   const verified = new VerifiedCache()
   const bytes = request()
   await handleFetch(deps, manifests, bytes, ctx(), verified)
-  assert.is(await code(handleFetch(deps, manifests, bytes, ctx(), verified)), 'ERR_REPLAY')
+  assert.is(await codeOfAsync(handleFetch(deps, manifests, bytes, ctx(), verified)), 'ERR_REPLAY')
 })
 
 fetch.run()

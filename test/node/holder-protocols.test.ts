@@ -23,6 +23,7 @@ import { generateSigningKey } from '../../crypto/sign.ts'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 const net = await LocalNetwork.start({ nodes: 5 })
 await net.converged()
@@ -34,10 +35,6 @@ const creds = { verifier: verifier.key, cert: verifier.wire, attestation: enclav
 const holders = net.nodes.slice(0, 5)
 const peerOf = (i: number): string => holders[i].cert.body.peer
 
-async function code (p: Promise<unknown>): Promise<string> {
-  try { await p } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'no error'
-}
 
 /** The node at index i still serves a good fetch. */
 async function stillServes (e: Enrolled, i = 0): Promise<void> {
@@ -71,33 +68,33 @@ const refusals = suite('refusals: a typed code, and the node keeps serving')
 refusals('an unauthorised verifier (another tenant\'s) is refused (ERR_NOT_AUTHORISED)', async () => {
   const stranger = net.verifier(net.tenant('other'), ['login'])
   const att = testEnclave(stranger, enclave.measurement)
-  assert.is(await code(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { verifier: stranger.key, cert: stranger.wire, attestation: att.attestation })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { verifier: stranger.key, cert: stranger.wire, attestation: att.attestation })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled)
 })
 
 refusals('a purpose outside the policy is refused (ERR_NOT_AUTHORISED)', async () => {
   const wide = net.verifier(tenant, ['login', 'payment'])
   const att = testEnclave(wide, enclave.measurement)
-  assert.is(await code(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'payment', { verifier: wide.key, cert: wide.wire, attestation: att.attestation })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'payment', { verifier: wide.key, cert: wide.wire, attestation: att.attestation })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled)
 })
 
 refusals('an enclave measurement outside the policy is refused (ERR_NOT_AUTHORISED)', async () => {
   const rogue = testEnclave(verifier)
-  assert.is(await code(fetchShare(client.host, peerOf(1), enrolled.templateId, enrolled.shares[1].x, 'login', { ...creds, attestation: rogue.attestation })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(1), enrolled.templateId, enrolled.shares[1].x, 'login', { ...creds, attestation: rogue.attestation })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled, 1)
 })
 
 refusals('a request signed by a key other than the certified verifier is refused (ERR_BAD_SIGNATURE)', async () => {
   const forger = generateSigningKey().key
-  assert.is(await code(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { ...creds, verifier: forger })), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { ...creds, verifier: forger })), 'ERR_BAD_SIGNATURE')
   await stillServes(enrolled)
 })
 
 refusals('an expired verifier certificate is refused (ERR_EXPIRED)', async () => {
   const old = authoriseVerifier(tenant.key, 'old', ['login'], { now: Date.now() - 10 * 86_400_000, days: 1 })
   const att = testEnclave({ key: old.key, cert: old.cert, wire: toWire(old.cert) }, enclave.measurement)
-  assert.is(await code(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { verifier: old.key, cert: toWire(old.cert), attestation: att.attestation })), 'ERR_EXPIRED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { verifier: old.key, cert: toWire(old.cert), attestation: att.attestation })), 'ERR_EXPIRED')
   await stillServes(enrolled)
 })
 
@@ -105,35 +102,35 @@ refusals('a replayed request is refused (ERR_REPLAY)', async () => {
   const bytes = encodeFetchRequest({ templateId: enrolled.templateId, x: enrolled.shares[2].x, purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: client.host.peerId.toString(), nonce: randomBytes(16), time: Date.now() }, verifier.key)
   const opts = { timeoutMs: 5000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.FETCH] }
   await request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)
-  assert.is(await code(request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)), 'ERR_REPLAY')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)), 'ERR_REPLAY')
   await stillServes(enrolled, 2)
 })
 
 refusals('a stale timestamp is refused (ERR_STALE)', async () => {
-  assert.is(await code(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', creds, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', creds, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
   await stillServes(enrolled)
 })
 
 refusals('an unknown template id is refused (ERR_NOT_FOUND)', async () => {
-  assert.is(await code(fetchShare(client.host, peerOf(0), randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
   await stillServes(enrolled)
 })
 
 refusals('a share offered to a node that is not its listed holder is refused (ERR_NOT_HOLDER)', async () => {
   const e = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
-  assert.is(await code(storeShare(client.host, peerOf(0), e.manifest, e.shares[1].x, e.shares[1].bytes, tenant.key)), 'ERR_NOT_HOLDER')
+  assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), e.manifest, e.shares[1].x, e.shares[1].bytes, tenant.key)), 'ERR_NOT_HOLDER')
   await stillServes(enrolled)
 })
 
 refusals('an oversized message is refused from its length prefix (ERR_TOO_LARGE)', async () => {
   const huge = new Uint8Array(MAX_MESSAGE_BYTES[PROTOCOL.FETCH] + 1)
-  assert.is(await code(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, huge, { timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_TOO_LARGE')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, huge, { timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_TOO_LARGE')
   await stillServes(enrolled)
 })
 
 refusals('garbage bytes are refused (ERR_DECODE)', async () => {
   for (const junk of [randomBytes(100), new Uint8Array([0xa1, 0x61]), new Uint8Array([0xff])]) {
-    assert.is(await code(request(client.host, peerIdFromString(peerOf(3)), PROTOCOL.STORE, junk, { timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_DECODE')
+    assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(3)), PROTOCOL.STORE, junk, { timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_DECODE')
   }
   await stillServes(enrolled, 3)
 })
@@ -150,7 +147,7 @@ refusals('a truncated stream is answered and the node keeps serving', async () =
 
 refusals('a request signed for another sender peer is refused (ERR_NOT_AUTHORISED)', async () => {
   const bytes = encodeFetchRequest({ templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: peerOf(4), nonce: randomBytes(16), time: Date.now() }, verifier.key)
-  assert.is(await code(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, bytes, { timeoutMs: 5000, maxResponseBytes: 8192 })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, bytes, { timeoutMs: 5000, maxResponseBytes: 8192 })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled)
 })
 
@@ -161,9 +158,9 @@ refusals('after erase no holder serves the share, and re-store is refused (ERR_E
   const again = await eraseAt(client.host, peerOf(0), e.manifest, tenant.key)
   assert.is(again.body.held, false, 'erase is idempotent and says nothing was left')
   for (let i = 0; i < holders.length; i++) {
-    assert.is(await code(fetchShare(client.host, peerOf(i), e.templateId, e.shares[i].x, 'login', creds)), 'ERR_ERASED')
+    assert.is(await codeOfAsync(fetchShare(client.host, peerOf(i), e.templateId, e.shares[i].x, 'login', creds)), 'ERR_ERASED')
   }
-  assert.is(await code(storeShare(client.host, peerOf(0), e.manifest, e.shares[0].x, e.shares[0].bytes, tenant.key)), 'ERR_ERASED')
+  assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), e.manifest, e.shares[0].x, e.shares[0].bytes, tenant.key)), 'ERR_ERASED')
   await stillServes(enrolled)
 })
 
@@ -171,7 +168,7 @@ refusals('a tenant that another authority admitted cannot store (ERR_NOT_ADMITTE
   const dir = mkdtempSync(join(tmpdir(), 'bioshard-auth-'))
   initAuthority(dir)
   const foreign = admitTenant(loadAuthority(dir), 'foreign')
-  const code1 = await code(enrolByHand(client.host, holders, { key: foreign.key, cert: foreign.cert, wire: toWire(foreign.cert) }, [enclave.measurement]))
+  const code1 = await codeOfAsync(enrolByHand(client.host, holders, { key: foreign.key, cert: foreign.cert, wire: toWire(foreign.cert) }, [enclave.measurement]))
   assert.is(code1, 'ERR_NOT_ADMITTED')
   await stillServes(enrolled)
 })

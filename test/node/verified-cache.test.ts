@@ -13,6 +13,7 @@ import { generateSigningKey } from '../../crypto/sign.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { SIG } from '../../crypto/tags.ts'
 import type { Signed } from '../../protocol/signed.ts'
+import { codeOf } from '../helpers/assert.ts'
 
 const DAY = 86_400_000
 const tenant = generateSigningKey().key
@@ -29,10 +30,6 @@ function flipped (b: Uint8Array, at = 0): Uint8Array {
   const c = Uint8Array.from(b) // not slice(): on a Buffer that is a view
   c[at] ^= 0x01
   return c
-}
-function codeOf (fn: () => unknown): string {
-  try { fn() } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'ok'
 }
 function attestation (key = verifier.key): Attestation {
   return readAttestation(attestProcess({ key: randomBytes(32), signer: randomBytes(32), measurement: randomBytes(32) }, key))

@@ -19,6 +19,7 @@ import { encodeCanonical } from '../../crypto/canonical.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { toWire } from '../../protocol/signed.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
 
 function authority (): ReturnType<typeof loadAuthority> {
   const dir = join(mkdtempSync(join(tmpdir(), 'bioshard-manifest-')), 'a')
@@ -40,10 +41,6 @@ function manifest (over: Partial<Parameters<typeof buildManifest>[0]> = {}): Man
   })
 }
 
-async function code (f: () => unknown): Promise<string> {
-  try { await f() } catch (e) { return (e as { code?: string }).code ?? String(e) }
-  return 'no error'
-}
 
 const M = suite('manifest')
 
@@ -63,7 +60,7 @@ M('two shares at one site, one holder, or one x are refused when decoding', asyn
   ]) {
     const wire = structuredClone(manifestToWire(base)) as unknown as { body: { shares: Array<Record<string, unknown>> } }
     mutate(wire.body.shares)
-    assert.is(await code(() => decodeManifest(encodeCanonical(wire))), 'ERR_DECODE')
+    assert.is(await codeOfAsync(() => decodeManifest(encodeCanonical(wire))), 'ERR_DECODE')
   }
 })
 
@@ -71,16 +68,16 @@ M('a changed body fails the tenant signature; another authority\'s tenant is not
   const m = manifest()
   const wire = structuredClone(manifestToWire(m)) as unknown as { body: { dim: number } }
   wire.body.dim = 512
-  assert.is(await code(() => checkManifest(decodeManifest(encodeCanonical(wire)), anchor, Date.now())), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(() => checkManifest(decodeManifest(encodeCanonical(wire)), anchor, Date.now())), 'ERR_BAD_SIGNATURE')
   const other = authority()
   const ft = admitTenant(other, 'foreign')
   const foreign = manifest({ tenant: ft.key, tenantCert: toWire(ft.cert) })
-  assert.is(await code(() => checkManifest(foreign, anchor, Date.now())), 'ERR_NOT_ADMITTED')
+  assert.is(await codeOfAsync(() => checkManifest(foreign, anchor, Date.now())), 'ERR_NOT_ADMITTED')
 })
 
 M('an expired enrolment is refused for use but its record stays valid', async () => {
   const m = manifest({ policy: { measurements: [randomBytes(32)], expires: Date.now() - 1 } })
-  assert.is(await code(() => checkManifest(m, anchor, Date.now())), 'ERR_EXPIRED')
+  assert.is(await codeOfAsync(() => checkManifest(m, anchor, Date.now())), 'ERR_EXPIRED')
   validateManifestRecord(manifestKey(m.body.templateId), encodeManifest(m), anchor)
 })
 
@@ -90,7 +87,7 @@ M('subject consent must carry the subject\'s valid signature', async () => {
   const ok = manifest({ templateId, consent: subjectConsent(templateId, tenant.key.publicKey, subject) })
   checkManifest(ok, anchor, Date.now())
   const forged = manifest({ templateId, consent: subjectConsent(randomBytes(32), tenant.key.publicKey, subject) })
-  assert.is(await code(() => checkManifest(forged, anchor, Date.now())), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(() => checkManifest(forged, anchor, Date.now())), 'ERR_BAD_SIGNATURE')
 })
 
 M.run()
@@ -99,13 +96,13 @@ const R = suite('manifest records')
 
 R('a record under another template\'s key is refused', async () => {
   const m = manifest()
-  assert.is(await code(() => validateManifestRecord(manifestKey(randomBytes(32)), encodeManifest(m), anchor)), 'ERR_BAD_REQUEST')
+  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(randomBytes(32)), encodeManifest(m), anchor)), 'ERR_BAD_REQUEST')
 })
 
 R('oversized and garbage records are refused with typed codes', async () => {
   const m = manifest()
-  assert.is(await code(() => validateManifestRecord(manifestKey(m.body.templateId), new Uint8Array(70_000), anchor)), 'ERR_TOO_LARGE')
-  assert.is(await code(() => validateManifestRecord(manifestKey(m.body.templateId), randomBytes(200), anchor)), 'ERR_DECODE')
+  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.templateId), new Uint8Array(70_000), anchor)), 'ERR_TOO_LARGE')
+  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.templateId), randomBytes(200), anchor)), 'ERR_DECODE')
 })
 
 R('the selector keeps the highest seq, and an erased manifest beats any active one', () => {
