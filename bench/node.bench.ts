@@ -55,7 +55,7 @@ import { readFrame } from '../protocol/frame.ts'
 import type { Manifest } from '../protocol/manifest.ts'
 import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
 import { testEnclave } from '../test/helpers/enrol.ts'
-import { ECHO_PROTOCOL, echoRequest } from './fixtures/echo-node.ts'
+import { echoRequest, echoExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
 import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
 
@@ -118,20 +118,7 @@ async function exchange (host: Libp2p, peer: string, protocol: string, body: Uin
 /** One floor request/response, exactly as the node's RPC client does it. */
 function echoOnce (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
-  return async () => {
-    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-    const stream = await host.dialProtocol(id, ECHO_PROTOCOL, { signal })
-    try {
-      const lp = lpStream(stream, { maxDataLength: 1 << 20 })
-      await lp.write(body, { signal })
-      const answer = await lp.read({ signal })
-      await stream.close({ signal }).catch(() => {})
-      if (answer.byteLength !== answerBytes) throw new Error(`echo answered ${answer.byteLength} bytes, ${answerBytes} expected`)
-    } catch (e) {
-      stream.abort(e as Error)
-      throw e
-    }
-  }
+  return async () => { await echoExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
 }
 
 /**

@@ -49,7 +49,6 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ProcessNetwork } from '../sim/process-network.ts'
@@ -58,7 +57,7 @@ import { demoFaces, demoModelDir } from '../sim/demo-faces.ts'
 import { sharedDir } from '../matcher/shared-path.ts'
 import { createClient, type Client } from '../node/client/client.ts'
 import type { VerifyResult } from '../node/client/verify.ts'
-import { ECHO_PROTOCOL, echoRequest } from './fixtures/echo-node.ts'
+import { echoRequest, echoExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
 import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, formatOps, toMs, median, type BenchResult, type LoadSamples } from './harness.ts'
 
@@ -108,20 +107,7 @@ function target (name: string, ms: number, opsPerSec = 1_000 / ms): BenchResult 
 function floorOnce (host: Libp2p, peers: string[]): () => Promise<void> {
   const ids = peers.map((p) => peerIdFromString(p))
   const body = echoRequest(FLOOR_REQUEST_BYTES, FLOOR_ANSWER_BYTES)
-  const one = async (id: ReturnType<typeof peerIdFromString>): Promise<void> => {
-    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-    const stream = await host.dialProtocol(id, ECHO_PROTOCOL, { signal })
-    try {
-      const lp = lpStream(stream, { maxDataLength: 1 << 20 })
-      await lp.write(body, { signal })
-      const answer = await lp.read({ signal })
-      await stream.close({ signal }).catch(() => {})
-      if (answer.byteLength !== FLOOR_ANSWER_BYTES) throw new Error(`echo answered ${answer.byteLength} bytes, ${FLOOR_ANSWER_BYTES} expected`)
-    } catch (e) {
-      stream.abort(e as Error)
-      throw e
-    }
-  }
+  const one = async (id: ReturnType<typeof peerIdFromString>): Promise<void> => { await echoExchange(host, id, body, FLOOR_ANSWER_BYTES, REQUEST_TIMEOUT_MS) }
   return async () => { await Promise.all(ids.map(one)) }
 }
 
