@@ -6,11 +6,11 @@
  * @module
  */
 import { join } from 'node:path'
-import { readBytesFile, readJsonFile } from '../files.ts'
+import { readBytesFile, readJsonFile, writeSecretFile, ensurePrivateDir } from '../files.ts'
 import { parseAuthorityInfo, type AuthorityInfo } from '../authority.ts'
 import { signingKeyFromSeed } from '../../crypto/sign.ts'
 import { decodeCanonical } from '../../crypto/canonical.ts'
-import { wipe } from '../../crypto/bytes.ts'
+import { wipe, toHex } from '../../crypto/bytes.ts'
 import { BioshardError } from '../../crypto/errors.ts'
 import { readTenantCert } from '../../protocol/certs.ts'
 import { toWire } from '../../protocol/signed.ts'
@@ -30,4 +30,19 @@ export function loadTenantCredentials (dir: string): { authority: AuthorityInfo,
   wipe(seed)
   const cert = readTenantCert(decodeCanonical(readBytesFile(join(dir, 'tenant.cert'), 'tenant certificate'), 4096, 'tenant certificate'))
   return { authority, tenant: { key, cert: toWire(cert) } }
+}
+
+/**
+ * Write a tenant directory that {@link loadTenantCredentials} reads: the key
+ * seed (0600), the certificate and the authority description. Refuses to
+ * overwrite existing files; wipes `seed` afterwards.
+ *
+ * @example writeTenantCredentials('./tenant', admitTenant(authority, 'acme'), authority.info)
+ */
+export function writeTenantCredentials (dir: string, tenant: { seed: Uint8Array, bytes: Uint8Array }, authority: AuthorityInfo): void {
+  ensurePrivateDir(dir)
+  writeSecretFile(join(dir, 'tenant.key'), tenant.seed)
+  wipe(tenant.seed)
+  writeSecretFile(join(dir, 'tenant.cert'), tenant.bytes)
+  writeSecretFile(join(dir, 'authority.json'), JSON.stringify({ network: authority.network, publicKey: toHex(authority.publicKey) }, null, 2) + '\n')
 }

@@ -4,21 +4,18 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { admitTenant } from '../../node/authority.ts'
 import { runCli } from '../../node/cli/main.ts'
-import { toHex } from '../../crypto/bytes.ts'
+import { writeTenantCredentials } from '../../node/client/credentials.ts'
 
 const net = await LocalNetwork.start({ nodes: 5 })
 await net.converged()
-const tenantDir = mkdtempSync(join(tmpdir(), 'bioshard-tenant-'))
-const t = admitTenant(net.authority, 'cli-tenant')
-writeFileSync(join(tenantDir, 'tenant.key'), t.seed, { mode: 0o600 })
-writeFileSync(join(tenantDir, 'tenant.cert'), t.bytes)
-writeFileSync(join(tenantDir, 'authority.json'), JSON.stringify({ network: net.info.network, publicKey: toHex(net.info.publicKey) }))
+const tenantDir = join(mkdtempSync(join(tmpdir(), 'bioshard-tenant-')), 'tenant')
+writeTenantCredentials(tenantDir, admitTenant(net.authority, 'cli-tenant'), net.info)
 
 async function cli (...argv: string[]): Promise<{ code: number, out: string, err: string }> {
   let out = ''

@@ -8,9 +8,9 @@ import { join, resolve } from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { EXIT, UsageError, type Command } from '../io.ts'
 import { parse, required, positive } from '../args.ts'
+import { writeTenantCredentials } from '../../client/credentials.ts'
 import { initAuthority, loadAuthority, admitNode, admitTenant } from '../../authority.ts'
-import { writeSecretFile, ensurePrivateDir } from '../../files.ts'
-import { toHex, wipe } from '../../../crypto/bytes.ts'
+import { toHex } from '../../../crypto/bytes.ts'
 import { peerPublicKey } from '../../../protocol/fields.ts'
 
 const HELP = `Usage:
@@ -65,11 +65,7 @@ export const command: Command = {
         const out = resolve(required(values, 'out'))
         const authority = loadAuthority(dir)
         const tenant = admitTenant(authority, name, { days: positive(values, 'days', 365) })
-        ensurePrivateDir(out)
-        writeSecretFile(join(out, 'tenant.key'), tenant.seed)
-        wipe(tenant.seed)
-        writeSecretFile(join(out, 'tenant.cert'), tenant.bytes)
-        writeSecretFile(join(out, 'authority.json'), JSON.stringify({ network: authority.info.network, publicKey: toHex(authority.info.publicKey) }, null, 2) + '\n')
+        writeTenantCredentials(out, tenant, authority.info)
         io.stdout(`tenant ${name} created in ${out}\npublic key ${toHex(tenant.key.publicKey)}\n`)
         return EXIT.OK
       }

@@ -15,7 +15,7 @@ import { syntheticIdentity, syntheticProbe, prng } from '../../../sim/synthetic.
 import { createClient, type Client } from '../../client/client.ts'
 import { toHex } from '../../../crypto/bytes.ts'
 import { BioshardError } from '../../../crypto/errors.ts'
-import { writeSecretFile } from '../../files.ts'
+import { writeTenantCredentials } from '../../client/credentials.ts'
 import { demoFaces, demoModelDir, type DemoIdentity } from '../../../sim/demo-faces.ts'
 
 const HELP = `Usage: bioshard devnet [--nodes N] [--identities K] [--dir D] [--keep] [--synthetic]
@@ -134,10 +134,7 @@ export const command: Command = {
       const code = await demo(io, client, net, identities)
       if (values.keep === true) {
         const tdir = join(net.dir, 'tenant')
-        mkdirSync(tdir, { recursive: true, mode: 0o700 })
-        writeSecretFile(join(tdir, 'tenant.key'), tenant.seed)
-        writeSecretFile(join(tdir, 'tenant.cert'), tenant.bytes)
-        writeFileSync(join(tdir, 'authority.json'), JSON.stringify({ network: net.info.network, publicKey: toHex(net.info.publicKey) }, null, 2) + '\n')
+        writeTenantCredentials(tdir, tenant, net.info)
         writeFileSync(join(net.dir, 'bootstrap.txt'), net.bootstrap.join('\n') + '\n')
         io.stdout(`\nthe network stays up (Ctrl-C to stop); tenant credentials in ${tdir}, bootstrap addresses in ${join(net.dir, 'bootstrap.txt')}. Try:\n  npx bioshard enroll --tenant ${tdir} --bootstrap ${net.bootstrap[0]} --synthetic 1\n  npx bioshard audit verify --dir ${net.nodes[0].dir}   (after stopping)\n`)
         await client.close(); client = undefined
