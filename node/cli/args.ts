@@ -9,10 +9,10 @@ import { UsageError } from './io.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
-/** Parse `argv` strictly against `options` (a `help` flag is always added). */
-export function parse<O extends Options> (argv: string[], options: O): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
+/** Parse `argv` strictly against `options` (a `help` flag is always added); `positionals: false` refuses bare words. */
+export function parse<O extends Options> (argv: string[], options: O, settings: { positionals?: boolean } = {}): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: settings.positionals ?? true, strict: true })
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals }
   } catch (e) {
     throw new UsageError((e as Error).message)

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util'
 import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
+import { parse } from '../args.ts'
 import { openNodeDb } from '../../store/db.ts'
 import { verifyAuditLog } from '../../audit/verify.ts'
 
@@ -37,21 +37,7 @@ export const command: Command = {
   name: 'audit',
   summary: 'verify a node\'s audit log offline',
   run: async (argv: string[], io: CliIo): Promise<number> => {
-    let parsed
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          dir: { type: 'string' },
-          help: { type: 'boolean', short: 'h' }
-        }
-      })
-    } catch (e) {
-      throw new UsageError((e as Error).message)
-    }
-    const { values, positionals } = parsed
+    const { values, positionals } = parse(argv, { dir: { type: 'string' } })
     if (values.help === true) {
       io.stdout(HELP)
       return EXIT.OK

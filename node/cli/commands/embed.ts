@@ -8,8 +8,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
+import { parse } from '../args.ts'
 import { FaceMatcher } from '../../../matcher/face/pipeline.ts'
 import { sharedDir } from '../../../matcher/shared-path.ts'
 
@@ -39,30 +39,18 @@ export function parseThreads (v: string | undefined): number | undefined {
   return n
 }
 
-function parse (argv: string[]): { values: Record<string, string | boolean | undefined> } {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        face: { type: 'string' },
-        'model-dir': { type: 'string' },
-        'model-id': { type: 'string' },
-        threads: { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (e) {
-    throw new UsageError((e as Error).message)
-  }
-}
+const OPTIONS = {
+  face: { type: 'string' },
+  'model-dir': { type: 'string' },
+  'model-id': { type: 'string' },
+  threads: { type: 'string' }
+} as const
 
 export const command: Command = {
   name: 'embed',
   summary: 'print the face embedding of a photo as JSON',
   async run (argv: string[], io: CliIo): Promise<number> {
-    const { values } = parse(argv)
+    const { values } = parse(argv, OPTIONS, { positionals: false })
     if (values.help === true) {
       io.stdout(HELP)
       return EXIT.OK

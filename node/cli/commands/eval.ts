@@ -7,8 +7,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
+import { parse } from '../args.ts'
 import { evaluate, type EvalResult } from '../../../matcher/eval/evaluate.ts'
 import { renderReport } from '../../../matcher/eval/report.ts'
 import { sharedDir } from '../../../matcher/shared-path.ts'
@@ -54,32 +54,20 @@ export function summarise (r: EvalResult): string {
   ].join('\n')
 }
 
-function parse (argv: string[]): { values: Record<string, string | boolean | undefined> } {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        faces: { type: 'string' },
-        out: { type: 'string' },
-        'target-fmr': { type: 'string' },
-        'model-dir': { type: 'string' },
-        'model-id': { type: 'string' },
-        threads: { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (e) {
-    throw new UsageError((e as Error).message)
-  }
-}
+const OPTIONS = {
+  faces: { type: 'string' },
+  out: { type: 'string' },
+  'target-fmr': { type: 'string' },
+  'model-dir': { type: 'string' },
+  'model-id': { type: 'string' },
+  threads: { type: 'string' }
+} as const
 
 export const command: Command = {
   name: 'eval',
   summary: 'measure face matching accuracy on a labelled photo set (HTML + JSON report)',
   async run (argv: string[], io: CliIo): Promise<number> {
-    const { values } = parse(argv)
+    const { values } = parse(argv, OPTIONS, { positionals: false })
     if (values.help === true) {
       io.stdout(HELP)
       return EXIT.OK
