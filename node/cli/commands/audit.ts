@@ -9,7 +9,7 @@
  * @module
  */
 import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
-import { parse } from '../args.ts'
+import { parse, required } from '../args.ts'
 import { openNodeDb } from '../../store/db.ts'
 import { verifyAuditLog } from '../../audit/verify.ts'
 
@@ -46,8 +46,7 @@ export const command: Command = {
     if (sub === undefined) throw new UsageError('missing subcommand (verify)')
     if (sub !== 'verify') throw new UsageError(`unknown subcommand '${sub}'`)
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`)
-    const dir = values.dir
-    if (dir === undefined || dir === '') throw new UsageError('--dir is required')
+    const dir = required(values, 'dir')
 
     const db = await openNodeDb(dir, { createIfMissing: false })
     try {
