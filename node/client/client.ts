@@ -113,6 +113,10 @@ const ROSTER_WAIT_MS = 10_000
 export async function createClient (options: ClientOptions): Promise<Client> {
   if (!Array.isArray(options?.bootstrap) || options.bootstrap.length === 0) throw new TypeError('bootstrap must list at least one multiaddr')
   abytes(options.authority?.publicKey, 32, 'authority.publicKey')
+  for (const [k, v] of Object.entries(options.timeouts ?? {})) {
+    if (!(k in DEFAULT_TIMEOUTS)) throw new TypeError(`timeouts.${k} is not a known timeout`)
+    aint(v, 1, 600_000, `timeouts.${k}`)
+  }
   const anchor: TrustAnchor = { network: options.authority.network, authorities: [options.authority.publicKey] }
   const tenant = options.credentials?.tenant
   let verifier = options.credentials?.verifier
