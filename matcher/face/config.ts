@@ -10,6 +10,7 @@
 import { join } from 'node:path'
 import { sharedPath } from '../shared-path.ts'
 import { MODEL_ID_PATTERN } from '../template.ts'
+import { num, str } from '../config-fields.ts'
 
 /** Model id of the shared embedder (foamliu/MobileFaceNet at commit a6cc9032). */
 export const SHARED_FACE_MODEL_ID = 'mobilefacenet-foamliu-a6cc9032'
@@ -142,17 +143,6 @@ export function defaultFaceConfig (modelDir: string = sharedPath('models')): Fac
     maxImageBytes: 20 * 1024 * 1024,
     maxImagePixels: 40_000_000
   }
-}
-
-function num (v: unknown, name: string, min: number, max: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new TypeError(`${name} must be ${integer ? 'an integer' : 'a finite number'}`)
-  if (v < min || v > max) throw new RangeError(`${name} must be in [${min}, ${max}], got ${v}`)
-  return v
-}
-
-function str (v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw new TypeError(`${name} must be a non-empty string`)
-  return v
 }
 
 function triple (v: unknown, name: string, min: number): [number, number, number] {

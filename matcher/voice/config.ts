@@ -11,6 +11,7 @@
  * @module
  */
 import { MODEL_ID_PATTERN } from '../template.ts'
+import { num, str } from '../config-fields.ts'
 
 /** The only sample rate the filterbank accepts: what speaker models are trained on. */
 export const VOICE_SAMPLE_RATE = 16_000
@@ -105,17 +106,6 @@ export const DEFAULT_FBANK: Readonly<FbankOptions> = Object.freeze({
   subtractMean: true,
   windowType: 'povey'
 })
-
-function num (v: unknown, name: string, min: number, max: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new TypeError(`${name} must be ${integer ? 'an integer' : 'a finite number'}`)
-  if (v < min || v > max) throw new RangeError(`${name} must be in [${min}, ${max}], got ${v}`)
-  return v
-}
-
-function str (v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw new TypeError(`${name} must be a non-empty string`)
-  return v
-}
 
 function bool (v: unknown, name: string): boolean {
   if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean`)
