@@ -58,7 +58,7 @@ export class Admission {
       const msg = decodeAdmitMessage(bytes)
       this.merge(msg.entries, ctx.peer, ctx.connection.remoteAddr.toString())
       return admitMessageWire(this.entries())
-    }, { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], timeoutMs: EXCHANGE_TIMEOUT_MS, maxInboundStreams: 4, onServed: this.init.onServed }, this.init.budget)
+    }, { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], timeoutMs: EXCHANGE_TIMEOUT_MS, idleTimeoutMs: EXCHANGE_TIMEOUT_MS, maxInboundStreams: 4, onServed: this.init.onServed }, this.init.budget)
     libp2p.addEventListener('peer:identify', this.onIdentify as never)
     this.resyncTimer = setInterval(() => { this.resync() }, RESYNC_INTERVAL_MS)
     this.resyncTimer.unref()

@@ -24,6 +24,8 @@ export interface Limits {
   maxInboundStreams: number
   /** Invalid requests a peer may send within 10 minutes before it is dropped. @default 20 */
   invalidRequestBudget: number
+  /** How long a stream may wait for its next request; longer than callers keep idle streams (10 s). @default 30000 */
+  streamIdleMs: number
 }
 
 export interface NodeConfig {
@@ -43,7 +45,7 @@ export interface NodeConfig {
   limits: Limits
 }
 
-export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20 }
+export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20, streamIdleMs: 30_000 }
 
 function fail (field: string, why: string): never {
   throw new BioshardError('ERR_CONFIG', `config.${field} ${why}`)

@@ -1,13 +1,19 @@
 /**
- * One-request-per-stream RPC over libp2p: the caller writes one
- * length-prefixed request, the handler writes one length-prefixed response
- * frame (success body or typed refusal) and closes.
+ * Request/response RPC over libp2p: the caller writes a length-prefixed
+ * request, the handler answers with one length-prefixed response frame
+ * (success body or typed refusal). A stream may carry one request after
+ * another: callers keep finished streams in a {@link StreamPool} and reuse
+ * them, which saves a stream open and protocol negotiation per request. A
+ * caller that sends one request and closes sees exactly the one-shot
+ * exchange.
  *
- * Every inbound stream is bounded (js-libp2p protocol-service style): a
+ * Every inbound request is bounded (js-libp2p protocol-service style): a
  * deadline, a maximum request size enforced from the length prefix before the
- * body is read, a per-connection stream limit, and a budget of invalid
- * requests after which the peer is disconnected and refused for a while. A
- * failure in one request never stops the node serving the next.
+ * body is read, a per-connection stream limit, an idle limit between requests
+ * on one stream, and a budget of invalid requests after which the peer is
+ * disconnected and refused for a while. A refusal or failure ends the stream
+ * (its state is no longer known to both sides); it never stops the node
+ * serving the next request.
  *
  * @module
  */
@@ -18,6 +24,7 @@ import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
 import { plain } from '../crypto/bytes.ts'
 import { okFrame, errorFrame, readFrame } from '../protocol/frame.ts'
 import { RemoteError } from '../protocol/errors.ts'
+import { streamPool, type Channel, type StreamPool } from './stream-pool.ts'
 
 /** What a handler learns about the caller. */
 export interface RequestContext {
@@ -39,6 +46,8 @@ export interface ServeOptions {
   timeoutMs: number
   /** Concurrent inbound streams per connection for this protocol. */
   maxInboundStreams: number
+  /** How long a stream may wait for its next request after an answer. */
+  idleTimeoutMs: number
   /** Called after each request (ok or refused). */
   onServed?: (s: Served) => void
 }
@@ -105,35 +114,73 @@ export async function serve (
   budget: InvalidRequestBudget
 ): Promise<void> {
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
-    const started = performance.now()
     const peer = connection.remotePeer.toString()
-    if (budget.isBanned(peer)) { stream.abort(new Error('peer is over its invalid-request budget')); return }
-    const signal = AbortSignal.timeout(options.timeoutMs)
     const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
-    let response: Uint8Array
-    let outcome: Served['outcome'] = 'ok'
-    let message: string | undefined
-    const note: RequestContext['note'] = {}
-    try {
-      const request = plain((await lp.read({ signal })).subarray())
-      response = okFrame(await handle(request, { peer, connection, signal, note }))
-    } catch (e) {
-      const c = codeOf(e)
-      outcome = c.code
-      message = c.message
-      response = errorFrame(c.code, c.message)
+    for (let first = true; ; first = false) {
+      if (budget.isBanned(peer)) { stream.abort(new Error('peer is over its invalid-request budget')); return }
+      const one = await serveOne(lp, peer, connection, first, handle, options)
+      if (one === 'end') break
+      const { outcome } = one.served
+      options.onServed?.({ protocol, ...one.served })
+      if (outcome !== 'ok' && INVALID_CODES.has(outcome) && budget.charge(peer)) {
+        await connection.close().catch(() => {})
+        return
+      }
+      if (one.failure !== undefined) { stream.abort(one.failure); return }
+      if (outcome !== 'ok') break
     }
-    try {
-      await lp.write(response, { signal })
-      await stream.close({ signal })
-    } catch (e) {
-      stream.abort(e as Error)
-    }
-    options.onServed?.({ protocol, peer, outcome, message, seconds: (performance.now() - started) / 1000, ...note })
-    if (outcome !== 'ok' && INVALID_CODES.has(outcome) && budget.charge(peer)) {
-      await connection.close().catch(() => {})
-    }
+    if (stream.status === 'open') await stream.close({ signal: AbortSignal.timeout(options.timeoutMs) }).catch((e: Error) => { stream.abort(e) })
   }, { maxInboundStreams: options.maxInboundStreams, maxOutboundStreams: options.maxInboundStreams })
+}
+
+/** One request's record, and why the answer could not be written (if it could not). */
+interface Outcome { served: Omit<Served, 'protocol'>, failure?: Error }
+
+/**
+ * Read, serve and answer one request on `lp`; 'end' when the caller closed
+ * the stream (or let it idle out) between requests.
+ */
+async function serveOne (
+  lp: ReturnType<typeof lpStream>,
+  peer: string,
+  connection: Connection,
+  first: boolean,
+  handle: (request: Uint8Array, ctx: RequestContext) => Promise<unknown>,
+  options: ServeOptions
+): Promise<Outcome | 'end'> {
+  let request: Uint8Array
+  let started = performance.now()
+  let signal = AbortSignal.timeout(first ? options.timeoutMs : options.idleTimeoutMs)
+  let response: Uint8Array
+  let outcome: Served['outcome'] = 'ok'
+  let message: string | undefined
+  const note: RequestContext['note'] = {}
+  try {
+    try {
+      request = plain((await lp.read({ signal })).subarray())
+    } catch (e) {
+      // Between requests, an end of stream or the idle limit is the caller being done, not a fault.
+      if (!first) return 'end'
+      throw e
+    }
+    if (!first) {
+      started = performance.now()
+      signal = AbortSignal.timeout(options.timeoutMs)
+    }
+    response = okFrame(await handle(request, { peer, connection, signal, note }))
+  } catch (e) {
+    const c = codeOf(e)
+    outcome = c.code
+    message = c.message
+    response = errorFrame(c.code, c.message)
+  }
+  let failure: Error | undefined
+  try {
+    await lp.write(response, { signal })
+  } catch (e) {
+    failure = e as Error
+  }
+  return { served: { peer, outcome, message, seconds: (performance.now() - started) / 1000, ...note }, ...(failure !== undefined ? { failure } : {}) }
 }
 
 export interface RequestOptions {
@@ -146,24 +193,65 @@ export interface RequestOptions {
  * Send one request to `peer` on `protocol` and return the response body;
  * refusals arrive as {@link RemoteError} with the holder's code.
  *
- * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_TIMEOUT / ERR_QUORUM_UNAVAILABLE-style transport failures as ERR_BUSY
+ * The request goes out on an idle pooled stream to that peer when there is
+ * one (else a new stream), and the stream goes back to the pool after a
+ * success frame. When a reused stream turns out to have been closed by the
+ * holder (it idled out there), the request is sent once more on a new stream:
+ * the holder never read it, so nothing is served twice.
+ *
+ * @throws {RemoteError} the holder's refusal, or ERR_BUSY when it cannot be reached;
+ *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
  */
 export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions): Promise<unknown> {
   const signal = options.signal === undefined ? AbortSignal.timeout(options.timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
-  let stream: Stream | undefined
   const who = peer.toString()
+  const pool = streamPool(libp2p)
+  const key = `${who} ${protocol} ${options.maxResponseBytes}`
+  const reused = pool.take(key)
   try {
-    stream = await libp2p.dialProtocol(peer, protocol, { signal })
-    const lp = lpStream(stream, { maxDataLength: options.maxResponseBytes })
-    await lp.write(body, { signal })
-    const bytes = plain((await lp.read({ signal })).subarray())
-    await stream.close({ signal }).catch(() => {})
-    return readFrame(bytes, options.maxResponseBytes, who)
+    return await exchange(libp2p, peer, protocol, body, options, signal, pool, key, reused)
   } catch (e) {
-    stream?.abort(e as Error)
-    if (e instanceof BioshardError) throw e
-    const name = (e as Error)?.name
-    if (name === 'AbortError' || name === 'TimeoutError') throw new BioshardError('ERR_TIMEOUT', `${who}: no answer on ${protocol} within ${options.timeoutMs} ms`, { cause: e })
-    throw new RemoteError('ERR_BUSY', `unreachable on ${protocol}: ${(e as Error)?.message ?? e}`, who)
+    if (reused === undefined || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options)
+    try {
+      return await exchange(libp2p, peer, protocol, body, options, signal, pool, key, undefined)
+    } catch (again) {
+      throw failure(again, who, protocol, options)
+    }
   }
+}
+
+/** One exchange on `channel` (or a new stream); the stream is pooled after a success frame, closed after a refusal, aborted on failure. */
+async function exchange (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions, signal: AbortSignal, pool: StreamPool, key: string, channel: Channel | undefined): Promise<unknown> {
+  let ch = channel
+  try {
+    if (ch === undefined) {
+      const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+      ch = { stream, lp: lpStream(stream, { maxDataLength: options.maxResponseBytes }) }
+    }
+    await ch.lp.write(body, { signal })
+    const bytes = plain((await ch.lp.read({ signal })).subarray())
+    let answer: unknown
+    try {
+      answer = readFrame(bytes, options.maxResponseBytes, peer.toString())
+    } catch (e) {
+      // A refusal ends the stream at the holder too.
+      if (e instanceof RemoteError) void ch.stream.close().catch(() => {})
+      else ch.stream.abort(e as Error)
+      ch = undefined
+      throw e
+    }
+    pool.give(key, ch)
+    return answer
+  } catch (e) {
+    ch?.stream.abort(e as Error)
+    throw e
+  }
+}
+
+/** The typed error a failed exchange surfaces as. */
+function failure (e: unknown, who: string, protocol: string, options: RequestOptions): Error {
+  if (e instanceof BioshardError) return e
+  const name = (e as Error)?.name
+  if (name === 'AbortError' || name === 'TimeoutError') return new BioshardError('ERR_TIMEOUT', `${who}: no answer on ${protocol} within ${options.timeoutMs} ms`, { cause: e })
+  return new RemoteError('ERR_BUSY', `unreachable on ${protocol}: ${(e as Error)?.message ?? e}`, who)
 }

@@ -179,7 +179,7 @@ export class SiteNode {
     const onServed = (s: Served): void => { this.onServed(s) }
     const limits = this.config.limits
     const bounded = (protocol: keyof typeof MAX_MESSAGE_BYTES): Parameters<typeof serve>[3] => ({
-      maxRequestBytes: MAX_MESSAGE_BYTES[protocol], timeoutMs: limits.requestTimeoutMs, maxInboundStreams: limits.maxInboundStreams, onServed
+      maxRequestBytes: MAX_MESSAGE_BYTES[protocol], timeoutMs: limits.requestTimeoutMs, idleTimeoutMs: limits.streamIdleMs, maxInboundStreams: limits.maxInboundStreams, onServed
     })
     const guarded = (fn: (bytes: Uint8Array, ctx: Parameters<Parameters<typeof serve>[2]>[1]) => Promise<unknown>) =>
       async (bytes: Uint8Array, ctx: Parameters<Parameters<typeof serve>[2]>[1]): Promise<unknown> => {
