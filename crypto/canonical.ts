@@ -3,32 +3,22 @@
  * deterministic CBOR (RFC 8949 §4.2.1 core deterministic encoding) via `cborg`.
  *
  * Decoding is strict: a size limit is checked before parsing, indefinite
- * lengths, undefined, NaN/Infinity, big integers and duplicate map keys are
- * rejected, and the decoded value must re-encode to the identical bytes, so
- * two encodings of one message cannot both verify (no signature malleability).
+ * lengths, undefined, NaN/Infinity, big integers, tags and duplicate map keys
+ * are rejected, and every item must be in its one canonical form (checked in
+ * the same pass, see {@link decodeStrict}), so two encodings of one message
+ * cannot both verify (no signature malleability).
  *
  * The field readers below let each message decoder validate every field and
  * reject unknown ones before a value is used.
  *
  * @module
  */
-import { encode as cborEncode, decode as cborDecode, rfc8949EncodeOptions } from 'cborg'
+import { encode as cborEncode, rfc8949EncodeOptions } from 'cborg'
 import { DecodeError, TooLargeError } from './errors.ts'
-import { equalBytes } from './bytes.ts'
+import { decodeStrict, sourceOf, NotCanonicalError } from './canonical-decode.ts'
 
 /** A decoded CBOR map with string keys. */
 export type CborMap = Record<string, unknown>
-
-const DECODE_OPTIONS = {
-  strict: true,
-  allowIndefinite: false,
-  allowUndefined: false,
-  allowInfinity: false,
-  allowNaN: false,
-  allowBigInt: false,
-  rejectDuplicateMapKeys: true,
-  useMaps: false
-} as const
 
 /**
  * Encode a value canonically.
@@ -49,7 +39,7 @@ export function encodeCanonical (value: unknown): Uint8Array {
   // `undefined`, NaN, a Map with number keys, a BigInt): such bytes could be
   // signed and sent but never decoded by a peer, so refuse them here (≈5 µs).
   try {
-    cborDecode(bytes, DECODE_OPTIONS)
+    decodeStrict(bytes, false)
   } catch (e) {
     throw new TypeError(`value cannot be encoded canonically: ${(e as Error).message}`)
   }
@@ -57,13 +47,16 @@ export function encodeCanonical (value: unknown): Uint8Array {
 }
 
 /**
- * Re-encode a value that came out of {@link decodeCanonical} (or a part of
- * one), e.g. to recover the exact bytes a nested signature covers. Such a
- * value is known to round-trip, so the decode-back check of
- * {@link encodeCanonical} is skipped: this is on every request's path.
+ * The canonical bytes of a value that came out of {@link decodeCanonical}
+ * (or a part of one), e.g. the exact bytes a nested signature covers. A map
+ * is answered with the input bytes it was decoded from (canonical form makes
+ * them its encoding; no second encode on every request's path); anything
+ * else is encoded without the decode-back check, since it is known to
+ * round-trip. The value must not have been changed since it was decoded, nor
+ * its input wiped: take the bytes right after decoding (as `readSigned` does).
  */
 export function reencodeDecoded (value: unknown): Uint8Array {
-  return cborEncode(value, rfc8949EncodeOptions)
+  return sourceOf(value) ?? cborEncode(value, rfc8949EncodeOptions)
 }
 
 /**
@@ -75,23 +68,12 @@ export function reencodeDecoded (value: unknown): Uint8Array {
 export function decodeCanonical (bytes: Uint8Array, maxBytes: number, what = 'message'): unknown {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError(`${what} must be bytes`)
   if (bytes.length > maxBytes) throw new TooLargeError(what, bytes.length, maxBytes)
-  let value: unknown
   try {
-    value = cborDecode(bytes, DECODE_OPTIONS)
+    return decodeStrict(bytes)
   } catch (e) {
-    throw new DecodeError(`${what} is not valid CBOR: ${(e as Error).message}`)
+    const why = (e as Error).message
+    throw new DecodeError(e instanceof NotCanonicalError ? `${what} is not canonically encoded: ${why}` : `${what} is not valid CBOR: ${why}`)
   }
-  let again: Uint8Array
-  try {
-    again = cborEncode(value, rfc8949EncodeOptions)
-  } catch {
-    throw new DecodeError(`${what} holds a value that cannot be re-encoded`)
-  }
-  // The re-encoding holds whatever the message held (shares, templates): wipe it.
-  const canonical = equalBytes(again, bytes)
-  again.fill(0)
-  if (!canonical) throw new DecodeError(`${what} is not canonically encoded`)
-  return value
 }
 
 /** Decode and require a map whose keys are exactly (a subset of optional +) the required ones. */

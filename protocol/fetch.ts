@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { asMap, bytesField, intField, strField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
+import { asMap, bytesField, intField, strField, decodeCanonical } from '../crypto/canonical.ts'
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
 import { utf8, concat } from '../crypto/bytes.ts'
 import { AEAD } from '../crypto/tags.ts'
-import { sign, type SigningKey } from '../crypto/sign.ts'
-import { signBody, readSigned, type Signed, type SignedWire } from './signed.ts'
+import type { SigningKey } from '../crypto/sign.ts'
+import { signBody, signAndEncode, encodeSigned, readSigned, type Signed, type SignedWire } from './signed.ts'
 import { readAttestation, type Attestation } from './attestation.ts'
 import { readVerifierCert, type VerifierCert } from './certs.ts'
 import { peerField, PURPOSE } from './fields.ts'
@@ -59,7 +59,7 @@ export interface FetchRequestInit { templateId: Uint8Array, x: number, purpose: 
 
 /** Encode and sign a fetch request as the verifier. */
 export function encodeFetchRequest (init: FetchRequestInit, verifier: SigningKey): Uint8Array {
-  return encodeCanonical(signBody(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier))
+  return encodeSigned(signBody(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier))
 }
 
 /** The hash a response binds to: the request's signed body bytes and signature. */
@@ -94,10 +94,8 @@ export interface EncodedFetchRequest {
  * // … send bytes; require response.body.request to equal hash
  */
 export function encodeFetchRequestWithHash (init: FetchRequestInit, verifier: SigningKey): EncodedFetchRequest {
-  const body = { v: WIRE_VERSION, ...init }
-  const bodyBytes = encodeCanonical(body)
-  const sig = sign(SIG.FETCH_REQUEST, bodyBytes, verifier)
-  return { bytes: encodeCanonical({ body, sig } satisfies SignedWire), hash: requestHash(bodyBytes, sig) }
+  const { bytes, body, sig } = signAndEncode(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier)
+  return { bytes, hash: requestHash(body, sig) }
 }
 
 /**

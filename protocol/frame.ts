@@ -8,9 +8,19 @@
 import { encodeCanonical, decodeCanonical, asMap, boolField, strField } from '../crypto/canonical.ts'
 import type { ErrorCode } from '../crypto/errors.ts'
 import { RemoteError, WIRE_CODES } from './errors.ts'
+import { encodeSigned, isKnownWire } from './signed.ts'
+import { concat } from '../crypto/bytes.ts'
 
-/** Encode a success frame around a body (a signed wire object or plain map). */
+// Canonical order puts "ok" (0x62…) before "body" (0x64…): a success frame is
+// always these bytes followed by the body's encoding.
+const OK_HEAD = Uint8Array.of(0xa2, 0x62, 0x6f, 0x6b, 0xf5, 0x64, 0x62, 0x6f, 0x64, 0x79)
+
+/**
+ * Encode a success frame around a body (a signed wire object or plain map).
+ * A signed wire just made by `signBody` is spliced in from its known bytes.
+ */
 export function okFrame (body: unknown): Uint8Array {
+  if (isKnownWire(body)) return concat(OK_HEAD, encodeSigned(body))
   return encodeCanonical({ ok: true, body })
 }
 

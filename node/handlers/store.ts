@@ -41,6 +41,7 @@ export async function handleStore (deps: HolderDeps, bytes: Uint8Array, ctx: Req
     await deps.store.put(templateId, x, share, encodeManifest(manifest))
     return signStoreReceipt({ templateId, x, holder: deps.self, commitment: entry.commitment, seq: manifest.body.seq, time: now }, deps.key)
   } finally {
-    wipe(share, bytes)
+    // The signed body bytes hold the share too.
+    wipe(share, bytes, req.bytes)
   }
 }

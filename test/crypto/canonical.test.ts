@@ -6,9 +6,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  arrayField, asMap, boolField, bytesField, decodeCanonical, decodeMap, encodeCanonical, enumField, intField, numberField, strField,
+  arrayField, asMap, boolField, bytesField, decodeCanonical, decodeMap, encodeCanonical, enumField, intField, numberField, reencodeDecoded, strField,
   type CborMap
 } from '../../crypto/canonical.ts'
+import { MAX_DEPTH } from '../../crypto/canonical-decode.ts'
 import { concat, fromHex, toHex, utf8 } from '../../crypto/bytes.ts'
 import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
 import { prng } from '../helpers/random.ts'
@@ -293,8 +294,10 @@ function assertOnlyTypedErrors (bytes: Uint8Array, limit: number, label: string)
     if (e instanceof DecodeError || e instanceof TooLargeError) return false
     throw new Error(`${label}: ${toHex(bytes.subarray(0, 64))} threw ${(e as Error)?.name}: ${(e as Error)?.message}`)
   }
-  // Whatever decodes is canonical: it re-encodes to the very same bytes.
+  // Whatever decodes is canonical: it re-encodes to the very same bytes,
+  // and the bytes it is answered with as a decoded value are those too.
   assert.is(toHex(encodeCanonical(value)), toHex(bytes), label)
+  assert.is(toHex(reencodeDecoded(value)), toHex(bytes), `${label} (source bytes)`)
   return true
 }
 
@@ -329,6 +332,41 @@ Canonical('mutations of valid encodings only ever decode canonically or throw De
     assertOnlyTypedErrors(m, Math.max(0, m.length - 1), `mutation #${i} over the limit`)
   }
   assert.ok(decoded > 10, `only ${decoded} mutations decoded`)
+})
+
+Canonical('a decoded map is answered with a copy of its exact input bytes, nested maps included', () => {
+  const inner = { b: utf8('signed'), a: [1, 2, 3] }
+  const bytes = encodeCanonical({ sig: new Uint8Array(64).fill(7), body: { inner, n: 5 } })
+  const v = decodeCanonical(bytes, MAX) as { body: { inner: CborMap } }
+  assert.is(toHex(reencodeDecoded(v.body)), toHex(encodeCanonical({ inner, n: 5 })))
+  assert.is(toHex(reencodeDecoded(v.body.inner)), toHex(encodeCanonical(inner)))
+  reencodeDecoded(v.body).fill(0)
+  assert.is(toHex(reencodeDecoded(v.body)), toHex(encodeCanonical({ inner, n: 5 })), 'wiping one answer leaves the next intact')
+})
+
+Canonical('byte strings decoded from a Buffer are plain Uint8Array copies, never views of the input', () => {
+  const input = Buffer.from(encodeCanonical({ b: Uint8Array.of(1, 2, 3) }))
+  const v = decodeCanonical(input, MAX) as { b: Uint8Array }
+  assert.is(Object.getPrototypeOf(v.b), Uint8Array.prototype)
+  input.fill(0)
+  assert.equal(v.b, Uint8Array.of(1, 2, 3))
+})
+
+Canonical('values that were never decoded are encoded afresh', () => {
+  assert.is(toHex(reencodeDecoded({ z: 1, a: 'x' })), toHex(encodeCanonical({ a: 'x', z: 1 })))
+  assert.is(toHex(reencodeDecoded([1, 'two'])), toHex(encodeCanonical([1, 'two'])))
+})
+
+Canonical(`nesting deeper than ${MAX_DEPTH} is refused with ERR_DECODE before it can exhaust the stack`, () => {
+  const nested = (depth: number, open: number): Uint8Array => concat(new Uint8Array(depth).fill(open), Uint8Array.of(0x01))
+  assert.ok(decodeCanonical(nested(MAX_DEPTH, 0x81), MAX) !== undefined, `${MAX_DEPTH} levels decode`)
+  decodeErrorNaming(() => decodeCanonical(nested(MAX_DEPTH + 1, 0x81), MAX), 'deeper')
+  decodeErrorNaming(() => decodeCanonical(nested(200_000, 0x81), 1 << 20), 'deeper')
+})
+
+Canonical('a length claiming more items than the data holds is refused at once (ERR_DECODE)', () => {
+  assert.is(codeOf(() => decodeCanonical(fromHex('9a7fffffff01'), MAX)), 'ERR_DECODE')
+  assert.is(codeOf(() => decodeCanonical(fromHex('ba7fffffff6161'), MAX)), 'ERR_DECODE')
 })
 
 Canonical.run()

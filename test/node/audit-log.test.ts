@@ -97,6 +97,31 @@ Audit('concurrent appends never fork the chain', async () => {
   await db.close()
 })
 
+Audit('appends queued while a write is under way are committed together in one batch', async () => {
+  const { db, log } = await logWith(0)
+  const batch = db.audit.batch.bind(db.audit)
+  let writes = 0
+  db.audit.batch = ((ops: never) => { writes++; return batch(ops) }) as typeof db.audit.batch
+  await Promise.all(Array.from({ length: 60 }, (_, i) => log.append(entry(i))))
+  assert.ok(writes <= 2, `60 concurrent appends took ${writes} writes`)
+  assert.equal(await verifyAuditLog(db), { ok: true, count: 60, head: toHex(log.head().hash) })
+  await db.close()
+})
+
+Audit('a failed write rejects its appends, keeps the head, and the chain goes on from there', async () => {
+  const { db, log } = await logWith(3)
+  const before = log.head()
+  const batch = db.audit.batch.bind(db.audit)
+  db.audit.batch = (() => { throw new Error('disk full') }) as unknown as typeof db.audit.batch
+  const failed = await Promise.allSettled([log.append(entry(4)), log.append(entry(5))])
+  assert.ok(failed.every((r) => r.status === 'rejected'))
+  assert.equal(log.head(), before)
+  db.audit.batch = batch
+  assert.is((await log.append(entry(6))).seq, 4)
+  assert.equal(await verifyAuditLog(db), { ok: true, count: 4, head: toHex(log.head().hash) })
+  await db.close()
+})
+
 Audit('a reopened log continues the chain after its last record', async () => {
   const { dir, db } = await logWith(7)
   await db.close()
