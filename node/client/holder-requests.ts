@@ -62,19 +62,42 @@ export interface FetchCredentials {
   attestation: SignedWire
 }
 
+/** Options of {@link fetchShare}. */
+export interface FetchOptions extends CallOptions {
+  /**
+   * Verify the holder's signature on the response now (default). With
+   * `false` the response is still checked to come from `holder` over its
+   * authenticated connection and to answer this request; call
+   * {@link checkFetchResponse} before using it as evidence against the holder.
+   */
+  verifySignature?: boolean
+}
+
 /**
  * Ask `holder` for share `x`, sealed to the attested enclave. Returns the
- * verified response; the sealed bytes are opened only inside the enclave.
+ * response, checked to answer this request; the sealed bytes are opened only
+ * inside the enclave.
+ *
+ * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a response that does not check out
  */
-export async function fetchShare (libp2p: Libp2p, holder: string, templateId: Uint8Array, x: number, purpose: string, creds: FetchCredentials, o: CallOptions = {}): Promise<FetchResponse> {
+export async function fetchShare (libp2p: Libp2p, holder: string, templateId: Uint8Array, x: number, purpose: string, creds: FetchCredentials, o: FetchOptions = {}): Promise<FetchResponse> {
   // The hash comes from the bytes just signed: decoding our own request again would cost as much as encoding it.
   const { bytes, hash: requestHash } = encodeFetchRequestWithHash({ templateId, x, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, creds.verifier)
   const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, bytes, opts(PROTOCOL.FETCH, o)))
-  checkSigned(SIG.FETCH_RESPONSE, res, peerPublicKey(holder), `fetch response from ${holder}`)
+  if (o.verifySignature !== false) checkFetchResponse(res, holder)
   if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, templateId) || !equalBytes(res.body.request, requestHash)) {
     bad(holder, 'fetch response does not match the request')
   }
   return res
+}
+
+/**
+ * Verify `holder`'s signature on a fetch response.
+ *
+ * @throws {SignatureError} ERR_BAD_SIGNATURE when it does not verify
+ */
+export function checkFetchResponse (res: FetchResponse, holder: string): void {
+  checkSigned(SIG.FETCH_RESPONSE, res, peerPublicKey(holder), `fetch response from ${holder}`)
 }
 
 /** Ask `holder` to erase its share of the manifest's template; returns its verified receipt. */

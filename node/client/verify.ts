@@ -5,13 +5,23 @@
  * This process only ever sees sealed shares; a share that fails its
  * commitment is named with its holder, and spares replace it.
  *
+ * Holders' response signatures are checked only for shares the enclave
+ * rejects. What makes a share usable is the enclave's check against the
+ * tenant-signed commitment (and the HPKE seal bound to this request); the
+ * response itself arrives over the holder's authenticated connection. The
+ * signature is evidence for others that this holder sent that share, which
+ * matters when the holder is named as bad: then it is verified, and the
+ * result says whether the evidence holds. This keeps three signature
+ * verifications off every verification's critical path.
+ *
  * @module
  */
 import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
 import { encodeCanonical } from '../../crypto/canonical.ts'
 import type { Manifest, ShareEntry } from '../../protocol/manifest.ts'
-import { fetchShare } from './holder-requests.ts'
+import { fetchShare, checkFetchResponse } from './holder-requests.ts'
+import type { FetchResponse } from '../../protocol/fetch.ts'
 import type { ClientContext } from './context.ts'
 import { logger } from '../log.ts'
 
@@ -33,14 +43,26 @@ export interface VerifyResult {
   attestation: Uint8Array
   /** Holders whose shares the match used. */
   holders: string[]
-  /** Holders that returned a share failing its commitment (or unopenable), with x. */
-  bad: Array<{ x: number, holder: string }>
+  /**
+   * Holders that returned a share failing its commitment (or unopenable),
+   * with x, and whether the holder's signature on that response verifies
+   * (the evidence that this holder sent it).
+   */
+  bad: Array<{ x: number, holder: string, signed: boolean }>
   /** Holders that refused or did not answer, with their codes. */
   refused: Array<{ holder: string, code: string }>
   timings: { manifestMs: number, fetchMs: number, matchMs: number, totalMs: number }
 }
 
-interface Fetched { x: number, sealed: Uint8Array, aad: Uint8Array, holder: string }
+interface Fetched { x: number, sealed: Uint8Array, aad: Uint8Array, holder: string, response: FetchResponse }
+
+/** Name a holder whose share the enclave rejected, with whether its signed response proves it. */
+function blame (f: Fetched | undefined, x: number): { x: number, holder: string, signed: boolean } {
+  if (f === undefined) return { x, holder: '', signed: false }
+  let signed = true
+  try { checkFetchResponse(f.response, f.holder) } catch { signed = false }
+  return { x, holder: f.holder, signed }
+}
 
 /** Order holders: already-connected first (no dial), then the rest; random within each group to spread load. */
 function orderHolders (ctx: ClientContext, shares: ShareEntry[]): ShareEntry[] {
@@ -74,8 +96,8 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
     const entry = queue.shift()
     if (entry === undefined) return false
     inFlight++
-    fetchShare(ctx.host, entry.holder, templateId, entry.x, input.purpose, { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }, { timeoutMs: ctx.timeouts.requestMs })
-      .then((res) => { good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder }) })
+    fetchShare(ctx.host, entry.holder, templateId, entry.x, input.purpose, { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }, { timeoutMs: ctx.timeouts.requestMs, verifySignature: false })
+      .then((res) => { good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder, response: res }) })
       .catch((e: unknown) => {
         const code = (e as { code?: string }).code ?? 'ERR_INTERNAL'
         log('holder %s refused share %d: %s', entry.holder, entry.x, code)
@@ -107,7 +129,7 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
             probe: input.probe,
             generation: handle.generation
           })
-          for (const x of result.bad) bad.push({ x, holder: good.get(x)?.holder ?? '' })
+          for (const x of result.bad) bad.push(blame(good.get(x), x))
           const matchMs = performance.now() - matchStart
           return {
             accept: result.accept,
@@ -125,7 +147,7 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
           const badXs = (e as { bad?: number[] }).bad
           if (!(e instanceof BioshardError) || e.code !== 'ERR_NOT_ENOUGH_SHARES' || badXs === undefined) throw e
           for (const x of badXs) {
-            bad.push({ x, holder: good.get(x)?.holder ?? '' })
+            bad.push(blame(good.get(x), x))
             good.delete(x)
           }
           for (let i = good.size + inFlight; i < t; i++) launch()

@@ -88,7 +88,11 @@ faults('a Byzantine holder\'s corrupted share is detected and named, and verify 
       const v = await client.verify({ templateId: r.templateId, probe: syntheticProbe(alice, rand), purpose: 'login' })
       assert.ok(v.accept)
       assert.not.ok(v.holders.includes(byzantine.cert.body.peer), 'a bad share is never used')
-      if (v.bad.some((b) => b.holder === byzantine.cert.body.peer)) named = true
+      const blamed = v.bad.find((b) => b.holder === byzantine.cert.body.peer)
+      if (blamed !== undefined) {
+        named = true
+        assert.ok(blamed.signed, 'the holder signed the response carrying the bad share: the evidence holds')
+      }
     }
     assert.ok(named, 'the Byzantine holder is named in the result')
   }

@@ -9,7 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, testEnclave, enrolByHand, MODEL, type Enrolled } from '../helpers/enrol.ts'
-import { storeShare, fetchShare, eraseAt } from '../../node/client/holder-requests.ts'
+import { storeShare, fetchShare, eraseAt, checkFetchResponse } from '../../node/client/holder-requests.ts'
 import { open } from '../../crypto/seal.ts'
 import { combineShares } from '../../crypto/shares.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
@@ -23,7 +23,7 @@ import { generateSigningKey } from '../../crypto/sign.ts'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { codeOfAsync } from '../helpers/assert.ts'
+import { codeOf, codeOfAsync } from '../helpers/assert.ts'
 
 const net = await LocalNetwork.start({ nodes: 5 })
 await net.converged()
@@ -55,6 +55,14 @@ flow('t sealed shares open in the enclave and reconstruct the template', async (
   const secret = await combineShares(got)
   const template = decryptTemplate(secret, { templateId: enrolled.templateId, modality: 'face', model: MODEL })
   assert.ok(equalBytes(template, enrolled.template))
+})
+
+flow('a response taken without its signature checked is still the holder\'s, and its signature verifies later only for that holder', async () => {
+  const res = await fetchShare(client.host, peerOf(1), enrolled.templateId, enrolled.shares[1].x, 'login', creds, { verifySignature: false })
+  checkFetchResponse(res, peerOf(1))
+  assert.is(codeOf(() => { checkFetchResponse(res, peerOf(2)) }), 'ERR_BAD_SIGNATURE', 'another holder did not sign it')
+  const forged = { ...res, sig: Uint8Array.from(res.sig, (b, i) => i === 0 ? b ^ 1 : b) }
+  assert.is(codeOf(() => { checkFetchResponse(forged, peerOf(1)) }), 'ERR_BAD_SIGNATURE', 'a changed signature does not verify')
 })
 
 flow('every holder keeps exactly one share and the manifest beside it', async () => {
