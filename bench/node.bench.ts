@@ -18,7 +18,10 @@
  * - fetch: share x from one holder, sequentially (median, p99), and with 32
  *   in flight (requests/s), each interleaved in rounds with its floor so
  *   drift on a noisy machine hits both alike. Goals: fetch median ≤ 1.5× the
- *   floor's, fetch throughput ≥ 0.6× the floor's.
+ *   floor's, fetch throughput ≥ 0.6× the floor's. The floor opens a stream
+ *   per request; fetch reuses streams (see node/stream-pool.ts), so the echo
+ *   on a reused stream is measured too and each fetch row also states its
+ *   ratio to that like-for-like transport.
  *
  * Profile the node children: `BIOSHARD_BENCH_CPU_PROF=<dir> node bench/node.bench.ts`
  * writes one `.cpuprofile` per child process when they stop.
@@ -55,7 +58,7 @@ import { readFrame } from '../protocol/frame.ts'
 import type { Manifest } from '../protocol/manifest.ts'
 import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
 import { testEnclave } from '../test/helpers/enrol.ts'
-import { echoRequest, echoExchange } from './fixtures/echo-node.ts'
+import { echoRequest, echoExchange, echoReusedExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
 import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
 
@@ -115,10 +118,16 @@ async function exchange (host: Libp2p, peer: string, protocol: string, body: Uin
   return { request: body.length, answer: bytes.length, bytes }
 }
 
-/** One floor request/response, exactly as the node's RPC client does it. */
+/** One floor request/response on a new stream (the floor the goals are set against). */
 function echoOnce (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
   return async () => { await echoExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
+}
+
+/** One floor request/response on a reused stream, as the node's RPC client makes it. */
+function echoReused (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
+  const id = peerIdFromString(peer)
+  return async () => { await echoReusedExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
 }
 
 /**
@@ -215,10 +224,12 @@ export async function run (): Promise<BenchResult[]> {
     // --- warm up both paths (JIT, connections, caches) before any timing ---
     const fetchOp = async (): Promise<void> => { await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds, { timeoutMs: REQUEST_TIMEOUT_MS }) }
     const fetchFloorOp = echoOnce(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
+    const fetchReusedOp = echoReused(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
     const storeFloorOp = echoOnce(floorHost, echo.peer, echoRequest(storeWire.request, storeWire.answer), storeWire.answer)
     progress('node: warming up')
     await sample('warmup floor', storeFloorOp, { warmup: 0, iterations: WARMUP_OPS })
     await sample('warmup floor', fetchFloorOp, { warmup: 0, iterations: WARMUP_OPS })
+    await sample('warmup floor', fetchReusedOp, { warmup: 0, iterations: WARMUP_OPS })
     await sample('warmup fetch', fetchOp, { warmup: 0, iterations: WARMUP_OPS })
 
     // --- store, interleaved with its floor ---
@@ -245,35 +256,47 @@ export async function run (): Promise<BenchResult[]> {
 
     // --- fetch, sequential, interleaved with its floor ---
     const seqFloor: number[] = []
+    const seqReused: number[] = []
     const seqFetch: number[] = []
     for (let r = 0; r < SEQ_ROUNDS; r++) {
       progress(`node: sequential fetch and floor, round ${r + 1} of ${SEQ_ROUNDS}`)
       const opts = { iterations: 50, warmup: 5, minTimeMs: SEQ_ROUND_MS }
       await inTurn(r,
-        async () => { seqFloor.push(...await sample('fetch floor', fetchFloorOp, opts)) },
+        async () => {
+          seqFloor.push(...await sample('fetch floor', fetchFloorOp, opts))
+          seqReused.push(...await sample('fetch floor, reused stream', fetchReusedOp, opts))
+        },
         async () => { seqFetch.push(...await sample('fetch', fetchOp, opts)) })
     }
-    const fetchFloor = summarize(`floor: echo ${sizes(fetchWire)}`, seqFloor, { note: 'bare libp2p request/response' })
+    const fetchFloor = summarize(`floor: echo ${sizes(fetchWire)}`, seqFloor, { note: 'bare libp2p request/response, new stream each' })
+    const reusedFloor = summarize(`echo ${sizes(fetchWire)}, reused stream`, seqReused, { note: 'bare libp2p on a reused stream, as fetch sends' })
     const fetch = summarize('fetch one share', seqFetch)
+    const vsReused = toMs(fetch.median, fetch.unit) / toMs(reusedFloor.median, reusedFloor.unit)
     compare(fetch, fetchFloor, { atMost: FETCH_LATENCY_MAX })
-    fetch.note = `p99 ${(toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)).toFixed(2)}× the floor's`
-    results.push(fetchFloor, fetch)
+    fetch.note = `p99 ${(toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)).toFixed(2)}× the floor's; ${vsReused.toFixed(2)}× the reused-stream echo`
+    results.push(fetchFloor, reusedFloor, fetch)
     progress(`  fetch: median ${formatTime(fetch.median, fetch.unit)} vs floor ${formatTime(fetchFloor.median, fetchFloor.unit)}`)
 
     // --- fetch under load, interleaved with its floor ---
     const loadFloor: LoadSamples[] = []
+    const loadReused: LoadSamples[] = []
     const loadFetch: LoadSamples[] = []
     for (let r = 0; r < LOAD_ROUNDS; r++) {
       progress(`node: ${CONCURRENCY} concurrent fetches and floor, round ${r + 1} of ${LOAD_ROUNDS}`)
       const opts = { concurrency: CONCURRENCY, durationMs: LOAD_ROUND_MS, warmupMs: LOAD_WARMUP_MS }
       await inTurn(r,
-        async () => { loadFloor.push(await load('fetch floor', fetchFloorOp, opts)) },
+        async () => {
+          loadFloor.push(await load('fetch floor', fetchFloorOp, opts))
+          loadReused.push(await load('fetch floor, reused streams', fetchReusedOp, opts))
+        },
         async () => { loadFetch.push(await load('fetch', fetchOp, opts)) })
     }
-    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: 'bare libp2p request/response' })
+    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: 'bare libp2p request/response, new stream each' })
+    const reusedUnderLoad = summarizeLoad(`echo ${sizes(fetchWire)}, reused streams`, loadReused, { concurrency: CONCURRENCY, note: 'bare libp2p on reused streams, as fetch sends' })
     const fetchUnderLoad = summarizeLoad('fetch one share', loadFetch, { concurrency: CONCURRENCY })
     compare(fetchUnderLoad, floorUnderLoad, { metric: 'opsPerSec', atLeast: FETCH_THROUGHPUT_MIN })
-    results.push(floorUnderLoad, fetchUnderLoad)
+    fetchUnderLoad.note = `${(fetchUnderLoad.opsPerSec / reusedUnderLoad.opsPerSec).toFixed(2)}× the reused-stream echo's ops/s`
+    results.push(floorUnderLoad, reusedUnderLoad, fetchUnderLoad)
     for (const e of stores) wipe(...e.shares.map((s) => s.bytes))
     wipe(...enrolled.shares.map((s) => s.bytes), ...probe.shares.map((s) => s.bytes))
     return results
