@@ -195,9 +195,11 @@ export interface RequestOptions {
  *
  * The request goes out on an idle pooled stream to that peer when there is
  * one (else a new stream), and the stream goes back to the pool after a
- * success frame. When a reused stream turns out to have been closed by the
- * holder (it idled out there), the request is sent once more on a new stream:
- * the holder never read it, so nothing is served twice.
+ * success frame. When a reused stream fails before an answer arrives (the
+ * holder closed it as idle, or reset it), the request is sent once more on a
+ * new stream. Nothing is served twice: store, fetch and erase requests carry
+ * a nonce the holder remembers (a served one comes back as ERR_REPLAY), and a
+ * roster exchange is idempotent.
  *
  * @throws {RemoteError} the holder's refusal, or ERR_BUSY when it cannot be reached;
  *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
