@@ -8,6 +8,7 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
+import { coalescedWrites } from './coalesced-writes.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -44,7 +45,8 @@ export async function createHost (init: HostInit): Promise<Host> {
     ...(init.datastore !== undefined ? { datastore: init.datastore } : {}),
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // Same bytes on the wire, one socket write per encrypted message (see coalesced-writes.ts).
+    connectionEncrypters: [coalescedWrites(noise())],
     streamMuxers: [yamux()],
     connectionManager: {
       // libp2p's default (5 inbound connections per second per host) is a DoS

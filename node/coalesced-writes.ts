@@ -1,0 +1,46 @@
+/**
+ * One socket write per encrypted message.
+ *
+ * Noise hands each encrypted message to the TCP connection as two buffers
+ * (a 2-byte length and the ciphertext), and the TCP transport writes every
+ * buffer it is given with its own `socket.write`. On loopback each write is
+ * a system call that also wakes the reader, which then finds half a message:
+ * two writes, two wake-ups, for every yamux frame. Joining the buffers before
+ * they reach the transport changes nothing on the wire (the same bytes, in
+ * the same order) and, measured on this machine with a bare echo on reused
+ * streams at 32 in flight, cuts the CPU per exchange by about a third and
+ * raises throughput by about half.
+ *
+ * There is no transport option for this, so the wrapper sits where libp2p
+ * allows one: around the connection encrypter, which receives the raw
+ * connection before anything is written to it (the handshake included).
+ *
+ * @module
+ */
+import type { ConnectionEncrypter, MessageStream } from '@libp2p/interface'
+
+/** Make `connection` pass each send to its transport as one buffer. */
+function coalesce (connection: MessageStream): MessageStream {
+  const send = connection.send.bind(connection)
+  connection.send = (data: Parameters<MessageStream['send']>[0]): boolean => send(data instanceof Uint8Array ? data : data.subarray())
+  return connection
+}
+
+/**
+ * Wrap a connection encrypter factory (e.g. `noise()`) so that every message
+ * it sends reaches the transport as one buffer.
+ *
+ * @param factory - the encrypter factory libp2p would otherwise be given
+ * @returns a factory for the same encrypter, writing coalesced
+ * @example connectionEncrypters: [coalescedWrites(noise())]
+ */
+export function coalescedWrites<C> (factory: (components: C) => ConnectionEncrypter): (components: C) => ConnectionEncrypter {
+  return (components: C) => {
+    const inner = factory(components)
+    // Everything but the two entry points (protocol id, capabilities) is read from the encrypter itself.
+    const outer = Object.create(inner) as ConnectionEncrypter
+    outer.secureOutbound = async (connection, options) => await inner.secureOutbound(coalesce(connection), options)
+    outer.secureInbound = async (connection, options) => await inner.secureInbound(coalesce(connection), options)
+    return outer
+  }
+}
