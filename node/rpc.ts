@@ -159,8 +159,9 @@ async function serveOne (
     try {
       request = plain((await lp.read({ signal })).subarray())
     } catch (e) {
-      // Between requests, an end of stream or the idle limit is the caller being done, not a fault.
-      if (!first) return 'end'
+      // Between requests, an end of stream or the idle limit is the caller
+      // being done, not a fault; a length over the limit is a fault on any request.
+      if (!first && codeOf(e).code !== 'ERR_TOO_LARGE') return 'end'
       throw e
     }
     if (!first) {

@@ -19,7 +19,7 @@ import { fetchShare } from '../../node/client/holder-requests.ts'
 import { request } from '../../node/rpc.ts'
 import { StreamPool, streamPool, type Channel } from '../../node/stream-pool.ts'
 import { okFrame } from '../../protocol/frame.ts'
-import { PROTOCOL } from '../../protocol/constants.ts'
+import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
@@ -78,6 +78,23 @@ reuse('a refusal ends the stream, and the next request is served on a new one', 
   assert.is(await codeOfAsync(fetchShare(client.host, peerOf(2), randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
   await until('the refused stream is closed', () => fetchStreams(2).filter(open).length === 0)
   await fetchOk(2)
+})
+
+reuse('an oversized request on a reused stream is still answered ERR_TOO_LARGE from its length prefix', async () => {
+  await fetchOk(1)
+  const huge = new Uint8Array(MAX_MESSAGE_BYTES[PROTOCOL.FETCH] + 1)
+  const opts = { timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.FETCH] }
+  assert.ok(streamPool(client.host).size > 0, 'a stream is waiting to be reused')
+  const dial = client.host.dialProtocol.bind(client.host)
+  let dials = 0
+  client.host.dialProtocol = (async (...args: Parameters<typeof dial>) => { dials++; return await dial(...args) }) as typeof dial
+  try {
+    assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(1)), PROTOCOL.FETCH, huge, opts)), 'ERR_TOO_LARGE')
+  } finally {
+    client.host.dialProtocol = dial
+  }
+  assert.is(dials, 0, 'the refusal came on the reused stream, not from a retry on a new one')
+  await fetchOk(1)
 })
 
 reuse(`a holder closes a stream left idle for limits.streamIdleMs (${IDLE_MS} ms); the caller's next request is still served`, async () => {
