@@ -60,13 +60,16 @@ export class StreamPool {
   /** An idle, still-open stream for `key`, or undefined. */
   take (key: string): Channel | undefined {
     const list = this.idle.get(key)
-    while (list !== undefined && list.length > 0) {
+    if (list === undefined) return undefined
+    let found: Channel | undefined
+    while (found === undefined && list.length > 0) {
       const { channel, timer } = list.pop() as Idle
       clearTimeout(timer)
-      if (usable(channel.stream)) return channel
-      channel.stream.abort(new Error('stream closed while idle'))
+      if (usable(channel.stream)) found = channel
+      else channel.stream.abort(new Error('stream closed while idle'))
     }
-    return undefined
+    if (list.length === 0) this.idle.delete(key)
+    return found
   }
 
   /** Return a stream after a successful exchange; closed instead when the pool for `key` is full. */
@@ -74,14 +77,19 @@ export class StreamPool {
     let list = this.idle.get(key)
     if (list === undefined) { list = []; this.idle.set(key, list) }
     if (list.length >= this.maxIdle || !usable(channel.stream)) {
+      if (list.length === 0) this.idle.delete(key)
       void channel.stream.close().catch(() => {})
       return
     }
     const entry: Idle = {
       channel,
       timer: setTimeout(() => {
-        const at = list.indexOf(entry)
-        if (at >= 0) list.splice(at, 1)
+        const current = this.idle.get(key)
+        const at = current?.indexOf(entry) ?? -1
+        if (current !== undefined && at >= 0) {
+          current.splice(at, 1)
+          if (current.length === 0) this.idle.delete(key)
+        }
         void channel.stream.close().catch(() => {})
       }, this.idleMs)
     }

@@ -185,6 +185,9 @@ pool('closes streams left idle for idleMs', async () => {
   await new Promise((resolve) => setTimeout(resolve, 120))
   assert.is(c.ended(), 'closed')
   assert.is(p.size, 0)
+  const again = fakeChannel()
+  p.give('k', again)
+  assert.is(p.take('k'), again, 'the key is usable again after its streams expired')
 })
 
 reuse.run()
