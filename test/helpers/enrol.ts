@@ -36,6 +36,14 @@ export async function clientHost (net: LocalNetwork): Promise<{ host: Host, rost
   return { host, roster, stop: async () => { await admission.stop(); await host.stop() } }
 }
 
+/** A tenant 'acme', its verifier for 'login', a test enclave, and the fetch credentials they make. */
+export function fetchParties (net: LocalNetwork): { tenant: Tenant, verifier: Verifier, enclave: ReturnType<typeof testEnclave>, creds: { verifier: Verifier['key'], cert: SignedWire, attestation: SignedWire } } {
+  const tenant = net.tenant('acme')
+  const verifier = net.verifier(tenant, ['login'])
+  const enclave = testEnclave(verifier)
+  return { tenant, verifier, enclave, creds: { verifier: verifier.key, cert: verifier.wire, attestation: enclave.attestation } }
+}
+
 /** A test enclave: a fresh X25519 key, a measurement, and the verifier's attestation of both. */
 export function testEnclave (verifier: Verifier, measurement = randomBytes(32)): { keys: SealKeyPair, measurement: Uint8Array, attestation: SignedWire } {
   const keys = generateSealKeyPair()

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { LocalNetwork } from '../../sim/local-network.ts'
-import { clientHost, testEnclave, enrolByHand, MODEL, type Enrolled } from '../helpers/enrol.ts'
+import { clientHost, testEnclave, enrolByHand, fetchParties, MODEL, type Enrolled } from '../helpers/enrol.ts'
 import { storeShare, fetchShare, eraseAt, checkFetchResponse } from '../../node/client/holder-requests.ts'
 import { open } from '../../crypto/seal.ts'
 import { combineShares } from '../../crypto/shares.ts'
@@ -28,10 +28,7 @@ import { codeOf, codeOfAsync } from '../helpers/assert.ts'
 const net = await LocalNetwork.start({ nodes: 5 })
 await net.converged()
 const client = await clientHost(net)
-const tenant = net.tenant('acme')
-const verifier = net.verifier(tenant, ['login'])
-const enclave = testEnclave(verifier)
-const creds = { verifier: verifier.key, cert: verifier.wire, attestation: enclave.attestation }
+const { tenant, verifier, enclave, creds } = fetchParties(net)
 const holders = net.nodes.slice(0, 5)
 const peerOf = (i: number): string => holders[i].cert.body.peer
 

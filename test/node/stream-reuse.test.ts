@@ -14,7 +14,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Stream } from '@libp2p/interface'
 import { LocalNetwork } from '../../sim/local-network.ts'
-import { clientHost, testEnclave, enrolByHand } from '../helpers/enrol.ts'
+import { clientHost, enrolByHand, fetchParties } from '../helpers/enrol.ts'
 import { fetchShare } from '../../node/client/holder-requests.ts'
 import { request } from '../../node/rpc.ts'
 import { StreamPool, streamPool, type Channel } from '../../node/stream-pool.ts'
@@ -26,10 +26,7 @@ import { codeOfAsync } from '../helpers/assert.ts'
 const IDLE_MS = 400
 const net = await LocalNetwork.start({ nodes: 3, limits: { streamIdleMs: IDLE_MS } })
 const client = await clientHost(net)
-const tenant = net.tenant('acme')
-const verifier = net.verifier(tenant, ['login'])
-const enclave = testEnclave(verifier)
-const creds = { verifier: verifier.key, cert: verifier.wire, attestation: enclave.attestation }
+const { tenant, enclave, creds } = fetchParties(net)
 const holders = net.nodes.slice(0, 3)
 const peerOf = (i: number): string => holders[i].cert.body.peer
 const enrolled = await enrolByHand(client.host, holders, tenant, [enclave.measurement], 2)
