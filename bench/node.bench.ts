@@ -205,7 +205,7 @@ export async function run (): Promise<BenchResult[]> {
     wipe(opened)
 
     // --- wire sizes, so the floor moves the same bytes ---
-    const fetchBody = encodeFetchRequest({ templateId: enrolled.templateId, x, purpose: PURPOSE, enclave: creds.attestation, cert: creds.cert, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, creds.verifier)
+    const fetchBody = encodeFetchRequest({ templateId: enrolled.templateId, xs: [x], purpose: PURPOSE, enclave: creds.attestation, cert: creds.cert, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, creds.verifier)
     const fetchWire = await exchange(host, holder, PROTOCOL.FETCH, fetchBody)
     readFrame(fetchWire.bytes, 1 << 20, holder) // throws if the holder refused
 

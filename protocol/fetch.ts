@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { asMap, bytesField, intField, strField, decodeCanonical } from '../crypto/canonical.ts'
+import { asMap, arrayField, bytesField, intField, strField, decodeCanonical, type CborMap } from '../crypto/canonical.ts'
+import { DecodeError } from '../crypto/errors.ts'
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
 import { utf8, concat } from '../crypto/bytes.ts'
@@ -20,7 +21,11 @@ import { HASH_BYTES, MAX_MESSAGE_BYTES, MAX_SHARE_BYTES, NONCE_BYTES, PROTOCOL, 
 export interface FetchRequestBody {
   v: number
   templateId: Uint8Array
-  x: number
+  /**
+   * The shares asked for, by x-coordinate, strictly increasing. One signed
+   * request can go to every holder listed; each answers with its own share.
+   */
+  xs: number[]
   purpose: string
   enclave: Attestation
   cert: VerifierCert
@@ -35,11 +40,11 @@ export type FetchResponse = Signed<FetchResponseBody>
 
 function decodeFetchRequestBody (value: unknown): FetchRequestBody {
   const what = 'fetch request'
-  const m = asMap(value, what, ['v', 'templateId', 'x', 'purpose', 'enclave', 'cert', 'sender', 'nonce', 'time'])
+  const m = asMap(value, what, ['v', 'templateId', 'xs', 'purpose', 'enclave', 'cert', 'sender', 'nonce', 'time'])
   return {
     v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
-    x: intField(m, 'x', what, 1, 255),
+    xs: xsField(m, what),
     purpose: strField(m, 'purpose', what, 64, PURPOSE),
     enclave: readAttestation(m.enclave),
     cert: readVerifierCert(m.cert),
@@ -49,16 +54,40 @@ function decodeFetchRequestBody (value: unknown): FetchRequestBody {
   }
 }
 
+/** Share x-coordinates: 1 to 255 of them, each in [1, 255], strictly increasing (so each appears once). */
+function xsField (m: CborMap, what: string): number[] {
+  const xs = arrayField(m, 'xs', what, 255, (v, i) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 255) throw new DecodeError(`${what}.xs[${i}] must be an integer in [1, 255]`)
+    return v
+  })
+  if (xs.length === 0) throw new DecodeError(`${what}.xs is empty`)
+  for (let i = 1; i < xs.length; i++) if (xs[i] <= xs[i - 1]) throw new DecodeError(`${what}.xs must be strictly increasing`)
+  return xs
+}
+
 /** Decode a fetch request (size-limited, canonical, every field checked; signature not yet checked). */
 export function decodeFetchRequest (bytes: Uint8Array): FetchRequest {
   return readSigned(decodeCanonical(bytes, MAX_MESSAGE_BYTES[PROTOCOL.FETCH], 'fetch request'), 'fetch request', decodeFetchRequestBody)
 }
 
 /** Inputs of a fetch request; the attestation and certificate are passed in wire form. */
-export interface FetchRequestInit { templateId: Uint8Array, x: number, purpose: string, enclave: SignedWire, cert: SignedWire, sender: string, nonce: Uint8Array, time: number }
+export interface FetchRequestInit { templateId: Uint8Array, xs: number[], purpose: string, enclave: SignedWire, cert: SignedWire, sender: string, nonce: Uint8Array, time: number }
 
-/** Encode and sign a fetch request as the verifier. */
+function checkXs (xs: number[]): void {
+  if (!Array.isArray(xs) || xs.length === 0 || xs.length > 255) throw new RangeError('xs must list 1 to 255 shares')
+  xs.forEach((x, i) => {
+    if (!Number.isInteger(x) || x < 1 || x > 255) throw new RangeError(`xs[${i}] must be an integer in [1, 255], got ${x}`)
+    if (i > 0 && x <= xs[i - 1]) throw new RangeError('xs must be strictly increasing')
+  })
+}
+
+/**
+ * Encode and sign a fetch request as the verifier.
+ *
+ * @throws {RangeError} when `xs` is empty, out of range or not strictly increasing
+ */
 export function encodeFetchRequest (init: FetchRequestInit, verifier: SigningKey): Uint8Array {
+  checkXs(init.xs)
   return encodeSigned(signBody(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier))
 }
 
@@ -89,11 +118,13 @@ export interface EncodedFetchRequest {
  * @param verifier the certified verifier's key
  * @returns the request bytes and their hash
  * @throws {TypeError} when a field cannot be encoded canonically
+ * @throws {RangeError} when `xs` is empty, out of range or not strictly increasing
  * @example
  * const { bytes, hash } = encodeFetchRequestWithHash(init, verifierKey)
  * // … send bytes; require response.body.request to equal hash
  */
 export function encodeFetchRequestWithHash (init: FetchRequestInit, verifier: SigningKey): EncodedFetchRequest {
+  checkXs(init.xs)
   const { bytes, body, sig } = signAndEncode(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier)
   return { bytes, hash: requestHash(body, sig) }
 }

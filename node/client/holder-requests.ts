@@ -81,11 +81,48 @@ export interface FetchOptions extends CallOptions {
  * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a response that does not check out
  */
 export async function fetchShare (libp2p: Libp2p, holder: string, templateId: Uint8Array, x: number, purpose: string, creds: FetchCredentials, o: FetchOptions = {}): Promise<FetchResponse> {
+  return await sendFetch(libp2p, holder, x, prepareFetch(libp2p, templateId, [x], purpose, creds, o), o)
+}
+
+/** A signed fetch request for some shares of a template, ready to send to each of their holders. */
+export interface PreparedFetch {
+  readonly templateId: Uint8Array
+  readonly xs: readonly number[]
+  /** The request as sent. */
+  readonly bytes: Uint8Array
+  /** The hash every response to it must carry. */
+  readonly hash: Uint8Array
+  /** When it was signed (ms since the epoch); holders accept it within the freshness window. */
+  readonly time: number
+}
+
+/**
+ * Sign one fetch request for shares `xs` of a template. The same bytes go to
+ * every holder listed (one signature and one encoding instead of one per
+ * holder); each holder answers for its own share, and each refuses the
+ * request a second time as a replay.
+ *
+ * @param xs the shares' x-coordinates (sorted here)
+ * @throws {RangeError} when `xs` is empty, out of range or repeats an x
+ */
+export function prepareFetch (libp2p: Libp2p, templateId: Uint8Array, xs: readonly number[], purpose: string, creds: FetchCredentials, o: { now?: number } = {}): PreparedFetch {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const time = o.now ?? Date.now()
   // The hash comes from the bytes just signed: decoding our own request again would cost as much as encoding it.
-  const { bytes, hash: requestHash } = encodeFetchRequestWithHash({ templateId, x, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, creds.verifier)
-  const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, bytes, opts(PROTOCOL.FETCH, o)))
+  const { bytes, hash } = encodeFetchRequestWithHash({ templateId, xs: sorted, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time }, creds.verifier)
+  return { templateId, xs: sorted, bytes, hash, time }
+}
+
+/**
+ * Send a prepared fetch request to `holder` for its share `x`; returns the
+ * response, checked to answer this request.
+ *
+ * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a response that does not check out
+ */
+export async function sendFetch (libp2p: Libp2p, holder: string, x: number, prepared: PreparedFetch, o: FetchOptions = {}): Promise<FetchResponse> {
+  const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, prepared.bytes, opts(PROTOCOL.FETCH, o)))
   if (o.verifySignature !== false) checkFetchResponse(res, holder)
-  if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, templateId) || !equalBytes(res.body.request, requestHash)) {
+  if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, prepared.templateId) || !equalBytes(res.body.request, prepared.hash)) {
     bad(holder, 'fetch response does not match the request')
   }
   return res

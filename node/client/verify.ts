@@ -20,12 +20,16 @@ import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
 import { encodeCanonical } from '../../crypto/canonical.ts'
 import type { Manifest, ShareEntry } from '../../protocol/manifest.ts'
-import { fetchShare, checkFetchResponse } from './holder-requests.ts'
+import { prepareFetch, sendFetch, checkFetchResponse, type PreparedFetch } from './holder-requests.ts'
+import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
 import type { FetchResponse } from '../../protocol/fetch.ts'
 import type { ClientContext } from './context.ts'
 import { logger } from '../log.ts'
 
 const log = logger('client:verify')
+
+/** A prepared fetch request older than this is signed again before it goes to a spare holder. */
+const REQUEST_REFRESH_MS = FRESHNESS_WINDOW_MS / 3
 import type { MatchResult } from '../../matcher/enclave/enclave.ts'
 
 export type Probe = { kind: 'embedding', vector: Float32Array } | { kind: 'image', bytes: Uint8Array }
@@ -92,11 +96,20 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
   let wake: () => void = () => {}
   const changed = (): void => { const w = wake; wake = () => {}; w() }
 
+  // One signed request for every share of the template: the first t holders
+  // and any spares get the same bytes (one signature, one encoding), each
+  // answering for its own share. Re-signed if an attempt outlasts a third of
+  // the holders' freshness window.
+  const creds = { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }
+  const prepare = (): PreparedFetch => prepareFetch(ctx.host, templateId, manifest.body.shares.map((s) => s.x), input.purpose, creds)
+  let prepared = prepare()
+
   const launch = (): boolean => {
     const entry = queue.shift()
     if (entry === undefined) return false
     inFlight++
-    fetchShare(ctx.host, entry.holder, templateId, entry.x, input.purpose, { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }, { timeoutMs: ctx.timeouts.requestMs, verifySignature: false })
+    if (Date.now() - prepared.time > REQUEST_REFRESH_MS) prepared = prepare()
+    sendFetch(ctx.host, entry.holder, entry.x, prepared, { timeoutMs: ctx.timeouts.requestMs, verifySignature: false })
       .then((res) => { good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder, response: res }) })
       .catch((e: unknown) => {
         const code = (e as { code?: string }).code ?? 'ERR_INTERNAL'

@@ -74,9 +74,9 @@ export class ManifestCache {
  */
 export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext, verified: VerifiedCache = UNCACHED): Promise<unknown> {
   const req = decodeFetchRequest(bytes)
-  const { templateId, x, purpose, enclave, cert } = req.body
+  const { templateId, xs, purpose, enclave, cert } = req.body
   ctx.note.subject = toHex(templateId)
-  ctx.note.action = `fetch x=${x} purpose=${purpose}`
+  ctx.note.action = `fetch x=${xs.join(',')} purpose=${purpose}`
   const now = deps.now()
   checkEnvelope(req.body, ctx, now)
   if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')
@@ -102,7 +102,10 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   deps.rate.take(toHex(verifier) + toHex(templateId), policy.ratePerMinute, now)
 
   const entry = entryFor(manifest.body, deps.self)
-  if (entry === undefined || entry.x !== x) refuse('ERR_NOT_HOLDER', `this node does not hold share ${x}`)
+  if (entry === undefined || !xs.includes(entry.x)) refuse('ERR_NOT_HOLDER', `this node does not hold share ${xs.join(' or ')}`)
+  // A request may list every holder's share; this holder answers for its own.
+  const x = entry.x
+  ctx.note.action = `fetch x=${x} purpose=${purpose}`
   // The manifest is already in hand: read only the share.
   const held = await deps.store.getShare(templateId)
   if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')

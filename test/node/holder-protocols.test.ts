@@ -9,7 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, testEnclave, enrolByHand, fetchParties, MODEL, type Enrolled } from '../helpers/enrol.ts'
-import { storeShare, fetchShare, eraseAt, checkFetchResponse } from '../../node/client/holder-requests.ts'
+import { storeShare, fetchShare, eraseAt, checkFetchResponse, prepareFetch, sendFetch } from '../../node/client/holder-requests.ts'
 import { open } from '../../crypto/seal.ts'
 import { combineShares } from '../../crypto/shares.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
@@ -62,6 +62,21 @@ flow('a response taken without its signature checked is still the holder\'s, and
   assert.is(codeOf(() => { checkFetchResponse(forged, peerOf(1)) }), 'ERR_BAD_SIGNATURE', 'a changed signature does not verify')
 })
 
+flow('one request listing several shares is answered by each listed holder with its own share, once', async () => {
+  const holdersAsked = [0, 2, 4]
+  const prepared = prepareFetch(client.host, enrolled.templateId, holdersAsked.map((i) => enrolled.shares[i].x), 'login', creds)
+  const got = await Promise.all(holdersAsked.map(async (i) => {
+    const res = await sendFetch(client.host, peerOf(i), enrolled.shares[i].x, prepared)
+    assert.ok(equalBytes(res.body.request, prepared.hash), 'every answer binds to the one request')
+    return { x: res.body.x, bytes: open(enclave.keys, res.body.sealed, shareSealInfo(enrolled.templateId, res.body.x), res.body.request) }
+  }))
+  const template = decryptTemplate(await combineShares(got), { templateId: enrolled.templateId, modality: 'face', model: MODEL })
+  assert.ok(equalBytes(template, enrolled.template))
+  assert.is(await codeOfAsync(sendFetch(client.host, peerOf(2), enrolled.shares[2].x, prepared)), 'ERR_REPLAY', 'a holder serves one request once')
+  assert.is(await codeOfAsync(sendFetch(client.host, peerOf(1), enrolled.shares[1].x, prepared)), 'ERR_NOT_HOLDER', 'a holder whose share is not listed refuses')
+  await stillServes(enrolled, 1)
+})
+
 flow('every holder keeps exactly one share and the manifest beside it', async () => {
   for (const n of holders) assert.is(await n.shareCount(), 1)
 })
@@ -104,7 +119,7 @@ refusals('an expired verifier certificate is refused (ERR_EXPIRED)', async () =>
 })
 
 refusals('a replayed request is refused (ERR_REPLAY)', async () => {
-  const bytes = encodeFetchRequest({ templateId: enrolled.templateId, x: enrolled.shares[2].x, purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: client.host.peerId.toString(), nonce: randomBytes(16), time: Date.now() }, verifier.key)
+  const bytes = encodeFetchRequest({ templateId: enrolled.templateId, xs: [enrolled.shares[2].x], purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: client.host.peerId.toString(), nonce: randomBytes(16), time: Date.now() }, verifier.key)
   const opts = { timeoutMs: 5000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.FETCH] }
   await request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)
   assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)), 'ERR_REPLAY')
@@ -151,7 +166,7 @@ refusals('a truncated stream is answered and the node keeps serving', async () =
 })
 
 refusals('a request signed for another sender peer is refused (ERR_NOT_AUTHORISED)', async () => {
-  const bytes = encodeFetchRequest({ templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: peerOf(4), nonce: randomBytes(16), time: Date.now() }, verifier.key)
+  const bytes = encodeFetchRequest({ templateId: enrolled.templateId, xs: [enrolled.shares[0].x], purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: peerOf(4), nonce: randomBytes(16), time: Date.now() }, verifier.key)
   assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, bytes, { timeoutMs: 5000, maxResponseBytes: 8192 })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled)
 })

@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodeFetchRequest, encodeFetchRequestWithHash, decodeFetchRequest, fetchRequestHash, type FetchRequestInit } from '../../protocol/fetch.ts'
+import { encodeSigned, signBody } from '../../protocol/signed.ts'
+import { codeOf } from '../helpers/assert.ts'
 import { checkSigned, toWire } from '../../protocol/signed.ts'
 import { attestProcess } from '../../protocol/attestation.ts'
 import { authoriseVerifier } from '../../node/authority.ts'
@@ -20,7 +22,7 @@ const sender = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 function init (): FetchRequestInit {
   return {
     templateId: randomBytes(32),
-    x: 3,
+    xs: [3],
     purpose: 'login',
     enclave: attestProcess({ key: randomBytes(32), signer: randomBytes(32), measurement: randomBytes(32) }, v.key),
     cert: toWire(v.cert),
@@ -46,7 +48,7 @@ hashed('its bytes are a canonical fetch request signed by the verifier, with the
   checkSigned(SIG.FETCH_REQUEST, req, v.key.publicKey, 'fetch request')
   assert.ok(equalBytes(req.body.templateId, fields.templateId))
   assert.ok(equalBytes(req.body.nonce, fields.nonce))
-  assert.is(req.body.x, fields.x)
+  assert.equal(req.body.xs, fields.xs)
   assert.is(req.body.time, fields.time)
   assert.is(req.body.sender, sender)
 })
@@ -64,3 +66,29 @@ hashed('two requests never share a hash (fresh nonce and signature)', () => {
 })
 
 hashed.run()
+
+const shares = suite('fetch request: the shares it asks for')
+
+shares('lists 1 to 255 distinct x-coordinates in increasing order, and round-trips them', () => {
+  for (const xs of [[1], [2, 5, 9], Array.from({ length: 255 }, (_, i) => i + 1)]) {
+    const req = decodeFetchRequest(encodeFetchRequest({ ...init(), xs }, v.key))
+    assert.equal(req.body.xs, xs)
+  }
+})
+
+shares('the encoder refuses an empty, out-of-range, repeated or unsorted list (RangeError)', () => {
+  for (const xs of [[], [0], [256], [1.5], [3, 3], [5, 2]]) {
+    assert.throws(() => encodeFetchRequest({ ...init(), xs }, v.key), RangeError, `xs ${JSON.stringify(xs)}`)
+    assert.throws(() => encodeFetchRequestWithHash({ ...init(), xs }, v.key), RangeError, `xs ${JSON.stringify(xs)}`)
+  }
+})
+
+shares('the decoder refuses such a list from the wire (ERR_DECODE), signed or not', () => {
+  for (const xs of [[], [0], [256], [3, 3], [5, 2], ['1'], [-1]]) {
+    // Signed by hand: the encoder would refuse these.
+    const bytes = encodeSigned(signBody(SIG.FETCH_REQUEST, { v: 1, ...init(), xs }, v.key))
+    assert.is(codeOf(() => decodeFetchRequest(bytes)), 'ERR_DECODE', `xs ${JSON.stringify(xs)}`)
+  }
+})
+
+shares.run()
