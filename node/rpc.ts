@@ -150,25 +150,27 @@ async function serveOne (
 ): Promise<Outcome | 'end'> {
   let request: Uint8Array
   let started = performance.now()
-  let signal = AbortSignal.timeout(first ? options.timeoutMs : options.idleTimeoutMs)
+  let limit = deadline(first ? options.timeoutMs : options.idleTimeoutMs)
   let response: Uint8Array
   let outcome: Served['outcome'] = 'ok'
   let message: string | undefined
   const note: RequestContext['note'] = {}
   try {
     try {
-      request = plain((await lp.read({ signal })).subarray())
+      request = plain((await lp.read({ signal: limit.signal })).subarray())
     } catch (e) {
+      limit.clear()
       // Between requests, an end of stream or the idle limit is the caller
       // being done, not a fault; a length over the limit is a fault on any request.
       if (!first && codeOf(e).code !== 'ERR_TOO_LARGE') return 'end'
       throw e
     }
     if (!first) {
+      limit.clear()
       started = performance.now()
-      signal = AbortSignal.timeout(options.timeoutMs)
+      limit = deadline(options.timeoutMs)
     }
-    response = okFrame(await handle(request, { peer, connection, signal, note }))
+    response = okFrame(await handle(request, { peer, connection, signal: limit.signal, note }))
   } catch (e) {
     const c = codeOf(e)
     outcome = c.code
@@ -177,11 +179,26 @@ async function serveOne (
   }
   let failure: Error | undefined
   try {
-    await lp.write(response, { signal })
+    await lp.write(response, { signal: limit.signal })
   } catch (e) {
     failure = e as Error
+  } finally {
+    limit.clear()
   }
   return { served: { peer, outcome, message, seconds: (performance.now() - started) / 1000, ...note }, ...(failure !== undefined ? { failure } : {}) }
+}
+
+/**
+ * An abort signal that fires after `ms`, with a way to cancel it once the
+ * work is done: `AbortSignal.timeout` cannot be cancelled, so a holder
+ * serving hundreds of requests a second would keep thousands of idle-limit
+ * timers alive for their full 30 s.
+ */
+function deadline (ms: number): { signal: AbortSignal, clear: () => void } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new DOMException(`no progress within ${ms} ms`, 'TimeoutError')) }, ms)
+  timer.unref()
+  return { signal: controller.signal, clear: () => { clearTimeout(timer) } }
 }
 
 export interface RequestOptions {

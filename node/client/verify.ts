@@ -18,7 +18,7 @@
  */
 import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
-import { encodeCanonical } from '../../crypto/canonical.ts'
+import { encodeSigned } from '../../protocol/signed.ts'
 import type { Manifest, ShareEntry } from '../../protocol/manifest.ts'
 import { prepareFetch, sendFetch, checkFetchResponse, type PreparedFetch } from './holder-requests.ts'
 import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
@@ -150,7 +150,7 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
             threshold: result.threshold,
             decision: result.decision,
             signer: handle.enclave.signer,
-            attestation: encodeCanonical(handle.attestation),
+            attestation: encodeSigned(handle.attestation),
             holders: shares.filter((s) => !result.bad.includes(s.x)).map((s) => s.holder),
             bad,
             refused,
