@@ -14,35 +14,15 @@ import ort from 'onnxruntime-node'
 import sharp from 'sharp'
 import { FaceMatcher } from '../matcher/face/pipeline.ts'
 import { requireShared, sharedPath } from '../matcher/shared-path.ts'
-
-/** One benchmark figure. */
-export interface BenchResult {
-  name: string
-  unit: 'ms' | 'µs'
-  median: number
-  p99: number
-  opsPerSec: number
-  baseline?: string
-  ratio?: number
-  note?: string
-}
+import { sample, summarize, compare, printTable, type BenchResult } from './harness.ts'
 
 const PHOTO = 'data/faces/raw/amy/amy1.png'
 const WARMUP = 5
 const ITERATIONS = 60
 
 async function measure (name: string, fn: () => Promise<unknown> | unknown, note?: string): Promise<BenchResult> {
-  for (let i = 0; i < WARMUP; i++) await fn()
-  const t: number[] = []
-  for (let i = 0; i < ITERATIONS; i++) {
-    const t0 = performance.now()
-    await fn()
-    t.push(performance.now() - t0)
-  }
-  t.sort((a, b) => a - b)
-  const median = t[Math.floor(t.length / 2)]
-  const p99 = t[Math.min(t.length - 1, Math.ceil(t.length * 0.99) - 1)]
-  return { name, unit: 'ms', median, p99, opsPerSec: 1000 / median, ...(note !== undefined ? { note } : {}) }
+  const samples = await sample(name, fn, { warmup: WARMUP, iterations: ITERATIONS })
+  return summarize(name, samples, { unit: 'ms', ...(note !== undefined ? { note } : {}) })
 }
 
 /**
@@ -79,9 +59,7 @@ export async function run (): Promise<BenchResult[]> {
       const r = await matcher.embed(photo)
       r.embedding.fill(0)
     }))
-    for (const r of results) {
-      if (r !== base) { r.baseline = base.name; r.ratio = r.median / base.median }
-    }
+    for (const r of results) if (r !== base) compare(r, base)
     return results
   } finally {
     await bare.release()
@@ -89,13 +67,7 @@ export async function run (): Promise<BenchResult[]> {
   }
 }
 
-function table (results: BenchResult[]): string {
-  const w = Math.max(...results.map((r) => r.name.length))
-  const head = `${'benchmark'.padEnd(w)}  ${'median'.padStart(9)}  ${'p99'.padStart(9)}  ${'ops/s'.padStart(8)}  ${'× base'.padStart(7)}  note`
-  return [head, ...results.map((r) => `${r.name.padEnd(w)}  ${(r.median.toFixed(2) + ' ' + r.unit).padStart(9)}  ${(r.p99.toFixed(2) + ' ' + r.unit).padStart(9)}  ${r.opsPerSec.toFixed(0).padStart(8)}  ${(r.ratio === undefined ? '' : r.ratio.toFixed(1)).padStart(7)}  ${r.note ?? ''}`)].join('\n') + '\n'
-}
-
 if (import.meta.main) {
   const results = await run()
-  if (results.length > 0) process.stdout.write(table(results))
+  if (results.length > 0) printTable(results, 'face')
 }

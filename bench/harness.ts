@@ -26,8 +26,7 @@ export type Unit = 'ms' | 'µs'
 export type Metric = 'median' | 'p99' | 'opsPerSec'
 
 /**
- * One benchmark figure. `name`…`note` is the shape every suite returns
- * (face.bench.ts included); the rest is optional detail this harness adds.
+ * One benchmark figure: what every suite's `run()` returns.
  */
 export interface BenchResult {
   name: string
