@@ -45,9 +45,7 @@ import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '..
 import { provisionNode } from '../sim/local-network.ts'
 import { createHost, type Host } from '../node/host.ts'
 import { storeShare, fetchShare, type FetchCredentials } from '../node/client/holder-requests.ts'
-import { buildManifest } from '../node/client/manifest-builder.ts'
-import { encryptTemplate } from '../crypto/envelope.ts'
-import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
+import type { Share } from '../crypto/shares.ts'
 import { open } from '../crypto/seal.ts'
 import { randomBytes, equalBytes, wipe } from '../crypto/bytes.ts'
 import type { SigningKey } from '../crypto/sign.ts'
@@ -57,12 +55,11 @@ import { encodeFetchRequest, shareSealInfo } from '../protocol/fetch.ts'
 import { readFrame } from '../protocol/frame.ts'
 import type { Manifest } from '../protocol/manifest.ts'
 import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
-import { testEnclave } from '../test/helpers/enrol.ts'
+import { testEnclave, prepareEnrolment } from '../test/helpers/enrol.ts'
 import { echoRequest, echoExchange, echoReusedExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
 import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
 
-const MODEL = 'bench-model'
 const TEMPLATE_BYTES = 2_048
 const PURPOSE = 'login'
 const RATE_PER_MINUTE = 1_000_000
@@ -88,23 +85,8 @@ interface Enrolment { templateId: Uint8Array, manifest: Manifest, shares: Share[
 
 /** Encrypt, split (2, 2) and sign a manifest placing share i at holder i. */
 async function prepare (tenant: { key: SigningKey, wire: ReturnType<typeof toWire> }, holders: Array<{ peer: string, site: string }>, measurement: Uint8Array): Promise<Enrolment> {
-  const templateId = randomBytes(32)
-  const template = new Uint8Array(new Float32Array(Array.from({ length: TEMPLATE_BYTES / 4 }, () => Math.random() - 0.5)).buffer)
-  const secret = encryptTemplate(template, { templateId, modality: 'face', model: MODEL })
-  const shares = await splitSecret(secret, 2, holders.length)
+  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy: { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE } })
   wipe(template, secret)
-  const manifest = buildManifest({
-    templateId,
-    tenant: tenant.key,
-    tenantCert: tenant.wire,
-    modality: 'face',
-    model: MODEL,
-    dim: TEMPLATE_BYTES / 4,
-    t: 2,
-    n: holders.length,
-    shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s) })),
-    policy: { measurements: [measurement], purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE }
-  })
   return { templateId, manifest, shares }
 }
 

@@ -52,26 +52,39 @@ export function testEnclave (verifier: Verifier, measurement = randomBytes(32)):
 
 export interface Enrolled { templateId: Uint8Array, template: Uint8Array, manifest: Manifest, shares: Share[], holders: SiteNode[] }
 
-/** Encrypt, split and store a random 128-d template at the first n nodes. */
-export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = {}): Promise<Enrolled> {
-  const n = holders.length
+/** A random template, encrypted, split and described by a signed manifest, not yet stored anywhere. */
+export interface Prepared { templateId: Uint8Array, template: Uint8Array, secret: Uint8Array, shares: Share[], manifest: Manifest }
+
+/**
+ * Encrypt and split a random `dim`-d template at (t, holders.length) and sign
+ * a manifest placing share i at holder i. The caller stores the shares and
+ * wipes what it no longer needs.
+ */
+export async function prepareEnrolment (tenant: Pick<Tenant, 'key' | 'wire'>, holders: ReadonlyArray<{ peer: string, site: string }>, o: { t: number, measurements: Uint8Array[], dim?: number, policy?: Record<string, unknown> }): Promise<Prepared> {
+  const dim = o.dim ?? 128
   const templateId = randomBytes(32)
-  const template = new Uint8Array(new Float32Array(Array.from({ length: 128 }, () => Math.random() - 0.5)).buffer)
-  const ctx = { templateId, modality: 'face' as const, model: MODEL }
-  const secret = encryptTemplate(template, ctx)
-  const shares = await splitSecret(secret, t, n)
+  const template = new Uint8Array(new Float32Array(Array.from({ length: dim }, () => Math.random() - 0.5)).buffer)
+  const secret = encryptTemplate(template, { templateId, modality: 'face', model: MODEL })
+  const shares = await splitSecret(secret, o.t, holders.length)
   const manifest = buildManifest({
     templateId,
     tenant: tenant.key,
     tenantCert: tenant.wire,
     modality: 'face',
     model: MODEL,
-    dim: 128,
-    t,
-    n,
-    shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].cert.body.peer, site: holders[i].config.site, commitment: commitShare(templateId, s) })),
-    policy: { measurements, ...policy }
+    dim,
+    t: o.t,
+    n: holders.length,
+    shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s) })),
+    policy: { measurements: o.measurements, ...o.policy }
   })
+  return { templateId, template, secret, shares, manifest }
+}
+
+/** Encrypt, split and store a random 128-d template at the first n nodes. */
+export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = {}): Promise<Enrolled> {
+  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders.map((h) => ({ peer: h.cert.body.peer, site: h.config.site })), { t, measurements, policy })
+  secret.fill(0)
   await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, manifest, s.x, s.bytes.slice(), tenant.key)))
   return { templateId, template, manifest, shares, holders }
 }

@@ -24,16 +24,15 @@ import { provisionNode, type Tenant, type Verifier } from '../../sim/local-netwo
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../../node/authority.ts'
 import { createHost, type Host } from '../../node/host.ts'
 import { storeShare, fetchShare } from '../../node/client/holder-requests.ts'
-import { buildManifest } from '../../node/client/manifest-builder.ts'
-import { encryptTemplate, decryptTemplate } from '../../crypto/envelope.ts'
-import { splitSecret, commitShare, combineShares, type Share } from '../../crypto/shares.ts'
+import { decryptTemplate } from '../../crypto/envelope.ts'
+import { combineShares, type Share } from '../../crypto/shares.ts'
 import { open } from '../../crypto/seal.ts'
-import { equalBytes, randomBytes } from '../../crypto/bytes.ts'
+import { equalBytes } from '../../crypto/bytes.ts'
 import { shareSealInfo } from '../../protocol/fetch.ts'
 import { toWire } from '../../protocol/signed.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { StoreReceipt } from '../../protocol/store.ts'
-import { testEnclave, MODEL } from '../helpers/enrol.ts'
+import { testEnclave, prepareEnrolment, MODEL } from '../helpers/enrol.ts'
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.ts'
 import { LeakPatterns } from '../helpers/leak-scan.ts'
 
@@ -55,25 +54,7 @@ interface Stored { templateId: Uint8Array, template: Uint8Array, secret: Uint8Ar
 
 /** Encrypt and split a fresh template; share 1 is for the node under test. */
 async function prepare (): Promise<Stored> {
-  const templateId = randomBytes(32)
-  const template = new Uint8Array(new Float32Array(Array.from({ length: 128 }, () => Math.random() - 0.5)).buffer)
-  const secret = encryptTemplate(template, { templateId, modality: 'face', model: MODEL })
-  const [held, kept] = await splitSecret(secret, 2, 2)
-  const manifest = buildManifest({
-    templateId,
-    tenant: tenant.key,
-    tenantCert: tenant.wire,
-    modality: 'face',
-    model: MODEL,
-    dim: 128,
-    t: 2,
-    n: 2,
-    shares: [
-      { x: held.x, holder: peer, site: 'site-1', commitment: commitShare(templateId, held) },
-      { x: kept.x, holder: absent, site: 'site-2', commitment: commitShare(templateId, kept) }
-    ],
-    policy: { measurements: [enclave.measurement] }
-  })
+  const { templateId, template, secret, shares: [held, kept], manifest } = await prepareEnrolment(tenant, [{ peer, site: 'site-1' }, { peer: absent, site: 'site-2' }], { t: 2, measurements: [enclave.measurement] })
   return { templateId, template, secret, held, kept, manifest }
 }
 
