@@ -143,7 +143,7 @@ class Walk {
       const keyEnd = this.tokens.pos()
       if (typeof key !== 'string') throw new NotCanonicalError('map keys must be text')
       if (prevStart >= 0 && compareRanges(this.data, prevStart, prevEnd, keyStart, keyEnd) >= 0) {
-        throw new NotCanonicalError(`map keys are not in canonical order or repeat ('${key}')`)
+        throw new NotCanonicalError('map keys are not in canonical order or repeat')
       }
       prevStart = keyStart
       prevEnd = keyEnd

@@ -22,7 +22,7 @@ import type { Libp2p, Stream, Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
 import { plain } from '../crypto/bytes.ts'
-import { okFrame, errorFrame, readFrame } from '../protocol/frame.ts'
+import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol/frame.ts'
 import { RemoteError } from '../protocol/errors.ts'
 import { streamPool, type Channel, type StreamPool } from './stream-pool.ts'
 
@@ -174,8 +174,9 @@ async function serveOne (
   } catch (e) {
     const c = codeOf(e)
     outcome = c.code
-    message = c.message
-    response = errorFrame(c.code, c.message)
+    // Bounded once for the wire and the audit log alike: a decoder's message may quote the peer's own field names.
+    message = c.message.slice(0, MAX_REFUSAL_MESSAGE)
+    response = errorFrame(c.code, message)
   }
   let failure: Error | undefined
   try {

@@ -24,9 +24,12 @@ export function okFrame (body: unknown): Uint8Array {
   return encodeCanonical({ ok: true, body })
 }
 
+/** Longest refusal message sent or recorded (messages may quote what a peer sent). */
+export const MAX_REFUSAL_MESSAGE = 300
+
 /** Encode a refusal frame. Messages are truncated so a refusal can never be large. */
 export function errorFrame (code: ErrorCode, message: string): Uint8Array {
-  return encodeCanonical({ ok: false, code, message: message.slice(0, 300) })
+  return encodeCanonical({ ok: false, code, message: message.slice(0, MAX_REFUSAL_MESSAGE) })
 }
 
 /**
@@ -45,6 +48,6 @@ export function readFrame (bytes: Uint8Array, maxBytes: number, peer: string): u
   }
   const m = asMap(value, what, ['ok', 'code', 'message'])
   const code = strField(m, 'code', what, 40) as ErrorCode
-  const message = strField(m, 'message', what, 300)
+  const message = strField(m, 'message', what, MAX_REFUSAL_MESSAGE)
   throw new RemoteError(WIRE_CODES.includes(code) ? code : 'ERR_BAD_REQUEST', message, peer)
 }

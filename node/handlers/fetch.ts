@@ -76,7 +76,8 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   const req = decodeFetchRequest(bytes)
   const { templateId, xs, purpose, enclave, cert } = req.body
   ctx.note.subject = toHex(templateId)
-  ctx.note.action = `fetch x=${xs.join(',')} purpose=${purpose}`
+  // The x is named once it is known to be this holder's (a request may list 255).
+  ctx.note.action = `fetch purpose=${purpose}`
   const now = deps.now()
   checkEnvelope(req.body, ctx, now)
   if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')

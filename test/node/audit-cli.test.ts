@@ -13,7 +13,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, testEnclave, enrolByHand, type Enrolled } from '../helpers/enrol.ts'
 import { LeakPatterns } from '../helpers/leak-scan.ts'
-import { fetchShare } from '../../node/client/holder-requests.ts'
+import { fetchShare, prepareFetch, sendFetch } from '../../node/client/holder-requests.ts'
+import { encodeCanonical } from '../../crypto/canonical.ts'
+import { MAX_REFUSAL_MESSAGE } from '../../protocol/frame.ts'
 import { request } from '../../node/rpc.ts'
 import { runCli } from '../../node/cli/main.ts'
 import type { CliIo } from '../../node/cli/io.ts'
@@ -68,6 +70,14 @@ audit.before(async () => {
   assert.is(await codeOfAsync(fetchShare(client.host, holder, randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
   assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, randomBytes(64), { timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
   for (let i = 0; i < 2; i++) await fetchShare(client.host, net.nodes[1].cert.body.peer, e.templateId, e.shares[1].x, 'login', creds)
+  // A request listing every possible share is served and audited under the holder's own x.
+  const every = prepareFetch(client.host, e.templateId, Array.from({ length: 255 }, (_, i) => i + 1), 'login', creds)
+  await sendFetch(client.host, holder, e.shares[0].x, every)
+  const staleEvery = prepareFetch(client.host, e.templateId, Array.from({ length: 255 }, (_, i) => i + 1), 'login', creds, { now: Date.now() - 5 * 60_000 })
+  assert.is(await codeOfAsync(sendFetch(client.host, holder, e.shares[0].x, staleEvery)), 'ERR_STALE')
+  // A refusal whose message would quote a huge field name of the peer's is still audited, its reason bounded.
+  const hostile = encodeCanonical({ body: {}, sig: new Uint8Array(64), ['k'.repeat(4_000)]: 1 })
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, hostile, { timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
 })
 
 audit('refuses the database of a running node (ERR_BUSY) rather than read a live log', async () => {
@@ -103,20 +113,22 @@ audit('entries say who did what to which template, when, and how it ended', asyn
   assert.is(store.entry.action, `store x=${x}`)
 
   const fetches = find('fetch', 'ok')
-  assert.is(fetches.length, 2)
+  assert.is(fetches.length, 3)
   for (const f of fetches) {
     assert.is(f.entry.subject, subject)
     assert.is(f.entry.action, `fetch x=${x} purpose=login`)
   }
 
-  const [stale] = find('fetch', 'ERR_STALE')
-  assert.ok(stale !== undefined, 'a refusal is audited with its code')
+  const stales = find('fetch', 'ERR_STALE')
+  assert.is(stales.length, 2, 'refusals are audited with their code, one listing 255 shares included')
+  const [stale] = stales
   assert.is(stale.entry.subject, subject)
   assert.match(stale.entry.reason ?? '', /freshness window/)
   assert.is(find('fetch', 'ERR_NOT_FOUND').length, 1)
-  const [garbage] = find('store', 'ERR_DECODE')
-  assert.ok(garbage !== undefined, 'an undecodable request is audited too')
-  assert.is(garbage.entry.subject, undefined, 'nothing to name')
+  const garbage = find('store', 'ERR_DECODE')
+  assert.is(garbage.length, 2, 'undecodable requests are audited too, a hostile one included')
+  assert.is(garbage[0].entry.subject, undefined, 'nothing to name')
+  for (const r of all) assert.ok((r.entry.reason ?? '').length <= MAX_REFUSAL_MESSAGE, `reason of entry ${r.seq} is bounded`)
 
   for (const r of all) assert.ok(r.entry.time >= state.started - 1_000 && r.entry.time <= Date.now(), 'when')
   assert.equal(all.map((r) => r.seq), all.map((_, i) => i + 1), 'seq counts from 1 without gaps')
