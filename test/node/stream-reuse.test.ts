@@ -77,21 +77,32 @@ reuse('a refusal ends the stream, and the next request is served on a new one', 
   await fetchOk(2)
 })
 
-reuse('an oversized request on a reused stream is still answered ERR_TOO_LARGE from its length prefix', async () => {
-  await fetchOk(1)
-  const huge = new Uint8Array(MAX_MESSAGE_BYTES[PROTOCOL.FETCH] + 1)
+/** The code a raw fetch-protocol request to holder i is refused with, and how many new streams it took. */
+async function refusedOnReusedStream (i: number, body: Uint8Array): Promise<{ code: string | undefined, dials: number }> {
   const opts = { timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.FETCH] }
-  assert.ok(streamPool(client.host).size > 0, 'a stream is waiting to be reused')
   const dial = client.host.dialProtocol.bind(client.host)
   let dials = 0
   client.host.dialProtocol = (async (...args: Parameters<typeof dial>) => { dials++; return await dial(...args) }) as typeof dial
   try {
-    assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(1)), PROTOCOL.FETCH, huge, opts)), 'ERR_TOO_LARGE')
+    return { code: await codeOfAsync(request(client.host, peerIdFromString(peerOf(i)), PROTOCOL.FETCH, body, opts)), dials }
   } finally {
     client.host.dialProtocol = dial
   }
-  assert.is(dials, 0, 'the refusal came on the reused stream, not from a retry on a new one')
+}
+
+reuse('an oversized request on a reused stream is still answered ERR_TOO_LARGE from its length prefix', async () => {
   await fetchOk(1)
+  assert.ok(streamPool(client.host).size > 0, 'a stream is waiting to be reused')
+  const r = await refusedOnReusedStream(1, new Uint8Array(MAX_MESSAGE_BYTES[PROTOCOL.FETCH] + 1))
+  assert.equal(r, { code: 'ERR_TOO_LARGE', dials: 0 }, 'the refusal came on the reused stream, not from a retry on a new one')
+  await fetchOk(1)
+})
+
+reuse('garbage on a reused stream is answered ERR_DECODE there, and the holder goes on serving', async () => {
+  await fetchOk(2)
+  const r = await refusedOnReusedStream(2, randomBytes(200))
+  assert.equal(r, { code: 'ERR_DECODE', dials: 0 })
+  await fetchOk(2)
 })
 
 reuse(`a holder closes a stream left idle for limits.streamIdleMs (${IDLE_MS} ms); the caller's next request is still served`, async () => {
