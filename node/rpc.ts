@@ -24,7 +24,7 @@ import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
 import { plain } from '../crypto/bytes.ts'
 import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol/frame.ts'
 import { RemoteError } from '../protocol/errors.ts'
-import { streamPool, type Channel, type StreamPool } from './stream-pool.ts'
+import { streamPool, type Channel } from './stream-pool.ts'
 
 /** What a handler learns about the caller. */
 export interface RequestContext {
@@ -228,44 +228,45 @@ export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protoco
   const who = peer.toString()
   const pool = streamPool(libp2p)
   const key = `${who} ${protocol} ${options.maxResponseBytes}`
+
+  /** One exchange on `channel` (or a new stream): pooled after a success frame, closed after a refusal, aborted on failure. */
+  const exchange = async (channel: Channel | undefined): Promise<unknown> => {
+    let ch = channel
+    try {
+      if (ch === undefined) {
+        const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+        ch = { stream, lp: lpStream(stream, { maxDataLength: options.maxResponseBytes }) }
+      }
+      await ch.lp.write(body, { signal })
+      const bytes = plain((await ch.lp.read({ signal })).subarray())
+      let answer: unknown
+      try {
+        answer = readFrame(bytes, options.maxResponseBytes, who)
+      } catch (e) {
+        // A refusal ends the stream at the holder too.
+        if (e instanceof RemoteError) void ch.stream.close().catch(() => {})
+        else ch.stream.abort(e as Error)
+        ch = undefined
+        throw e
+      }
+      pool.give(key, ch)
+      return answer
+    } catch (e) {
+      ch?.stream.abort(e as Error)
+      throw e
+    }
+  }
+
   const reused = pool.take(key)
   try {
-    return await exchange(libp2p, peer, protocol, body, options, signal, pool, key, reused)
+    return await exchange(reused)
   } catch (e) {
     if (reused === undefined || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options)
     try {
-      return await exchange(libp2p, peer, protocol, body, options, signal, pool, key, undefined)
+      return await exchange(undefined)
     } catch (again) {
       throw failure(again, who, protocol, options)
     }
-  }
-}
-
-/** One exchange on `channel` (or a new stream); the stream is pooled after a success frame, closed after a refusal, aborted on failure. */
-async function exchange (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions, signal: AbortSignal, pool: StreamPool, key: string, channel: Channel | undefined): Promise<unknown> {
-  let ch = channel
-  try {
-    if (ch === undefined) {
-      const stream = await libp2p.dialProtocol(peer, protocol, { signal })
-      ch = { stream, lp: lpStream(stream, { maxDataLength: options.maxResponseBytes }) }
-    }
-    await ch.lp.write(body, { signal })
-    const bytes = plain((await ch.lp.read({ signal })).subarray())
-    let answer: unknown
-    try {
-      answer = readFrame(bytes, options.maxResponseBytes, peer.toString())
-    } catch (e) {
-      // A refusal ends the stream at the holder too.
-      if (e instanceof RemoteError) void ch.stream.close().catch(() => {})
-      else ch.stream.abort(e as Error)
-      ch = undefined
-      throw e
-    }
-    pool.give(key, ch)
-    return answer
-  } catch (e) {
-    ch?.stream.abort(e as Error)
-    throw e
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { asMap, arrayField, bytesField, intField, strField, decodeCanonical, type CborMap } from '../crypto/canonical.ts'
+import { asMap, bytesField, intField, strField, decodeCanonical, type CborMap } from '../crypto/canonical.ts'
 import { DecodeError } from '../crypto/errors.ts'
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
@@ -54,15 +54,25 @@ function decodeFetchRequestBody (value: unknown): FetchRequestBody {
   }
 }
 
-/** Share x-coordinates: 1 to 255 of them, each in [1, 255], strictly increasing (so each appears once). */
+/**
+ * What is wrong with a list of share x-coordinates, if anything: it must hold
+ * 1 to 255 integers in [1, 255], strictly increasing (so each appears once).
+ */
+function xsProblem (xs: unknown): string | undefined {
+  if (!Array.isArray(xs)) return 'must be an array'
+  if (xs.length === 0 || xs.length > 255) return 'must list 1 to 255 shares'
+  for (let i = 0; i < xs.length; i++) {
+    const x: unknown = xs[i]
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > 255) return `[${i}] must be an integer in [1, 255]`
+    if (i > 0 && x <= xs[i - 1]) return 'must be strictly increasing'
+  }
+  return undefined
+}
+
 function xsField (m: CborMap, what: string): number[] {
-  const xs = arrayField(m, 'xs', what, 255, (v, i) => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 255) throw new DecodeError(`${what}.xs[${i}] must be an integer in [1, 255]`)
-    return v
-  })
-  if (xs.length === 0) throw new DecodeError(`${what}.xs is empty`)
-  for (let i = 1; i < xs.length; i++) if (xs[i] <= xs[i - 1]) throw new DecodeError(`${what}.xs must be strictly increasing`)
-  return xs
+  const problem = xsProblem(m.xs)
+  if (problem !== undefined) throw new DecodeError(`${what}.xs ${problem}`)
+  return m.xs as number[]
 }
 
 /** Decode a fetch request (size-limited, canonical, every field checked; signature not yet checked). */
@@ -74,11 +84,8 @@ export function decodeFetchRequest (bytes: Uint8Array): FetchRequest {
 export interface FetchRequestInit { templateId: Uint8Array, xs: number[], purpose: string, enclave: SignedWire, cert: SignedWire, sender: string, nonce: Uint8Array, time: number }
 
 function checkXs (xs: number[]): void {
-  if (!Array.isArray(xs) || xs.length === 0 || xs.length > 255) throw new RangeError('xs must list 1 to 255 shares')
-  xs.forEach((x, i) => {
-    if (!Number.isInteger(x) || x < 1 || x > 255) throw new RangeError(`xs[${i}] must be an integer in [1, 255], got ${x}`)
-    if (i > 0 && x <= xs[i - 1]) throw new RangeError('xs must be strictly increasing')
-  })
+  const problem = xsProblem(xs)
+  if (problem !== undefined) throw new RangeError(`xs ${problem}`)
 }
 
 /**
