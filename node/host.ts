@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { coalescedWrites } from './coalesced-writes.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { deferredWindowUpdates } from './deferred-window-updates.ts'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
@@ -47,7 +48,8 @@ export async function createHost (init: HostInit): Promise<Host> {
     transports: [tcp()],
     // Same bytes on the wire, one socket write per encrypted message (see coalesced-writes.ts).
     connectionEncrypters: [coalescedWrites(noise())],
-    streamMuxers: [yamux()],
+    // Window updates ride with the next frame instead of alone (see deferred-window-updates.ts).
+    streamMuxers: [process.env.NO_DEFER ? yamux() : deferredWindowUpdates(yamux())],
     connectionManager: {
       // libp2p's default (5 inbound connections per second per host) is a DoS
       // guard for public nodes; a site runs many nodes and the devnet runs all
