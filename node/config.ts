@@ -26,6 +26,8 @@ export interface Limits {
   invalidRequestBudget: number
   /** How long a stream may wait for its next request; longer than callers keep idle streams (10 s). @default 30000 */
   streamIdleMs: number
+  /** Longest an audit entry waits in memory to share one write with others (a crash may lose that much). @default 20 */
+  auditFlushMs: number
 }
 
 export interface NodeConfig {
@@ -45,7 +47,7 @@ export interface NodeConfig {
   limits: Limits
 }
 
-export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20, streamIdleMs: 30_000 }
+export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20, streamIdleMs: 30_000, auditFlushMs: 20 }
 
 function fail (field: string, why: string): never {
   throw new BioshardError('ERR_CONFIG', `config.${field} ${why}`)

@@ -13,11 +13,14 @@
  * on. The key is `seq` as 8-byte big-endian, so key order is chain order.
  *
  * Durability: appends are NOT fsync'd one by one — a synced write per fetch
- * would halve fetch throughput. A crash can therefore lose the newest
- * entries; the chain cannot tell a lost tail from a shorter log, so such a
- * loss shows only as a lower entry count in verify (anchor the head hash
- * elsewhere to detect it). Every synced store or erase flushes all earlier
- * appends with it, since LevelDB has a single write-ahead log.
+ * would halve fetch throughput — and wait up to `flushMs` in memory to share
+ * a write. A crash can therefore lose the newest entries (those still
+ * waiting, and those written since the last synced write); the chain cannot
+ * tell a lost tail from a shorter log, so such a loss shows only as a lower
+ * entry count in verify (anchor the head hash elsewhere to detect it). Every
+ * synced store or erase makes all records written before it durable with
+ * it, since LevelDB has a single write-ahead log; a clean stop writes
+ * everything ({@link AuditLog.flush}).
  *
  * Entries carry only strings, numbers and booleans — never share or template
  * bytes; a runtime guard rejects byte arrays in case a caller's types lie.
@@ -224,45 +227,65 @@ function decodeEntry (value: unknown): AuditEntry {
 /** Most records written in one batch. */
 const MAX_BATCH = 256
 
-interface Pending { entry: AuditEntry, resolve: (head: AuditHead) => void, reject: (e: Error) => void }
+interface Pending { entry: AuditEntry, at: number, resolve: (head: AuditHead) => void, reject: (e: Error) => void }
+
+/** How an {@link AuditLog} writes. */
+export interface AuditLogOptions {
+  /**
+   * Longest an appended entry waits in memory for others to share its
+   * write (ms); 0 writes as soon as no write is under way. A full batch
+   * (256 records) is written at once.
+   * @default 0
+   */
+  flushMs?: number
+}
 
 /**
  * Append-only audit log of one node. Appends are group-committed: records
- * queued while a write is in flight are chained and written together in the
- * next batch, so the chain never forks and a busy node writes once per batch
- * rather than once per request (each LevelDB write is a trip through the
- * thread pool).
+ * queued while a write is in flight, or within `flushMs` of the oldest
+ * unwritten one, are chained and written together, so the chain never forks
+ * and a busy node writes once per batch rather than once per request. Each
+ * LevelDB write is a trip through the thread pool and back, which on a
+ * loaded two-core machine costs more than the request it records; a site
+ * node waits 20 ms by default (`limits.auditFlushMs`).
  *
  * @example
- * const log = await AuditLog.open(ndb)
+ * const log = await AuditLog.open(ndb, { flushMs: 20 })
  * await log.append({ time: Date.now(), protocol: 'fetch', peer: peerId, subject: idHex, action: 'fetch', outcome: 'ERR_REPLAY', reason: 'nonce seen' })
  */
 export class AuditLog {
   readonly #db: NodeDb
+  readonly #flushMs: number
   #head: AuditHead
   readonly #queue: Pending[] = []
   #writing: Promise<void> | undefined
+  #timer: NodeJS.Timeout | undefined
 
-  private constructor (db: NodeDb, head: AuditHead) {
+  private constructor (db: NodeDb, head: AuditHead, flushMs: number) {
     this.#db = db
     this.#head = head
+    this.#flushMs = flushMs
   }
 
   /**
    * Open the log, resuming after its last record.
    *
    * @param db the open node database
+   * @param options how appends are written
    * @returns the log, positioned at its head
    * @throws {DecodeError} when the last record cannot be decoded (run `bioshard audit verify`)
+   * @throws {RangeError} when `flushMs` is not a non-negative integer
    */
-  static async open (db: NodeDb): Promise<AuditLog> {
+  static async open (db: NodeDb, options: AuditLogOptions = {}): Promise<AuditLog> {
+    const flushMs = options.flushMs ?? 0
+    if (!Number.isInteger(flushMs) || flushMs < 0) throw new RangeError(`flushMs must be a non-negative integer, got ${flushMs}`)
     let head: AuditHead = { seq: 0, hash: ZERO_HASH }
     for await (const [key, value] of db.audit.iterator({ reverse: true, limit: 1 })) {
       const rec = decodeAuditRecord(value)
       if (rec.seq !== seqOfKey(key)) throw new DecodeError(`audit record ${seqOfKey(key)} claims seq ${rec.seq}`)
       head = { seq: rec.seq, hash: Uint8Array.from(rec.hash) }
     }
-    return new AuditLog(db, head)
+    return new AuditLog(db, head, flushMs)
   }
 
   /**
@@ -276,52 +299,60 @@ export class AuditLog {
   async append (entry: AuditEntry): Promise<AuditHead> {
     const clean = normaliseAuditEntry(entry)
     return await new Promise<AuditHead>((resolve, reject) => {
-      this.#queue.push({ entry: clean, resolve, reject })
-      this.#kick()
+      this.#queue.push({ entry: clean, at: performance.now(), resolve, reject })
+      this.#schedule()
     })
   }
 
-  /** Start writing unless a write is already under way (which picks up what is queued). */
-  #kick (): void {
-    if (this.#writing !== undefined) return
-    this.#writing = this.#drain().finally(() => {
+  /** Write what is queued now, or once the oldest entry has waited `flushMs`; never while a write is under way. */
+  #schedule (): void {
+    if (this.#writing !== undefined || this.#queue.length === 0) return
+    const wait = this.#queue.length >= MAX_BATCH ? 0 : this.#queue[0].at + this.#flushMs - performance.now()
+    if (wait <= 0) {
+      this.#write()
+    } else {
+      this.#timer ??= setTimeout(() => { this.#timer = undefined; this.#schedule() }, wait)
+    }
+  }
+
+  #write (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#writing = this.#writeBatch().finally(() => {
       this.#writing = undefined
-      // Appended after the last batch was taken but before this ran.
-      if (this.#queue.length > 0) this.#kick()
+      this.#schedule()
     })
   }
 
-  /** Write queued records, batch after batch, until the queue is empty. */
-  async #drain (): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH)
-      let { seq, hash } = this.#head
-      const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
-      const written: Array<{ pending: Pending, seq: number, hash: Uint8Array }> = []
-      for (const pending of batch) {
-        const next = seq + 1
-        const nextHash = auditHash(next, hash, pending.entry)
-        const bytes = encodeAuditRecord({ seq: next, prev: hash, entry: pending.entry, hash: nextHash })
-        if (bytes.length > AUDIT_RECORD_MAX_BYTES) {
-          pending.reject(new TooLargeError('audit record', bytes.length, AUDIT_RECORD_MAX_BYTES))
-          continue
-        }
-        ops.push({ type: 'put', key: auditKey(next), value: bytes })
-        written.push({ pending, seq: next, hash: nextHash })
-        seq = next
-        hash = nextHash
-      }
-      if (ops.length === 0) continue
-      try {
-        await this.#db.audit.batch(ops)
-      } catch (e) {
-        // Nothing of this batch is in the chain: the head stays where it was.
-        for (const w of written) w.pending.reject(e as Error)
+  /** Chain and write up to {@link MAX_BATCH} queued records in one batch. */
+  async #writeBatch (): Promise<void> {
+    const batch = this.#queue.splice(0, MAX_BATCH)
+    let { seq, hash } = this.#head
+    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
+    const written: Array<{ pending: Pending, seq: number, hash: Uint8Array }> = []
+    for (const pending of batch) {
+      const next = seq + 1
+      const nextHash = auditHash(next, hash, pending.entry)
+      const bytes = encodeAuditRecord({ seq: next, prev: hash, entry: pending.entry, hash: nextHash })
+      if (bytes.length > AUDIT_RECORD_MAX_BYTES) {
+        pending.reject(new TooLargeError('audit record', bytes.length, AUDIT_RECORD_MAX_BYTES))
         continue
       }
-      this.#head = { seq, hash }
-      for (const w of written) w.pending.resolve({ seq: w.seq, hash: Uint8Array.from(w.hash) })
+      ops.push({ type: 'put', key: auditKey(next), value: bytes })
+      written.push({ pending, seq: next, hash: nextHash })
+      seq = next
+      hash = nextHash
     }
+    if (ops.length === 0) return
+    try {
+      await this.#db.audit.batch(ops)
+    } catch (e) {
+      // Nothing of this batch is in the chain: the head stays where it was.
+      for (const w of written) w.pending.reject(e as Error)
+      return
+    }
+    this.#head = { seq, hash }
+    for (const w of written) w.pending.resolve({ seq: w.seq, hash: Uint8Array.from(w.hash) })
   }
 
   /** @returns the last appended seq (0 when empty) and its hash (a copy) */
@@ -329,9 +360,12 @@ export class AuditLog {
     return { seq: this.#head.seq, hash: Uint8Array.from(this.#head.hash) }
   }
 
-  /** Wait for every queued append to settle (before closing the database). */
+  /** Write everything queued now, and wait for every append to settle (before closing the database). */
   async flush (): Promise<void> {
-    while (this.#writing !== undefined) await this.#writing
+    while (this.#writing !== undefined || this.#queue.length > 0) {
+      if (this.#writing === undefined) this.#write()
+      await this.#writing
+    }
   }
 
   /** @returns the head hash in hex (for logs and anchoring) */

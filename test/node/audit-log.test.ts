@@ -8,6 +8,7 @@ import {
   AuditLog, auditHash, auditKey, decodeAuditRecord, encodeAuditRecord, type AuditEntry
 } from '../../node/audit/audit-log.ts'
 import { verifyAuditLog } from '../../node/audit/verify.ts'
+import { expectArgErrorAsync } from '../helpers/assert.ts'
 import { command } from '../../node/cli/commands/audit.ts'
 import { EXIT, UsageError, type CliIo } from '../../node/cli/io.ts'
 import { fromHex, randomBytes, toHex } from '../../crypto/bytes.ts'
@@ -105,6 +106,45 @@ Audit('appends queued while a write is under way are committed together in one b
   await Promise.all(Array.from({ length: 60 }, (_, i) => log.append(entry(i))))
   assert.ok(writes <= 2, `60 concurrent appends took ${writes} writes`)
   assert.equal(await verifyAuditLog(db), { ok: true, count: 60, head: toHex(log.head().hash) })
+  await db.close()
+})
+
+Audit('with flushMs, appends wait in memory to share one write; flush() writes them at once', async () => {
+  const { db } = await logWith(0)
+  const log = await AuditLog.open(db, { flushMs: 60_000 })
+  const batch = db.audit.batch.bind(db.audit)
+  let writes = 0
+  db.audit.batch = ((ops: never) => { writes++; return batch(ops) }) as typeof db.audit.batch
+  const appended = [log.append(entry(1))]
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  appended.push(log.append(entry(2)), log.append(entry(3)))
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  assert.is(writes, 0, 'nothing written before flushMs has passed')
+  assert.equal((await verifyAuditLog(db)).count, 0)
+  await log.flush()
+  assert.is(writes, 1, 'one write for the three')
+  assert.equal((await Promise.all(appended)).map((h) => h.seq), [1, 2, 3])
+  assert.equal(await verifyAuditLog(db), { ok: true, count: 3, head: toHex(log.head().hash) })
+  await db.close()
+})
+
+Audit('with flushMs, an entry is written once it has waited that long, and a full batch at once', async () => {
+  const { db } = await logWith(0)
+  const short = await AuditLog.open(db, { flushMs: 20 })
+  assert.is((await short.append(entry(1))).seq, 1, 'written without a flush()')
+  const long = await AuditLog.open(db, { flushMs: 60_000 })
+  const full = Array.from({ length: 256 }, (_, i) => long.append(entry(i + 2)))
+  const settled = await Promise.race([Promise.all(full), new Promise((resolve) => setTimeout(resolve, 10_000, 'timed out'))])
+  assert.ok(Array.isArray(settled), 'a full batch does not wait for flushMs')
+  assert.equal(await verifyAuditLog(db), { ok: true, count: 257, head: toHex(long.head().hash) })
+  await db.close()
+})
+
+Audit('flushMs must be a non-negative integer', async () => {
+  const { db } = await logWith(0)
+  for (const flushMs of [-1, 1.5, Number.NaN]) {
+    await expectArgErrorAsync(async () => await AuditLog.open(db, { flushMs }), RangeError, 'flushMs')
+  }
   await db.close()
 })
 
