@@ -6,16 +6,19 @@
  * answers match requests until the IPC channel closes, when it exits.
  *
  * Requests are handled concurrently (each owns its buffers). A malformed
- * request gets an error result, never a crash. Nothing is logged.
+ * request gets an error result, never a crash. Shares sent ahead (`open`)
+ * are opened on arrival and kept for their session's match
+ * (opened-shares.ts); a malformed one is dropped. Nothing is logged.
  *
  * @module
  */
 import './harden.ts'
 import { wipe } from '../../crypto/bytes.ts'
+import { OpenedShares } from './opened-shares.ts'
 import { generateSealKeyPair } from '../../crypto/seal.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
-import { errorToWire, checkMatchRequest, type InitMessage, type MatchMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
-import { runMatch, type EnclaveKeys, type ImageEmbedder } from './match.ts'
+import { errorToWire, checkMatchRequest, checkOpenMessage, type InitMessage, type MatchMessage, type OpenMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
+import { openAhead, runMatch, type EnclaveKeys, type ImageEmbedder } from './match.ts'
 import { selfCheck } from './isolation.ts'
 
 function send (msg: ReadyMessage | ResultMessage): void {
@@ -46,14 +49,28 @@ async function main (): Promise<void> {
   wipe(seed)
   const keys: EnclaveKeys = { seal, signer, measurement: init.measurement.slice() }
 
+  const kept = new OpenedShares()
+  const keepOpened = (msg: unknown): void => {
+    let m: OpenMessage
+    try { m = checkOpenMessage(msg) } catch { return }
+    const share = openAhead(keys, m.templateId, m.share)
+    if (share !== undefined) kept.put(m.session, share)
+  }
+
   process.on('message', (raw: unknown) => {
-    const msg = raw as MatchMessage
-    if (msg === null || typeof msg !== 'object' || msg.type !== 'match' || !Number.isSafeInteger(msg.id)) return
+    const msg = raw as MatchMessage | OpenMessage
+    if (msg === null || typeof msg !== 'object') return
+    if (msg.type === 'open') { keepOpened(msg); return }
+    if (msg.type !== 'match' || !Number.isSafeInteger(msg.id)) return
     const id = msg.id
+    // Taken now, before anything can fail: whatever happens to the request, its session is gone.
+    const session = (msg.req as { session?: unknown } | null)?.session
+    const opened = typeof session === 'number' ? kept.take(session) : undefined
     Promise.resolve()
-      .then(async () => await runMatch(keys, checkMatchRequest(msg.req), embedder))
+      .then(async () => await runMatch(keys, checkMatchRequest(msg.req), { embedder, opened }))
       .then((result) => { send({ type: 'result', id, ok: true, result }) })
       .catch((e: unknown) => { send({ type: 'result', id, ok: false, error: errorToWire(e) }) })
+      .finally(() => { if (opened !== undefined) for (const s of opened.values()) wipe(s.bytes) })
   })
 
   send({

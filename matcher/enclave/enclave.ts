@@ -1,8 +1,9 @@
 /**
  * Host side of the enclave: starts the isolated child process once, checks
  * its isolation, and multiplexes match requests to it by id, each with a
- * deadline. The host never sees a share or a template in the clear: it
- * forwards sealed shares and receives a signed decision. (This module and
+ * deadline; shares may be sent ahead of their match ({@link Enclave.preopen}).
+ * The host never sees a share or a template in the clear: it forwards sealed
+ * shares and receives a signed decision. (This module and
  * everything it imports stay clear of the functions that open, combine or
  * decrypt; a test walks the import graph to keep it so.)
  *
@@ -30,13 +31,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { realpathSync } from 'node:fs'
 import { BioshardError } from '../../crypto/errors.ts'
-import { checkMatchRequest, copyRequest, errorFromWire, type IsolationReport, type MatchRequest, type MatchResult, type ReadyMessage, type ResultMessage } from './messages.ts'
+import { checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire, type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
 import { checkIsolation } from './isolation.ts'
 import { planLaunch, type FaceModelPaths, type LaunchPlan } from './launch.ts'
 import { inReadSet, REPO_ROOT } from './read-set.ts'
 import { CLOSE_GRACE_MS, MATCH_TIMEOUT_MS, MAX_PENDING, START_TIMEOUT_MS } from './constants.ts'
 
-export type { MatchRequest, MatchResult, MatchProbe, SealedShare, IsolationReport } from './messages.ts'
+export type { MatchRequest, MatchResult, MatchProbe, SealedShare, EarlyShare, IsolationReport } from './messages.ts'
 export type { FaceModelPaths } from './launch.ts'
 
 /** Options of {@link Enclave.start}; all optional. */
@@ -114,6 +115,7 @@ export class Enclave extends EventEmitter {
   #starting: Promise<Live> | undefined
   #generation = 1
   #nextId = 1
+  #nextSession = 1
   #closed = false
   readonly #pending = new Map<number, Pending>()
 
@@ -338,6 +340,42 @@ export class Enclave extends EventEmitter {
         p.reject(enclaveError('could not send the request to the enclave', err))
       })
     })
+  }
+
+  /**
+   * A new session id, for sending a match's shares ahead with {@link preopen}.
+   *
+   * @example const session = enclave.session()
+   */
+  session (): number {
+    return this.#nextSession++
+  }
+
+  /**
+   * Send one sealed share ahead of its match, so the enclave opens it while
+   * the rest are still being fetched; the match then names the same
+   * `session` and still lists every share (a share sent ahead is used only
+   * if the match lists the same bytes). Nothing is answered: a share that
+   * does not open is named bad by the match, as it would have been. Skipped
+   * (false) when the enclave is closed, not running, or has restarted since
+   * `generation`.
+   *
+   * @param session - from {@link session}
+   * @param templateId - the template the share belongs to
+   * @param share - x, sealed bytes and AAD, as the holder returned them
+   * @param generation - the enclave generation the share was sealed to
+   * @returns whether the share was sent
+   * @throws {TypeError|RangeError} naming a malformed field
+   * @example enclave.preopen(session, templateId, { x, sealed, aad }, generation)
+   */
+  preopen (session: number, templateId: Uint8Array, share: EarlyShare, generation?: number): boolean {
+    const checked = checkOpenMessage({ type: 'open', session, templateId, share })
+    const live = this.#live
+    if (this.#closed || live === undefined || live.generation !== this.#generation || (generation !== undefined && generation !== live.generation)) return false
+    const message: OpenMessage = { type: 'open', session, templateId: checked.templateId.slice(), share: { x: share.x, sealed: share.sealed.slice(), aad: share.aad.slice() } }
+    // A hint: if it cannot be sent, the match sends the share anyway.
+    live.child.send(message, () => {})
+    return true
   }
 
   /**

@@ -3,7 +3,8 @@
  * a template together in whole:
  *
  *     probe (embed a photo here, if given one)
- *     → open each sealed share (HPKE, info binds templateId and x, aad the fetch request hash)
+ *     → open each sealed share (HPKE, info binds templateId and x, aad the fetch request hash),
+ *       or take the one opened ahead from the same bytes (opened-shares.ts)
  *     → check commitments and combine t good shares
  *     → decrypt the envelope (AEAD binds templateId, modality, model)
  *     → decode the template, dequantise → cosine against the probe
@@ -20,7 +21,7 @@
  *
  * @module
  */
-import { concat, utf8, wipe } from '../../crypto/bytes.ts'
+import { concat, equalBytes, utf8, wipe } from '../../crypto/bytes.ts'
 import { BioshardError, DecodeError } from '../../crypto/errors.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
 import { open, type SealKeyPair } from '../../crypto/seal.ts'
@@ -31,6 +32,7 @@ import { signDecision } from '../../protocol/decision.ts'
 import { cosine } from '../score.ts'
 import { decodeTemplate, dequantise, type Template } from '../template.ts'
 import type { MatchRequest, MatchResult } from './messages.ts'
+import type { OpenedShare } from './opened-shares.ts'
 
 /** Embeds a photo inside the enclave (the face pipeline), when enabled. */
 export interface ImageEmbedder {
@@ -80,21 +82,61 @@ async function probeVector (req: MatchRequest, embedder: ImageEmbedder | undefin
   }
 }
 
+/** What a match may use besides the child's keys. */
+export interface MatchContext {
+  /** the face pipeline, when image probes are enabled */
+  embedder?: ImageEmbedder
+  /** clock for the decision time @default Date.now */
+  now?: () => number
+  /** shares of this request opened ahead, by x (consumed: every one is wiped before return) */
+  opened?: Map<number, OpenedShare>
+}
+
+/**
+ * Open share `s` of `req`, or take the share opened ahead from exactly the
+ * same template id, x, sealed bytes and AAD (anything else is opened anew,
+ * so a stale or mismatched hint can only cost time).
+ *
+ * @throws {DecryptError} when it does not open
+ */
+function openShare (keys: EnclaveKeys, req: MatchRequest, s: MatchRequest['shares'][number], ahead: Map<number, OpenedShare> | undefined): Uint8Array {
+  const early = ahead?.get(s.x)
+  if (early !== undefined && equalBytes(early.templateId, req.templateId) && equalBytes(early.sealed, s.sealed) && equalBytes(early.aad, s.aad)) {
+    ahead!.delete(s.x)
+    return early.bytes
+  }
+  return open(keys.seal, s.sealed, sealInfo(req.templateId, s.x), s.aad)
+}
+
+/**
+ * Open a share sent ahead of its match (an `open` hint).
+ *
+ * @returns the opened share, or undefined when it does not open (the match will name it bad)
+ * @example const share = openAhead(keys, msg.templateId, msg.share)
+ */
+export function openAhead (keys: EnclaveKeys, templateId: Uint8Array, share: { x: number, sealed: Uint8Array, aad: Uint8Array }): OpenedShare | undefined {
+  try {
+    return { templateId, x: share.x, sealed: share.sealed, aad: share.aad, bytes: open(keys.seal, share.sealed, sealInfo(templateId, share.x), share.aad) }
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Run one match.
  *
  * @param keys - the child's keys and measurement
  * @param req - a checked request (its buffers are consumed: wiped before return)
- * @param embedder - the face pipeline, when image probes are enabled
- * @param now - clock for the decision time
+ * @param context - the face pipeline, clock, and shares opened ahead
  * @returns the signed decision and its summary
  * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` when fewer than `t` shares open and match their commitments
  * @throws {DecryptError} ERR_DECRYPT when `t` committed shares combine into an envelope that does not authenticate
  * @throws {DecodeError} ERR_DECODE when the template is malformed or disagrees with its envelope's modality or model
  * @throws {BioshardError} ERR_BAD_REQUEST when the probe's dimension or kind does not fit the template or this enclave; ERR_NO_FACE, ERR_LOW_QUALITY, ERR_DECODE from the face pipeline
- * @example const result = await runMatch(keys, checkMatchRequest(msg.req), embedder)
+ * @example const result = await runMatch(keys, checkMatchRequest(msg.req), { embedder, opened: kept.take(session) })
  */
-export async function runMatch (keys: EnclaveKeys, req: MatchRequest, embedder?: ImageEmbedder, now: () => number = Date.now): Promise<MatchResult> {
+export async function runMatch (keys: EnclaveKeys, req: MatchRequest, context: MatchContext = {}): Promise<MatchResult> {
+  const { embedder, now = Date.now, opened: ahead } = context
   const opened: Share[] = []
   const bad: number[] = []
   let probe: Float32Array | undefined
@@ -106,7 +148,7 @@ export async function runMatch (keys: EnclaveKeys, req: MatchRequest, embedder?:
     probe = await probeVector(req, embedder)
     for (const s of req.shares) {
       try {
-        opened.push({ x: s.x, bytes: open(keys.seal, s.sealed, sealInfo(req.templateId, s.x), s.aad) })
+        opened.push({ x: s.x, bytes: openShare(keys, req, s, ahead) })
       } catch {
         // Wrong key, wrong binding or tampering all look the same: a bad share from that holder.
         bad.push(s.x)
@@ -151,7 +193,7 @@ export async function runMatch (keys: EnclaveKeys, req: MatchRequest, embedder?:
     return { decision: decision.slice(), accept, score, threshold: req.threshold, bad: badSorted }
   } finally {
     // Every path — success, a bad share set, a failed decryption — leaves nothing behind.
-    wipe(...opened.map((s) => s.bytes), secret, plaintext, template?.data)
+    wipe(...opened.map((s) => s.bytes), ...[...(ahead?.values() ?? [])].map((s) => s.bytes), secret, plaintext, template?.data)
     zero(vector, probe, req.probe.kind === 'embedding' ? req.probe.vector : undefined)
   }
 }

@@ -3,7 +3,11 @@
  * (Node's `advanced` serialization, a structured clone, so `Uint8Array` and
  * `Float32Array` arrive as such), and the checks both sides apply.
  *
- * host → child: `init` once, then `match` requests tagged with an id.
+ * host → child: `init` once, then `match` requests tagged with an id, and
+ * `open` hints: a sealed share to open now, ahead of the match of a session
+ * (opened-shares.ts says why). A hint is never answered; one that is
+ * malformed or does not open is dropped, and its share opened (or named
+ * bad) by the match as usual.
  * child → host: `ready` once (keys and its own isolation report), then one
  * `result` per request id: the signed decision and its summary, or an error
  * as `{ name, code, message, bad }`. Nothing else ever leaves the child.
@@ -52,7 +56,23 @@ export interface MatchRequest {
    * instead of reporting every share as bad.
    */
   generation?: number
+  /**
+   * The session whose shares were sent ahead with {@link OpenMessage}: the
+   * enclave uses those it already opened from the same template id, x,
+   * sealed bytes and AAD instead of opening them again.
+   */
+  session?: number
 }
+
+/** A sealed share sent ahead of its match. */
+export interface EarlyShare {
+  x: number
+  sealed: Uint8Array
+  aad: Uint8Array
+}
+
+/** host → child: open `share` now and keep it for the match of `session`. */
+export interface OpenMessage { type: 'open', session: number, templateId: Uint8Array, share: EarlyShare }
 
 /** The outcome of a match. */
 export interface MatchResult {
@@ -144,10 +164,36 @@ export function checkMatchRequest (req: unknown): MatchRequest {
   } else {
     throw new TypeError("req.probe.kind must be 'embedding' or 'image'")
   }
-  if (r.generation !== undefined && (typeof r.generation !== 'number' || !Number.isInteger(r.generation) || r.generation < 1)) {
-    throw new TypeError('req.generation must be a positive integer')
-  }
+  if (r.generation !== undefined && !isPositiveInteger(r.generation)) throw new TypeError('req.generation must be a positive integer')
+  if (r.session !== undefined && !isPositiveInteger(r.session)) throw new TypeError('req.session must be a positive integer')
   return r
+}
+
+function isPositiveInteger (v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1
+}
+
+/**
+ * Check every field of an open message (host before sending, child on receipt).
+ *
+ * @param msg - the message
+ * @returns the same message, typed
+ * @throws {TypeError|RangeError} naming the first invalid field
+ * @example checkOpenMessage({ type: 'open', session: 1, templateId, share: { x, sealed, aad } })
+ */
+export function checkOpenMessage (msg: unknown): OpenMessage {
+  if (msg === null || typeof msg !== 'object' || (msg as OpenMessage).type !== 'open') throw new TypeError("msg must be an 'open' message")
+  const m = msg as OpenMessage
+  if (!isPositiveInteger(m.session)) throw new TypeError('msg.session must be a positive integer')
+  bytes(m.templateId, 'msg.templateId', 32, 32)
+  const s = m.share as unknown
+  if (s === null || typeof s !== 'object') throw new TypeError('msg.share must be a sealed share')
+  const share = s as EarlyShare
+  if (typeof share.x !== 'number' || !Number.isInteger(share.x)) throw new TypeError('msg.share.x must be an integer')
+  if (share.x < 1 || share.x > 255) throw new RangeError(`msg.share.x must be in [1, 255], got ${share.x}`)
+  bytes(share.sealed, 'msg.share.sealed', 1, MAX_SEALED_BYTES)
+  bytes(share.aad, 'msg.share.aad', 0, MAX_AAD_BYTES)
+  return m
 }
 
 /**
@@ -171,7 +217,8 @@ export function copyRequest (req: MatchRequest): MatchRequest {
     threshold: req.threshold,
     nonce: req.nonce.slice(),
     shares: req.shares.map((s) => ({ x: s.x, commitment: s.commitment.slice(), sealed: s.sealed.slice(), aad: s.aad.slice() })),
-    probe
+    probe,
+    ...(req.session !== undefined ? { session: req.session } : {})
   }
 }
 

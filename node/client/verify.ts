@@ -103,6 +103,7 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
   const creds = { verifier: verifier.key, cert: verifier.cert, attestation: handle.attestation }
   const prepare = (): PreparedFetch => prepareFetch(ctx.host, templateId, manifest.body.shares.map((s) => s.x), input.purpose, creds)
   let prepared = prepare()
+  const session = handle.enclave.session()
 
   const launch = (): boolean => {
     const entry = queue.shift()
@@ -110,7 +111,11 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
     inFlight++
     if (Date.now() - prepared.time > REQUEST_REFRESH_MS) prepared = prepare()
     sendFetch(ctx.host, entry.holder, entry.x, prepared, { timeoutMs: ctx.timeouts.requestMs, verifySignature: false })
-      .then((res) => { good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder, response: res }) })
+      .then((res) => {
+        good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder, response: res })
+        // Opened by the enclave while the others are on their way; the share completing the quorum goes with the match.
+        if (good.size < t) handle.enclave.preopen(session, templateId, { x: entry.x, sealed: res.body.sealed, aad: res.body.request }, handle.generation)
+      })
       .catch((e: unknown) => {
         const code = (e as { code?: string }).code ?? 'ERR_INTERNAL'
         log('holder %s refused share %d: %s', entry.holder, entry.x, code)
@@ -140,7 +145,8 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
             nonce: crypto.getRandomValues(new Uint8Array(16)),
             shares: shares.map((s) => ({ x: s.x, commitment: manifest.body.shares.find((e) => e.x === s.x)!.commitment, sealed: s.sealed, aad: s.aad })),
             probe: input.probe,
-            generation: handle.generation
+            generation: handle.generation,
+            session
           })
           for (const x of result.bad) bad.push(blame(good.get(x), x))
           const matchMs = performance.now() - matchStart

@@ -5,7 +5,10 @@
  *
  * The test process enrols (so it holds the template itself) and drives a
  * separate host process, which starts the enclave and only ever receives
- * sealed shares. Both processes are then read from outside:
+ * sealed shares. As a verification does, it sends two of them ahead of the
+ * match (opened by the enclave on arrival), and a spare that the match never
+ * uses, which must be wiped with the rest. Both processes are then read from
+ * outside:
  *
  * - `/proc/<pid>/mem` of the host and of the enclave child: every readable
  *   anonymous or writable mapping, searched for 64-byte windows. Controls
@@ -50,7 +53,9 @@ const held = []
 process.on('message', async (m) => {
   if (m.type === 'match') {
     try {
-      const r = await enclave.match(m.req)
+      const session = enclave.session()
+      for (const share of m.ahead) enclave.preopen(session, m.req.templateId, share)
+      const r = await enclave.match({ ...m.req, session })
       process.send({ type: 'result', accept: r.accept, score: r.score })
     } catch (e) { process.send({ type: 'result', error: String(e) }) }
   } else if (m.type === 'hold') {
@@ -135,19 +140,21 @@ if (process.platform !== 'linux' || !existsSync('/proc/self/mem')) {
   const templateBytes = encodeTemplate(makeTemplate(vector, { modality: 'face', model }))
   const envelope = encryptTemplate(templateBytes, { templateId, modality: 'face', model })
   const shares = await splitSecret(envelope, 3, 5)
-  const sealedShares = shares.slice(0, 3).map((s) => {
+  const sealedShares = shares.slice(0, 4).map((s) => {
     const aad = randomBytes(32)
     return { x: s.x, commitment: commitShare(templateId, s), sealed: seal(enclaveKey, s.bytes, shareSealInfo(templateId, s.x), aad), aad }
   })
+  const ahead = [sealedShares[0], sealedShares[1], sealedShares[3]].map(({ x, sealed, aad }) => ({ x, sealed, aad }))
   const probe = vector.map((v) => v + (Math.random() - 0.5) * 0.05)
-  const result = await call(host, { type: 'match', req: { templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce: randomBytes(16), shares: sealedShares, probe: { kind: 'embedding', vector: probe } } }, 'result')
+  const result = await call(host, { type: 'match', ahead, req: { templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } } }, 'result')
 
   const secrets: Array<{ name: string, bytes: Uint8Array }> = [
     ...windows(templateBytes).map((bytes, i) => ({ name: `template encoding #${i}`, bytes })),
     ...windows(new Uint8Array(vector.buffer)).map((bytes, i) => ({ name: `template float32 values #${i}`, bytes })),
     { name: 'envelope head (version, data key, nonce)', bytes: envelope.slice(0, WINDOW) },
     { name: 'envelope ciphertext', bytes: envelope.slice(envelope.length - WINDOW) },
-    ...shares.slice(0, 3).map((s) => ({ name: `plaintext share x=${s.x}`, bytes: s.bytes.slice(100, 100 + WINDOW) }))
+    ...shares.slice(0, 3).map((s) => ({ name: `plaintext share x=${s.x}`, bytes: s.bytes.slice(100, 100 + WINDOW) })),
+    { name: `plaintext share x=${shares[3].x}, sent ahead and never used`, bytes: shares[3].bytes.slice(100, 100 + WINDOW) }
   ]
   const control = randomBytes(WINDOW)
   await call(host, { type: 'hold', value: control }, 'held')

@@ -6,67 +6,14 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Enclave, type MatchRequest, type SealedShare } from '../../matcher/enclave/enclave.ts'
-import { encryptTemplate } from '../../crypto/envelope.ts'
-import { splitSecret, commitShare, NotEnoughSharesError, type Share } from '../../crypto/shares.ts'
-import { seal } from '../../crypto/seal.ts'
+import { Enclave, type MatchRequest } from '../../matcher/enclave/enclave.ts'
+import { commitShare, NotEnoughSharesError } from '../../crypto/shares.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
-import { shareSealInfo } from '../../protocol/fetch.ts'
 import { verifyDecision } from '../../protocol/decision.ts'
 import { processAttestation, readAttestation } from '../../protocol/attestation.ts'
 import { ProcessAttestor } from '../../matcher/enclave/attestor.ts'
-import { makeTemplate, encodeTemplate, type TemplateDtype } from '../../matcher/template.ts'
-
-const MODEL = 'test-model-1'
-
-interface Enrolled { templateId: Uint8Array, vector: Float32Array, shares: Share[], t: number }
-
-function unit (dim: number): Float32Array {
-  const v = new Float32Array(dim).map(() => Math.random() - 0.5)
-  const n = Math.hypot(...v)
-  return v.map((x) => x / n)
-}
-
-/** Near `v`: cosine ≈ 0.99. */
-function near (v: Float32Array): Float32Array {
-  return v.map((x) => x + (Math.random() - 0.5) * 0.02)
-}
-
-async function enrol (opts: { dim?: number, t?: number, n?: number, dtype?: TemplateDtype, vector?: Float32Array } = {}): Promise<Enrolled> {
-  const t = opts.t ?? 3
-  const vector = opts.vector ?? unit(opts.dim ?? 128)
-  const templateId = randomBytes(32)
-  const bytes = encodeTemplate(makeTemplate(vector, { modality: 'face', model: MODEL, dtype: opts.dtype ?? 'f32' }))
-  const shares = await splitSecret(encryptTemplate(bytes, { templateId, modality: 'face', model: MODEL }), t, opts.n ?? 5)
-  return { templateId, vector, shares, t }
-}
-
-/** What a holder returns: the share sealed to the enclave, bound to a (here random) request hash. */
-function sealed (enclaveKey: Uint8Array, e: Enrolled, share: Share): SealedShare {
-  const aad = randomBytes(32)
-  return { x: share.x, commitment: commitShare(e.templateId, share), sealed: seal(enclaveKey, share.bytes, shareSealInfo(e.templateId, share.x), aad), aad }
-}
-
-function request (enclave: Enclave, e: Enrolled, probe: Float32Array, shares?: SealedShare[]): MatchRequest {
-  const key = enclave.publicKey
-  return {
-    templateId: e.templateId,
-    modality: 'face',
-    model: MODEL,
-    t: e.t,
-    threshold: 0.5,
-    nonce: randomBytes(16),
-    shares: shares ?? e.shares.slice(0, e.t).map((s) => sealed(key, e, s)),
-    probe: { kind: 'embedding', vector: probe }
-  }
-}
-
-async function rejection (p: Promise<unknown>): Promise<Error & { code?: string, bad?: number[] }> {
-  try { await p } catch (e) { return e as Error & { code?: string } }
-  assert.unreachable('expected a rejection')
-  throw new Error('unreachable')
-}
+import { unit, near, enrol, sealed, request, rejection } from '../helpers/match-request.ts'
 
 const enclave = await Enclave.start()
 

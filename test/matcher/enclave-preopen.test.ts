@@ -1,0 +1,185 @@
+/**
+ * Shares sent ahead of their match (matcher/enclave/opened-shares.ts, the
+ * `open` hint): the enclave opens them on arrival and the match uses them
+ * only when it lists the very same bytes; everything kept is bounded,
+ * expires, and is wiped once a match took it, used or not. A hint can only
+ * save time: a bad or mismatched one leaves the match exactly as it would
+ * have been without it.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Enclave } from '../../matcher/enclave/enclave.ts'
+import { OpenedShares, type OpenedShare } from '../../matcher/enclave/opened-shares.ts'
+import { openAhead, runMatch, type EnclaveKeys } from '../../matcher/enclave/match.ts'
+import { checkOpenMessage } from '../../matcher/enclave/messages.ts'
+import { NotEnoughSharesError } from '../../crypto/shares.ts'
+import { generateSealKeyPair } from '../../crypto/seal.ts'
+import { generateSigningKey } from '../../crypto/sign.ts'
+import { randomBytes } from '../../crypto/bytes.ts'
+import { verifyDecision } from '../../protocol/decision.ts'
+import { enrol, near, request, sealed, rejection } from '../helpers/match-request.ts'
+import { expectArgError, expectArgErrorAsync } from '../helpers/assert.ts'
+
+const zeroed = (b: Uint8Array): boolean => b.every((v) => v === 0)
+
+function keysWith (seal = generateSealKeyPair()): EnclaveKeys {
+  return { seal, signer: generateSigningKey().key, measurement: randomBytes(32) }
+}
+
+function share (x: number): OpenedShare {
+  return { templateId: randomBytes(32), x, sealed: randomBytes(80), aad: randomBytes(32), bytes: randomBytes(40) }
+}
+
+// ---------------------------------------------------------------------------
+const Kept = suite('OpenedShares')
+
+Kept('a session\'s shares are taken whole, once', () => {
+  const kept = new OpenedShares()
+  const a = share(1)
+  const b = share(2)
+  kept.put(5, a)
+  kept.put(5, b)
+  kept.put(6, share(1))
+  const mine = kept.take(5)!
+  assert.equal([...mine.keys()], [1, 2])
+  assert.is(mine.get(1), a)
+  assert.is(kept.take(5), undefined)
+  assert.is(kept.size, 1)
+  kept.clear()
+})
+
+Kept('a second share for the same x replaces the first, which is wiped', () => {
+  const kept = new OpenedShares()
+  const first = share(3)
+  kept.put(1, first)
+  kept.put(1, share(3))
+  assert.ok(zeroed(first.bytes))
+  kept.clear()
+})
+
+Kept('at most maxSessions are kept: the oldest is wiped to make room', () => {
+  const kept = new OpenedShares({ maxSessions: 2 })
+  const oldest = share(1)
+  kept.put(1, oldest)
+  kept.put(2, share(1))
+  kept.put(3, share(1))
+  assert.is(kept.size, 2)
+  assert.ok(zeroed(oldest.bytes))
+  assert.is(kept.take(1), undefined)
+  kept.clear()
+})
+
+Kept('a session nobody takes is wiped after ttlMs; clear() wipes everything', async () => {
+  const kept = new OpenedShares({ ttlMs: 20 })
+  const abandoned = share(1)
+  kept.put(1, abandoned)
+  await new Promise((resolve) => setTimeout(resolve, 80))
+  assert.ok(zeroed(abandoned.bytes))
+  assert.is(kept.size, 0)
+  const other = new OpenedShares()
+  const held = share(4)
+  other.put(1, held)
+  other.clear()
+  assert.ok(zeroed(held.bytes))
+  assert.is(other.size, 0)
+})
+
+// ---------------------------------------------------------------------------
+const Match = suite('runMatch with shares opened ahead')
+
+Match('shares opened ahead from the same bytes are used, not opened again', async () => {
+  const e = await enrol()
+  const mine = keysWith()
+  const req = request(mine.seal, e, near(e.vector))
+  const opened = new Map(req.shares.map((s) => [s.x, openAhead(mine, e.templateId, s)!]))
+  // An enclave whose own key cannot open these: only the shares opened ahead can make this match.
+  const r = await runMatch(keysWith(), request(mine.seal, e, near(e.vector), req.shares), { opened })
+  assert.ok(r.accept)
+  assert.equal(r.bad, [])
+  for (const s of opened.values()) assert.ok(zeroed(s.bytes), `share ${s.x} wiped after use`)
+})
+
+Match('a share opened ahead from other bytes, AAD or template is not used; leftovers are wiped', async () => {
+  const e = await enrol({ t: 2, n: 5 })
+  const keys = keysWith()
+  const [a, b, c] = e.shares.map((s) => sealed(keys.seal.publicKey, e, s))
+  const otherAad = openAhead(keys, e.templateId, { ...b, aad: b.aad })!
+  const req = request(keys.seal, e, near(e.vector), [a, { ...b, aad: randomBytes(32) }])
+  const unused = openAhead(keys, e.templateId, c)!
+  const opened = new Map([[b.x, otherAad], [c.x, unused]])
+  const err = await rejection(runMatch(keys, req, { opened }))
+  assert.ok(err instanceof NotEnoughSharesError, String(err))
+  assert.equal(err.bad, [b.x], 'the share listed was opened anew (and failed its AAD), not taken from the hint')
+  assert.ok(zeroed(otherAad.bytes) && zeroed(unused.bytes), 'every share opened ahead is wiped, used or not')
+})
+
+Match('openAhead: a share that does not open gives nothing', async () => {
+  const e = await enrol()
+  const keys = keysWith()
+  const s = sealed(keys.seal.publicKey, e, e.shares[0])
+  assert.ok(openAhead(keys, e.templateId, s) !== undefined)
+  assert.is(openAhead(keys, randomBytes(32), s), undefined)
+  assert.is(openAhead(keys, e.templateId, { ...s, sealed: s.sealed.subarray(0, 10) }), undefined)
+})
+
+// ---------------------------------------------------------------------------
+const Early = suite('Enclave.preopen')
+const enclave = await Enclave.start()
+
+Early('a match uses the shares sent ahead for its session and decides as without them', async () => {
+  const e = await enrol({ t: 3, n: 5 })
+  const req = request(enclave, e, near(e.vector))
+  const session = enclave.session()
+  for (const s of req.shares.slice(0, 2)) assert.ok(enclave.preopen(session, e.templateId, s, enclave.generation))
+  const r = await enclave.match({ ...req, session, generation: enclave.generation })
+  assert.ok(r.accept)
+  assert.equal(r.bad, [])
+  assert.equal(verifyDecision(r.decision, enclave.signer).nonce, req.nonce)
+  assert.not.equal(enclave.session(), session, 'sessions are never reused')
+})
+
+Early('a corrupted share sent ahead is still named bad by the match, which completes from the spares', async () => {
+  const e = await enrol({ t: 3, n: 5 })
+  const shares = e.shares.map((s) => sealed(enclave.publicKey, e, s))
+  shares[0].sealed[40] ^= 0xff
+  const session = enclave.session()
+  for (const s of shares.slice(0, 3)) enclave.preopen(session, e.templateId, s)
+  const r = await enclave.match({ ...request(enclave, e, near(e.vector), shares), session })
+  assert.ok(r.accept)
+  assert.equal(r.bad, [shares[0].x])
+})
+
+Early('a session is used by one match only: a second match with it opens every share itself', async () => {
+  const e = await enrol()
+  const req = request(enclave, e, near(e.vector))
+  const session = enclave.session()
+  for (const s of req.shares) enclave.preopen(session, e.templateId, s)
+  assert.ok((await enclave.match({ ...req, session })).accept)
+  assert.ok((await enclave.match({ ...req, nonce: randomBytes(16), session })).accept)
+})
+
+Early('malformed hints are refused on the host, naming the field', async () => {
+  const e = await enrol()
+  const s = sealed(enclave.publicKey, e, e.shares[0])
+  expectArgError(() => enclave.preopen(0, e.templateId, s), TypeError, 'msg.session')
+  expectArgError(() => enclave.preopen(1, new Uint8Array(5), s), RangeError, 'msg.templateId')
+  expectArgError(() => enclave.preopen(1, e.templateId, { ...s, x: 256 }), RangeError, 'msg.share.x')
+  expectArgError(() => enclave.preopen(1, e.templateId, { ...s, sealed: new Uint8Array(0) }), RangeError, 'msg.share.sealed')
+  expectArgError(() => checkOpenMessage({ type: 'match' }), TypeError, "'open'")
+  await expectArgErrorAsync(async () => await enclave.match({ ...request(enclave, e, e.vector), session: -1 }), TypeError, 'req.session')
+})
+
+Early('a hint for an older generation or a closed enclave is not sent', async () => {
+  const e = await enrol()
+  const s = sealed(enclave.publicKey, e, e.shares[0])
+  assert.is(enclave.preopen(enclave.session(), e.templateId, s, enclave.generation + 1), false)
+  const other = await Enclave.start()
+  await other.close()
+  assert.is(other.preopen(other.session(), e.templateId, s), false)
+})
+
+Early.after(async () => { await enclave.close() })
+
+Kept.run()
+Match.run()
+Early.run()
