@@ -169,6 +169,15 @@ Early('malformed hints are refused on the host, naming the field', async () => {
   await expectArgErrorAsync(async () => await enclave.match({ ...request(enclave, e, e.vector), session: -1 }), TypeError, 'req.session')
 })
 
+Early('no hint is sent while a match is in flight (the enclave is busy anyway)', async () => {
+  const e = await enrol()
+  const req = request(enclave, e, near(e.vector))
+  const running = enclave.match(req)
+  assert.is(enclave.preopen(enclave.session(), e.templateId, req.shares[0]), false)
+  assert.ok((await running).accept)
+  assert.is(enclave.preopen(enclave.session(), e.templateId, req.shares[0]), true)
+})
+
 Early('a hint for an older generation or a closed enclave is not sent', async () => {
   const e = await enrol()
   const s = sealed(enclave.publicKey, e, e.shares[0])
