@@ -11,6 +11,7 @@ import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
 import { utf8, concat } from '../crypto/bytes.ts'
 import { AEAD } from '../crypto/tags.ts'
+import { SEALED_MIN_BYTES } from '../crypto/seal.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { signBody, signAndEncode, encodeSigned, readSigned, type Signed, type SignedWire } from './signed.ts'
 import { readAttestation, type Attestation } from './attestation.ts'
@@ -152,7 +153,8 @@ function decodeFetchResponseBody (value: unknown): FetchResponseBody {
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
     x: intField(m, 'x', what, 1, 255),
     holder: peerField(m, 'holder', what),
-    sealed: bytesField(m, 'sealed', what, { min: 49, max: MAX_SHARE_BYTES + 64 }),
+    // HPKE adds enc and tag: exactly what the enclave accepts, so a holder cannot hand it more.
+    sealed: bytesField(m, 'sealed', what, { min: SEALED_MIN_BYTES + 1, max: MAX_SHARE_BYTES + SEALED_MIN_BYTES }),
     request: bytesField(m, 'request', what, { exact: HASH_BYTES }),
     time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
   }
