@@ -49,6 +49,12 @@ export interface NodeConfig {
 
 export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20, streamIdleMs: 30_000, auditFlushMs: 20 }
 
+/** Limits with a tighter ceiling than the generic one. */
+const LIMIT_MAX: Partial<Limits> = {
+  // Entries waiting this long are what a crash loses: seconds, not hours.
+  auditFlushMs: 10_000
+}
+
 function fail (field: string, why: string): never {
   throw new BioshardError('ERR_CONFIG', `config.${field} ${why}`)
 }
@@ -101,6 +107,8 @@ export function validateConfig (value: unknown): NodeConfig {
     for (const [k, n] of Object.entries(v.limits)) {
       if (!(k in DEFAULT_LIMITS)) fail(`limits.${k}`, 'is not a known limit')
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000_000) fail(`limits.${k}`, 'must be a positive integer')
+      const most = LIMIT_MAX[k as keyof Limits]
+      if (most !== undefined && n > most) fail(`limits.${k}`, `must be at most ${most}`)
       limits[k as keyof Limits] = n
     }
   }

@@ -9,8 +9,9 @@
  * last one to open once the quorum is complete.
  *
  * What is kept is bounded and short-lived: at most `maxSessions` sessions
- * (the oldest is wiped to make room), each wiped `ttlMs` after its first
- * share unless a match took it first. A match takes a session whole; the
+ * and `maxShares` shares in all (the oldest sessions are wiped to make
+ * room), each wiped `ttlMs` after its first share unless a match took it
+ * first. A match takes a session whole; the
  * shares it does not use are wiped with the rest (see match.ts).
  *
  * @module
@@ -32,6 +33,8 @@ export interface OpenedShare {
 export interface OpenedSharesOptions {
   /** sessions kept at once; the oldest is wiped to make room @default 64 */
   maxSessions?: number
+  /** shares kept at once, over all sessions; the oldest sessions are wiped to make room @default 1024 */
+  maxShares?: number
   /** a session is wiped this long after its first share unless taken @default 10000 */
   ttlMs?: number
 }
@@ -49,10 +52,13 @@ interface Session { shares: Map<number, OpenedShare>, timer: NodeJS.Timeout }
 export class OpenedShares {
   readonly #sessions = new Map<number, Session>()
   readonly #maxSessions: number
+  readonly #maxShares: number
   readonly #ttlMs: number
+  #shares = 0
 
   constructor (options: OpenedSharesOptions = {}) {
     this.#maxSessions = options.maxSessions ?? 64
+    this.#maxShares = options.maxShares ?? 1024
     this.#ttlMs = options.ttlMs ?? 10_000
   }
 
@@ -71,8 +77,11 @@ export class OpenedShares {
       this.#sessions.set(session, s)
     }
     const old = s.shares.get(share.x)
-    if (old !== undefined) wipe(old.bytes)
+    if (old !== undefined) { wipe(old.bytes); this.#shares-- }
     s.shares.set(share.x, share)
+    this.#shares++
+    // Oldest first; if that is this very session, its hints are lost, which only costs time.
+    while (this.#shares > this.#maxShares) this.#drop(this.#sessions.keys().next().value as number)
   }
 
   /** Take every share kept for `session` (the caller must wipe them); undefined when none. */
@@ -81,6 +90,7 @@ export class OpenedShares {
     if (s === undefined) return undefined
     clearTimeout(s.timer)
     this.#sessions.delete(session)
+    this.#shares -= s.shares.size
     return s.shares
   }
 

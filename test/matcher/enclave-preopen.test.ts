@@ -69,6 +69,24 @@ Kept('at most maxSessions are kept: the oldest is wiped to make room', () => {
   kept.clear()
 })
 
+Kept('at most maxShares are kept in all: the oldest sessions are wiped to make room', () => {
+  const kept = new OpenedShares({ maxShares: 3 })
+  const first = [share(1), share(2)]
+  for (const s of first) kept.put(1, s)
+  kept.put(2, share(1))
+  assert.is(kept.size, 2)
+  kept.put(2, share(2))
+  assert.ok(first.every((s) => zeroed(s.bytes)), 'the oldest session was wiped')
+  assert.is(kept.take(1), undefined)
+  assert.is(kept.take(2)!.size, 2)
+  const lone = new OpenedShares({ maxShares: 1 })
+  const a = share(1)
+  lone.put(7, a)
+  lone.put(7, share(2))
+  assert.ok(zeroed(a.bytes))
+  assert.is(lone.size, 0, 'a session larger than the bound is not kept')
+})
+
 Kept('a session nobody takes is wiped after ttlMs; clear() wipes everything', async () => {
   const kept = new OpenedShares({ ttlMs: 20 })
   const abandoned = share(1)

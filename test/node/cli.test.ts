@@ -352,6 +352,7 @@ const cases: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
   ['a metrics address without a port', (c) => { c.metrics = 'localhost' }, /config\.metrics must be host:port/],
   ['a zero limit', (c) => { c.limits = { invalidRequestBudget: 0 } }, /config\.limits\.invalidRequestBudget must be a positive integer/],
   ['an unknown limit', (c) => { c.limits = { maxShares: 5 } }, /config\.limits\.maxShares is not a known limit/],
+  ['an audit flush delay of minutes', (c) => { c.limits = { auditFlushMs: 60_000 } }, /config\.limits\.auditFlushMs must be at most 10000/],
   ['a bootstrap peer that is not a multiaddr', (c) => { c.bootstrap = ['peer-1'] }, /config\.bootstrap\[0\] is not a valid multiaddr/]
 ]
 
