@@ -403,6 +403,17 @@ export async function measure (name: string, fn: Op, options: MeasureOptions = {
 }
 
 /**
+ * Run a benchmark and its floor one after the other, the floor first in even
+ * rounds and second in odd ones, so neither always runs on a warmer (or
+ * busier) machine.
+ *
+ * @example for (let r = 0; r < 3; r++) await inTurn(r, runFloor, runBench)
+ */
+export async function inTurn (round: number, floor: () => Promise<void>, bench: () => Promise<void>): Promise<void> {
+  if (round % 2 === 0) { await floor(); await bench() } else { await bench(); await floor() }
+}
+
+/**
  * Keep `concurrency` operations in flight for `durationMs` (after an untimed
  * warmup) and record each one's latency. An operation that throws is counted
  * as an error and the load goes on.

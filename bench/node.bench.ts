@@ -58,7 +58,7 @@ import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
 import { testEnclave, prepareEnrolment } from '../test/helpers/enrol.ts'
 import { echoRequest, echoExchange, echoReusedExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
-import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
+import { inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
 
 const TEMPLATE_BYTES = 2_048
 const PURPOSE = 'login'
@@ -110,15 +110,6 @@ function echoOnce (host: Libp2p, peer: string, body: Uint8Array, answerBytes: nu
 function echoReused (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
   return async () => { await echoReusedExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
-}
-
-/**
- * Run a benchmark and its floor one after the other, the floor first in even
- * rounds and second in odd ones, so neither always runs on a warmer (or
- * busier) machine.
- */
-async function inTurn (round: number, floor: () => Promise<void>, bench: () => Promise<void>): Promise<void> {
-  if (round % 2 === 0) { await floor(); await bench() } else { await bench(); await floor() }
 }
 
 /** Start the two nodes and the echo peer; each is added to `children` as soon as it runs. */

@@ -59,7 +59,7 @@ import { createClient, type Client } from '../node/client/client.ts'
 import type { VerifyResult } from '../node/client/verify.ts'
 import { echoRequest, echoExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
-import { sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, formatOps, toMs, median, type BenchResult, type LoadSamples } from './harness.ts'
+import { inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, formatOps, toMs, median, type BenchResult, type LoadSamples } from './harness.ts'
 
 const NODES = 6
 const T = 3
@@ -109,11 +109,6 @@ function floorOnce (host: Libp2p, peers: string[]): () => Promise<void> {
   const body = echoRequest(FLOOR_REQUEST_BYTES, FLOOR_ANSWER_BYTES)
   const one = async (id: ReturnType<typeof peerIdFromString>): Promise<void> => { await echoExchange(host, id, body, FLOOR_ANSWER_BYTES, REQUEST_TIMEOUT_MS) }
   return async () => { await Promise.all(ids.map(one)) }
-}
-
-/** Benchmark and floor one after the other, the floor first in even rounds, so neither always runs on the warmer machine. */
-async function inTurn (round: number, floor: () => Promise<void>, bench: () => Promise<void>): Promise<void> {
-  if (round % 2 === 0) { await floor(); await bench() } else { await bench(); await floor() }
 }
 
 /**

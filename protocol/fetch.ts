@@ -17,7 +17,7 @@ import { signBody, signAndEncode, encodeSigned, readSigned, type Signed, type Si
 import { readAttestation, type Attestation } from './attestation.ts'
 import { readVerifierCert, type VerifierCert } from './certs.ts'
 import { peerField, PURPOSE } from './fields.ts'
-import { HASH_BYTES, MAX_MESSAGE_BYTES, MAX_SHARE_BYTES, NONCE_BYTES, PROTOCOL, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
+import { HASH_BYTES, MAX_MESSAGE_BYTES, MAX_SEALED_SHARE_BYTES, NONCE_BYTES, PROTOCOL, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
 
 export interface FetchRequestBody {
   v: number
@@ -153,8 +153,8 @@ function decodeFetchResponseBody (value: unknown): FetchResponseBody {
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
     x: intField(m, 'x', what, 1, 255),
     holder: peerField(m, 'holder', what),
-    // HPKE adds enc and tag: exactly what the enclave accepts, so a holder cannot hand it more.
-    sealed: bytesField(m, 'sealed', what, { min: SEALED_MIN_BYTES + 1, max: MAX_SHARE_BYTES + SEALED_MIN_BYTES }),
+    // Exactly what the enclave accepts, so a holder cannot hand it more.
+    sealed: bytesField(m, 'sealed', what, { min: SEALED_MIN_BYTES + 1, max: MAX_SEALED_SHARE_BYTES }),
     request: bytesField(m, 'request', what, { exact: HASH_BYTES }),
     time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
   }

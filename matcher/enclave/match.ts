@@ -31,7 +31,7 @@ import { AEAD } from '../../crypto/tags.ts'
 import { signDecision } from '../../protocol/decision.ts'
 import { cosine } from '../score.ts'
 import { decodeTemplate, dequantise, type Template } from '../template.ts'
-import type { MatchRequest, MatchResult } from './messages.ts'
+import type { EarlyShare, MatchRequest, MatchResult } from './messages.ts'
 import type { OpenedShare } from './opened-shares.ts'
 
 /** Embeds a photo inside the enclave (the face pipeline), when enabled. */
@@ -105,7 +105,12 @@ function openShare (keys: EnclaveKeys, req: MatchRequest, s: MatchRequest['share
     ahead!.delete(s.x)
     return early.bytes
   }
-  return open(keys.seal, s.sealed, sealInfo(req.templateId, s.x), s.aad)
+  return openSealed(keys, req.templateId, s)
+}
+
+/** HPKE-open share `s` of `templateId` with the enclave key (info binds the template and x, AAD the request). */
+function openSealed (keys: EnclaveKeys, templateId: Uint8Array, s: EarlyShare): Uint8Array {
+  return open(keys.seal, s.sealed, sealInfo(templateId, s.x), s.aad)
 }
 
 /**
@@ -114,9 +119,9 @@ function openShare (keys: EnclaveKeys, req: MatchRequest, s: MatchRequest['share
  * @returns the opened share, or undefined when it does not open (the match will name it bad)
  * @example const share = openAhead(keys, msg.templateId, msg.share)
  */
-export function openAhead (keys: EnclaveKeys, templateId: Uint8Array, share: { x: number, sealed: Uint8Array, aad: Uint8Array }): OpenedShare | undefined {
+export function openAhead (keys: EnclaveKeys, templateId: Uint8Array, share: EarlyShare): OpenedShare | undefined {
   try {
-    return { templateId, x: share.x, sealed: share.sealed, aad: share.aad, bytes: open(keys.seal, share.sealed, sealInfo(templateId, share.x), share.aad) }
+    return { templateId, x: share.x, sealed: share.sealed, aad: share.aad, bytes: openSealed(keys, templateId, share) }
   } catch {
     return undefined
   }

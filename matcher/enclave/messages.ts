@@ -65,11 +65,7 @@ export interface MatchRequest {
 }
 
 /** A sealed share sent ahead of its match. */
-export interface EarlyShare {
-  x: number
-  sealed: Uint8Array
-  aad: Uint8Array
-}
+export type EarlyShare = Omit<SealedShare, 'commitment'>
 
 /** host → child: open `share` now and keep it for the match of `session`. */
 export interface OpenMessage { type: 'open', session: number, templateId: Uint8Array, share: EarlyShare }
@@ -144,14 +140,10 @@ export function checkMatchRequest (req: unknown): MatchRequest {
   const seen = new Set<number>()
   r.shares.forEach((s, i) => {
     const name = `req.shares[${i}]`
-    if (s === null || typeof s !== 'object') throw new TypeError(`${name} must be a sealed share`)
-    if (typeof s.x !== 'number' || !Number.isInteger(s.x)) throw new TypeError(`${name}.x must be an integer`)
-    if (s.x < 1 || s.x > 255) throw new RangeError(`${name}.x must be in [1, 255], got ${s.x}`)
+    checkEarlyShare(s, name)
     if (seen.has(s.x)) throw new RangeError(`${name}.x repeats x = ${s.x}`)
     seen.add(s.x)
     bytes(s.commitment, `${name}.commitment`, 32, 32)
-    bytes(s.sealed, `${name}.sealed`, 1, MAX_SEALED_BYTES)
-    bytes(s.aad, `${name}.aad`, 0, MAX_AAD_BYTES)
   })
   const p = r.probe as unknown
   if (p === null || typeof p !== 'object') throw new TypeError('req.probe must be { kind: "embedding", vector } or { kind: "image", bytes }')
@@ -186,14 +178,18 @@ export function checkOpenMessage (msg: unknown): OpenMessage {
   const m = msg as OpenMessage
   if (!isPositiveInteger(m.session)) throw new TypeError('msg.session must be a positive integer')
   bytes(m.templateId, 'msg.templateId', 32, 32)
-  const s = m.share as unknown
-  if (s === null || typeof s !== 'object') throw new TypeError('msg.share must be a sealed share')
-  const share = s as EarlyShare
-  if (typeof share.x !== 'number' || !Number.isInteger(share.x)) throw new TypeError('msg.share.x must be an integer')
-  if (share.x < 1 || share.x > 255) throw new RangeError(`msg.share.x must be in [1, 255], got ${share.x}`)
-  bytes(share.sealed, 'msg.share.sealed', 1, MAX_SEALED_BYTES)
-  bytes(share.aad, 'msg.share.aad', 0, MAX_AAD_BYTES)
+  checkEarlyShare(m.share, 'msg.share')
   return m
+}
+
+/** x, sealed bytes and AAD of one share, in a match request or sent ahead of one. */
+function checkEarlyShare (s: unknown, name: string): asserts s is EarlyShare {
+  if (s === null || typeof s !== 'object') throw new TypeError(`${name} must be a sealed share`)
+  const share = s as EarlyShare
+  if (typeof share.x !== 'number' || !Number.isInteger(share.x)) throw new TypeError(`${name}.x must be an integer`)
+  if (share.x < 1 || share.x > 255) throw new RangeError(`${name}.x must be in [1, 255], got ${share.x}`)
+  bytes(share.sealed, `${name}.sealed`, 1, MAX_SEALED_BYTES)
+  bytes(share.aad, `${name}.aad`, 0, MAX_AAD_BYTES)
 }
 
 /**

@@ -94,11 +94,6 @@ export class OpenedShares {
     return s.shares
   }
 
-  /** Wipe everything kept. */
-  clear (): void {
-    for (const session of [...this.#sessions.keys()]) this.#drop(session)
-  }
-
   #drop (session: number): void {
     const s = this.take(session)
     if (s !== undefined) for (const share of s.values()) wipe(share.bytes)

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { percentile, median, summarize, summarizeLoad, compare, formatTable, formatTime, formatOps, toMs, sample, setProgress, type BenchResult } from '../../bench/harness.ts'
+import { percentile, median, summarize, summarizeLoad, compare, formatTable, formatTime, formatOps, toMs, sample, inTurn, setProgress, type BenchResult } from '../../bench/harness.ts'
 
 setProgress(null)
 
@@ -211,6 +211,12 @@ sampling('calls the operation warmup + iterations times with running indexes and
 sampling('stops at maxIterations even when the minimum time is not reached', async () => {
   const s = await sample('capped', () => {}, { warmup: 0, iterations: 1, minTimeMs: 60_000, maxIterations: 7 })
   assert.is(s.length, 7)
+})
+
+sampling('inTurn runs the floor first in even rounds and the benchmark first in odd ones', async () => {
+  const order: string[] = []
+  for (let r = 0; r < 3; r++) await inTurn(r, async () => { order.push('floor') }, async () => { order.push('bench') })
+  assert.equal(order, ['floor', 'bench', 'bench', 'floor', 'floor', 'bench'])
 })
 
 sampling.run()

@@ -45,7 +45,6 @@ Kept('a session\'s shares are taken whole, once', () => {
   assert.is(mine.get(1), a)
   assert.is(kept.take(5), undefined)
   assert.is(kept.size, 1)
-  kept.clear()
 })
 
 Kept('a second share for the same x replaces the first, which is wiped', () => {
@@ -54,7 +53,6 @@ Kept('a second share for the same x replaces the first, which is wiped', () => {
   kept.put(1, first)
   kept.put(1, share(3))
   assert.ok(zeroed(first.bytes))
-  kept.clear()
 })
 
 Kept('at most maxSessions are kept: the oldest is wiped to make room', () => {
@@ -66,7 +64,6 @@ Kept('at most maxSessions are kept: the oldest is wiped to make room', () => {
   assert.is(kept.size, 2)
   assert.ok(zeroed(oldest.bytes))
   assert.is(kept.take(1), undefined)
-  kept.clear()
 })
 
 Kept('at most maxShares are kept in all: the oldest sessions are wiped to make room', () => {
@@ -87,19 +84,13 @@ Kept('at most maxShares are kept in all: the oldest sessions are wiped to make r
   assert.is(lone.size, 0, 'a session larger than the bound is not kept')
 })
 
-Kept('a session nobody takes is wiped after ttlMs; clear() wipes everything', async () => {
+Kept('a session nobody takes is wiped after ttlMs', async () => {
   const kept = new OpenedShares({ ttlMs: 20 })
   const abandoned = share(1)
   kept.put(1, abandoned)
   await new Promise((resolve) => setTimeout(resolve, 80))
   assert.ok(zeroed(abandoned.bytes))
   assert.is(kept.size, 0)
-  const other = new OpenedShares()
-  const held = share(4)
-  other.put(1, held)
-  other.clear()
-  assert.ok(zeroed(held.bytes))
-  assert.is(other.size, 0)
 })
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /**
  * `bioshard audit verify` on the audit log a real node wrote: after stores,
- * fetches and refusals on a 3-node network, the stopped node's log verifies
+ * fetches and refusals on a 3-node network, the stopped node's log holds
+ * every one of them (written at the latest by the stop), verifies
  * (exit 0), its entries say who did what and how it ended without holding
  * any share bytes, and a record edited on disk is named by its seq (exit 1).
  */
@@ -52,7 +53,9 @@ async function records (dir: string): Promise<AuditRecord[]> {
 const audit = suite('bioshard audit verify on a node\'s own log')
 
 audit.before(async () => {
-  const net = await LocalNetwork.start({ nodes: 3, dir: root, keep: true })
+  // Entries may wait 10 s in memory before they are written: the log read
+  // below is complete only because stopping a node writes what is waiting.
+  const net = await LocalNetwork.start({ nodes: 3, dir: root, keep: true, limits: { auditFlushMs: 10_000 } })
   state.net = net
   await net.converged()
   const client = await clientHost(net)

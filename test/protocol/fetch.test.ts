@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodeFetchRequest, encodeFetchRequestWithHash, decodeFetchRequest, fetchRequestHash, readFetchResponse, signFetchResponse, type FetchRequestInit } from '../../protocol/fetch.ts'
-import { MAX_SHARE_BYTES } from '../../protocol/constants.ts'
+import { MAX_SEALED_SHARE_BYTES, MAX_SHARE_BYTES } from '../../protocol/constants.ts'
 import { SEALED_MIN_BYTES } from '../../crypto/seal.ts'
 import { MAX_SEALED_BYTES } from '../../matcher/enclave/constants.ts'
 import { encodeSigned, signBody } from '../../protocol/signed.ts'
@@ -101,9 +101,10 @@ const response = suite('fetch response')
 response('sealed shares are bounded as the enclave bounds them: longer ones are refused at decoding (ERR_DECODE)', () => {
   const holder = generateSigningKey().key
   const signed = (sealedBytes: number): unknown => signFetchResponse({ templateId: randomBytes(32), x: 2, holder: sender, sealed: new Uint8Array(sealedBytes), request: randomBytes(32), time: Date.now() }, holder)
-  assert.is(readFetchResponse(signed(MAX_SHARE_BYTES + SEALED_MIN_BYTES)).body.sealed.length, MAX_SHARE_BYTES + SEALED_MIN_BYTES)
-  assert.is(MAX_SEALED_BYTES, MAX_SHARE_BYTES + SEALED_MIN_BYTES, 'the enclave accepts the same bound')
-  for (const n of [SEALED_MIN_BYTES, MAX_SHARE_BYTES + SEALED_MIN_BYTES + 1]) {
+  assert.is(MAX_SEALED_SHARE_BYTES, MAX_SHARE_BYTES + SEALED_MIN_BYTES, 'the bound is a largest share plus HPKE\'s overhead')
+  assert.is(MAX_SEALED_BYTES, MAX_SEALED_SHARE_BYTES, 'the enclave accepts the same bound')
+  assert.is(readFetchResponse(signed(MAX_SEALED_SHARE_BYTES)).body.sealed.length, MAX_SEALED_SHARE_BYTES)
+  for (const n of [SEALED_MIN_BYTES, MAX_SEALED_SHARE_BYTES + 1]) {
     assert.is(codeOf(() => readFetchResponse(signed(n))), 'ERR_DECODE', `${n} bytes`)
   }
 })
