@@ -8,19 +8,19 @@
  * - `filter`: run only suites whose name contains one of these substrings;
  * - `--json <file>`: also write every result, with the machine it ran on.
  *
- * Each suite module exports `run(): Promise<BenchResult[]>` and is imported
- * only when it runs, so a suite whose dependencies or shared files are
- * missing is skipped with a printed reason and the others still run. The
- * exit code is 1 when a suite failed or a goal was missed.
+ * Each suite module exports `run(): Promise<BenchResult[]>` and runs in a
+ * fresh Node process of its own (`suite-process.ts` says why), so a suite
+ * whose dependencies or shared files are missing, or that fails or crashes,
+ * is reported with its reason and the others still run. The exit code is 1
+ * when a suite failed or a goal was missed.
  *
  * @module
  */
 import { readdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import { printTable, progress, type BenchResult } from './harness.ts'
-
-interface Suite { name: string, file: string }
+import { progress } from './harness.ts'
+import { runSuiteInChild, type Suite, type SuiteOutcome } from './suite-process.ts'
 
 /** Suites that run first, in this order; others found in bench/ follow. */
 const ORDER = ['crypto', 'node', 'face']
@@ -30,42 +30,7 @@ function suites (): Suite[] {
   const dir = new URL('.', import.meta.url)
   const found = readdirSync(dir).filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length))
   const names = [...ORDER.filter((n) => found.includes(n)), ...found.filter((n) => !ORDER.includes(n)).sort()]
-  return names.map((name) => ({ name, file: `./${name}${SUFFIX}` }))
-}
-
-interface SuiteOutcome { name: string, status: 'ok' | 'skipped' | 'failed', seconds: number, results: BenchResult[], reason?: string }
-
-async function runSuite (suite: Suite): Promise<SuiteOutcome> {
-  const started = performance.now()
-  const seconds = (): number => Math.round((performance.now() - started) / 100) / 10
-  let mod: { run?: () => Promise<BenchResult[]> }
-  try {
-    mod = await import(suite.file) as { run?: () => Promise<BenchResult[]> }
-  } catch (e) {
-    const reason = `cannot load ${suite.file}: ${(e as Error).message.split('\n')[0]}`
-    process.stdout.write(`SKIP ${suite.name}: ${reason}\n\n`)
-    return { name: suite.name, status: 'skipped', seconds: seconds(), results: [], reason }
-  }
-  if (typeof mod.run !== 'function') {
-    const reason = `${suite.file} exports no run()`
-    process.stdout.write(`SKIP ${suite.name}: ${reason}\n\n`)
-    return { name: suite.name, status: 'skipped', seconds: seconds(), results: [], reason }
-  }
-  try {
-    const results = await mod.run()
-    if (results.length === 0) {
-      // The suite printed why (e.g. shared models missing).
-      process.stdout.write(`SKIP ${suite.name}: no results\n\n`)
-      return { name: suite.name, status: 'skipped', seconds: seconds(), results, reason: 'no results' }
-    }
-    printTable(results, `${suite.name} (${seconds()} s)`)
-    process.stdout.write('\n')
-    return { name: suite.name, status: 'ok', seconds: seconds(), results }
-  } catch (e) {
-    const reason = (e as Error)?.stack ?? String(e)
-    process.stdout.write(`FAIL ${suite.name}: ${reason}\n\n`)
-    return { name: suite.name, status: 'failed', seconds: seconds(), results: [], reason }
-  }
+  return names.map((name) => ({ name, url: new URL(`./${name}${SUFFIX}`, dir).href }))
 }
 
 async function main (): Promise<number> {
@@ -85,7 +50,7 @@ async function main (): Promise<number> {
   const outcomes: SuiteOutcome[] = []
   for (const suite of chosen) {
     progress(`== ${suite.name}`)
-    outcomes.push(await runSuite(suite))
+    outcomes.push(await runSuiteInChild(suite))
   }
   const missed = outcomes.flatMap((o) => o.results.filter((r) => r.verdict === 'MISS').map((r) => `${o.name}: ${r.name}${r.concurrency !== undefined ? ` ×${r.concurrency}` : ''} (${r.ratio?.toFixed(2)}× vs goal ${r.goal})`))
   const failed = outcomes.filter((o) => o.status === 'failed').map((o) => o.name)
