@@ -3,10 +3,11 @@
  * a fresh Node process of its own ({@link runSuiteInChild}, what
  * `bench/run.ts` does for every suite).
  *
- * Why a process per suite: a suite leaves its process changed — V8's type
- * feedback for shared code (the crypto suite calls the same sealing,
- * signing and encoding functions with other shapes and sizes), a grown
- * heap, native thread pools (the face suite's ONNX Runtime). Measured: the
+ * Why a process per suite: a suite can leave its process changed for the
+ * next — V8's type feedback for shared code (the crypto suite calls the
+ * same sealing, signing and encoding functions with other shapes and
+ * sizes), a grown heap, native thread pools (the face suite's ONNX
+ * Runtime). Measured: the
  * verify suite run after the crypto suite in one process gave verify at
  * 1.36× its floor and 475 verifications/s, against 1.19–1.36× and
  * 538–674/s when it ran alone. Each suite now starts as it would alone.

@@ -79,7 +79,7 @@ const FLOOR_PEERS = 3
  * Untimed operations of each kind before the first timed one. The client,
  * the enclave and the node processes reach their steady speed only after
  * about a thousand verifications (V8 optimises by call counts): after 60,
- * the first 1.5 s round ran at a median of 4.7–5.5 ms against 2.3–2.9 ms
+ * the first 1.5 s round ran at a median of 4.7–5.5 ms against 2.2–2.9 ms
  * from the fourth round on, and sleeping 8 s after start-up changed
  * nothing — only operations did. The floor gets the same count.
  */
