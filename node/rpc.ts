@@ -193,7 +193,9 @@ async function serveOne (
  * An abort signal that fires after `ms`, with a way to cancel it once the
  * work is done: `AbortSignal.timeout` cannot be cancelled, so a holder
  * serving hundreds of requests a second would keep thousands of idle-limit
- * timers alive for their full 30 s.
+ * timers alive for their full 30 s, and a verifier making hundreds of
+ * requests a second thousands of request deadlines for their 10 s (each
+ * firing in the end, with the stream listeners it still holds).
  */
 function deadline (ms: number): { signal: AbortSignal, clear: () => void } {
   const controller = new AbortController()
@@ -224,7 +226,15 @@ export interface RequestOptions {
  *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
  */
 export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions): Promise<unknown> {
-  const signal = options.signal === undefined ? AbortSignal.timeout(options.timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
+  const limit = deadline(options.timeoutMs)
+  try {
+    return await requestWithin(libp2p, peer, protocol, body, options, options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal]))
+  } finally {
+    limit.clear()
+  }
+}
+
+async function requestWithin (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions, signal: AbortSignal): Promise<unknown> {
   const who = peer.toString()
   const pool = streamPool(libp2p)
   const key = `${who} ${protocol} ${options.maxResponseBytes}`

@@ -2,7 +2,8 @@
  * Holder requests reuse streams (node/rpc.ts, node/stream-pool.ts): one
  * stream carries request after request, a refusal ends it, a holder closes a
  * stream left idle, and a request whose reused stream fails before any
- * answer is sent again on a new stream. Real nodes on 127.0.0.1.
+ * answer is sent again on a new stream; a request has one deadline, cleared
+ * once it is answered. Real nodes on 127.0.0.1.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -134,6 +135,51 @@ reuse('a request whose reused stream fails before any answer is sent once more o
     assert.is(streamPool(caller).size, 1, 'the stream went back to the pool')
     const second = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/flaky/1.0.0', Uint8Array.of(2), opts)
     assert.equal(second, { n: 3 }, 'answered on a new stream after the reused one was reset')
+  } finally {
+    await caller.stop()
+    await server.stop()
+  }
+})
+
+reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered one leaves no deadline timer behind', async () => {
+  const mk = async (listen: string[]): Promise<Libp2p> => await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+  const server = await mk(['/ip4/127.0.0.1/tcp/0'])
+  const caller = await mk([])
+  await server.handle('/bioshard-test/silent/1.0.0', async (stream: Stream) => {
+    await lpStream(stream).read() // and never answer
+  })
+  await server.handle('/bioshard-test/prompt/1.0.0', async (stream: Stream) => {
+    const lp = lpStream(stream)
+    await lp.read()
+    await lp.write(okFrame({ ok: true }))
+  })
+  // Timers armed for exactly the request's deadline, and whether each was cleared.
+  const TIMEOUT_MS = 4_321
+  const armed = new Map<unknown, boolean>()
+  const realSet = globalThis.setTimeout
+  const realClear = globalThis.clearTimeout
+  globalThis.setTimeout = ((fn: () => void, ms?: number, ...args: unknown[]) => {
+    const t = realSet(fn, ms, ...args)
+    if (ms === TIMEOUT_MS) armed.set(t, false)
+    return t
+  }) as typeof setTimeout
+  globalThis.clearTimeout = ((t?: Parameters<typeof clearTimeout>[0]) => {
+    if (armed.has(t)) armed.set(t, true)
+    realClear(t)
+  }) as typeof clearTimeout
+  try {
+    try {
+      const answered = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/prompt/1.0.0', Uint8Array.of(1), { timeoutMs: TIMEOUT_MS, maxResponseBytes: 1_024 })
+      assert.equal(answered, { ok: true })
+    } finally {
+      globalThis.setTimeout = realSet
+      globalThis.clearTimeout = realClear
+    }
+    assert.equal([...armed.values()], [true], 'one deadline was armed for the request and cleared when it was answered')
+    const started = Date.now()
+    const code = await codeOfAsync(async () => await request(caller, server.getMultiaddrs()[0], '/bioshard-test/silent/1.0.0', Uint8Array.of(2), { timeoutMs: 300, maxResponseBytes: 1_024 }))
+    assert.is(code, 'ERR_TIMEOUT')
+    assert.ok(Date.now() - started >= 250, 'not before its deadline')
   } finally {
     await caller.stop()
     await server.stop()
