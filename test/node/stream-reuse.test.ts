@@ -159,7 +159,7 @@ reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered 
   const realSet = globalThis.setTimeout
   const realClear = globalThis.clearTimeout
   globalThis.setTimeout = ((fn: () => void, ms?: number, ...args: unknown[]) => {
-    const t = realSet(fn, ms, ...args)
+    const t = Reflect.apply(realSet, globalThis, [fn, ms, ...args]) as ReturnType<typeof setTimeout>
     if (ms === TIMEOUT_MS) armed.set(t, false)
     return t
   }) as typeof setTimeout
