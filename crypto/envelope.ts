@@ -15,14 +15,18 @@
  * A random 96-bit nonce is safe because every data key encrypts one template
  * only (NIST SP 800-38D §8.2.2 bounds apply per key).
  *
- * The AES key is imported once per operation as a `KeyObject`, which is
- * roughly ten times cheaper per cipher than a raw key. Its copy lives in
- * native memory that JavaScript cannot wipe; it is released with the object.
+ * Encryption imports the AES key once per operation as a `KeyObject`, which
+ * is roughly ten times cheaper per cipher than a raw key; its copy lives in
+ * native memory that JavaScript cannot wipe and is released with the object.
+ * Decryption — in the enclave, where the template must not outlive the
+ * match — uses `@noble/ciphers` on the key bytes themselves, so the key and
+ * the plaintext exist only in buffers the caller wipes (see `open`).
  * Data key copies made here in JavaScript memory are zeroed.
  *
  * @module
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync } from 'node:crypto'
+import { gcm } from '@noble/ciphers/aes.js'
+import { createCipheriv, createSecretKey, randomFillSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { abytes, concat, randomBytes, wipe } from './bytes.ts'
 import { encodeCanonical } from './canonical.ts'
@@ -115,31 +119,20 @@ function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, o
   out.set(cipher.getAuthTag(), offset + NONCE_BYTES + ct.length + fin.length)
 }
 
-/** Decrypt `nonce || ciphertext || tag`; the returned buffer is owned by the caller. */
-function open (key: KeyObject, sealed: Uint8Array, ctx: TemplateContext, version: number): Uint8Array {
+/**
+ * Decrypt `nonce || ciphertext || tag`; the returned buffer is owned by the
+ * caller. Decrypted by `@noble/ciphers`, whose output is the only copy of the
+ * plaintext: node:crypto's decipher copies its output into a right-sized
+ * buffer and frees the first one unwiped, so the template would outlive the
+ * caller's wipe in freed memory (test/crypto/decrypt-residue.test.ts).
+ */
+function open (key: Uint8Array, sealed: Uint8Array, ctx: TemplateContext, version: number): Uint8Array {
   const nonce = sealed.subarray(0, NONCE_BYTES)
-  const ciphertext = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)
-  const tag = sealed.subarray(sealed.length - TAG_BYTES)
-  const decipher = createDecipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES })
-  decipher.setAAD(aad(ctx, version))
-  decipher.setAuthTag(tag)
-  const pt = decipher.update(ciphertext)
-  let fin: Uint8Array
   try {
-    fin = decipher.final()
+    return gcm(key, nonce, aad(ctx, version)).decrypt(sealed.subarray(NONCE_BYTES))
   } catch {
-    // update() has already produced unauthenticated plaintext: destroy it.
-    wipe(pt)
     throw new DecryptError('template envelope')
   }
-  if (fin.length === 0 && pt.byteOffset === 0 && pt.buffer.byteLength === pt.length) {
-    return new Uint8Array(pt.buffer, 0, pt.length)
-  }
-  // The output shares memory with something else (a pool) or came in two
-  // pieces: copy into a buffer of our own and wipe the originals.
-  const out = concat(pt, fin)
-  wipe(pt, fin)
-  return out
 }
 
 /**
@@ -181,7 +174,7 @@ export function decryptTemplate (secret: Uint8Array, ctx: TemplateContext): Uint
   if (s.length === 0) throw new DecodeError('template envelope is empty')
   if (s[0] !== ENVELOPE_VERSION) throw new BioshardError('ERR_UNSUPPORTED_VERSION', `template envelope version ${s[0]} is not supported (expected ${ENVELOPE_VERSION})`)
   if (s.length < envelopeOverhead() + 1) throw new DecodeError(`template envelope is ${s.length} bytes, at least ${envelopeOverhead() + 1} expected`)
-  return open(createSecretKey(s.subarray(KEY_OFFSET, KEY_OFFSET + DATA_KEY_BYTES)), s.subarray(SEALED_OFFSET), ctx, s[0])
+  return open(s.subarray(KEY_OFFSET, KEY_OFFSET + DATA_KEY_BYTES), s.subarray(SEALED_OFFSET), ctx, s[0])
 }
 
 /**
@@ -231,7 +224,7 @@ export function decryptTemplateWithKey (sealed: Uint8Array, ctx: TemplateContext
   actx(ctx)
   const k = abytes(dataKey, DATA_KEY_BYTES, 'dataKey')
   if (s.length < NONCE_BYTES + TAG_BYTES + 1) throw new DecodeError(`sealed template is ${s.length} bytes, at least ${NONCE_BYTES + TAG_BYTES + 1} expected`)
-  return open(createSecretKey(k), s, ctx, ENVELOPE_VERSION)
+  return open(k, s, ctx, ENVELOPE_VERSION)
 }
 
 /**

@@ -17,11 +17,15 @@
  * Keys and secrets are handed to OpenSSL as KeyObjects: both faster here than
  * raw buffers (HMAC ≈3 µs vs ≈10 µs) and zeroed by Node when collected; the
  * `Uint8Array` copies we own (DH output, PRKs, shared secret, key, nonce)
- * are wiped as soon as they are used.
+ * are wiped as soon as they are used. Opening decrypts with
+ * `@noble/ciphers` instead of node:crypto (≈14 µs against ≈6 µs for a
+ * share), because a node:crypto decipher leaves a copy of the plaintext in
+ * freed memory that no wipe reaches (see {@link open}).
  *
  * @module
  */
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { createCipheriv, createHmac, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { abytes, concat, plain, utf8, wipe } from './bytes.ts'
 import { DecodeError, DecryptError } from './errors.ts'
 
@@ -302,14 +306,12 @@ export function open (recipient: SealKeyPair, sealed: Uint8Array, info: Uint8Arr
   wipe(dhOut)
   const { key, baseNonce } = keySchedule(sharedSecret, info)
   wipe(sharedSecret)
-  let out: Uint8Array | undefined
+  // Decrypted by @noble/ciphers straight into a buffer of ours: node:crypto's
+  // decipher copies its output into a right-sized buffer and frees the first
+  // one unwiped, leaving plaintext in the heap after the caller wipes its copy.
+  const out = new Uint8Array(ct.length)
   try {
-    const decipher = createDecipheriv('chacha20-poly1305', createSecretKey(key), baseNonce, { authTagLength: TAG_BYTES })
-    decipher.setAAD(aad, { plaintextLength: ct.length })
-    decipher.setAuthTag(tag)
-    out = plain(decipher.update(ct))
-    // final() checks the tag; until it passes, `out` is unauthenticated.
-    decipher.final()
+    chacha20poly1305(key, baseNonce, aad).decrypt(bytes.subarray(ENC_BYTES), out)
     return out
   } catch {
     wipe(out)

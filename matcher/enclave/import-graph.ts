@@ -122,7 +122,7 @@ export interface ImportClosure {
  * @param roots - absolute paths of entry modules
  * @returns files, packages and built-ins reached
  * @throws {Error} when a relative import does not resolve
- * @example importClosure([join(repo, 'matcher/enclave/enclave-main.ts')]).packages // ['cborg', 'shamir-secret-sharing']
+ * @example importClosure([join(repo, 'matcher/enclave/enclave-main.ts')]).packages // ['@noble/ciphers', 'cborg', 'shamir-secret-sharing']
  */
 export function importClosure (roots: readonly string[]): ImportClosure {
   const files = new Set<string>()

@@ -7,7 +7,7 @@
  *   (`enclave-main.ts`), plus `face-probe.ts`'s closure when raw image probes
  *   are enabled — individual files, never a directory.
  * - Packages those modules import: the whole package directory by default
- *   (cborg, shamir-secret-sharing: small, pure JavaScript). Packages with
+ *   (@noble/ciphers, cborg, shamir-secret-sharing: small, pure JavaScript). Packages with
  *   native parts are narrowed to what loads on this platform, and their
  *   runtime dependencies are listed by hand: onnxruntime-node's declared
  *   dependencies include an installer and an HTTP proxy agent that it never

@@ -29,13 +29,13 @@ const labels = (entries: ReadEntry[]): string[] => entries.map((e) => e.label)
 // ---------------------------------------------------------------------------
 const ReadSet = suite('enclave read set')
 
-ReadSet('holds the child entry and what it imports, file by file, and the two packages it loads', () => {
+ReadSet('holds the child entry and what it imports, file by file, and the three packages it loads', () => {
   const entries = enclaveReadSet()
   const l = labels(entries)
   for (const f of ['matcher/enclave/enclave-main.ts', 'matcher/enclave/match.ts', 'matcher/enclave/harden.ts', 'crypto/seal.ts', 'crypto/shares.ts', 'crypto/envelope.ts', 'matcher/template.ts', 'matcher/score.ts', 'protocol/decision.ts']) {
     assert.ok(l.includes(f), f)
   }
-  assert.equal(entries.filter((e) => e.dir).map((e) => e.label), ['node_modules/cborg', 'node_modules/shamir-secret-sharing'])
+  assert.equal(entries.filter((e) => e.dir).map((e) => e.label), ['node_modules/@noble/ciphers', 'node_modules/cborg', 'node_modules/shamir-secret-sharing'])
   assert.equal(l.filter((x) => !x.startsWith('node_modules/')), importClosure([ENCLAVE_ENTRY]).files.map((f) => relative(REPO_ROOT, f)))
 })
 

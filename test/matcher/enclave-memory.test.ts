@@ -29,7 +29,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,10 +39,10 @@ import { seal } from '../../crypto/seal.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { shareSealInfo } from '../../protocol/fetch.ts'
 import { makeTemplate, encodeTemplate } from '../../matcher/template.ts'
+import { CAN_SCAN, WINDOW, scanProcess, windows } from '../helpers/process-memory.ts'
 
 const Memory = suite('enclave memory')
 const ENCLAVE = fileURLToPath(new URL('../../matcher/enclave/enclave.ts', import.meta.url))
-const WINDOW = 64
 
 /** The host: starts an enclave, forwards what it is sent, and obeys the test's controls. */
 const HOST = `
@@ -79,48 +79,7 @@ function call (child: ChildProcess, msg: unknown, want: string): Promise<Record<
   })
 }
 
-/** Readable mappings that can hold heap data: anonymous, [heap]/[stack], or writable. */
-function regions (pid: number): Array<[number, number]> {
-  const out: Array<[number, number]> = []
-  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n')) {
-    const [range, perms, , , , path = ''] = line.trim().split(/\s+/)
-    if (!perms.startsWith('r') || path === '[vvar]' || path === '[vsyscall]' || path === '[vvar_vclock]') continue
-    if (path !== '' && !path.startsWith('[') && !perms.includes('w')) continue
-    const [a, b] = range.split('-').map((h) => parseInt(h, 16))
-    out.push([a, b])
-  }
-  return out
-}
-
-/** Which of `needles` occur anywhere in the process's memory. */
-function scan (pid: number, needles: Uint8Array[]): boolean[] {
-  const found = needles.map(() => false)
-  const fd = openSync(`/proc/${pid}/mem`, 'r')
-  const CHUNK = 8 << 20
-  const buf = Buffer.allocUnsafe(CHUNK + WINDOW)
-  try {
-    for (const [a, b] of regions(pid)) {
-      for (let off = a; off < b; off += CHUNK) {
-        const len = Math.min(CHUNK + WINDOW - 1, b - off)
-        let n: number
-        try { n = readSync(fd, buf, 0, len, off) } catch { continue }
-        const view = buf.subarray(0, n)
-        needles.forEach((needle, i) => { if (!found[i] && view.indexOf(needle) >= 0) found[i] = true })
-      }
-    }
-  } finally {
-    closeSync(fd)
-  }
-  buf.fill(0)
-  return found
-}
-
-/** 64-byte windows across a buffer: start, middle, end. */
-function windows (b: Uint8Array): Uint8Array[] {
-  return [0, Math.floor((b.length - WINDOW) / 2), b.length - WINDOW].map((o) => b.slice(o, o + WINDOW))
-}
-
-if (process.platform !== 'linux' || !existsSync('/proc/self/mem')) {
+if (!CAN_SCAN) {
   process.stdout.write('SKIP enclave memory: needs Linux /proc/<pid>/mem\n')
   Memory.skip('after a match the host holds no window of the template, its envelope or a plaintext share')
   Memory.skip('after a match the enclave holds no window of the envelope, its data key or a plaintext share')
@@ -165,21 +124,21 @@ if (process.platform !== 'linux' || !existsSync('/proc/self/mem')) {
 
   Memory('after a match the host holds no window of the template, its envelope or a plaintext share', () => {
     assert.equal(result.accept, true, String(result.error))
-    const found = scan(host.pid as number, [control, ...secrets.map((s) => s.bytes)])
+    const found = scanProcess(host.pid as number, [control, ...secrets.map((s) => s.bytes)])
     assert.ok(found[0], 'control: the scan finds a buffer the host holds')
     assert.equal(hits(found.slice(1), secrets.map((s) => s.name)), [])
   })
 
   Memory('after a match the enclave holds no window of the envelope, its data key or a plaintext share', () => {
     const wiped = secrets.filter((s) => !s.name.startsWith('template'))
-    const found = scan(enclavePid, [enclaveKey, ...wiped.map((s) => s.bytes)])
+    const found = scanProcess(enclavePid, [enclaveKey, ...wiped.map((s) => s.bytes)])
     assert.ok(found[0], 'control: the scan finds the enclave\'s own public key')
     assert.equal(hits(found.slice(1), wiped.map((s) => s.name)), [])
   })
 
   Memory('after a match the enclave holds no window of the template either', () => {
     const templ = secrets.filter((s) => s.name.startsWith('template'))
-    assert.equal(hits(scan(enclavePid, templ.map((s) => s.bytes)), templ.map((s) => s.name)), [])
+    assert.equal(hits(scanProcess(enclavePid, templ.map((s) => s.bytes)), templ.map((s) => s.name)), [])
   })
 
   Memory('a heap snapshot of the host holds no string form of them', async () => {
