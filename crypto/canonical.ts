@@ -38,12 +38,22 @@ export function encodeCanonical (value: unknown): Uint8Array {
   // cborg encodes values the strict decoder refuses (an optional field left
   // `undefined`, NaN, a Map with number keys, a BigInt): such bytes could be
   // signed and sent but never decoded by a peer, so refuse them here (≈5 µs).
+  let check: unknown
   try {
-    decodeStrict(bytes, false)
+    check = decodeStrict(bytes, false)
   } catch (e) {
     throw new TypeError(`value cannot be encoded canonically: ${(e as Error).message}`)
   }
+  // The check copied every byte string of the value, and some are secrets (a store request's share).
+  wipeBytesIn(check)
   return bytes
+}
+
+/** Zero every byte string in a decoded value. */
+function wipeBytesIn (value: unknown): void {
+  if (value instanceof Uint8Array) value.fill(0)
+  else if (Array.isArray(value)) for (const v of value) wipeBytesIn(v)
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) wipeBytesIn(v)
 }
 
 /**

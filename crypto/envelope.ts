@@ -124,7 +124,7 @@ function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, o
  * caller. Decrypted by `@noble/ciphers`, whose output is the only copy of the
  * plaintext: node:crypto's decipher copies its output into a right-sized
  * buffer and frees the first one unwiped, so the template would outlive the
- * caller's wipe in freed memory (test/crypto/decrypt-residue.test.ts).
+ * caller's wipe in freed memory (test/crypto/secret-residue.test.ts).
  */
 function open (key: Uint8Array, sealed: Uint8Array, ctx: TemplateContext, version: number): Uint8Array {
   const nonce = sealed.subarray(0, NONCE_BYTES)

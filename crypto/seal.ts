@@ -289,8 +289,6 @@ export function open (recipient: SealKeyPair, sealed: Uint8Array, info: Uint8Arr
   abytes(aad, undefined, 'aad')
   if (bytes.length < SEALED_MIN_BYTES) throw new DecodeError(`sealed message is ${bytes.length} bytes, shorter than ${SEALED_MIN_BYTES}`)
   const enc = bytes.subarray(0, ENC_BYTES)
-  const ct = bytes.subarray(ENC_BYTES, bytes.length - TAG_BYTES)
-  const tag = bytes.subarray(bytes.length - TAG_BYTES)
 
   // §4.1 Decap: pkE = DeserializePublicKey(enc); every 32-byte string is an
   // X25519 u-coordinate, so only the DH output can be invalid.
@@ -309,7 +307,7 @@ export function open (recipient: SealKeyPair, sealed: Uint8Array, info: Uint8Arr
   // Decrypted by @noble/ciphers straight into a buffer of ours: node:crypto's
   // decipher copies its output into a right-sized buffer and frees the first
   // one unwiped, leaving plaintext in the heap after the caller wipes its copy.
-  const out = new Uint8Array(ct.length)
+  const out = new Uint8Array(bytes.length - ENC_BYTES - TAG_BYTES)
   try {
     chacha20poly1305(key, baseNonce, aad).decrypt(bytes.subarray(ENC_BYTES), out)
     return out

@@ -9,7 +9,7 @@
  * @module
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { abytes, concat, plain, utf8, u32be } from './bytes.ts'
+import { abytes, concat, plain, utf8, u32be, wipe } from './bytes.ts'
 import { SignatureError } from './errors.ts'
 import type { SigTag } from './tags.ts'
 
@@ -82,7 +82,13 @@ function tagged (tag: SigTag, message: Uint8Array): Uint8Array {
  */
 export function sign (tag: SigTag, message: Uint8Array, key: SigningKey): Uint8Array {
   abytes(message, undefined, 'message')
-  return plain(nodeSign(null, tagged(tag, message), key.privateKey))
+  const m = tagged(tag, message)
+  try {
+    return plain(nodeSign(null, m, key.privateKey))
+  } finally {
+    // A copy of the message, which may hold a secret (a store request carries a share).
+    wipe(m)
+  }
 }
 
 /**
@@ -92,10 +98,13 @@ export function sign (tag: SigTag, message: Uint8Array, key: SigningKey): Uint8A
 export function verify (tag: SigTag, message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) return false
+  const m = tagged(tag, message)
   try {
-    return nodeVerify(null, tagged(tag, message), publicKeyObject(publicKey), signature)
+    return nodeVerify(null, m, publicKeyObject(publicKey), signature)
   } catch {
     return false
+  } finally {
+    wipe(m)
   }
 }
 

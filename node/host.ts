@@ -49,7 +49,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     // Same bytes on the wire, one socket write per encrypted message (see coalesced-writes.ts).
     connectionEncrypters: [coalescedWrites(noise())],
     // Window updates ride with the next frame instead of alone (see deferred-window-updates.ts).
-    streamMuxers: [process.env.NO_DEFER ? yamux() : deferredWindowUpdates(yamux())],
+    streamMuxers: [deferredWindowUpdates(yamux())],
     connectionManager: {
       // libp2p's default (5 inbound connections per second per host) is a DoS
       // guard for public nodes; a site runs many nodes and the devnet runs all

@@ -20,7 +20,7 @@ import { asMap, arrayField, boolField, bytesField, decodeCanonical, intField, nu
 import { DecodeError } from '../crypto/errors.ts'
 import { SIG } from '../crypto/tags.ts'
 import type { SigningKey } from '../crypto/sign.ts'
-import { checkSigned, encodeSigned, readSigned, signBody, type Signed } from './signed.ts'
+import { checkSigned, readSigned, signAndEncode, type Signed } from './signed.ts'
 import { HASH_BYTES, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
 
 /** Shortest accepted caller nonce (the verifier's 16-byte request nonces). */
@@ -129,7 +129,7 @@ export function signDecision (init: DecisionInit, key: SigningKey): Uint8Array {
     bad,
     measurement: init.measurement
   }
-  return encodeSigned(signBody(SIG.DECISION, body, key))
+  return signAndEncode(SIG.DECISION, body, key).bytes
 }
 
 /**

@@ -11,7 +11,7 @@ import { asMap, bytesField, intField, enumField, boolField, decodeCanonical } fr
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
 import type { SigningKey } from '../crypto/sign.ts'
-import { encodeSigned, signBody, readSigned, type Signed, type SignedWire } from './signed.ts'
+import { signAndEncode, signBody, readSigned, type Signed, type SignedWire } from './signed.ts'
 import { readManifest, manifestToWire, type Manifest } from './manifest.ts'
 import { peerField } from './fields.ts'
 import { HASH_BYTES, KEY_BYTES, MAX_MESSAGE_BYTES, NONCE_BYTES, PROTOCOL, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
@@ -44,7 +44,7 @@ export function decodeEraseRequest (bytes: Uint8Array): EraseRequest {
 /** Encode and sign an erase request with the tenant's or subject's key. */
 export function encodeEraseRequest (body: Omit<EraseRequestBody, 'v' | 'key'>, signer: SigningKey): Uint8Array {
   const wireBody = { v: WIRE_VERSION, ...body, key: signer.publicKey, manifest: manifestToWire(body.manifest) }
-  return encodeSigned(signBody(SIG.ERASE_REQUEST, wireBody, signer))
+  return signAndEncode(SIG.ERASE_REQUEST, wireBody, signer).bytes
 }
 
 /** The hash an erase receipt binds to. */

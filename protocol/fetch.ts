@@ -13,7 +13,7 @@ import { utf8, concat } from '../crypto/bytes.ts'
 import { AEAD } from '../crypto/tags.ts'
 import { SEALED_MIN_BYTES } from '../crypto/seal.ts'
 import type { SigningKey } from '../crypto/sign.ts'
-import { signBody, signAndEncode, encodeSigned, readSigned, type Signed, type SignedWire } from './signed.ts'
+import { signBody, signAndEncode, readSigned, type Signed, type SignedWire } from './signed.ts'
 import { readAttestation, type Attestation } from './attestation.ts'
 import { readVerifierCert, type VerifierCert } from './certs.ts'
 import { peerField, PURPOSE } from './fields.ts'
@@ -96,7 +96,7 @@ function checkXs (xs: number[]): void {
  */
 export function encodeFetchRequest (init: FetchRequestInit, verifier: SigningKey): Uint8Array {
   checkXs(init.xs)
-  return encodeSigned(signBody(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier))
+  return signAndEncode(SIG.FETCH_REQUEST, { v: WIRE_VERSION, ...init }, verifier).bytes
 }
 
 /** The hash a response binds to: the request's signed body bytes and signature. */

@@ -47,7 +47,7 @@ const BODY_KEY = Uint8Array.of(0x64, 0x62, 0x6f, 0x64, 0x79)
  * spliced in rather than encoded again; the result is byte for byte
  * `encodeCanonical(wire)`.
  *
- * @example const bytes = encodeSigned(signBody(SIG.FETCH_REQUEST, body, key))
+ * @example const bytes = encodeSigned(toWire(decodedAttestation))
  */
 export function encodeSigned (wire: SignedWire): Uint8Array {
   const known = bodyBytes.get(wire)
@@ -56,15 +56,22 @@ export function encodeSigned (wire: SignedWire): Uint8Array {
 }
 
 /**
- * Sign `body` under `tag` and encode the signed wire in one step.
+ * Sign `body` under `tag` and encode the signed wire in one step: how every
+ * request and decision is made. The body's own encoding, made to be signed,
+ * is wiped once it is copied into the result, since a body may hold a secret
+ * (a store request carries a share): the returned bytes are the only copy,
+ * the caller's to wipe.
  *
  * @returns the wire's bytes, and the body bytes and signature inside them (for a request hash)
  * @example const { bytes, body, sig } = signAndEncode(SIG.FETCH_REQUEST, body, key)
  */
 export function signAndEncode (tag: SigTag, body: object, key: SigningKey): { bytes: Uint8Array, body: Uint8Array, sig: Uint8Array } {
   const wire = signBody(tag, body, key)
-  const bytes = encodeSigned(wire)
-  return { bytes, body: bytes.subarray(bytes.length - (bodyBytes.get(wire) as Uint8Array).length), sig: wire.sig }
+  const known = bodyBytes.get(wire) as Uint8Array
+  const bytes = concat(WIRE_HEAD, wire.sig, BODY_KEY, known)
+  bodyBytes.delete(wire)
+  known.fill(0)
+  return { bytes, body: bytes.subarray(bytes.length - known.length), sig: wire.sig }
 }
 
 /** Whether {@link encodeSigned} can encode `value` without encoding its body again. */

@@ -7,7 +7,7 @@
 import { asMap, bytesField, intField, decodeCanonical } from '../crypto/canonical.ts'
 import { SIG } from '../crypto/tags.ts'
 import type { SigningKey } from '../crypto/sign.ts'
-import { encodeSigned, signBody, readSigned, type Signed } from './signed.ts'
+import { signAndEncode, signBody, readSigned, type Signed } from './signed.ts'
 import { readManifest, manifestToWire, type Manifest } from './manifest.ts'
 import { peerField } from './fields.ts'
 import { HASH_BYTES, MAX_MESSAGE_BYTES, MAX_SHARE_BYTES, NONCE_BYTES, PROTOCOL, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
@@ -40,7 +40,7 @@ export function decodeStoreRequest (bytes: Uint8Array): StoreRequest {
 /** Encode and sign a store request as the tenant. The share bytes are the caller's to wipe. */
 export function encodeStoreRequest (body: Omit<StoreRequestBody, 'v'>, tenant: SigningKey): Uint8Array {
   const wireBody = { v: WIRE_VERSION, ...body, manifest: manifestToWire(body.manifest) }
-  return encodeSigned(signBody(SIG.STORE_REQUEST, wireBody, tenant))
+  return signAndEncode(SIG.STORE_REQUEST, wireBody, tenant).bytes
 }
 
 function decodeStoreReceiptBody (value: unknown): StoreReceiptBody {

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { MAX_SEALED_SHARE_BYTES } from '../../protocol/constants.ts'
 
 /**
  * Default deadline of one match. An embedding match takes about a
@@ -25,8 +24,6 @@ export const CLOSE_GRACE_MS = 1_000
 /** Requests in flight at once; further calls fail fast with ERR_BUSY instead of queueing without bound. */
 export const MAX_PENDING = 256
 
-/** The wire's bound on a sealed share (HPKE adds enc and tag to a share). */
-export const MAX_SEALED_BYTES = MAX_SEALED_SHARE_BYTES
 
 /** AAD is the 32-byte fetch request hash; allow other bindings up to this length. */
 export const MAX_AAD_BYTES = 1024

@@ -19,7 +19,9 @@ import { NotEnoughSharesError } from '../../crypto/shares.ts'
 import { DECISION_NONCE_MAX_BYTES, DECISION_NONCE_MIN_BYTES } from '../../protocol/decision.ts'
 import type { FaceMatcherInit } from '../face/config.ts'
 import { TEMPLATE_MAX_DIM, MODEL_ID_PATTERN } from '../template.ts'
-import { MAX_AAD_BYTES, MAX_IMAGE_BYTES, MAX_SEALED_BYTES, MAX_THRESHOLD } from './constants.ts'
+import { MAX_AAD_BYTES, MAX_IMAGE_BYTES, MAX_THRESHOLD } from './constants.ts'
+// The wire's bound: a holder cannot send a longer sealed share, the enclave accepts none.
+import { MAX_SEALED_SHARE_BYTES } from '../../protocol/constants.ts'
 
 /** One sealed share as fetched from its holder. */
 export interface SealedShare {
@@ -188,7 +190,7 @@ function checkEarlyShare (s: unknown, name: string): asserts s is EarlyShare {
   const share = s as EarlyShare
   if (typeof share.x !== 'number' || !Number.isInteger(share.x)) throw new TypeError(`${name}.x must be an integer`)
   if (share.x < 1 || share.x > 255) throw new RangeError(`${name}.x must be in [1, 255], got ${share.x}`)
-  bytes(share.sealed, `${name}.sealed`, 1, MAX_SEALED_BYTES)
+  bytes(share.sealed, `${name}.sealed`, 1, MAX_SEALED_SHARE_BYTES)
   bytes(share.aad, `${name}.aad`, 0, MAX_AAD_BYTES)
 }
 

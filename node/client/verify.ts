@@ -26,11 +26,12 @@ import type { FetchResponse } from '../../protocol/fetch.ts'
 import type { ClientContext } from './context.ts'
 import { logger } from '../log.ts'
 
+import type { MatchResult } from '../../matcher/enclave/enclave.ts'
+
 const log = logger('client:verify')
 
 /** A prepared fetch request older than this is signed again before it goes to a spare holder. */
 const REQUEST_REFRESH_MS = FRESHNESS_WINDOW_MS / 3
-import type { MatchResult } from '../../matcher/enclave/enclave.ts'
 
 export type Probe = { kind: 'embedding', vector: Float32Array } | { kind: 'image', bytes: Uint8Array }
 

@@ -4,6 +4,7 @@
  * for 64-byte windows of given secrets. Scanning from outside means the
  * scanner's own buffers never count: only what the process itself holds.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs'
 
 /** Bytes of a secret that count as a hit; random data never repeats 64 bytes by chance. */
@@ -55,4 +56,27 @@ export function scanProcess (pid: number, needles: Uint8Array[]): boolean[] {
 /** 64-byte windows across a buffer: start, middle, end. */
 export function windows (b: Uint8Array): Uint8Array[] {
   return [0, Math.floor((b.length - WINDOW) / 2), b.length - WINDOW].map((o) => b.slice(o, o + WINDOW))
+}
+
+/**
+ * Send `msg` (if any) to a child over IPC and wait for its next message of type `want`.
+ *
+ * @example const { key } = await ask(child, 'ready')
+ */
+export async function ask (child: ChildProcess, want: string, msg?: object): Promise<Record<string, unknown>> {
+  return await new Promise((resolve) => {
+    const on = (m: Record<string, unknown>): void => { if (m.type === want) { child.off('message', on); resolve(m) } }
+    child.on('message', on)
+    if (msg !== undefined) child.send(msg)
+  })
+}
+
+/**
+ * Run an ES module's source in a child Node process with an IPC channel
+ * (structured-clone serialisation, so typed arrays arrive as such).
+ *
+ * @example const child = runScript(`process.send({ type: 'ready' })`)
+ */
+export function runScript (source: string): ChildProcess {
+  return spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
 }

@@ -28,7 +28,6 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,7 +38,7 @@ import { seal } from '../../crypto/seal.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { shareSealInfo } from '../../protocol/fetch.ts'
 import { makeTemplate, encodeTemplate } from '../../matcher/template.ts'
-import { CAN_SCAN, WINDOW, scanProcess, windows } from '../helpers/process-memory.ts'
+import { CAN_SCAN, WINDOW, ask, runScript, scanProcess, windows } from '../helpers/process-memory.ts'
 
 const Memory = suite('enclave memory')
 const ENCLAVE = fileURLToPath(new URL('../../matcher/enclave/enclave.ts', import.meta.url))
@@ -71,14 +70,6 @@ process.on('message', async (m) => {
 process.send({ type: 'ready', key: enclave.publicKey, pid: enclave.pid })
 `
 
-function call (child: ChildProcess, msg: unknown, want: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const on = (m: Record<string, unknown>): void => { if (m.type === want) { child.off('message', on); resolve(m) } }
-    child.on('message', on)
-    if (msg !== undefined) child.send(msg as object)
-  })
-}
-
 if (!CAN_SCAN) {
   process.stdout.write('SKIP enclave memory: needs Linux /proc/<pid>/mem\n')
   Memory.skip('after a match the host holds no window of the template, its envelope or a plaintext share')
@@ -87,8 +78,8 @@ if (!CAN_SCAN) {
   Memory.skip('a heap snapshot of the host holds no string form of them')
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'enclave-memory-'))
-  const host = spawn(process.execPath, ['--input-type=module', '-e', HOST], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
-  const ready = await call(host, undefined, 'ready')
+  const host = runScript(HOST)
+  const ready = await ask(host, 'ready')
   const enclaveKey = ready.key as Uint8Array
   const enclavePid = ready.pid as number
 
@@ -105,7 +96,7 @@ if (!CAN_SCAN) {
   })
   const ahead = [sealedShares[0], sealedShares[1], sealedShares[3]].map(({ x, sealed, aad }) => ({ x, sealed, aad }))
   const probe = vector.map((v) => v + (Math.random() - 0.5) * 0.05)
-  const result = await call(host, { type: 'match', ahead, req: { templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } } }, 'result')
+  const result = await ask(host, 'result', { type: 'match', ahead, req: { templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } } })
 
   const secrets: Array<{ name: string, bytes: Uint8Array }> = [
     ...windows(templateBytes).map((bytes, i) => ({ name: `template encoding #${i}`, bytes })),
@@ -116,9 +107,9 @@ if (!CAN_SCAN) {
     { name: `plaintext share x=${shares[3].x}, sent ahead and never used`, bytes: shares[3].bytes.slice(100, 100 + WINDOW) }
   ]
   const control = randomBytes(WINDOW)
-  await call(host, { type: 'hold', value: control }, 'held')
+  await ask(host, 'held', { type: 'hold', value: control })
   const controlString = Buffer.from(randomBytes(WINDOW)).toString('hex')
-  await call(host, { type: 'hold', value: controlString }, 'held')
+  await ask(host, 'held', { type: 'hold', value: controlString })
 
   const hits = (found: boolean[], names: string[]): string[] => names.filter((_, i) => found[i])
 
@@ -142,7 +133,7 @@ if (!CAN_SCAN) {
   })
 
   Memory('a heap snapshot of the host holds no string form of them', async () => {
-    const { path } = await call(host, { type: 'snapshot', path: join(dir, 'host.heapsnapshot') }, 'snapshot')
+    const { path } = await ask(host, 'snapshot', { type: 'snapshot', path: join(dir, 'host.heapsnapshot') })
     const snap = readFileSync(path as string)
     assert.ok(snap.indexOf(controlString) >= 0, 'control: a held hex string appears in the snapshot')
     assert.is(snap.indexOf(Buffer.from(control)), -1, 'as documented: typed-array contents never appear in a snapshot, so raw bytes are checked via /proc above')

@@ -9,7 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodeFetchRequest, encodeFetchRequestWithHash, decodeFetchRequest, fetchRequestHash, readFetchResponse, signFetchResponse, type FetchRequestInit } from '../../protocol/fetch.ts'
 import { MAX_SEALED_SHARE_BYTES, MAX_SHARE_BYTES } from '../../protocol/constants.ts'
 import { SEALED_MIN_BYTES } from '../../crypto/seal.ts'
-import { MAX_SEALED_BYTES } from '../../matcher/enclave/constants.ts'
+import { checkOpenMessage } from '../../matcher/enclave/messages.ts'
 import { encodeSigned, signBody } from '../../protocol/signed.ts'
 import { codeOf } from '../helpers/assert.ts'
 import { checkSigned, toWire } from '../../protocol/signed.ts'
@@ -102,7 +102,9 @@ response('sealed shares are bounded as the enclave bounds them: longer ones are 
   const holder = generateSigningKey().key
   const signed = (sealedBytes: number): unknown => signFetchResponse({ templateId: randomBytes(32), x: 2, holder: sender, sealed: new Uint8Array(sealedBytes), request: randomBytes(32), time: Date.now() }, holder)
   assert.is(MAX_SEALED_SHARE_BYTES, MAX_SHARE_BYTES + SEALED_MIN_BYTES, 'the bound is a largest share plus HPKE\'s overhead')
-  assert.is(MAX_SEALED_BYTES, MAX_SEALED_SHARE_BYTES, 'the enclave accepts the same bound')
+  const hint = (n: number): unknown => ({ type: 'open', session: 1, templateId: randomBytes(32), share: { x: 2, sealed: new Uint8Array(n), aad: randomBytes(32) } })
+  checkOpenMessage(hint(MAX_SEALED_SHARE_BYTES))
+  assert.throws(() => checkOpenMessage(hint(MAX_SEALED_SHARE_BYTES + 1)), RangeError, 'the enclave refuses what the decoder refuses')
   assert.is(readFetchResponse(signed(MAX_SEALED_SHARE_BYTES)).body.sealed.length, MAX_SEALED_SHARE_BYTES)
   for (const n of [SEALED_MIN_BYTES, MAX_SEALED_SHARE_BYTES + 1]) {
     assert.is(codeOf(() => readFetchResponse(signed(n))), 'ERR_DECODE', `${n} bytes`)
