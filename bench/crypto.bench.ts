@@ -6,7 +6,9 @@
  *   and (5, 9), against a bare AES-256-GCM encryption / decryption of the
  *   same bytes with a KeyObject (what one pass over the bytes costs natively);
  * - HPKE seal / open of one share of a 2,048-byte template, against
- *   `@hpke/core` + `@hpke/chacha20poly1305` doing the same;
+ *   `@hpke/core` + `@hpke/chacha20poly1305` sealing single-shot: with the
+ *   sender's context reused (every share after a holder's first to an
+ *   enclave) and with a new context each time (key encapsulation included);
  * - Ed25519 sign / verify of a 512-byte canonical message, against
  *   `@noble/curves` signing the same tagged bytes.
  *
@@ -20,7 +22,7 @@ import { Chacha20Poly1305 } from '@hpke/chacha20poly1305'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { encryptTemplate } from '../crypto/envelope.ts'
 import { splitSecret, commitShare, reconstruct } from '../crypto/shares.ts'
-import { seal, open, sealKeyPairFromSecret } from '../crypto/seal.ts'
+import { Opener, Sealer, seal, open, sealKeyPairFromSecret } from '../crypto/seal.ts'
 import { generateSigningKey, sign, verify } from '../crypto/sign.ts'
 import { encodeCanonical } from '../crypto/canonical.ts'
 import { concat, randomBytes, u32be, utf8, wipe } from '../crypto/bytes.ts'
@@ -112,14 +114,21 @@ async function sealAndOpen (results: BenchResult[]): Promise<void> {
   const hpkeSeal = await measure(`@hpke/core seal ${len} B`, async () => await suite.seal({ recipientPublicKey: theirPub, info }, share.bytes, aad), OPTIONS)
   const ourSeal = await measure(`seal share ${len} B`, () => seal(ours.publicKey, share.bytes, info, aad), OPTIONS)
   compare(ourSeal, hpkeSeal)
+  // A sealer that forgets its context before every message: the cost of each
+  // holder's first share to an enclave (key encapsulation included).
+  const fresh = new Sealer()
+  const ourFreshSeal = await measure(`seal share ${len} B, new context`, () => { fresh.clear(); fresh.seal(ours.publicKey, share.bytes, info, aad) }, OPTIONS)
+  compare(ourFreshSeal, hpkeSeal)
   const sealed = seal(ours.publicKey, share.bytes, info, aad)
   const theirs = await suite.seal({ recipientPublicKey: theirPub, info }, share.bytes, aad)
   const hpkeOpen = await measure(`@hpke/core open ${len} B`, async () => await suite.open({ recipientKey: theirKey, enc: theirs.enc, info }, theirs.ct, aad), OPTIONS)
   const ourOpen = await measure(`open share ${len} B`, () => { wipe(open(ours, sealed, info, aad)) }, OPTIONS)
   compare(ourOpen, hpkeOpen)
+  const ourFreshOpen = await measure(`open share ${len} B, new sender`, () => { wipe(new Opener(ours).open(sealed, info, aad)) }, OPTIONS)
+  compare(ourFreshOpen, hpkeOpen)
   hpkeSeal.note = 'baseline'
   hpkeOpen.note = 'baseline'
-  results.push(hpkeSeal, ourSeal, hpkeOpen, ourOpen)
+  results.push(hpkeSeal, ourSeal, ourFreshSeal, hpkeOpen, ourOpen, ourFreshOpen)
   wipe(share.bytes)
 }
 

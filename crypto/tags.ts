@@ -37,7 +37,9 @@ export const HASH = {
 export const AEAD = {
   TEMPLATE: 'bioshard/v1/aead/template',
   SHARE_AT_REST: 'bioshard/v1/aead/share-at-rest',
-  HPKE_SHARE_SEAL: 'bioshard/v1/hpke/share-seal'
+  HPKE_SHARE_SEAL: 'bioshard/v1/hpke/share-seal',
+  /** HPKE setup `info` of a sender context that seals many shares (crypto/seal.ts) */
+  HPKE_SEAL_CONTEXT: 'bioshard/v1/hpke/seal-context'
 } as const
 
 export type SigTag = typeof SIG[keyof typeof SIG]

@@ -28,6 +28,7 @@ import { loadConfig, authorityKeys, parseHostPort, type NodeConfig } from './con
 import { loadKeys, loadCert } from './keys.ts'
 import { logger } from './log.ts'
 import { wipe } from '../crypto/bytes.ts'
+import { Sealer } from '../crypto/seal.ts'
 import { BioshardError } from '../crypto/errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL, MAX_MESSAGE_BYTES, FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
@@ -171,6 +172,7 @@ export class SiteNode {
       replay: new ReplayCache(2 * FRESHNESS_WINDOW_MS),
       rate: new RateLimiter(),
       attestation: { process: processAttestation },
+      sealer: new Sealer({ now }),
       now,
       ...(this.options.faults !== undefined ? { faults: this.options.faults } : {})
     }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SEALED_MIN_BYTES } from '../crypto/seal.ts'
 
 export const PROTOCOL = {
   KAD: '/bioshard/kad/1.0.0',
@@ -25,8 +26,8 @@ export const HASH_BYTES = 32
 
 /** A 512-d float32 template plus envelope is ~2.1 KiB; int8 and 1024-d models fit too. */
 export const MAX_SHARE_BYTES = 16 * 1024
-/** A share sealed to an enclave: HPKE adds its encapsulated key (32) and tag (16). Holders send no more, the enclave accepts no more. */
-export const MAX_SEALED_SHARE_BYTES = MAX_SHARE_BYTES + 48
+/** A share sealed to an enclave: sealing adds HPKE's encapsulated key (32), a salt (16) and a tag (16). Holders send no more, the enclave accepts no more. */
+export const MAX_SEALED_SHARE_BYTES = MAX_SHARE_BYTES + SEALED_MIN_BYTES
 /** A manifest lists at most 255 shares (GF(2^8) x-coordinates) plus policy; 64 KiB is ample. */
 export const MAX_MANIFEST_BYTES = 64 * 1024
 export const MAX_SHARES = 255

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Sealer } from '../../crypto/seal.ts'
 import type { SigningKey } from '../../crypto/sign.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
 import type { ShareStore } from '../store/share-store.ts'
@@ -28,6 +29,8 @@ export interface HolderDeps {
   rate: RateLimiter
   /** Attestation verifiers by kind; `process` is built in. */
   attestation: Readonly<Record<string, AttestationVerifier>>
+  /** Seals shares to enclaves; one per node, so no two nodes share an HPKE sender context. */
+  sealer: Sealer
   now: () => number
   /** Fault injection for the simulator and tests (a Byzantine site). Never set in production. */
   faults?: Faults

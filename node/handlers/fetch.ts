@@ -7,7 +7,9 @@
  * is the manifest tenant's; the request signature; the manifest policy allows
  * this verifier, this purpose and this enclave measurement; the nonce is new;
  * the rate limit. Only then is the share decrypted from disk, sealed with HPKE
- * to the enclave key (bound to the request hash) and wiped.
+ * to the enclave key (bound to the request hash) and wiped. The node's
+ * sealer keeps one HPKE context per enclave key for up to a minute
+ * (crypto/seal.ts), so only its first fetch costs an X25519 operation.
  *
  * Per-request cost is kept low without skipping a check: the manifest comes
  * from {@link ManifestCache} (so only the share is read from disk), the
@@ -25,7 +27,6 @@ import { decodeManifest, entryFor, type Manifest } from '../../protocol/manifest
 import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, equalBytes, wipe } from '../../crypto/bytes.ts'
-import { seal } from '../../crypto/seal.ts'
 import type { RequestContext } from '../rpc.ts'
 import { VerifiedCache, checkVerifierCertWith, verifyAttestationWith } from '../policy/verified-cache.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
@@ -118,7 +119,7 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   if (deps.faults?.corruptShares === true) held.share[0] ^= 0x01
   let sealed: Uint8Array
   try {
-    sealed = seal(attested.key, held.share, shareSealInfo(templateId, x), requestHash)
+    sealed = deps.sealer.seal(attested.key, held.share, shareSealInfo(templateId, x), requestHash)
   } finally {
     wipe(held.share)
   }

@@ -1,14 +1,17 @@
 /**
- * HPKE sealing (crypto/seal.ts): pinned by RFC 9180 Appendix A.2.1 and
- * cross-checked in both directions against @hpke/core + @hpke/chacha20poly1305.
+ * HPKE sealing (crypto/seal.ts): the key schedule pinned by RFC 9180
+ * Appendix A.2.1, the exporter and every message cross-checked in both
+ * directions against @hpke/core + @hpke/chacha20poly1305, with node:crypto
+ * doing the AEAD step on the oracle's side.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305'
 import {
-  AEAD_ID, ENC_BYTES, KDF_ID, KEM_ID, SEAL_PUBLIC_KEY_BYTES, SEALED_MIN_BYTES, TAG_BYTES,
-  generateSealKeyPair, open, seal, sealKeyPairFromSecret, sealWithEphemeralForTesting, setupBaseSenderForTesting,
+  AEAD_ID, ENC_BYTES, KDF_ID, KEM_ID, SALT_BYTES, SEAL_PUBLIC_KEY_BYTES, SEALED_MIN_BYTES, SENDER_MAX_AGE_MS, TAG_BYTES,
+  Opener, Sealer, exportForTesting, generateSealKeyPair, open, seal, sealKeyPairFromSecret, setupBaseSenderForTesting,
   type SealKeyPair
 } from '../../crypto/seal.ts'
 import { concat, fromHex, randomBytes, toHex, utf8 } from '../../crypto/bytes.ts'
@@ -21,9 +24,8 @@ import { codeOf } from '../helpers/assert.ts'
 const Seal = suite('seal')
 
 const INFO = utf8(AEAD.HPKE_SHARE_SEAL)
+const SETUP_INFO = utf8(AEAD.HPKE_SEAL_CONTEXT)
 const E0 = A21.encryptions[0]
-
-
 
 // RFC 7748 §6.1 / libsodium's blocklist: u-coordinates whose X25519 output is
 // all-zero for every scalar (order 1, 2, 4, 8, and the non-canonical p, p+1).
@@ -38,6 +40,15 @@ const LOW_ORDER = [
 ].map((h) => fromHex(h))
 
 const oracle = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() })
+const ZERO_NONCE = new Uint8Array(12)
+
+/** A manual clock for the context lifetimes. */
+function clock (): { now: () => number, advance: (ms: number) => void } {
+  let t = 1_000_000
+  return { now: () => t, advance: (ms) => { t += ms } }
+}
+
+const encOf = (sealed: Uint8Array): string => toHex(sealed.subarray(0, ENC_BYTES))
 
 // --- RFC 9180 Appendix A.2.1 -------------------------------------------------
 
@@ -47,7 +58,7 @@ Seal('uses the suite of RFC 9180 A.2: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, C
   assert.is(AEAD_ID, A21.aead_id)
   assert.is(SEAL_PUBLIC_KEY_BYTES, 32)
   assert.is(ENC_BYTES, 32)
-  assert.is(SEALED_MIN_BYTES, ENC_BYTES + TAG_BYTES)
+  assert.is(SEALED_MIN_BYTES, ENC_BYTES + SALT_BYTES + TAG_BYTES)
 })
 
 Seal('derives pkRm and pkEm from skRm and skEm (A.2.1)', () => {
@@ -66,18 +77,6 @@ Seal('derives the A.2.1 enc, shared_secret, key and base_nonce', () => {
   assert.is(toHex(s.baseNonce), E0.nonce)
 })
 
-Seal('seals the A.2.1 first message (sequence 0) to exactly enc || ct', () => {
-  const sealed = sealWithEphemeralForTesting(fromHex(A21.skEm), fromHex(A21.pkRm), fromHex(E0.pt), fromHex(A21.info), fromHex(E0.aad))
-  assert.is(toHex(sealed), A21.enc + E0.ct)
-})
-
-Seal('opens the A.2.1 first message with skRm', () => {
-  const recipient = sealKeyPairFromSecret(fromHex(A21.skRm))
-  const pt = open(recipient, fromHex(A21.enc + E0.ct), fromHex(A21.info), fromHex(E0.aad))
-  assert.is(toHex(pt), E0.pt)
-  assert.is(Object.getPrototypeOf(pt), Uint8Array.prototype)
-})
-
 Seal('the oracle reproduces the A.2.1 ciphertext too (the vector copy is right)', async () => {
   const ekm = {
     privateKey: await oracle.kem.deserializePrivateKey(fromHex(A21.skEm)),
@@ -86,6 +85,18 @@ Seal('the oracle reproduces the A.2.1 ciphertext too (the vector copy is right)'
   const recipientPublicKey = await oracle.kem.deserializePublicKey(fromHex(A21.pkRm))
   const res = await oracle.seal({ recipientPublicKey, info: fromHex(A21.info), ekm }, fromHex(E0.pt), fromHex(E0.aad))
   assert.is(toHex(new Uint8Array(res.enc)) + toHex(new Uint8Array(res.ct)), A21.enc + E0.ct)
+})
+
+Seal('exports what @hpke/core exports from the A.2.1 context (exporter_secret and Export, §5.3)', async () => {
+  const s = setupBaseSenderForTesting(fromHex(A21.skEm), fromHex(A21.pkRm), fromHex(A21.info))
+  const recipientKey = await oracle.kem.deserializePrivateKey(fromHex(A21.skRm))
+  const theirs = await oracle.createRecipientContext({ recipientKey, enc: fromHex(A21.enc), info: fromHex(A21.info) })
+  for (const ctx of [new Uint8Array(0), Uint8Array.of(0), utf8('TestContext'), randomBytes(200)]) {
+    for (const length of [12, 32]) {
+      const want = toHex(new Uint8Array(await theirs.export(ctx, length)))
+      assert.is(toHex(exportForTesting(s.exporterSecret, ctx, length)), want, `context ${toHex(ctx)}, L ${length}`)
+    }
+  }
 })
 
 // --- @hpke/core as an independent oracle --------------------------------------
@@ -99,34 +110,51 @@ async function oracleRecipient (): Promise<{ ours: SealKeyPair, theirs: OracleKe
   return { ours, theirs }
 }
 
-Seal('what it seals, @hpke/core opens (random sizes, info and aad)', async () => {
-  const rnd = prng(0x5ea1)
+function sizes (seed: number): number[] {
+  const rnd = prng(seed)
+  const out = [0, 1, 15, 16, 17, 63, 64, 65, 4096, 65_537]
+  for (let i = 0; i < 40; i++) out.push(Math.floor(rnd() * 2048))
+  return out
+}
+
+Seal('what it seals, @hpke/core and node:crypto open: Export(salt || info) is the key, the nonce zero', async () => {
   const r = await oracleRecipient()
-  const sizes = [0, 1, 15, 16, 17, 63, 64, 65, 4096, 65_537]
-  for (let i = 0; i < 40; i++) sizes.push(Math.floor(rnd() * 2048))
-  for (const n of sizes) {
+  const contexts = new Map<string, Awaited<ReturnType<typeof oracle.createRecipientContext>>>()
+  for (const n of sizes(0x5ea1)) {
     const pt = randomBytes(n)
-    const info = randomBytes(Math.floor(rnd() * 128))
-    const aad = randomBytes(Math.floor(rnd() * 200))
+    const info = randomBytes(n % 128)
+    const aad = randomBytes(n % 200)
     const sealed = seal(r.ours.publicKey, pt, info, aad)
-    assert.is(sealed.length, ENC_BYTES + n + TAG_BYTES)
-    const got = await oracle.open({ recipientKey: r.theirs, enc: sealed.subarray(0, ENC_BYTES), info }, sealed.subarray(ENC_BYTES), aad)
-    assert.ok(toHex(new Uint8Array(got)) === toHex(pt), `size ${n}`)
+    assert.is(sealed.length, SEALED_MIN_BYTES + n)
+    const enc = sealed.subarray(0, ENC_BYTES)
+    const salt = sealed.subarray(ENC_BYTES, ENC_BYTES + SALT_BYTES)
+    const id = toHex(enc)
+    if (!contexts.has(id)) contexts.set(id, await oracle.createRecipientContext({ recipientKey: r.theirs, enc, info: SETUP_INFO }))
+    const key = new Uint8Array(await contexts.get(id)!.export(concat(salt, info), 32))
+    const decipher = createDecipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: TAG_BYTES })
+    decipher.setAAD(aad, { plaintextLength: n })
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES))
+    const got = concat(decipher.update(sealed.subarray(ENC_BYTES + SALT_BYTES, sealed.length - TAG_BYTES)), decipher.final())
+    assert.ok(toHex(got) === toHex(pt), `size ${n}`)
   }
+  assert.is(contexts.size, 1, 'one sender context served every message')
 })
 
-Seal('what @hpke/core seals, it opens (random sizes, info and aad)', async () => {
-  const rnd = prng(0x0bad)
+Seal('what @hpke/core and node:crypto seal that way, it opens', async () => {
   const r = await oracleRecipient()
-  const pkR = await oracle.kem.deserializePublicKey(r.ours.publicKey)
-  const sizes = [0, 1, 16, 4096, 65_537]
-  for (let i = 0; i < 40; i++) sizes.push(Math.floor(rnd() * 2048))
-  for (const n of sizes) {
+  const recipientPublicKey = await oracle.kem.deserializePublicKey(r.ours.publicKey)
+  const theirs = await oracle.createSenderContext({ recipientPublicKey, info: SETUP_INFO })
+  const enc = new Uint8Array(theirs.enc)
+  for (const n of sizes(0x0bad)) {
     const pt = randomBytes(n)
-    const info = randomBytes(Math.floor(rnd() * 128))
-    const aad = randomBytes(Math.floor(rnd() * 200))
-    const { enc, ct } = await oracle.seal({ recipientPublicKey: pkR, info }, pt, aad)
-    const got = open(r.ours, concat(new Uint8Array(enc), new Uint8Array(ct)), info, aad)
+    const info = randomBytes(n % 128)
+    const aad = randomBytes(n % 200)
+    const salt = randomBytes(SALT_BYTES)
+    const key = new Uint8Array(await theirs.export(concat(salt, info), 32))
+    const cipher = createCipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: TAG_BYTES })
+    cipher.setAAD(aad, { plaintextLength: n })
+    const ct = concat(cipher.update(pt), cipher.final(), cipher.getAuthTag())
+    const got = open(r.ours, concat(enc, salt, ct), info, aad)
     assert.ok(toHex(got) === toHex(pt), `size ${n}`)
   }
 })
@@ -141,13 +169,73 @@ Seal('round-trips with generated keys and accepts Buffer inputs', () => {
   assert.equal(open(r, Buffer.from(sealed), INFO, utf8('fetch-1')), pt)
 })
 
-Seal('uses a fresh ephemeral key for every seal', () => {
+Seal('seals to one recipient under one context, each message with its own salt and ciphertext', () => {
   const r = generateSealKeyPair()
+  const sealer = new Sealer()
   const pt = randomBytes(32)
-  const a = seal(r.publicKey, pt, INFO, new Uint8Array(0))
-  const b = seal(r.publicKey, pt, INFO, new Uint8Array(0))
-  assert.is.not(toHex(a.subarray(0, ENC_BYTES)), toHex(b.subarray(0, ENC_BYTES)))
-  assert.is.not(toHex(a.subarray(ENC_BYTES)), toHex(b.subarray(ENC_BYTES)))
+  const a = sealer.seal(r.publicKey, pt, INFO, new Uint8Array(0))
+  const b = sealer.seal(r.publicKey, pt, INFO, new Uint8Array(0))
+  assert.is(encOf(a), encOf(b))
+  assert.is.not(toHex(a.subarray(ENC_BYTES, ENC_BYTES + SALT_BYTES)), toHex(b.subarray(ENC_BYTES, ENC_BYTES + SALT_BYTES)))
+  assert.is.not(toHex(a.subarray(ENC_BYTES + SALT_BYTES)), toHex(b.subarray(ENC_BYTES + SALT_BYTES)))
+  assert.is.not(encOf(sealer.seal(generateSealKeyPair().publicKey, pt, INFO, new Uint8Array(0))), encOf(a), 'another recipient, another context')
+})
+
+Seal('a sender encapsulates a fresh key after maxMessages messages or maxAgeMs, and each new context opens', () => {
+  const r = generateSealKeyPair()
+  const c = clock()
+  const sealer = new Sealer({ maxMessages: 3, maxAgeMs: 1_000, now: c.now })
+  const encs = [0, 1, 2, 3].map(() => sealer.seal(r.publicKey, INFO, INFO, INFO)).map(encOf)
+  assert.equal(encs.slice(0, 3), [encs[0], encs[0], encs[0]])
+  assert.is.not(encs[3], encs[0], 'the fourth message starts a new context')
+  c.advance(999)
+  const before = sealer.seal(r.publicKey, INFO, INFO, INFO)
+  assert.is(encOf(before), encs[3])
+  c.advance(1)
+  const after = sealer.seal(r.publicKey, INFO, INFO, INFO)
+  assert.is.not(encOf(after), encs[3], 'a context a second old is not used again')
+  for (const m of [before, after]) assert.equal(open(r, m, INFO, INFO), INFO)
+  sealer.clear()
+  assert.is.not(encOf(sealer.seal(r.publicKey, INFO, INFO, INFO)), encOf(after), 'clear() forgets every context')
+})
+
+Seal('a sender forgets its oldest recipient beyond maxRecipients', () => {
+  const sealer = new Sealer({ maxRecipients: 2 })
+  const [a, b, c] = [generateSealKeyPair(), generateSealKeyPair(), generateSealKeyPair()]
+  const first = encOf(sealer.seal(a.publicKey, INFO, INFO, INFO))
+  sealer.seal(b.publicKey, INFO, INFO, INFO)
+  assert.is(encOf(sealer.seal(a.publicKey, INFO, INFO, INFO)), first)
+  sealer.seal(c.publicKey, INFO, INFO, INFO)
+  assert.is.not(encOf(sealer.seal(a.publicKey, INFO, INFO, INFO)), first)
+})
+
+Seal('a recipient remembers a sender only once one of its messages opened, within maxSenders and maxAgeMs', () => {
+  const r = generateSealKeyPair()
+  const c = clock()
+  const opener = new Opener(r, { maxSenders: 2, maxAgeMs: 5_000, now: c.now })
+  const sealed = seal(r.publicKey, INFO, INFO, INFO)
+  const forged = concat(generateSealKeyPair().publicKey, sealed.subarray(ENC_BYTES))
+  assert.is(codeOf(() => opener.open(forged, INFO, INFO)), 'ERR_DECRYPT')
+  assert.is(codeOf(() => opener.open(sealed, INFO, utf8('other'))), 'ERR_DECRYPT')
+  assert.is(opener.senders, 0, 'nothing that failed to open is remembered')
+  assert.equal(opener.open(sealed, INFO, INFO), INFO)
+  assert.is(opener.senders, 1)
+  const others = [new Sealer(), new Sealer()].map((s) => s.seal(r.publicKey, INFO, INFO, INFO))
+  for (const m of others) assert.equal(opener.open(m, INFO, INFO), INFO)
+  assert.is(opener.senders, 2, 'bounded by maxSenders')
+  c.advance(5_000)
+  assert.equal(opener.open(sealed, INFO, INFO), INFO, 'an expired sender still opens, with a fresh setup')
+  opener.clear()
+  assert.is(opener.senders, 0)
+})
+
+Seal('open() keeps one opener per private key, and a wrong public key beside it opens nothing', () => {
+  const r = generateSealKeyPair()
+  const sealed = seal(r.publicKey, PT, INFO, AAD)
+  assert.equal(open(r, sealed, INFO, AAD), PT)
+  assert.is(codeOf(() => open({ privateKey: r.privateKey, publicKey: generateSealKeyPair().publicKey }, sealed, INFO, AAD)), 'ERR_DECRYPT')
+  assert.is(codeOf(() => open({ privateKey: generateSealKeyPair().privateKey, publicKey: r.publicKey }, sealed, INFO, AAD)), 'ERR_DECRYPT')
+  assert.equal(open(r, sealed, INFO, AAD), PT)
 })
 
 Seal('a key pair imported from the same secret opens what was sealed to it', () => {
@@ -190,7 +278,7 @@ Seal('refuses another aad with ERR_DECRYPT', () => {
   assert.is(codeOf(() => open(R, SEALED, INFO, new Uint8Array(0))), 'ERR_DECRYPT')
 })
 
-Seal('refuses a message shorter than enc + tag with ERR_DECODE, and any other truncation with ERR_DECRYPT', () => {
+Seal('refuses a message shorter than enc + salt + tag with ERR_DECODE, and any other truncation with ERR_DECRYPT', () => {
   for (let n = 0; n < SEALED_MIN_BYTES; n++) assert.is(codeOf(() => open(R, SEALED.subarray(0, n), INFO, AAD)), 'ERR_DECODE', `length ${n}`)
   for (let n = SEALED_MIN_BYTES; n < SEALED.length; n++) assert.is(codeOf(() => open(R, SEALED.subarray(0, n), INFO, AAD)), 'ERR_DECRYPT', `length ${n}`)
   assert.is(codeOf(() => open(R, concat(SEALED, new Uint8Array(1)), INFO, AAD)), 'ERR_DECRYPT')
@@ -229,7 +317,7 @@ Seal('refuses a low-order enc (all-zero shared secret) with ERR_DECRYPT', () => 
 Seal('refuses to seal to a low-order public key with ERR_DECODE', () => {
   for (const point of LOW_ORDER) {
     assert.is(codeOf(() => seal(point, PT, INFO, AAD)), 'ERR_DECODE', toHex(point))
-    assert.is(codeOf(() => sealWithEphemeralForTesting(randomBytes(32), point, PT, INFO, AAD)), 'ERR_DECODE', toHex(point))
+    assert.is(codeOf(() => setupBaseSenderForTesting(randomBytes(32), point, INFO)), 'ERR_DECODE', toHex(point))
   }
 })
 

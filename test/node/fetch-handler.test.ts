@@ -28,9 +28,9 @@ import { processAttestation } from '../../protocol/attestation.ts'
 import { toWire, type SignedWire } from '../../protocol/signed.ts'
 import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare } from '../../crypto/shares.ts'
-import { open } from '../../crypto/seal.ts'
+import { ENC_BYTES, Sealer, open } from '../../crypto/seal.ts'
 import { generateSigningKey, type SigningKey } from '../../crypto/sign.ts'
-import { equalBytes, randomBytes } from '../../crypto/bytes.ts'
+import { equalBytes, randomBytes, toHex } from '../../crypto/bytes.ts'
 import { testEnclave } from '../helpers/enrol.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
@@ -77,6 +77,7 @@ const deps: HolderDeps = {
   replay: new ReplayCache(120_000),
   rate: new RateLimiter(),
   attestation: { process: processAttestation },
+  sealer: new Sealer({ now: () => clock }),
   now: () => clock
 }
 const manifests = new ManifestCache()
@@ -118,6 +119,22 @@ fetch('serves repeated fetches, verifying the certificate and attestation signat
 
 fetch('without a cache every signature is verified and the share is still served', async () => {
   await fetchOpens()
+})
+
+fetch('seals every share to one enclave under the node\'s one HPKE context until it is a minute old', async () => {
+  // The sealer's own clock, so the node's rate limiter and replay cache see no time pass.
+  let sealClock = 0
+  const node = { ...deps, sealer: new Sealer({ now: () => sealClock }) }
+  const enc = async (): Promise<string> => {
+    const res = readFetchResponse(await handleFetch(node, manifests, request(), ctx()))
+    assert.ok(equalBytes(open(enclave.keys, res.body.sealed, shareSealInfo(templateId, share.x), res.body.request), share.bytes))
+    return toHex(res.body.sealed.subarray(0, ENC_BYTES))
+  }
+  const first = await enc()
+  sealClock += 30_000
+  assert.is(await enc(), first)
+  sealClock += 30_000
+  assert.is.not(await enc(), first, 'a context 60 s old is replaced')
 })
 
 fetch('a certificate cached while valid is refused once it has expired (ERR_EXPIRED)', async () => {
