@@ -29,7 +29,7 @@
  * verifications/s at 16 in flight, enroll median ≤ 300 ms. The absolute
  * goals were set when the floor's median was {@link REFERENCE_FLOOR_MS} on
  * this kind of machine; its speed moves by more than 2× between phases (the
- * same floor has measured 2.1–5.6 ms), and in a slow phase the bare floor
+ * same floor has measured 2.1–5.0 ms), and in a slow phase the bare floor
  * alone falls below 500/s at 16 in flight. So each absolute goal is checked
  * at this run's speed: when the floor runs slower than the reference, a time
  * goal is multiplied and a rate divided by floor median / reference; never
