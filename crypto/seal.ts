@@ -44,7 +44,7 @@
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { createCipheriv, createHmac, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, randomFillSync, type KeyObject } from 'node:crypto'
-import { abytes, concat, equalBytes, plain, utf8, wipe } from './bytes.ts'
+import { abytes, aint, concat, equalBytes, plain, utf8, wipe } from './bytes.ts'
 import { DecodeError, DecryptError } from './errors.ts'
 import { AEAD } from './tags.ts'
 
@@ -540,11 +540,11 @@ export function setupBaseSenderForTesting (ephemeralSecret: Uint8Array, recipien
 }
 
 /**
- * RFC 9180 §5.3 Export(exporter_context, L) from a raw exporter secret — for
- * test vectors only.
+ * RFC 9180 §5.3 Export(exporter_context, L ≤ 32) from a raw exporter secret —
+ * for test vectors only.
  *
  * @example exportForTesting(exporterSecret, utf8('TestContext'), 32)
  */
 export function exportForTesting (exporterSecret: Uint8Array, exporterContext: Uint8Array, length: number): Uint8Array {
-  return exportSecret(createSecretKey(abytes(exporterSecret, N_H, 'exporterSecret')), abytes(exporterContext, undefined, 'exporterContext'), length)
+  return exportSecret(createSecretKey(abytes(exporterSecret, N_H, 'exporterSecret')), abytes(exporterContext, undefined, 'exporterContext'), aint(length, 1, N_H, 'length'))
 }
