@@ -47,6 +47,7 @@ import { createCipheriv, createHmac, createPrivateKey, createPublicKey, createSe
 import { abytes, aint, concat, equalBytes, plain, utf8, wipe } from './bytes.ts'
 import { DecodeError, DecryptError } from './errors.ts'
 import { AEAD } from './tags.ts'
+import { setBounded } from './bounded-map.ts'
 
 /** RFC 9180 §7.1: KEM id of DHKEM(X25519, HKDF-SHA256). */
 export const KEM_ID = 0x0020
@@ -211,14 +212,19 @@ function recipientKeyObject (raw: Uint8Array): KeyObject {
   let key = RECIPIENT_KEY_CACHE.get(id)
   if (key === undefined) {
     key = importPublicKey(raw)
-    if (RECIPIENT_KEY_CACHE.size >= RECIPIENT_KEY_CACHE_MAX) RECIPIENT_KEY_CACHE.delete(RECIPIENT_KEY_CACHE.keys().next().value as string)
-    RECIPIENT_KEY_CACHE.set(id, key)
+    setBounded(RECIPIENT_KEY_CACHE, id, key, RECIPIENT_KEY_CACHE_MAX)
   }
   return key
 }
 
-function isX25519Private (k: unknown): k is KeyObject {
-  return typeof k === 'object' && k !== null && (k as KeyObject).type === 'private' && (k as KeyObject).asymmetricKeyType === 'x25519'
+/** The recipient argument of {@link open} and {@link Opener}, checked. */
+function checkRecipient (recipient: SealKeyPair): SealKeyPair {
+  const k = (recipient as Partial<SealKeyPair> | null)?.privateKey as KeyObject | undefined
+  if (typeof k !== 'object' || k === null || k.type !== 'private' || k.asymmetricKeyType !== 'x25519') {
+    throw new TypeError('recipient must be a SealKeyPair with an X25519 private key')
+  }
+  abytes(recipient.publicKey, SEAL_PUBLIC_KEY_BYTES, 'recipient.publicKey')
+  return recipient
 }
 
 /**
@@ -252,7 +258,6 @@ export function sealKeyPairFromSecret (secret: Uint8Array): SealKeyPair {
   }
 }
 
-
 /** Intermediate values of one sender setup, exposed only so the RFC vectors can pin each step. */
 export interface SenderSetupForTesting {
   enc: Uint8Array
@@ -272,11 +277,10 @@ function setupBaseSender (ephemeral: SealKeyPair, recipientPublicKey: Uint8Array
   return { enc, sharedSecret, ...keySchedule(sharedSecret, info) }
 }
 
-/** The part of a key schedule a context keeps: the exporter secret, as a KeyObject; the rest is wiped. */
-function keepExporter (s: Schedule & { sharedSecret?: Uint8Array }): KeyObject {
+/** The part of a setup a context keeps: the exporter secret, as a KeyObject; the rest is wiped. */
+function keepExporter (s: Schedule & { sharedSecret: Uint8Array }): KeyObject {
   const exporter = createSecretKey(s.exporterSecret)
-  wipe(s.key, s.baseNonce, s.exporterSecret)
-  if (s.sharedSecret !== undefined) wipe(s.sharedSecret)
+  wipe(s.sharedSecret, s.key, s.baseNonce, s.exporterSecret)
   return exporter
 }
 
@@ -311,9 +315,9 @@ export class Sealer {
   readonly #now: () => number
 
   constructor (options: SealerOptions = {}) {
-    this.#maxMessages = options.maxMessages ?? SENDER_MAX_MESSAGES
-    this.#maxAgeMs = options.maxAgeMs ?? SENDER_MAX_AGE_MS
-    this.#maxRecipients = options.maxRecipients ?? 1024
+    this.#maxMessages = aint(options.maxMessages ?? SENDER_MAX_MESSAGES, 1, Number.MAX_SAFE_INTEGER, 'maxMessages')
+    this.#maxAgeMs = aint(options.maxAgeMs ?? SENDER_MAX_AGE_MS, 1, Number.MAX_SAFE_INTEGER, 'maxAgeMs')
+    this.#maxRecipients = aint(options.maxRecipients ?? 1024, 1, Number.MAX_SAFE_INTEGER, 'maxRecipients')
     this.#now = options.now ?? Date.now
   }
 
@@ -367,8 +371,7 @@ export class Sealer {
     if (context === undefined) {
       const s = setupBaseSender(generateSealKeyPair(), recipientPublicKey, SETUP_INFO)
       context = { enc: s.enc, exporter: keepExporter(s), expires: now + this.#maxAgeMs, left: this.#maxMessages }
-      if (this.#contexts.size >= this.#maxRecipients) this.#contexts.delete(this.#contexts.keys().next().value as string)
-      this.#contexts.set(id, context)
+      setBounded(this.#contexts, id, context, this.#maxRecipients)
     }
     context.left--
     return context
@@ -407,13 +410,10 @@ export class Opener {
    * @throws {TypeError|RangeError} when it is not an X25519 key pair
    */
   constructor (recipient: SealKeyPair, options: OpenerOptions = {}) {
-    if (typeof recipient !== 'object' || recipient === null || !isX25519Private(recipient.privateKey)) {
-      throw new TypeError('recipient must be a SealKeyPair with an X25519 private key')
-    }
-    this.#privateKey = recipient.privateKey
-    this.#publicKey = abytes(recipient.publicKey, SEAL_PUBLIC_KEY_BYTES, 'recipient.publicKey').slice()
-    this.#maxSenders = options.maxSenders ?? 256
-    this.#maxAgeMs = options.maxAgeMs ?? 2 * SENDER_MAX_AGE_MS
+    this.#privateKey = checkRecipient(recipient).privateKey
+    this.#publicKey = recipient.publicKey.slice()
+    this.#maxSenders = aint(options.maxSenders ?? 256, 1, Number.MAX_SAFE_INTEGER, 'maxSenders')
+    this.#maxAgeMs = aint(options.maxAgeMs ?? 2 * SENDER_MAX_AGE_MS, 1, Number.MAX_SAFE_INTEGER, 'maxAgeMs')
     this.#now = options.now ?? Date.now
   }
 
@@ -460,11 +460,7 @@ export class Opener {
     } finally {
       wipe(key)
     }
-    if (known?.exporter !== exporter) {
-      this.#senders.delete(id)
-      if (this.#senders.size >= this.#maxSenders) this.#senders.delete(this.#senders.keys().next().value as string)
-      this.#senders.set(id, { exporter, expires: now + this.#maxAgeMs })
-    }
+    if (known?.exporter !== exporter) setBounded(this.#senders, id, { exporter, expires: now + this.#maxAgeMs }, this.#maxSenders)
     return out
   }
 
@@ -513,11 +509,8 @@ export function seal (recipientPublicKey: Uint8Array, plaintext: Uint8Array, inf
  * @example const share = open(enclaveKey, sealed, shareSealInfo(templateId, x), requestHash)
  */
 export function open (recipient: SealKeyPair, sealed: Uint8Array, info: Uint8Array, aad: Uint8Array): Uint8Array {
-  if (typeof recipient !== 'object' || recipient === null || !isX25519Private(recipient.privateKey)) {
-    throw new TypeError('recipient must be a SealKeyPair with an X25519 private key')
-  }
-  let opener = OPENERS.get(recipient.privateKey)
-  if (opener === undefined || !opener.isFor(abytes(recipient.publicKey, SEAL_PUBLIC_KEY_BYTES, 'recipient.publicKey'))) {
+  let opener = OPENERS.get(checkRecipient(recipient).privateKey)
+  if (opener === undefined || !opener.isFor(recipient.publicKey)) {
     opener = new Opener(recipient)
     OPENERS.set(recipient.privateKey, opener)
   }

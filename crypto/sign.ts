@@ -10,6 +10,7 @@
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { abytes, concat, plain, utf8, u32be, wipe } from './bytes.ts'
+import { setBounded } from './bounded-map.ts'
 import { SignatureError } from './errors.ts'
 import type { SigTag } from './tags.ts'
 
@@ -41,8 +42,7 @@ function publicKeyObject (publicKey: Uint8Array): KeyObject {
   let key = PUBLIC_KEY_CACHE.get(id)
   if (key === undefined) {
     key = createPublicKey({ key: Buffer.from(concat(SPKI_PREFIX, publicKey)), format: 'der', type: 'spki' })
-    if (PUBLIC_KEY_CACHE.size >= PUBLIC_KEY_CACHE_MAX) PUBLIC_KEY_CACHE.delete(PUBLIC_KEY_CACHE.keys().next().value as string)
-    PUBLIC_KEY_CACHE.set(id, key)
+    setBounded(PUBLIC_KEY_CACHE, id, key, PUBLIC_KEY_CACHE_MAX)
   }
   return key
 }

@@ -27,6 +27,7 @@ import { decodeManifest, entryFor, type Manifest } from '../../protocol/manifest
 import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, equalBytes, wipe } from '../../crypto/bytes.ts'
+import { setBounded } from '../../crypto/bounded-map.ts'
 import type { RequestContext } from '../rpc.ts'
 import { VerifiedCache, checkVerifierCertWith, verifyAttestationWith } from '../policy/verified-cache.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
@@ -51,8 +52,7 @@ export class ManifestCache {
     const bytes = await deps.store.getManifest(templateId)
     if (bytes === undefined) return undefined
     const m = decodeManifest(bytes)
-    if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value as string)
-    this.cache.set(id, m)
+    setBounded(this.cache, id, m, this.max)
     return m
   }
 

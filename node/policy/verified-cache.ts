@@ -24,6 +24,7 @@
  * @module
  */
 import { aint, equalBytes, utf8 } from '../../crypto/bytes.ts'
+import { setBounded } from '../../crypto/bounded-map.ts'
 import { BioshardError } from '../../crypto/errors.ts'
 import { taggedHash } from '../../crypto/hash.ts'
 import { HASH, SIG, type SigTag } from '../../crypto/tags.ts'
@@ -85,8 +86,7 @@ export class VerifiedCache {
     }
     this.#misses++
     checkSigned(tag, signed, publicKey, what)
-    if (this.#seen.size >= this.#max) this.#seen.delete(this.#seen.keys().next().value as string)
-    this.#seen.set(key, true)
+    setBounded(this.#seen, key, true, this.#max)
   }
 
   /** Number of signatures remembered now. */

@@ -268,12 +268,18 @@ Seal('refuses to open under another recipient key with ERR_DECRYPT', () => {
   assert.is(codeOf(() => open({ privateKey: R.privateKey, publicKey: generateSealKeyPair().publicKey }, SEALED, INFO, AAD)), 'ERR_DECRYPT')
 })
 
-Seal('refuses another info with ERR_DECRYPT', () => {
+// Each refusal below runs with R's opener already knowing SEALED's sender,
+// so the remembered-context path is what must bind info, aad, salt and body.
+const knowsSender = (): void => { assert.equal(open(R, SEALED, INFO, AAD), PT) }
+
+Seal('refuses another info with ERR_DECRYPT, also from a sender it knows', () => {
+  knowsSender()
   assert.is(codeOf(() => open(R, SEALED, utf8(AEAD.SHARE_AT_REST), AAD)), 'ERR_DECRYPT')
   assert.is(codeOf(() => open(R, SEALED, new Uint8Array(0), AAD)), 'ERR_DECRYPT')
 })
 
-Seal('refuses another aad with ERR_DECRYPT', () => {
+Seal('refuses another aad with ERR_DECRYPT, also from a sender it knows', () => {
+  knowsSender()
   assert.is(codeOf(() => open(R, SEALED, INFO, utf8('request-nonce!'))), 'ERR_DECRYPT')
   assert.is(codeOf(() => open(R, SEALED, INFO, new Uint8Array(0))), 'ERR_DECRYPT')
 })
@@ -284,7 +290,8 @@ Seal('refuses a message shorter than enc + salt + tag with ERR_DECODE, and any o
   assert.is(codeOf(() => open(R, concat(SEALED, new Uint8Array(1)), INFO, AAD)), 'ERR_DECRYPT')
 })
 
-Seal('refuses every single flipped bit with ERR_DECRYPT', () => {
+Seal('refuses every single flipped bit with ERR_DECRYPT, also from a sender it knows', () => {
+  knowsSender()
   for (let i = 0; i < SEALED.length * 8; i++) {
     const bad = SEALED.slice()
     bad[i >> 3] ^= 1 << (i & 7)
@@ -331,6 +338,10 @@ Seal('rejects malformed arguments with TypeError/RangeError naming them', () => 
   assert.throws(() => open({} as SealKeyPair, SEALED, INFO, AAD), (e: Error) => e instanceof TypeError && e.message.includes('recipient'))
   assert.throws(() => open({ privateKey: R.privateKey, publicKey: new Uint8Array(5) }, SEALED, INFO, AAD), (e: Error) => e instanceof RangeError && e.message.includes('recipient.publicKey'))
   assert.throws(() => sealKeyPairFromSecret(new Uint8Array(33)), (e: Error) => e instanceof RangeError && e.message.includes('secret'))
+  assert.throws(() => new Sealer({ maxAgeMs: Number.NaN }), (e: Error) => e instanceof TypeError && e.message.includes('maxAgeMs'))
+  assert.throws(() => new Sealer({ maxMessages: 0 }), (e: Error) => e instanceof RangeError && e.message.includes('maxMessages'))
+  assert.throws(() => new Opener(R, { maxSenders: 0 }), (e: Error) => e instanceof RangeError && e.message.includes('maxSenders'))
+  assert.throws(() => new Opener({ privateKey: R.privateKey, publicKey: new Uint8Array(5) }), (e: Error) => e instanceof RangeError && e.message.includes('recipient.publicKey'))
 })
 
 Seal.run()
