@@ -29,6 +29,8 @@ export const HASH = {
   PLACEMENT: 'bioshard/v1/hash/placement',
   ENCLAVE_MEASUREMENT: 'bioshard/v1/hash/enclave-measurement',
   REQUEST: 'bioshard/v1/hash/request',
+  /** Names a tenant in DHT record keys and holder storage slots (protocol/ownership.ts). */
+  TENANT_TAG: 'bioshard/v1/hash/tenant-tag',
   /** In-memory key of a signature already verified (never sent or stored). */
   VERIFIED_SIGNATURE: 'bioshard/v1/hash/verified-signature'
 } as const

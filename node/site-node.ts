@@ -34,6 +34,7 @@ import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/cert
 import { PROTOCOL, MAX_MESSAGE_BYTES, FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
 import { manifestKey } from '../protocol/records.ts'
+import { decodeManifest } from '../protocol/manifest.ts'
 
 const log = logger('node')
 
@@ -248,9 +249,10 @@ export class SiteNode {
         await pause(REPUBLISH_PAUSE_MS)
         const manifest = await store.getManifest(id)
         if (manifest === undefined) continue
+        const { tenant, templateId } = decodeManifest(manifest).body
         const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REPUBLISH_TIMEOUT_MS)])
         try {
-          for await (const evt of host.services.dht.put(manifestKey(id), manifest, { signal })) void evt
+          for await (const evt of host.services.dht.put(manifestKey(tenant, templateId), manifest, { signal })) void evt
           count++
         } catch (e) {
           log('republishing a manifest failed: %s', (e as Error).message)

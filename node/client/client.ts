@@ -9,7 +9,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { BioshardError } from '../../crypto/errors.ts'
-import { aint, abytes } from '../../crypto/bytes.ts'
+import { aint, abytes, equalBytes } from '../../crypto/bytes.ts'
+import { readVerifierCert } from '../../protocol/certs.ts'
 import { attestProcess } from '../../protocol/attestation.ts'
 import type { Manifest, Policy, Consent } from '../../protocol/manifest.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
@@ -125,6 +126,12 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     const v = authoriseVerifier(tenant.key, 'client', ['login', 'payment', 'step-up', 'session'], { days: 30 })
     verifier = { key: v.key, cert: toWire(v.cert) }
   }
+  // The tenant this client acts for: its own key, or the tenant that certified its verifier key.
+  const ownTenant = tenant?.key.publicKey ?? (verifier !== undefined ? readVerifierCert(verifier.cert).body.tenant : undefined)
+  if (ownTenant === undefined) throw new TypeError('credentials must hold a tenant or a verifier credential')
+  if (tenant !== undefined && options.credentials?.verifier !== undefined && !equalBytes(readVerifierCert(options.credentials.verifier.cert).body.tenant, tenant.key.publicKey)) {
+    throw new TypeError('credentials.verifier is certified by another tenant than credentials.tenant')
+  }
   const host = await createHost({ privateKey: options.identity ?? await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
   const roster = new Roster(anchor)
   const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 600_000, 600_000) })
@@ -163,7 +170,7 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     anchor,
     ...(tenant !== undefined ? { tenant } : {}),
     ...(verifier !== undefined ? { verifier } : {}),
-    manifests: new ManifestStore(host.services.dht, anchor),
+    manifests: new ManifestStore(host.services.dht, anchor, ownTenant),
     enclave: enclaveHandle,
     ...(options.liveness !== undefined ? { liveness: options.liveness } : {}),
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }

@@ -1,9 +1,11 @@
 /**
  * Manifests for the verifier library: published to and read from the DHT
- * (`/bioshard/<templateId>` records, validated and selected by the same rules
- * holders apply), and cached. A cached manifest is replaced only by a valid
- * one with a higher `seq` (or an erased one), so neither a stale cache nor a
- * poisoned DHT answer can roll an erasure back or swap holders.
+ * under this client's own tenant (`/bioshard/<tenantTag>/<templateId>`
+ * records, validated and selected by the same rules holders apply), and
+ * cached. Only manifests signed by that tenant enter the cache, and a cached
+ * manifest is replaced only by a valid one with a higher `seq` (or an erased
+ * one), so neither a stale cache, a poisoned DHT answer nor another tenant's
+ * manifest for the same id can roll an erasure back or swap holders.
  *
  * @module
  */
@@ -11,7 +13,8 @@ import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import { BioshardError } from '../../crypto/errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
 import { encodeManifest, checkManifest, type Manifest } from '../../protocol/manifest.ts'
-import { manifestKey, validateManifestRecord } from '../../protocol/records.ts'
+import { manifestKey, validateManifestRecord, prefers } from '../../protocol/records.ts'
+import { equalBytes } from '../../crypto/bytes.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
 import { logger } from '../log.ts'
 
@@ -33,23 +36,34 @@ const LOOKUP_DEFAULT_MS = 5_000
 /** True when `candidate` should replace `current`: erased wins, then higher seq. */
 export function supersedes (candidate: Manifest, current: Manifest | undefined): boolean {
   if (current === undefined) return true
-  if (current.body.state === 'erased') return false
-  if (candidate.body.state === 'erased') return true
-  return candidate.body.seq > current.body.seq
+  return prefers(candidate.body, current.body)
 }
 
 export class ManifestStore {
   private readonly cache = new Map<string, Manifest>()
   private readonly dht: KadDHT
   private readonly anchor: TrustAnchor
+  /** The tenant whose manifests this store reads and keeps (the client's own). */
+  readonly tenant: Uint8Array
 
-  constructor (dht: KadDHT, anchor: TrustAnchor) {
+  /**
+   * @param dht - the client's DHT
+   * @param anchor - the network authority
+   * @param tenant - the 32-byte key of the tenant this client acts for: only its manifests are looked up and kept
+   */
+  constructor (dht: KadDHT, anchor: TrustAnchor, tenant: Uint8Array) {
     this.dht = dht
     this.anchor = anchor
+    this.tenant = tenant
   }
 
-  /** Remember a manifest this client made or verified (signature checked here). */
+  /**
+   * Remember a manifest this client made or verified (signature checked here).
+   *
+   * @throws {BioshardError} ERR_NOT_AUTHORISED for another tenant's manifest; the checks of checkManifest
+   */
   remember (m: Manifest, now = Date.now()): void {
+    if (!equalBytes(m.body.tenant, this.tenant)) throw new BioshardError('ERR_NOT_AUTHORISED', 'manifest belongs to another tenant')
     checkManifest(m, this.anchor, now, { ignoreExpiry: true })
     const id = toHex(m.body.templateId)
     if (supersedes(m, this.cache.get(id))) this.cache.set(id, m)
@@ -71,7 +85,7 @@ export class ManifestStore {
    */
   async publish (m: Manifest, signal?: AbortSignal, replicas = PUBLISH_REPLICAS): Promise<number> {
     this.remember(m)
-    const key = manifestKey(m.body.templateId)
+    const key = manifestKey(m.body.tenant, m.body.templateId)
     const value = encodeManifest(m)
     let accepted = 0
     return await new Promise<number>((resolve, reject) => {
@@ -136,7 +150,7 @@ export class ManifestStore {
 
   private async walk (templateId: Uint8Array, outer: AbortSignal): Promise<void> {
     const options = { signal: outer }
-    const key = manifestKey(templateId)
+    const key = manifestKey(this.tenant, templateId)
     const stop = new AbortController()
     const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal])
     let valid = 0

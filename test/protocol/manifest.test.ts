@@ -78,7 +78,7 @@ M('a changed body fails the tenant signature; another authority\'s tenant is not
 M('an expired enrolment is refused for use but its record stays valid', async () => {
   const m = manifest({ policy: { measurements: [randomBytes(32)], expires: Date.now() - 1 } })
   assert.is(await codeOfAsync(() => checkManifest(m, anchor, Date.now())), 'ERR_EXPIRED')
-  validateManifestRecord(manifestKey(m.body.templateId), encodeManifest(m), anchor)
+  validateManifestRecord(manifestKey(m.body.tenant, m.body.templateId), encodeManifest(m), anchor)
 })
 
 M('subject consent must carry the subject\'s valid signature', async () => {
@@ -96,13 +96,13 @@ const R = suite('manifest records')
 
 R('a record under another template\'s key is refused', async () => {
   const m = manifest()
-  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(randomBytes(32)), encodeManifest(m), anchor)), 'ERR_BAD_REQUEST')
+  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.tenant, randomBytes(32)), encodeManifest(m), anchor)), 'ERR_NOT_AUTHORISED')
 })
 
 R('oversized and garbage records are refused with typed codes', async () => {
   const m = manifest()
-  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.templateId), new Uint8Array(70_000), anchor)), 'ERR_TOO_LARGE')
-  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.templateId), randomBytes(200), anchor)), 'ERR_DECODE')
+  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.tenant, m.body.templateId), new Uint8Array(70_000), anchor)), 'ERR_TOO_LARGE')
+  assert.is(await codeOfAsync(() => validateManifestRecord(manifestKey(m.body.tenant, m.body.templateId), randomBytes(200), anchor)), 'ERR_DECODE')
 })
 
 R('the selector keeps the highest seq, and an erased manifest beats any active one', () => {
