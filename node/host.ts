@@ -1,7 +1,10 @@
 /**
  * The libp2p host every bioshard peer runs: TCP, noise, yamux, identify,
  * ping and the private Kademlia DHT (`/bioshard/kad/1.0.0`) whose `bioshard`
- * record namespace only accepts valid, tenant-signed manifests.
+ * record namespace only accepts valid, tenant-signed manifests under their
+ * tenant's key, whose routing table holds admitted nodes only, and whose
+ * protocols (with every other bioshard protocol but admission) are served to
+ * authorised peers only.
  *
  * @module
  */
@@ -21,6 +24,8 @@ import type { TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 import { RECORD_NAMESPACE, validateManifestRecord, selectManifestRecord } from '../protocol/records.ts'
 import { logger } from './log.ts'
+import { GuardedDatastore } from './record-guard.ts'
+import { installAccessGate, routeOnlyAdmitted, type AccessGateInit } from './access-gate.ts'
 
 const log = logger('host')
 
@@ -32,18 +37,32 @@ export interface HostInit {
   role: 'node' | 'client'
   /** Refuse encrypted inbound connections from these peers (invalid-request bans). */
   isDenied?: (peer: PeerId) => boolean
-  /** Where DHT records and the peer store live; nodes keep them on disk so a restart keeps its manifest records. */
+  /**
+   * Where DHT records and the peer store live. Default: in memory, with
+   * stored manifest records replaced only by ones the selector prefers
+   * (record-guard.ts); a datastore given here should do the same.
+   */
   datastore?: Datastore
+  /**
+   * Who may use the gated protocols (every `/bioshard/` protocol except
+   * admission; access-gate.ts). Without it nothing is gated: only a host
+   * that serves nothing but admission may leave it out.
+   */
+  authorise?: (peer: PeerId) => boolean
+  /** Told of each stream the gate refused. */
+  onRefused?: AccessGateInit['onRefused']
+  /** Peers that may enter the DHT routing table (admitted nodes); everyone when absent. */
+  isAdmitted?: (peer: PeerId) => boolean
 }
 
 export type Host = Libp2p<{ dht: KadDHT, identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
 
 /** Create (but do not start) a host. */
 export async function createHost (init: HostInit): Promise<Host> {
-  return await createLibp2p({
+  const host = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
-    ...(init.datastore !== undefined ? { datastore: init.datastore } : {}),
+    datastore: init.datastore ?? new GuardedDatastore(),
     addresses: { listen: init.listen },
     transports: [tcp()],
     // Same bytes on the wire, one socket write per encrypted message (see coalesced-writes.ts).
@@ -90,6 +109,9 @@ export async function createHost (init: HostInit): Promise<Host> {
       })
     }
   })
+  if (init.authorise !== undefined) installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
+  if (init.isAdmitted !== undefined) routeOnlyAdmitted(host.services.dht, init.isAdmitted)
+  return host
 }
 
 /**

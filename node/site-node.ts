@@ -155,7 +155,8 @@ export class SiteNode {
       listen: this.boundAddrs ?? this.config.listen,
       anchor: this.anchor,
       role: 'node',
-      isDenied: (peer) => budget.isBanned(peer.toString())
+      isDenied: (peer) => budget.isBanned(peer.toString()),
+      isAdmitted: (peer) => this.roster.isAdmitted(peer.toString())
     })
     this.host = host
     const store = this.store

@@ -31,6 +31,11 @@ export const MAX_SEALED_SHARE_BYTES = MAX_SHARE_BYTES + SEALED_MIN_BYTES
 /** A manifest lists at most 255 shares (GF(2^8) x-coordinates) plus policy; 64 KiB is ample. */
 export const MAX_MANIFEST_BYTES = 64 * 1024
 export const MAX_SHARES = 255
+/**
+ * Largest manifest `seq`. A refresh or repair adds one; 2^40 of them is more
+ * than any enrolment will see, and every `seq + 1` stays an exact integer.
+ */
+export const MAX_SEQ = 2 ** 40
 export const MAX_POLICY_ITEMS = 64
 export const MAX_NAME_CHARS = 128
 /** A roster message carries at most this many certificates (one network, many sites). */

@@ -13,7 +13,7 @@ import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readTenantCert, checkTenantCert, type TenantCert, type TrustAnchor } from './certs.ts'
 import { peerField, nameField, PURPOSE, MODEL_ID } from './fields.ts'
-import { KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
+import { KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
 
 /** One share's placement: x-coordinate, holder, its site, and the share commitment. */
 export interface ShareEntry { x: number, holder: string, site: string, commitment: Uint8Array }
@@ -130,7 +130,7 @@ export function decodeManifestBody (value: unknown): ManifestBody {
     shares,
     policy: decodePolicy(m.policy),
     consent: decodeConsent(m.consent),
-    seq: intField(m, 'seq', WHAT, 1, Number.MAX_SAFE_INTEGER),
+    seq: intField(m, 'seq', WHAT, 1, MAX_SEQ),
     state: enumField(m, 'state', WHAT, ['active', 'erased'] as const),
     created: intField(m, 'created', WHAT, 0, Number.MAX_SAFE_INTEGER)
   }

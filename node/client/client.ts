@@ -132,8 +132,8 @@ export async function createClient (options: ClientOptions): Promise<Client> {
   if (tenant !== undefined && options.credentials?.verifier !== undefined && !equalBytes(readVerifierCert(options.credentials.verifier.cert).body.tenant, tenant.key.publicKey)) {
     throw new TypeError('credentials.verifier is certified by another tenant than credentials.tenant')
   }
-  const host = await createHost({ privateKey: options.identity ?? await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
   const roster = new Roster(anchor)
+  const host = await createHost({ privateKey: options.identity ?? await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString()) })
   const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 600_000, 600_000) })
   await host.start()
   await admission.start()

@@ -7,7 +7,7 @@
 import type { SigningKey } from '../../crypto/sign.ts'
 import { signManifest, type Manifest, type ManifestBody, type Policy, type ShareEntry, type Consent } from '../../protocol/manifest.ts'
 import type { SignedWire } from '../../protocol/signed.ts'
-import { WIRE_VERSION } from '../../protocol/constants.ts'
+import { MAX_SEQ, WIRE_VERSION } from '../../protocol/constants.ts'
 
 /** Policy defaults: login only, 600 fetches per minute per verifier per holder, no expiry. */
 export const DEFAULT_POLICY: Omit<Policy, 'measurements'> = {
@@ -64,7 +64,11 @@ export function buildManifest (init: ManifestInit): Manifest {
   return signManifest(body, init.tenant, init.tenantCert)
 }
 
-/** The same enrolment at the next `seq`, marked erased (for the DHT record after erase). */
+/**
+ * The same enrolment at the next `seq`, marked erased (for the DHT record
+ * after erase). An erased manifest wins over any active one whatever its
+ * seq, so at the largest seq it keeps that seq rather than overflow.
+ */
 export function erasedManifest (m: Manifest, tenant: SigningKey, tenantCert: SignedWire): Manifest {
-  return signManifest({ ...m.body, seq: m.body.seq + 1, state: 'erased' }, tenant, tenantCert)
+  return signManifest({ ...m.body, seq: Math.min(m.body.seq + 1, MAX_SEQ), state: 'erased' }, tenant, tenantCert)
 }

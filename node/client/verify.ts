@@ -24,6 +24,8 @@ import { prepareFetch, sendFetch, checkFetchResponse, type PreparedFetch } from 
 import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
 import type { FetchResponse } from '../../protocol/fetch.ts'
 import type { ClientContext } from './context.ts'
+import { checkManifestTrust } from './trust.ts'
+import { readVerifierCert } from '../../protocol/certs.ts'
 import { logger } from '../log.ts'
 
 import type { MatchResult } from '../../matcher/enclave/enclave.ts'
@@ -194,11 +196,15 @@ async function requireLiveness (ctx: ClientContext, input: VerifyInput): Promise
 /**
  * Verify a probe against an enrolled template.
  *
- * @throws {BioshardError} ERR_NOT_FOUND (no manifest), ERR_ERASED, ERR_LIVENESS, ERR_NOT_AUTHORISED, ERR_QUORUM_UNAVAILABLE, ERR_ENCLAVE
+ * @throws {BioshardError} ERR_NOT_FOUND (no manifest), ERR_ERASED, ERR_LIVENESS, ERR_NOT_AUTHORISED (no verifier credentials,
+ *   another tenant's manifest), ERR_NOT_ADMITTED (a holder not admitted at its site), ERR_QUORUM_UNAVAILABLE, ERR_ENCLAVE
  */
 export async function verify (ctx: ClientContext, input: VerifyInput): Promise<VerifyResult> {
   const started = performance.now()
+  const verifier = ctx.verifier
+  if (verifier === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no verifier credentials')
   const manifest = await ctx.manifests.get(input.templateId, { signal: AbortSignal.timeout(ctx.timeouts.dhtMs) })
+  checkManifestTrust(manifest, readVerifierCert(verifier.cert).body.tenant, ctx.roster)
   if (manifest.body.state === 'erased') throw new BioshardError('ERR_ERASED', 'template was erased')
   if (manifest.body.policy.liveness) await requireLiveness(ctx, input)
   const manifestMs = performance.now() - started

@@ -3,10 +3,11 @@
  * attested enclave, to an authorised verifier.
  *
  * Checks, in order (cheapest and least revealing first): sender binding and
- * freshness; the id is not erased and is held here; the verifier certificate
- * is the manifest tenant's; the request signature; the manifest policy allows
- * this verifier, this purpose and this enclave measurement; the nonce is new;
- * the rate limit. Only then is the share decrypted from disk, sealed with HPKE
+ * freshness; the verifier certificate is signed by the tenant it names; the
+ * request signature; only then, under that tenant's own slot, the id is not
+ * erased and is held here; the tenant certificate and enrolment are in date;
+ * the manifest policy allows this verifier, this purpose and this enclave
+ * measurement; the nonce is new; the rate limit. Only then is the share decrypted from disk, sealed with HPKE
  * to the enclave key (bound to the request hash) and wiped. The node's
  * sealer keeps one HPKE context per enclave key for up to a minute
  * (crypto/seal.ts), so only its first fetch costs an X25519 operation.
@@ -81,18 +82,20 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   ctx.note.action = `fetch purpose=${purpose}`
   const now = deps.now()
   checkEnvelope(req.body, ctx, now)
-  if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')
-  const manifest = await manifests.get(deps, templateId)
-  if (manifest === undefined) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
-  const { policy, tenant } = manifest.body
-  if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
-  if (policy.expires !== 0 && now > policy.expires) refuse('ERR_EXPIRED', 'enrolment has expired')
-
+  // Authenticate before anything is looked up: whether an id is held or
+  // erased here is told only to a verifier of the tenant that owns it.
+  const tenant = cert.body.tenant
   checkVerifierCertWith(verified, cert, tenant, now)
   const verifier = cert.body.key
   // Never remembered: the request is new bytes every time, and its signature
   // is what binds this nonce, time and sender to the certified verifier.
   checkSigned(SIG.FETCH_REQUEST, req, verifier, 'fetch request')
+  if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')
+  const manifest = await manifests.get(deps, templateId)
+  if (manifest === undefined || !equalBytes(manifest.body.tenant, tenant)) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
+  const { policy } = manifest.body
+  if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
+  if (policy.expires !== 0 && now > policy.expires) refuse('ERR_EXPIRED', 'enrolment has expired')
   if (policy.verifiers.length > 0 && !policy.verifiers.some((v) => equalBytes(v, verifier))) refuse('ERR_NOT_AUTHORISED', 'verifier is not authorised by the manifest policy')
   if (!policy.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `purpose '${purpose}' is not allowed by the manifest policy`)
   if (!cert.body.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `verifier certificate does not cover purpose '${purpose}'`)

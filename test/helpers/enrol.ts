@@ -25,8 +25,8 @@ export const MODEL = 'test-model-1'
 
 /** A client libp2p host joined to `net`, with its roster synced. */
 export async function clientHost (net: LocalNetwork): Promise<{ host: Host, roster: Roster, stop: () => Promise<void> }> {
-  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: net.anchor, role: 'client' })
   const roster = new Roster(net.anchor)
+  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: net.anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString()) })
   const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 60_000, 60_000) })
   await host.start()
   await admission.start()

@@ -1,0 +1,113 @@
+/**
+ * Who may use which protocol (DESIGN trust rule: "unadmitted peers get
+ * nothing but admission, identify and ping"). Every `/bioshard/` protocol
+ * but admission — the DHT and the holder protocols, and any added later — is
+ * served only to peers the node authorises (admitted nodes and clients that
+ * proved a certificate of this network); so an unadmitted peer can neither
+ * read DHT records nor learn whether a node holds or erased an id.
+ *
+ * The gate sits in the registrar, where every handler is registered, rather
+ * than in each handler: kad-dht registers its own, and a protocol added later
+ * is gated without anyone remembering to. A refused request/response
+ * protocol gets a typed ERR_NOT_ADMITTED frame; the DHT stream is reset.
+ *
+ * @module
+ */
+import { lpStream } from '@libp2p/utils'
+import type { Connection, Libp2p, PeerId, Stream, StreamHandler } from '@libp2p/interface'
+import { errorFrame } from '../protocol/frame.ts'
+import { PROTOCOL } from '../protocol/constants.ts'
+
+/** Deadline for writing a refusal frame to a peer that is not let in. */
+const REFUSAL_WRITE_MS = 2_000
+
+export interface AccessGateInit {
+  /** True for peers that may use gated protocols. */
+  authorise: (peer: PeerId) => boolean
+  /** Told of each refused stream (to charge the peer and audit the refusal). */
+  onRefused?: (peer: PeerId, protocol: string, connection: Connection) => void
+}
+
+/** The part of libp2p's (internal) registrar the gate wraps: where every handler is registered. */
+interface GateableRegistrar { handle: (protocol: string, handler: StreamHandler, options?: unknown) => Promise<void> }
+
+/** Whether a protocol is gated: every bioshard protocol except admission. */
+export function isGated (protocol: string): boolean {
+  return protocol.startsWith('/bioshard/') && protocol !== PROTOCOL.ADMIT
+}
+
+/** Request/response protocols answer a refusal with a frame; the DHT has its own framing and is reset. */
+function isFramed (protocol: string): boolean {
+  return isGated(protocol) && protocol !== PROTOCOL.KAD
+}
+
+async function refuse (stream: Stream, protocol: string): Promise<void> {
+  if (!isFramed(protocol)) { stream.abort(new Error('peer is not admitted')); return }
+  try {
+    const signal = AbortSignal.timeout(REFUSAL_WRITE_MS)
+    await lpStream(stream).write(errorFrame('ERR_NOT_ADMITTED', 'this node serves admitted nodes and certified clients only'), { signal })
+    await stream.close({ signal })
+  } catch (e) {
+    stream.abort(e as Error)
+  }
+}
+
+/**
+ * Install the gate on a created, not yet started, libp2p node: from now on
+ * every handler registered for a gated protocol first checks the peer.
+ *
+ * @example installAccessGate(host, { authorise: (p) => admission.isAuthorised(p.toString()) })
+ */
+export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
+  const registrar = (libp2p as unknown as { components: { registrar: GateableRegistrar } }).components.registrar
+  const handle = registrar.handle.bind(registrar)
+  registrar.handle = async (protocol, handler, options) => {
+    if (!isGated(protocol)) { await handle(protocol, handler, options); return }
+    const gated: StreamHandler = (stream, connection) => {
+      if (init.authorise(connection.remotePeer)) return handler(stream, connection)
+      init.onRefused?.(connection.remotePeer, protocol, connection)
+      return refuse(stream, protocol)
+    }
+    await handle(protocol, gated, options)
+  }
+}
+
+/** How long a connected DHT peer may wait for admission before it is left out of the routing table. */
+const ADMISSION_WAIT_MS = 15_000
+const ADMISSION_POLL_MS = 100
+/** Peers waiting for admission at once; more are left out (they connect again later). */
+const MAX_WAITING = 256
+
+interface PeerData { id: PeerId }
+interface RoutingHook { onPeerConnect: (peer: PeerData) => Promise<void> }
+
+/**
+ * Let only admitted nodes into the DHT routing table, so that queries and
+ * puts (manifest records) never go to an unadmitted peer that happens to
+ * speak the DHT protocol. A peer that connects before admission has
+ * finished (identify runs first) waits, briefly, for it.
+ *
+ * kad-dht funnels every routing-table candidate — a connection, a peer named
+ * in a query answer — through its `onPeerConnect`, so that is where the
+ * check goes.
+ */
+export function routeOnlyAdmitted (dht: unknown, isAdmitted: (peer: PeerId) => boolean): void {
+  const hook = dht as RoutingHook
+  const add = hook.onPeerConnect.bind(hook)
+  const waiting = new Set<string>()
+  hook.onPeerConnect = async (peer) => {
+    if (isAdmitted(peer.id)) { await add(peer); return }
+    const id = peer.id.toString()
+    if (waiting.has(id) || waiting.size >= MAX_WAITING) return
+    waiting.add(id)
+    try {
+      const deadline = Date.now() + ADMISSION_WAIT_MS
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, ADMISSION_POLL_MS).unref())
+        if (isAdmitted(peer.id)) { await add(peer); return }
+      }
+    } finally {
+      waiting.delete(id)
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * A datastore in which a stored manifest record can only be replaced by one
+ * the selector prefers (DESIGN: "a record may replace a stored one only when
+ * the selector prefers it").
+ *
+ * kad-dht's PUT_VALUE handler validates an incoming record and then writes it
+ * over whatever the node held under that key, without consulting the
+ * selector; so any peer could roll a stored erased manifest back to an active
+ * one of the same tenant, or a higher seq back to a lower one. Guarding the
+ * one place every record is written (the datastore) covers the PUT handler,
+ * the node's own puts and kad-dht's record corrections alike.
+ *
+ * @module
+ */
+import { MemoryDatastore } from 'datastore-core/memory'
+import { Libp2pRecord } from '@libp2p/record'
+import type { Key } from 'interface-datastore'
+import type { AbortOptions } from '@libp2p/interface'
+import { equalBytes } from '../crypto/bytes.ts'
+import { BioshardError } from '../crypto/errors.ts'
+import { decodeManifest } from '../protocol/manifest.ts'
+import { prefers, RECORD_NAMESPACE } from '../protocol/records.ts'
+
+/** kad-dht keeps records under `<datastorePrefix>/record/<base32 key>`; its default prefix is `/dht`. */
+const RECORD_PREFIX = '/dht/record/'
+const NAMESPACE_PREFIX = new TextEncoder().encode(`/${RECORD_NAMESPACE}/`)
+
+function isManifestRecord (r: Libp2pRecord): boolean {
+  return r.key.length > NAMESPACE_PREFIX.length && equalBytes(r.key.subarray(0, NAMESPACE_PREFIX.length), NAMESPACE_PREFIX)
+}
+
+/**
+ * Whether record bytes `incoming` may overwrite `stored` under one datastore key.
+ * Identical values may (kad-dht refreshes a record's receive time); otherwise
+ * the incoming manifest must be preferred by the selector.
+ */
+export function mayReplace (stored: Uint8Array, incoming: Uint8Array): boolean {
+  let a: Libp2pRecord
+  let b: Libp2pRecord
+  try {
+    a = Libp2pRecord.deserialize(stored)
+    b = Libp2pRecord.deserialize(incoming)
+  } catch {
+    return true // not a record we can read: not ours to guard
+  }
+  if (!isManifestRecord(b)) return true
+  if (equalBytes(a.value, b.value)) return true
+  try {
+    return prefers(decodeManifest(b.value).body, decodeManifest(a.value).body)
+  } catch {
+    // The stored value no longer decodes (it never should): let a valid one replace it.
+    return true
+  }
+}
+
+/**
+ * An in-memory datastore (libp2p's default kind) whose `put` refuses to
+ * replace a stored manifest record with one the selector does not prefer.
+ * Writes to one key are serialised, so two racing PUTs cannot both pass the
+ * check against the same stored record.
+ */
+export class GuardedDatastore extends MemoryDatastore {
+  readonly #locks = new Map<string, Promise<unknown>>()
+
+  override async put (key: Key, val: Uint8Array, options?: AbortOptions): Promise<Key> {
+    const k = key.toString()
+    if (!k.startsWith(RECORD_PREFIX)) return super.put(key, val, options)
+    const prev = this.#locks.get(k) ?? Promise.resolve()
+    const mine = prev.catch(() => {}).then(() => {
+      if (super.has(key) && !mayReplace(super.get(key) as Uint8Array, val)) {
+        throw new BioshardError('ERR_CONFLICT', 'the stored manifest record is preferred over this one (erased wins, then higher seq)')
+      }
+      return super.put(key, val, options)
+    })
+    this.#locks.set(k, mine)
+    try {
+      return await mine
+    } finally {
+      if (this.#locks.get(k) === mine) this.#locks.delete(k)
+    }
+  }
+}
