@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ERR_CONFLICT'
   | 'ERR_BUSY'
   | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED' // the caller reset or closed the stream before it was answered
   | 'ERR_INTERNAL'
   | 'ERR_CONFIG'
   | 'ERR_NOT_ENOUGH_SITES'

@@ -92,12 +92,18 @@ export class InvalidRequestBudget {
   }
 }
 
+/** libp2p errors that mean the caller (or its connection) went away mid-request: not a fault of this node. */
+const CALLER_GONE: ReadonlySet<string> = new Set([
+  'StreamResetError', 'StreamAbortedError', 'StreamStateError', 'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'
+])
+
 function codeOf (e: unknown): { code: ErrorCode, message: string } {
   if (e instanceof BioshardError) return { code: e.code, message: e.message }
   const name = (e as Error)?.name ?? ''
   if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') return { code: 'ERR_TOO_LARGE', message: 'request exceeds the size limit' }
   if (name === 'UnexpectedEOFError' || name === 'InvalidMessageLengthError') return { code: 'ERR_DECODE', message: 'request truncated or malformed' }
   if (name === 'AbortError' || name === 'TimeoutError') return { code: 'ERR_TIMEOUT', message: 'request timed out' }
+  if (CALLER_GONE.has(name)) return { code: 'ERR_ABORTED', message: 'the caller closed the stream before the answer' }
   return { code: 'ERR_INTERNAL', message: 'internal error' }
 }
 

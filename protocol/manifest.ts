@@ -191,9 +191,19 @@ export function subjectConsent (templateId: Uint8Array, tenant: Uint8Array, subj
 
 /** A subject-signed consent must verify; tenant-attested consent is covered by the manifest signature. */
 function checkConsent (body: ManifestBody): void {
-  const c = body.consent
+  checkConsentFor(body.templateId, body.tenant, body.consent)
+}
+
+/**
+ * Check a consent record for one enrolment: subject consent must be signed
+ * by the subject over exactly this template id and tenant.
+ *
+ * @throws {BioshardError} ERR_BAD_SIGNATURE when a subject signature is missing or does not verify
+ * @example checkConsentFor(templateId, tenantKey.publicKey, consent)
+ */
+export function checkConsentFor (templateId: Uint8Array, tenant: Uint8Array, c: Consent): void {
   if (c.by !== 'subject') return
-  if (c.subject === undefined || c.sig === undefined || !verify(SIG.CONSENT, consentMessage(body.templateId, body.tenant, c.at), c.sig, c.subject)) {
+  if (c.subject === undefined || c.sig === undefined || !verify(SIG.CONSENT, consentMessage(templateId, tenant, c.at), c.sig, c.subject)) {
     throw new BioshardError('ERR_BAD_SIGNATURE', 'manifest.consent: the subject signature does not verify')
   }
 }

@@ -22,6 +22,8 @@ import { InvalidRequestBudget } from '../rpc.ts'
 import { authoriseVerifier } from '../authority.ts'
 import { toWire } from '../../protocol/signed.ts'
 import { ManifestStore } from './manifest-store.ts'
+import { PreparedIds } from './prepared-ids.ts'
+import { checkConsentFor } from '../../protocol/manifest.ts'
 import { enroll as enrollFlow, type EnrollResult } from './enroll.ts'
 import { verify as verifyFlow, type VerifyResult, type Probe } from './verify.ts'
 import { Session, type SessionOptions } from './session.ts'
@@ -67,7 +69,13 @@ export interface EnrollOptions {
   dtype?: TemplateDtype
   /** Access policy; `measurements` defaults to this client's enclave. */
   policy?: Partial<Policy>
+  /**
+   * How consent was obtained. Subject consent is signed over the template id,
+   * so it needs an id from {@link Client.prepareEnrollment} passed as `templateId`.
+   */
   consent?: Consent
+  /** An id from {@link Client.prepareEnrollment} (fresh, unused); a new random id when absent. */
+  templateId?: Uint8Array
 }
 
 export interface VerifyOptions {
@@ -79,6 +87,11 @@ export interface VerifyOptions {
 
 /** The verifier library's client (see {@link createClient}). */
 export interface Client {
+  /**
+   * Reserve a fresh template id for an enrolment (used once, within an hour),
+   * with the tenant key a subject signs consent for: `subjectConsent(templateId, tenant, subjectKey)`.
+   */
+  prepareEnrollment: () => { templateId: Uint8Array, tenant: Uint8Array }
   /** Enrol a template; returns its id, manifest and the holders' receipts. */
   enroll: (options: EnrollOptions) => Promise<EnrollResult>
   /** Verify a probe against an enrolled template; returns the enclave-signed decision. */
@@ -176,8 +189,13 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   }
 
+  const prepared = new PreparedIds()
   const client: Client = {
     peerId: host.peerId.toString(),
+    prepareEnrollment () {
+      if (tenant === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no tenant credentials; enrol needs them')
+      return { templateId: prepared.issue(), tenant: tenant.key.publicKey }
+    },
     async enroll (o) {
       let embedding: Float32Array
       let model = o?.model
@@ -206,6 +224,13 @@ export async function createClient (options: ClientOptions): Promise<Client> {
         if (!r.live) throw new BioshardError('ERR_LIVENESS', `presentation attack suspected (liveness score ${r.score.toFixed(3)})`)
       }
       for (const p of o.policy?.purposes ?? []) if (!PURPOSE.test(p)) throw new TypeError(`policy.purposes: '${p}' is not a purpose token`)
+      if (o.templateId !== undefined) abytes(o.templateId, 32, 'templateId')
+      if (o.consent?.by === 'subject') {
+        if (o.templateId === undefined) throw new TypeError('subject consent needs templateId from prepareEnrollment(): the subject signs over the id')
+        if (tenant === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no tenant credentials; enrol needs them')
+        checkConsentFor(o.templateId, tenant.key.publicKey, o.consent)
+      }
+      if (o.templateId !== undefined) prepared.take(o.templateId)
       const bytes = encodeTemplate(makeTemplate(embedding, { modality: o.modality, model, dtype: o.dtype ?? 'f32' }))
       if (!(o.template instanceof Float32Array)) embedding.fill(0)
       return await enrollFlow(ctx, {
@@ -216,7 +241,8 @@ export async function createClient (options: ClientOptions): Promise<Client> {
         t,
         n,
         policy: { ...o.policy, threshold, measurements },
-        ...(o.consent !== undefined ? { consent: o.consent } : {})
+        ...(o.consent !== undefined ? { consent: o.consent } : {}),
+        ...(o.templateId !== undefined ? { templateId: o.templateId } : {})
       })
     },
     async verify (o) {

@@ -38,6 +38,8 @@ export interface EnrollInput {
   n: number
   policy: Partial<Policy> & { measurements: Uint8Array[] }
   consent?: Consent
+  /** A prepared id (the subject's consent may be signed over it); a random id per attempt when absent. */
+  templateId?: Uint8Array
 }
 
 export interface EnrollResult {
@@ -83,7 +85,7 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
   const tenant = ctx.tenant
   if (tenant === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no tenant credentials; enrol needs them')
   const started = performance.now()
-  const templateId = randomBytes(32)
+  const templateId = input.templateId ?? randomBytes(32)
   let shares: Share[] = []
   try {
     const ctxAad = { templateId, modality: input.modality, model: input.model }
@@ -136,7 +138,8 @@ export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<E
       try {
         return await attempt(ctx, input, input.template, exclude)
       } catch (e) {
-        if (i >= ATTEMPTS || !(e instanceof BioshardError) || e.code !== 'ERR_QUORUM_UNAVAILABLE') throw e
+        // A caller's id is not retried: holders tombstone it when a failed attempt is cleaned up.
+        if (i >= ATTEMPTS || input.templateId !== undefined || !(e instanceof BioshardError) || e.code !== 'ERR_QUORUM_UNAVAILABLE') throw e
         log('enrolment attempt %d failed, retrying without %d holder(s): %s', i, exclude.size, e.message)
       }
     }
