@@ -7,7 +7,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Enclave, type MatchRequest } from '../../matcher/enclave/enclave.ts'
-import { commitShare, NotEnoughSharesError } from '../../crypto/shares.ts'
+import { NotEnoughSharesError } from '../../crypto/shares.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
 import { verifyDecision } from '../../protocol/decision.ts'
