@@ -5,7 +5,7 @@
  * Setup: two site nodes, each `bioshard node start` in its own child process
  * (sites 1 and 2; the second bootstraps to the first), and the client — a
  * `createHost` host with role `client` — in this process. One 2,048-byte
- * template is enrolled at (t, n) = (2, 2) with a policy rate limit of
+ * template is enrolled at (t, n) = (2, 2) with a policy rate limit (and burst) of
  * 1,000,000 a minute, so the limiter is never what is measured. The floor is
  * `bench/fixtures/echo-node.ts` in a third child process: TCP, noise and
  * yamux only, answering one length-prefixed message with another, sized as
@@ -53,7 +53,8 @@ import { toWire } from '../protocol/signed.ts'
 import { encodeStoreRequest } from '../protocol/store.ts'
 import { encodeFetchRequest, shareSealInfo } from '../protocol/fetch.ts'
 import { readFrame } from '../protocol/frame.ts'
-import type { Manifest } from '../protocol/manifest.ts'
+import { encodeManifest, type Manifest } from '../protocol/manifest.ts'
+import { manifestDigest, sealBinding } from '../protocol/seal-binding.ts'
 import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
 import { testEnclave, prepareEnrolment } from '../test/helpers/enrol.ts'
 import { echoRequest, echoExchange, echoReusedExchange } from './fixtures/echo-node.ts'
@@ -85,7 +86,7 @@ interface Enrolment { templateId: Uint8Array, manifest: Manifest, shares: Share[
 
 /** Encrypt, split (2, 2) and sign a manifest placing share i at holder i. */
 async function prepare (tenant: { key: SigningKey, wire: ReturnType<typeof toWire> }, holders: Array<{ peer: string, site: string }>, measurement: Uint8Array): Promise<Enrolment> {
-  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy: { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE } })
+  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy: { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE, burst: RATE_PER_MINUTE } })
   wipe(template, secret)
   return { templateId, manifest, shares }
 }
@@ -172,8 +173,10 @@ export async function run (): Promise<BenchResult[]> {
     await Promise.all(enrolled.shares.map(async (s, i) => await storeShare(host, holders[i].peer, enrolled.manifest, s.x, s.bytes.slice(), tenant.key)))
     const x = enrolled.shares[0].x
     const holder = holders[0].peer
-    const check = await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds)
-    const opened = open(enclave.keys, check.body.sealed, shareSealInfo(enrolled.templateId, x), check.body.request)
+    const asked = Date.now()
+    const check = await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds, { now: asked })
+    const binding = sealBinding(check.body.request, asked, manifestDigest(encodeManifest(enrolled.manifest)))
+    const opened = open(enclave.keys, check.body.sealed, shareSealInfo(enrolled.templateId, x), binding)
     if (!equalBytes(opened, enrolled.shares[0].bytes)) throw new Error('the fetched share does not open to the stored one')
     wipe(opened)
 

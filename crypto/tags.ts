@@ -32,7 +32,11 @@ export const HASH = {
   /** Names a tenant in DHT record keys and holder storage slots (protocol/ownership.ts). */
   TENANT_TAG: 'bioshard/v1/hash/tenant-tag',
   /** In-memory key of a signature already verified (never sent or stored). */
-  VERIFIED_SIGNATURE: 'bioshard/v1/hash/verified-signature'
+  VERIFIED_SIGNATURE: 'bioshard/v1/hash/verified-signature',
+  /** Names one exact manifest (its canonical bytes) in fetch responses, seal bindings and decisions (protocol/seal-binding.ts). */
+  MANIFEST_DIGEST: 'bioshard/v1/hash/manifest-digest',
+  /** The HPKE AAD a holder seals a share with: request hash, request time, manifest digest (protocol/seal-binding.ts). */
+  SEAL_BINDING: 'bioshard/v1/hash/seal-binding'
 } as const
 
 /** AEAD associated-data and HPKE `info` labels. */

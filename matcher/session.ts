@@ -3,7 +3,11 @@
  * once). Trust is a number in [0, 1] that decays exponentially with a
  * configured half-life; each passive match raises it (an accepted match
  * restores it towards 1 in proportion to how far the score clears the
- * threshold), a rejected match cuts it. Below the policy floor the session
+ * threshold), a rejected match cuts it. Decisions carry no score unless the
+ * tenant's policy reveals it (protocol/decision.ts); then an accept counts as
+ * clearing the threshold by half the possible margin: it closes three
+ * quarters of the gap to full trust, so two accepts in a row restore trust
+ * from the floor to above 0.9, and the trust model works from accept alone. Below the policy floor the session
  * moves to `step-up` (the application must re-verify explicitly). Every
  * change of state carries the signed decisions that caused it.
  *
@@ -25,8 +29,11 @@ export interface SessionPolicy {
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { halfLifeMs: 300_000, floor: 0.5, rejectPenalty: 0.5 }
 
-/** One observation's outcome as the trust model sees it. */
-export interface Observation { accept: boolean, score: number, threshold: number, decision: Uint8Array, time: number }
+/** One observation's outcome as the trust model sees it (`score` only when the policy reveals it). */
+export interface Observation { accept: boolean, score?: number, threshold: number, decision: Uint8Array, time: number }
+
+/** Margin assumed for an accept whose decision carries no score: half way between the threshold and 1. */
+const MARGIN_WITHOUT_SCORE = 0.5
 
 /** A change of state, with the decisions observed since the previous change. */
 export interface StateChange { from: SessionState, to: SessionState, trust: number, time: number, decisions: Uint8Array[] }
@@ -68,7 +75,9 @@ export class TrustModel {
     let after: number
     if (o.accept) {
       // How convincingly the score clears the threshold sets how far trust rises.
-      const margin = Math.min(1, Math.max(0, (o.score - o.threshold) / Math.max(1e-9, 1 - o.threshold)))
+      const margin = o.score === undefined
+        ? MARGIN_WITHOUT_SCORE
+        : Math.min(1, Math.max(0, (o.score - o.threshold) / Math.max(1e-9, 1 - o.threshold)))
       after = before + (1 - before) * (0.5 + 0.5 * margin)
     } else {
       after = before * (1 - this.policy.rejectPenalty)

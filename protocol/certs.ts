@@ -13,7 +13,7 @@ import { BioshardError } from '../crypto/errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, type Signed, type SignedWire } from './signed.ts'
-import { peerField, nameField, PURPOSE, NETWORK_ID } from './fields.ts'
+import { peerField, nameField, PURPOSE, NETWORK_ID } from './field-formats.ts'
 import { KEY_BYTES, MAX_POLICY_ITEMS, WIRE_VERSION } from './constants.ts'
 
 /** Authority-signed admission of one node to a network. */

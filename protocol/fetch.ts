@@ -1,7 +1,11 @@
 /**
  * `/bioshard/fetch/1.0.0` messages: a verifier asks a holder for its share,
  * sealed to an attested enclave key; the holder answers with the sealed share
- * in a signed response bound to the request's hash.
+ * in a signed response bound to the request's hash. The share is sealed with
+ * `sealBinding(request hash, request time, manifest digest)` as AAD
+ * (seal-binding.ts), and the response names the digest of the manifest the
+ * holder sealed under, so a verifier can tell at once when a holder holds
+ * another version of the manifest than the one it matches against.
  *
  * @module
  */
@@ -36,7 +40,18 @@ export interface FetchRequestBody {
 }
 export type FetchRequest = Signed<FetchRequestBody>
 
-export interface FetchResponseBody { v: number, templateId: Uint8Array, x: number, holder: string, sealed: Uint8Array, request: Uint8Array, time: number }
+export interface FetchResponseBody {
+  v: number
+  templateId: Uint8Array
+  x: number
+  holder: string
+  sealed: Uint8Array
+  /** hash of the request answered ({@link fetchRequestHash}) */
+  request: Uint8Array
+  /** `manifestDigest` of the manifest this holder stores and sealed the share under (32 bytes) */
+  manifest: Uint8Array
+  time: number
+}
 export type FetchResponse = Signed<FetchResponseBody>
 
 function decodeFetchRequestBody (value: unknown): FetchRequestBody {
@@ -147,7 +162,7 @@ export function shareSealInfo (templateId: Uint8Array, x: number): Uint8Array {
 
 function decodeFetchResponseBody (value: unknown): FetchResponseBody {
   const what = 'fetch response'
-  const m = asMap(value, what, ['v', 'templateId', 'x', 'holder', 'sealed', 'request', 'time'])
+  const m = asMap(value, what, ['v', 'templateId', 'x', 'holder', 'sealed', 'request', 'manifest', 'time'])
   return {
     v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
@@ -156,6 +171,7 @@ function decodeFetchResponseBody (value: unknown): FetchResponseBody {
     // Exactly what the enclave accepts, so a holder cannot hand it more.
     sealed: bytesField(m, 'sealed', what, { min: SEALED_MIN_BYTES + 1, max: MAX_SEALED_SHARE_BYTES }),
     request: bytesField(m, 'request', what, { exact: HASH_BYTES }),
+    manifest: bytesField(m, 'manifest', what, { exact: HASH_BYTES }),
     time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
   }
 }

@@ -12,7 +12,7 @@ import { equalBytes } from '../crypto/bytes.ts'
 import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readTenantCert, checkTenantCert, type TenantCert, type TrustAnchor } from './certs.ts'
-import { peerField, nameField, PURPOSE, MODEL_ID } from './fields.ts'
+import { peerField, nameField, PURPOSE, MODEL_ID } from './field-formats.ts'
 import { KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
 
 /** One share's placement: x-coordinate, holder, its site, and the share commitment. */
@@ -25,8 +25,20 @@ export interface Policy {
   purposes: string[]
   /** Allowed enclave measurements (hashes of the enclave code). */
   measurements: Uint8Array[]
-  /** Fetches per minute per verifier for this template, at each holder. */
+  /** Fetches per minute per verifier for this template, at each holder (the token bucket's refill rate). */
   ratePerMinute: number
+  /**
+   * Fetches a verifier may make at once before the refill rate applies (the
+   * token bucket's capacity). Absent in manifests signed before it existed:
+   * then the capacity is `ratePerMinute`, as it was.
+   */
+  burst?: number
+  /**
+   * Whether the enclave's signed decision carries the score (quantised to
+   * {@link SCORE_QUANTUM}). Absent or false: the decision says accept or
+   * reject and nothing more, so matches cannot be used to rebuild the template.
+   */
+  revealScore?: boolean
   /** Match threshold the enclave applies (cosine score). Stored ×10⁶ as an integer to keep encodings exact. */
   threshold: number
   /** Enrolment expiry, ms since epoch (0 = none). */
@@ -76,18 +88,29 @@ function decodeShareEntry (v: unknown, i: number): ShareEntry {
 
 function decodePolicy (v: unknown): Policy {
   const what = 'manifest.policy'
-  const m = asMap(v, what, ['verifiers', 'purposes', 'measurements', 'ratePerMinute', 'threshold', 'expires', 'liveness'])
+  const m = asMap(v, what, ['verifiers', 'purposes', 'measurements', 'ratePerMinute', 'threshold', 'expires', 'liveness'], ['burst', 'revealScore'])
   const key = (k: unknown, i: number): Uint8Array => bytesField({ k }, 'k', `${what}.verifiers[${i}]`, { exact: KEY_BYTES })
   const hash = (k: unknown, i: number): Uint8Array => bytesField({ k }, 'k', `${what}.measurements[${i}]`, { exact: HASH_BYTES })
+  // Optional fields stay absent when absent, so the body re-encodes to the bytes the tenant signed.
   return {
     verifiers: arrayField(m, 'verifiers', what, MAX_POLICY_ITEMS, key),
     purposes: arrayField(m, 'purposes', what, MAX_POLICY_ITEMS, (p) => strField({ p }, 'p', `${what}.purposes[]`, 64, PURPOSE)),
     measurements: arrayField(m, 'measurements', what, MAX_POLICY_ITEMS, hash),
     ratePerMinute: intField(m, 'ratePerMinute', what, 1, 1_000_000),
+    ...('burst' in m ? { burst: intField(m, 'burst', what, 1, 1_000_000) } : {}),
     threshold: intField(m, 'threshold', what, -1_000_000, 1_000_000),
     expires: intField(m, 'expires', what, 0, Number.MAX_SAFE_INTEGER),
-    liveness: boolField(m, 'liveness', what)
+    liveness: boolField(m, 'liveness', what),
+    ...('revealScore' in m ? { revealScore: boolField(m, 'revealScore', what) } : {})
   }
+}
+
+/** Step of a score revealed in a decision (`policy.revealScore`): two decimals, enough for a trust model, too coarse to rebuild a template from. */
+export const SCORE_QUANTUM = 0.01
+
+/** The policy's match threshold as a cosine in [-1, 1] (stored ×10⁶). */
+export function policyThreshold (policy: Pick<Policy, 'threshold'>): number {
+  return policy.threshold / 1_000_000
 }
 
 function decodeConsent (v: unknown): Consent {

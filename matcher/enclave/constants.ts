@@ -25,11 +25,14 @@ export const CLOSE_GRACE_MS = 1_000
 export const MAX_PENDING = 256
 
 
-/** AAD is the 32-byte fetch request hash; allow other bindings up to this length. */
-export const MAX_AAD_BYTES = 1024
-
 /** Encoded photos larger than this are refused before they cross into the child (the face matcher's own default limit). */
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
-/** Threshold of the sharing: the GF(2^8) x-coordinate range bounds both t and the share count. */
-export const MAX_THRESHOLD = 255
+/**
+ * Fetch requests whose shares the enclave has consumed, remembered at once.
+ * Each is kept for twice the holders' freshness window (90 s at most, see
+ * consumed-requests.ts): 131 072 of them sustain some 1 400 matches a second,
+ * more than one enclave child matches, in some 25 MB at most. When full, the
+ * enclave refuses new matches (ERR_BUSY) rather than forget one.
+ */
+export const MAX_CONSUMED_REQUESTS = 131_072

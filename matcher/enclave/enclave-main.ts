@@ -6,15 +6,18 @@
  * answers match requests until the IPC channel closes, when it exits.
  *
  * Requests are handled concurrently (each owns its buffers). A malformed
- * request gets an error result, never a crash. Shares sent ahead (`open`)
- * are opened on arrival and kept for their session's match
- * (opened-shares.ts); a malformed one is dropped. Nothing is logged.
+ * request gets an error result, never a crash. Every match shares one record
+ * of the fetch requests already matched (consumed-requests.ts), so the
+ * shares of one fetch are matched once. Shares sent ahead (`open`) are
+ * opened on arrival and kept for their session's match (opened-shares.ts);
+ * a malformed, stale or already-used one is dropped. Nothing is logged.
  *
  * @module
  */
 import './harden.ts'
 import { wipe } from '../../crypto/bytes.ts'
 import { OpenedShares } from './opened-shares.ts'
+import { ConsumedRequests } from './consumed-requests.ts'
 import { generateSealKeyPair } from '../../crypto/seal.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
 import { errorToWire, checkMatchRequest, checkOpenMessage, type InitMessage, type MatchMessage, type OpenMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
@@ -50,10 +53,11 @@ async function main (): Promise<void> {
   const keys: EnclaveKeys = { seal, signer, measurement: init.measurement.slice() }
 
   const kept = new OpenedShares()
+  const consumed = new ConsumedRequests()
   const keepOpened = (msg: unknown): void => {
     let m: OpenMessage
     try { m = checkOpenMessage(msg) } catch { return }
-    const share = openAhead(keys, m.templateId, m.share)
+    const share = openAhead(keys, m, m.share, { consumed })
     if (share !== undefined) kept.put(m.session, share)
   }
 
@@ -67,7 +71,7 @@ async function main (): Promise<void> {
     const session = (msg.req as { session?: unknown } | null)?.session
     const opened = typeof session === 'number' ? kept.take(session) : undefined
     Promise.resolve()
-      .then(async () => await runMatch(keys, checkMatchRequest(msg.req), { embedder, opened }))
+      .then(async () => await runMatch(keys, checkMatchRequest(msg.req), { consumed, embedder, opened }))
       .then((result) => { send({ type: 'result', id, ok: true, result }) })
       .catch((e: unknown) => { send({ type: 'result', id, ok: false, error: errorToWire(e) }) })
       .finally(() => { if (opened !== undefined) for (const s of opened.values()) wipe(s.bytes) })

@@ -3,7 +3,10 @@
  * its isolation, and multiplexes match requests to it by id, each with a
  * deadline; shares may be sent ahead of their match ({@link Enclave.preopen}).
  * The host never sees a share or a template in the clear: it forwards sealed
- * shares and receives a signed decision. (This module and
+ * shares with the manifest they were sealed under and receives a signed
+ * decision. It cannot choose the threshold (the child takes it from the
+ * manifest, whose digest every share is sealed under) nor match one fetch's
+ * shares twice (the child refuses a used request with ERR_REPLAY). (This module and
  * everything it imports stay clear of the functions that open, combine or
  * decrypt; a test walks the import graph to keep it so.)
  *
@@ -22,7 +25,7 @@
  * const enclave = await Enclave.start()
  * const attestation = new ProcessAttestor(verifierKey).attest(enclave.identity)
  * // … fetch shares sealed to enclave.publicKey …
- * const { accept, decision } = await enclave.match({ templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce, shares, probe: { kind: 'embedding', vector } })
+ * const { accept, decision } = await enclave.match({ manifest: encodeManifest(m), nonce, shares, probe: { kind: 'embedding', vector } })
  * await enclave.close()
  *
  * @module
@@ -31,13 +34,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { realpathSync } from 'node:fs'
 import { BioshardError } from '../../crypto/errors.ts'
-import { checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire, type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
+import { checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire, type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type OpenTarget, type ReadyMessage, type ResultMessage } from './messages.ts'
 import { checkIsolation } from './isolation.ts'
 import { planLaunch, type FaceModelPaths, type LaunchPlan } from './launch.ts'
 import { inReadSet, REPO_ROOT } from './read-set.ts'
 import { CLOSE_GRACE_MS, MATCH_TIMEOUT_MS, MAX_PENDING, START_TIMEOUT_MS } from './constants.ts'
 
-export type { MatchRequest, MatchResult, MatchProbe, SealedShare, EarlyShare, IsolationReport } from './messages.ts'
+export type { MatchRequest, MatchResult, MatchProbe, SealedShare, EarlyShare, OpenTarget, IsolationReport } from './messages.ts'
 export type { FaceModelPaths } from './launch.ts'
 
 /** Options of {@link Enclave.start}; all optional. */
@@ -94,7 +97,7 @@ function readReady (msg: unknown): ReadyMessage {
 function checkResult (r: unknown): MatchResult {
   const m = r as MatchResult
   if (m === null || typeof m !== 'object' || !(m.decision instanceof Uint8Array) || typeof m.accept !== 'boolean' ||
-    typeof m.score !== 'number' || typeof m.threshold !== 'number' || !Array.isArray(m.bad)) {
+    (m.score !== undefined && typeof m.score !== 'number') || typeof m.threshold !== 'number' || !Array.isArray(m.bad)) {
     throw enclaveError('enclave sent a malformed result')
   }
   return m
@@ -298,12 +301,12 @@ export class Enclave extends EventEmitter {
   /**
    * Run one match inside the enclave.
    *
-   * @param req - template id and context, threshold, nonce, at least `t` sealed shares, the probe
-   * @returns the signed decision, accept, score, threshold and the x of bad shares
+   * @param req - the manifest's canonical bytes, a nonce, at least `t` sealed shares with their requests, the probe
+   * @returns the signed decision, accept, threshold (the manifest's), the score only when its policy reveals it, and the x of bad shares
    * @throws {TypeError|RangeError} naming a malformed field of `req`
    * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` (x that failed to open or failed their commitment) when fewer than `t` are good: fetch spares and call again
    * @throws {DecryptError} ERR_DECRYPT when the combined envelope does not authenticate
-   * @throws {BioshardError} ERR_ENCLAVE when the child died, or has restarted since the shares were sealed (re-attest, fetch again); ERR_TIMEOUT after `timeoutMs`; ERR_BUSY with too many requests in flight; ERR_BAD_REQUEST, ERR_DECODE, ERR_NO_FACE, ERR_LOW_QUALITY from the match itself
+   * @throws {BioshardError} ERR_ENCLAVE when the child died, or has restarted since the shares were sealed (re-attest, fetch again); ERR_TIMEOUT after `timeoutMs`; ERR_BUSY with too many requests in flight; ERR_REPLAY when a share's fetch request was already matched; ERR_STALE when it is outside the freshness window; ERR_BAD_REQUEST, ERR_DECODE, ERR_NO_FACE, ERR_LOW_QUALITY from the match itself
    * @example const { accept, decision, bad } = await enclave.match(req)
    */
   async match (req: MatchRequest): Promise<MatchResult> {
@@ -363,19 +366,25 @@ export class Enclave extends EventEmitter {
    * 7 % fewer verifications per second at 16 in flight when always sent).
    *
    * @param session - from {@link session}
-   * @param templateId - the template the share belongs to
-   * @param share - x, sealed bytes and AAD, as the holder returned them
+   * @param target - the template the share belongs to and the digest of the manifest it was sealed under
+   * @param share - x, sealed bytes, request hash and request time, as the holder answered
    * @param generation - the enclave generation the share was sealed to
    * @returns whether the share was sent
    * @throws {TypeError|RangeError} naming a malformed field
-   * @example enclave.preopen(session, templateId, { x, sealed, aad }, generation)
+   * @example enclave.preopen(session, { templateId, manifest: digest }, { x, sealed, request, time }, generation)
    */
-  preopen (session: number, templateId: Uint8Array, share: EarlyShare, generation?: number): boolean {
-    const checked = checkOpenMessage({ type: 'open', session, templateId, share })
+  preopen (session: number, target: OpenTarget, share: EarlyShare, generation?: number): boolean {
+    const checked = checkOpenMessage({ type: 'open', session, templateId: target?.templateId, manifest: target?.manifest, share })
     const live = this.#live
     if (this.#closed || live === undefined || live.generation !== this.#generation || (generation !== undefined && generation !== live.generation)) return false
     if (this.#pending.size > 0) return false
-    const message: OpenMessage = { type: 'open', session, templateId: checked.templateId.slice(), share: { x: share.x, sealed: share.sealed.slice(), aad: share.aad.slice() } }
+    const message: OpenMessage = {
+      type: 'open',
+      session,
+      templateId: checked.templateId.slice(),
+      manifest: checked.manifest.slice(),
+      share: { x: share.x, sealed: share.sealed.slice(), request: share.request.slice(), time: share.time }
+    }
     // A hint: if it cannot be sent, the match sends the share anyway.
     live.child.send(message, () => {})
     return true

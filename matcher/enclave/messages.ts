@@ -6,8 +6,8 @@
  * host → child: `init` once, then `match` requests tagged with an id, and
  * `open` hints: a sealed share to open now, ahead of the match of a session
  * (opened-shares.ts says why). A hint is never answered; one that is
- * malformed or does not open is dropped, and its share opened (or named
- * bad) by the match as usual.
+ * malformed, stale, for a consumed request or does not open is dropped, and
+ * its share opened (or named bad, or refused) by the match as usual.
  * child → host: `ready` once (keys and its own isolation report), then one
  * `result` per request id: the signed decision and its summary, or an error
  * as `{ name, code, message, bad }`. Nothing else ever leaves the child.
@@ -18,38 +18,37 @@ import { BioshardError, DecryptError, type ErrorCode } from '../../crypto/errors
 import { NotEnoughSharesError } from '../../crypto/shares.ts'
 import { DECISION_NONCE_MAX_BYTES, DECISION_NONCE_MIN_BYTES } from '../../protocol/decision.ts'
 import type { FaceMatcherInit } from '../face/config.ts'
-import { TEMPLATE_MAX_DIM, MODEL_ID_PATTERN } from '../template.ts'
-import { MAX_AAD_BYTES, MAX_IMAGE_BYTES, MAX_THRESHOLD } from './constants.ts'
-// The wire's bound: a holder cannot send a longer sealed share, the enclave accepts none.
-import { MAX_SEALED_SHARE_BYTES } from '../../protocol/constants.ts'
+import { TEMPLATE_MAX_DIM } from '../template.ts'
+import { MAX_IMAGE_BYTES } from './constants.ts'
+// The wire's bounds: a holder cannot send a longer sealed share, nor the DHT a longer manifest; the enclave accepts none.
+import { HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEALED_SHARE_BYTES, MAX_SHARES, TEMPLATE_ID_BYTES } from '../../protocol/constants.ts'
 
 /** One sealed share as fetched from its holder. */
 export interface SealedShare {
   /** x-coordinate, 1..255 */
   x: number
-  /** the manifest's 32-byte commitment for this x */
-  commitment: Uint8Array
   /** HPKE-sealed share (`res.body.sealed`) */
   sealed: Uint8Array
-  /** the AAD it was sealed with: the fetch request hash (`res.body.request`) */
-  aad: Uint8Array
+  /** hash of the fetch request it answers (`res.body.request`, 32 bytes): the enclave consumes it */
+  request: Uint8Array
+  /** that request's own time (ms since the epoch), which the holder bound into the seal */
+  time: number
 }
 
 /** The probe: an embedding computed elsewhere, or a raw photo embedded inside the enclave. */
 export type MatchProbe = { kind: 'embedding', vector: Float32Array } | { kind: 'image', bytes: Uint8Array }
 
-/** One 1:1 match. */
+/**
+ * One 1:1 match. Everything about the enrolment — template id, tenant,
+ * modality, model, t, commitments, threshold, whether the score may be
+ * revealed — comes from `manifest`, whose digest every share is sealed under.
+ */
 export interface MatchRequest {
-  templateId: Uint8Array
-  modality: 'face' | 'voice'
-  model: string
-  /** the sharing threshold from the manifest */
-  t: number
-  /** accept when cosine ≥ threshold, in [-1, 1] */
-  threshold: number
+  /** canonical bytes of the manifest matched against (`encodeManifest`, as holders store it) */
+  manifest: Uint8Array
   /** caller's nonce, echoed in the signed decision (16..64 bytes) */
   nonce: Uint8Array
-  /** at least `t` sealed shares, distinct x; spares allowed */
+  /** at least the manifest's `t` sealed shares, distinct x; spares allowed */
   shares: SealedShare[]
   probe: MatchProbe
   /**
@@ -61,23 +60,32 @@ export interface MatchRequest {
   /**
    * The session whose shares were sent ahead with {@link OpenMessage}: the
    * enclave uses those it already opened from the same template id, x,
-   * sealed bytes and AAD instead of opening them again.
+   * sealed bytes and binding instead of opening them again.
    */
   session?: number
 }
 
-/** A sealed share sent ahead of its match. */
-export type EarlyShare = Omit<SealedShare, 'commitment'>
+/** A sealed share sent ahead of its match (the same fields). */
+export type EarlyShare = SealedShare
+
+/** What a share sent ahead is opened for: its template and the digest of the manifest it was sealed under. */
+export interface OpenTarget {
+  templateId: Uint8Array
+  /** `manifestDigest` of the manifest (32 bytes) */
+  manifest: Uint8Array
+}
 
 /** host → child: open `share` now and keep it for the match of `session`. */
-export interface OpenMessage { type: 'open', session: number, templateId: Uint8Array, share: EarlyShare }
+export interface OpenMessage extends OpenTarget { type: 'open', session: number, share: EarlyShare }
 
 /** The outcome of a match. */
 export interface MatchResult {
   /** canonical signed decision bytes (protocol/decision.ts) */
   decision: Uint8Array
   accept: boolean
-  score: number
+  /** the quantised score, only when the manifest policy reveals it */
+  score?: number
+  /** the manifest policy's threshold */
   threshold: number
   /** x of shares that failed to open or failed their commitment, ascending */
   bad: number[]
@@ -119,33 +127,27 @@ function bytes (v: unknown, name: string, min: number, max: number): Uint8Array 
 }
 
 /**
- * Check every field of a match request (host before sending, child on receipt).
+ * Check every field of a match request (host before sending, child on
+ * receipt). The manifest is only bounded here; the child decodes it.
  *
  * @param req - the request
  * @returns the same request, typed
  * @throws {TypeError|RangeError} naming the first invalid field, e.g. `req.shares[2].sealed`
- * @example checkMatchRequest({ templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce, shares, probe })
+ * @example checkMatchRequest({ manifest: encodeManifest(m), nonce, shares, probe })
  */
 export function checkMatchRequest (req: unknown): MatchRequest {
   if (req === null || typeof req !== 'object') throw new TypeError('req must be a MatchRequest object')
   const r = req as MatchRequest
-  bytes(r.templateId, 'req.templateId', 32, 32)
-  if (r.modality !== 'face' && r.modality !== 'voice') throw new TypeError("req.modality must be 'face' or 'voice'")
-  if (typeof r.model !== 'string' || !MODEL_ID_PATTERN.test(r.model)) throw new TypeError('req.model must be a model id')
-  if (typeof r.t !== 'number' || !Number.isInteger(r.t)) throw new TypeError('req.t must be an integer')
-  if (r.t < 2 || r.t > MAX_THRESHOLD) throw new RangeError(`req.t must be in [2, ${MAX_THRESHOLD}], got ${r.t}`)
-  if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) throw new TypeError('req.threshold must be a finite number')
-  if (r.threshold < -1 || r.threshold > 1) throw new RangeError(`req.threshold must be in [-1, 1], got ${r.threshold}`)
+  bytes(r.manifest, 'req.manifest', 1, MAX_MANIFEST_BYTES)
   bytes(r.nonce, 'req.nonce', DECISION_NONCE_MIN_BYTES, DECISION_NONCE_MAX_BYTES)
   if (!Array.isArray(r.shares)) throw new TypeError('req.shares must be an array')
-  if (r.shares.length < r.t || r.shares.length > 255) throw new RangeError(`req.shares must hold t..255 shares (t = ${r.t}), got ${r.shares.length}`)
+  if (r.shares.length < 1 || r.shares.length > MAX_SHARES) throw new RangeError(`req.shares must hold 1..${MAX_SHARES} shares, got ${r.shares.length}`)
   const seen = new Set<number>()
   r.shares.forEach((s, i) => {
     const name = `req.shares[${i}]`
     checkEarlyShare(s, name)
     if (seen.has(s.x)) throw new RangeError(`${name}.x repeats x = ${s.x}`)
     seen.add(s.x)
-    bytes(s.commitment, `${name}.commitment`, 32, 32)
   })
   const p = r.probe as unknown
   if (p === null || typeof p !== 'object') throw new TypeError('req.probe must be { kind: "embedding", vector } or { kind: "image", bytes }')
@@ -173,25 +175,27 @@ function isPositiveInteger (v: unknown): v is number {
  * @param msg - the message
  * @returns the same message, typed
  * @throws {TypeError|RangeError} naming the first invalid field
- * @example checkOpenMessage({ type: 'open', session: 1, templateId, share: { x, sealed, aad } })
+ * @example checkOpenMessage({ type: 'open', session: 1, templateId, manifest: digest, share: { x, sealed, request, time } })
  */
 export function checkOpenMessage (msg: unknown): OpenMessage {
   if (msg === null || typeof msg !== 'object' || (msg as OpenMessage).type !== 'open') throw new TypeError("msg must be an 'open' message")
   const m = msg as OpenMessage
   if (!isPositiveInteger(m.session)) throw new TypeError('msg.session must be a positive integer')
-  bytes(m.templateId, 'msg.templateId', 32, 32)
+  bytes(m.templateId, 'msg.templateId', TEMPLATE_ID_BYTES, TEMPLATE_ID_BYTES)
+  bytes(m.manifest, 'msg.manifest', HASH_BYTES, HASH_BYTES)
   checkEarlyShare(m.share, 'msg.share')
   return m
 }
 
-/** x, sealed bytes and AAD of one share, in a match request or sent ahead of one. */
+/** x, sealed bytes, request hash and time of one share, in a match request or sent ahead of one. */
 function checkEarlyShare (s: unknown, name: string): asserts s is EarlyShare {
   if (s === null || typeof s !== 'object') throw new TypeError(`${name} must be a sealed share`)
   const share = s as EarlyShare
   if (typeof share.x !== 'number' || !Number.isInteger(share.x)) throw new TypeError(`${name}.x must be an integer`)
   if (share.x < 1 || share.x > 255) throw new RangeError(`${name}.x must be in [1, 255], got ${share.x}`)
   bytes(share.sealed, `${name}.sealed`, 1, MAX_SEALED_SHARE_BYTES)
-  bytes(share.aad, `${name}.aad`, 0, MAX_AAD_BYTES)
+  bytes(share.request, `${name}.request`, HASH_BYTES, HASH_BYTES)
+  if (typeof share.time !== 'number' || !Number.isSafeInteger(share.time) || share.time < 0) throw new TypeError(`${name}.time must be a non-negative integer (ms)`)
 }
 
 /**
@@ -208,13 +212,9 @@ export function copyRequest (req: MatchRequest): MatchRequest {
     ? { kind: 'embedding', vector: Float32Array.from(req.probe.vector) }
     : { kind: 'image', bytes: req.probe.bytes.slice() }
   return {
-    templateId: req.templateId.slice(),
-    modality: req.modality,
-    model: req.model,
-    t: req.t,
-    threshold: req.threshold,
+    manifest: req.manifest.slice(),
     nonce: req.nonce.slice(),
-    shares: req.shares.map((s) => ({ x: s.x, commitment: s.commitment.slice(), sealed: s.sealed.slice(), aad: s.aad.slice() })),
+    shares: req.shares.map((s) => ({ x: s.x, sealed: s.sealed.slice(), request: s.request.slice(), time: s.time })),
     probe,
     ...(req.session !== undefined ? { session: req.session } : {})
   }

@@ -22,9 +22,11 @@ import { wipe } from '../../crypto/bytes.ts'
 export interface OpenedShare {
   templateId: Uint8Array
   x: number
-  /** the sealed bytes and AAD it was opened from: a match uses it only for the same ones */
+  /** the sealed bytes and binding (HPKE AAD, protocol/seal-binding.ts) it was opened from: a match uses it only for the same ones */
   sealed: Uint8Array
   aad: Uint8Array
+  /** the fetch request it answers, so a consumed request's hint can be recognised */
+  request: Uint8Array
   /** the share itself (a secret) */
   bytes: Uint8Array
 }
@@ -46,7 +48,7 @@ interface Session { shares: Map<number, OpenedShare>, timer: NodeJS.Timeout }
  *
  * @example
  * const kept = new OpenedShares()
- * kept.put(7, { templateId, x, sealed, aad, bytes })
+ * kept.put(7, { templateId, x, sealed, aad, request, bytes })
  * const mine = kept.take(7) // Map x → share, now owned (and wiped) by the caller
  */
 export class OpenedShares {

@@ -1,9 +1,13 @@
 /**
- * Photo decoding with sharp: JPEG, PNG, WebP (and whatever else libvips
- * reads) into interleaved 8-bit RGB, EXIF orientation applied, greyscale
- * expanded to three channels and alpha dropped, so everything downstream sees
- * one pixel layout. Also the letterbox scaling that fits a photo into the
- * detector's square input.
+ * Photo decoding with sharp: JPEG, PNG and WebP only, into interleaved 8-bit
+ * RGB, EXIF orientation applied, greyscale expanded to three channels and
+ * alpha dropped, so everything downstream sees one pixel layout. Also the
+ * letterbox scaling that fits a photo into the detector's square input.
+ *
+ * libvips reads many more formats (SVG, TIFF, GIF, HEIF, PDF…) through native
+ * code that runs outside Node's permission model, inside the enclave. The
+ * format is therefore checked by its magic bytes before sharp sees a byte:
+ * anything but the three photo formats is refused with ERR_DECODE.
  *
  * @module
  */
@@ -11,6 +15,36 @@ import sharp from 'sharp'
 import { abytes } from '../../crypto/bytes.ts'
 import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
 import { resizeBilinear } from './resize.ts'
+
+/** Magic bytes of the accepted formats (JPEG: SOI and a marker, ITU T.81 B.1.1.2; PNG: RFC 2083 3.1; WebP: RIFF container with form type WEBP). */
+const JPEG_MAGIC = [0xff, 0xd8, 0xff]
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+const RIFF_MAGIC = [0x52, 0x49, 0x46, 0x46] // 'RIFF', then a 4-byte length
+const WEBP_FORM = [0x57, 0x45, 0x42, 0x50] // 'WEBP' at offset 8
+
+/** The accepted photo formats. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp'
+
+function startsWith (bytes: Uint8Array, magic: readonly number[], offset = 0): boolean {
+  if (bytes.length < offset + magic.length) return false
+  for (let i = 0; i < magic.length; i++) if (bytes[offset + i] !== magic[i]) return false
+  return true
+}
+
+/**
+ * The format of an encoded photo from its magic bytes, or undefined when it
+ * is none of JPEG, PNG and WebP.
+ *
+ * @param bytes - the encoded image
+ * @returns 'jpeg', 'png', 'webp' or undefined
+ * @example imageFormat(await readFile('me.jpg')) // 'jpeg'
+ */
+export function imageFormat (bytes: Uint8Array): ImageFormat | undefined {
+  if (startsWith(bytes, JPEG_MAGIC)) return 'jpeg'
+  if (startsWith(bytes, PNG_MAGIC)) return 'png'
+  if (startsWith(bytes, RIFF_MAGIC) && startsWith(bytes, WEBP_FORM, 8)) return 'webp'
+  return undefined
+}
 
 /** An 8-bit RGB image, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -23,18 +57,20 @@ export interface RgbImage {
 /**
  * Decode an encoded photo into RGB.
  *
- * @param bytes - the encoded image (JPEG, PNG, WebP, …)
+ * @param bytes - the encoded image: JPEG, PNG or WebP
  * @param limits - refuse more encoded bytes or decoded pixels than these
  * @returns the upright RGB image
  * @throws {TypeError} when `bytes` is not a Uint8Array
  * @throws {TooLargeError} ERR_TOO_LARGE when `bytes` exceeds `limits.maxBytes`
- * @throws {DecodeError} ERR_DECODE when the bytes are not a readable image or exceed `limits.maxPixels`
+ * @throws {DecodeError} ERR_DECODE when the bytes are not JPEG, PNG or WebP by their magic bytes (checked before decoding), are not a readable image, or exceed `limits.maxPixels`
  * @example const img = await decodeImage(await readFile('me.jpg'), { maxBytes: 20e6, maxPixels: 40e6 })
  */
 export async function decodeImage (bytes: Uint8Array, limits: { maxBytes: number, maxPixels: number }): Promise<RgbImage> {
   abytes(bytes, undefined, 'imageBytes')
   if (bytes.length > limits.maxBytes) throw new TooLargeError('image', bytes.length, limits.maxBytes)
   if (bytes.length === 0) throw new DecodeError('image is empty')
+  // Before sharp: libvips would otherwise pick a loader for whatever the bytes claim to be.
+  if (imageFormat(bytes) === undefined) throw new DecodeError('image is not JPEG, PNG or WebP')
   let out: { data: Buffer, info: { width: number, height: number, channels: number } }
   try {
     out = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error' })

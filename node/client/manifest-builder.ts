@@ -9,14 +9,27 @@ import { signManifest, type Manifest, type ManifestBody, type Policy, type Share
 import type { SignedWire } from '../../protocol/signed.ts'
 import { MAX_SEQ, WIRE_VERSION } from '../../protocol/constants.ts'
 
-/** Policy defaults: login only, 600 fetches per minute per verifier per holder, no expiry. */
-export const DEFAULT_POLICY: Omit<Policy, 'measurements'> = {
+/**
+ * Policy defaults: login only, no expiry, no score in decisions, and a fetch
+ * rate sized for continuous authentication rather than for an attacker.
+ *
+ * Rate: a continuous-authentication session observes every 10 to 60 s, and
+ * every verification costs one fetch at each holder it asks; 6 a minute (one
+ * every 10 s, sustained) covers the busiest such session. The burst of 3
+ * covers an explicit login together with a retry after an enclave restart
+ * and one more, without letting a compromised verifier pull the share in
+ * bulk. A tenant with other needs sets `ratePerMinute` and `burst` in its
+ * policy; holders enforce whatever the signed manifest says.
+ */
+export const DEFAULT_POLICY: Omit<Policy, 'measurements'> & Required<Pick<Policy, 'burst' | 'revealScore'>> = {
   verifiers: [],
   purposes: ['login'],
-  ratePerMinute: 600,
+  ratePerMinute: 6,
+  burst: 3,
   threshold: 500_000,
   expires: 0,
-  liveness: false
+  liveness: false,
+  revealScore: false
 }
 
 export interface ManifestInit {

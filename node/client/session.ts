@@ -43,7 +43,8 @@ export class Session extends EventTarget {
   /** Run one passive match on `sample`; returns the verification result. */
   async observe (sample: Float32Array | { image: Uint8Array }): Promise<VerifyResult> {
     const r = await this.verify(sample, this.purpose)
-    this.emit(this.model.observe({ accept: r.accept, score: r.score, threshold: r.threshold, decision: r.decision, time: this.now() }))
+    // The score is there only when the tenant's policy reveals it; the trust model works from accept alone otherwise.
+    this.emit(this.model.observe({ accept: r.accept, ...(r.score !== undefined ? { score: r.score } : {}), threshold: r.threshold, decision: r.decision, time: this.now() }))
     return r
   }
 

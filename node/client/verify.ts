@@ -3,7 +3,11 @@
  * in parallel, hedged to spare holders after a short delay or on error →
  * the enclave opens, checks, combines, decrypts, scores, wipes and signs.
  * This process only ever sees sealed shares; a share that fails its
- * commitment is named with its holder, and spares replace it.
+ * commitment is named with its holder, and spares replace it. The enclave
+ * gets the manifest's canonical bytes and takes the threshold and everything
+ * else from them; each share is sealed under the digest of the manifest its
+ * holder stores, so a holder that answers for another manifest (its response
+ * names the digest) is counted as refusing (ERR_CONFLICT) and a spare asked.
  *
  * Holders' response signatures are checked only for shares the enclave
  * rejects. What makes a share usable is the enclave's check against the
@@ -17,9 +21,10 @@
  * @module
  */
 import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
-import { toHex } from '../../crypto/bytes.ts'
+import { equalBytes, toHex } from '../../crypto/bytes.ts'
 import { encodeSigned } from '../../protocol/signed.ts'
-import type { Manifest, ShareEntry } from '../../protocol/manifest.ts'
+import { encodeManifest, type Manifest, type ShareEntry } from '../../protocol/manifest.ts'
+import { manifestDigest } from '../../protocol/seal-binding.ts'
 import { prepareFetch, sendFetch, checkFetchResponse, type PreparedFetch } from './holder-requests.ts'
 import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
 import type { FetchResponse } from '../../protocol/fetch.ts'
@@ -41,7 +46,9 @@ export interface VerifyInput { templateId: Uint8Array, probe: Probe, purpose: st
 
 export interface VerifyResult {
   accept: boolean
-  score: number
+  /** the enclave's quantised score, only when the manifest policy reveals scores */
+  score: number | undefined
+  /** the manifest policy's threshold, as the enclave applied it */
   threshold: number
   /** The decision signed by the enclave (canonical bytes; see protocol/decision.ts). */
   decision: Uint8Array
@@ -61,7 +68,7 @@ export interface VerifyResult {
   timings: { manifestMs: number, fetchMs: number, matchMs: number, totalMs: number }
 }
 
-interface Fetched { x: number, sealed: Uint8Array, aad: Uint8Array, holder: string, response: FetchResponse }
+interface Fetched { x: number, sealed: Uint8Array, request: Uint8Array, time: number, holder: string, response: FetchResponse }
 
 /** Name a holder whose share the enclave rejected, with whether its signed response proves it. */
 function blame (f: Fetched | undefined, x: number): { x: number, holder: string, signed: boolean } {
@@ -91,6 +98,9 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
   const handle = await ctx.enclave()
   log('enclave generation %d ready after %d ms', handle.generation, Math.round(performance.now() - started))
   const { templateId, t } = manifest.body
+  // What the enclave matches against, and what every holder must have sealed under.
+  const manifestBytes = encodeManifest(manifest)
+  const digest = manifestDigest(manifestBytes)
   const queue = orderHolders(ctx, manifest.body.shares)
   const good = new Map<number, Fetched>()
   const bad: VerifyResult['bad'] = []
@@ -113,11 +123,14 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
     if (entry === undefined) return false
     inFlight++
     if (Date.now() - prepared.time > REQUEST_REFRESH_MS) prepared = prepare()
-    sendFetch(ctx.host, entry.holder, entry.x, prepared, { timeoutMs: ctx.timeouts.requestMs, verifySignature: false })
+    const sent = prepared
+    sendFetch(ctx.host, entry.holder, entry.x, sent, { timeoutMs: ctx.timeouts.requestMs, verifySignature: false })
       .then((res) => {
-        good.set(entry.x, { x: entry.x, sealed: res.body.sealed, aad: res.body.request, holder: entry.holder, response: res })
+        if (!equalBytes(res.body.manifest, digest)) throw new BioshardError('ERR_CONFLICT', 'the holder sealed its share under another version of the manifest')
+        const share = { x: entry.x, sealed: res.body.sealed, request: res.body.request, time: sent.time }
+        good.set(entry.x, { ...share, holder: entry.holder, response: res })
         // Opened by the enclave while the others are on their way; the share completing the quorum goes with the match.
-        if (good.size < t) handle.enclave.preopen(session, templateId, { x: entry.x, sealed: res.body.sealed, aad: res.body.request }, handle.generation)
+        if (good.size < t) handle.enclave.preopen(session, { templateId, manifest: digest }, share, handle.generation)
       })
       .catch((e: unknown) => {
         const code = (e as { code?: string }).code ?? 'ERR_INTERNAL'
@@ -140,13 +153,9 @@ async function attemptVerify (ctx: ClientContext, manifest: Manifest, input: Ver
         try {
           const shares = [...good.values()]
           const result: MatchResult = await handle.match({
-            templateId,
-            modality: manifest.body.modality,
-            model: manifest.body.model,
-            t,
-            threshold: manifest.body.policy.threshold / 1_000_000,
+            manifest: manifestBytes,
             nonce: crypto.getRandomValues(new Uint8Array(16)),
-            shares: shares.map((s) => ({ x: s.x, commitment: manifest.body.shares.find((e) => e.x === s.x)!.commitment, sealed: s.sealed, aad: s.aad })),
+            shares: shares.map((s) => ({ x: s.x, sealed: s.sealed, request: s.request, time: s.time })),
             probe: input.probe,
             generation: handle.generation,
             session

@@ -7,8 +7,10 @@
  * request signature; only then, under that tenant's own slot, the id is not
  * erased and is held here; the tenant certificate and enrolment are in date;
  * the manifest policy allows this verifier, this purpose and this enclave
- * measurement; the nonce is new; the rate limit. Only then is the share decrypted from disk, sealed with HPKE
- * to the enclave key (bound to the request hash) and wiped. The node's
+ * measurement; the nonce is new; the rate limit. Only then is the share
+ * decrypted from disk, sealed with HPKE to the enclave key (bound to the
+ * request hash, the request time and the digest of the manifest stored here:
+ * protocol/seal-binding.ts) and wiped. The node's
  * sealer keeps one HPKE context per enclave key for up to a minute
  * (crypto/seal.ts), so only its first fetch costs an X25519 operation.
  *
@@ -25,6 +27,7 @@
 import { decodeFetchRequest, fetchRequestHash, shareSealInfo, signFetchResponse } from '../../protocol/fetch.ts'
 import { checkSigned } from '../../protocol/signed.ts'
 import { decodeManifest, entryFor, type Manifest } from '../../protocol/manifest.ts'
+import { manifestDigest, sealBinding } from '../../protocol/seal-binding.ts'
 import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, equalBytes, wipe } from '../../crypto/bytes.ts'
@@ -37,14 +40,23 @@ import { checkEnvelope, type HolderDeps } from './context.ts'
 const UNCACHED = new VerifiedCache(0)
 
 /**
- * Decoded manifests of held templates. Their signatures were checked when the
+ * Decoded manifests of held templates, each with the digest of its stored
+ * bytes (computed once, on load). Their signatures were checked when the
  * share was stored; each fetch re-checks only the validity windows. The cache
  * is dropped for an id on erase.
  */
 export class ManifestCache {
   private readonly cache = new Map<string, Manifest>()
+  private readonly digests = new WeakMap<Manifest, Uint8Array>()
   private readonly max: number
   constructor (max = 10_000) { this.max = max }
+
+  /** The `manifestDigest` of the stored bytes `m` was decoded from (`m` from {@link get}). */
+  digest (m: Manifest): Uint8Array {
+    const d = this.digests.get(m)
+    if (d === undefined) throw new TypeError('manifest did not come from this cache')
+    return d
+  }
 
   async get (deps: HolderDeps, templateId: Uint8Array): Promise<Manifest | undefined> {
     const id = toHex(templateId)
@@ -53,6 +65,7 @@ export class ManifestCache {
     const bytes = await deps.store.getManifest(templateId)
     if (bytes === undefined) return undefined
     const m = decodeManifest(bytes)
+    this.digests.set(m, manifestDigest(bytes))
     setBounded(this.cache, id, m, this.max)
     return m
   }
@@ -104,7 +117,7 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   const attested = verifyAttestationWith(verified, attester, enclave, verifier)
   if (!policy.measurements.some((m) => equalBytes(m, attested.measurement))) refuse('ERR_NOT_AUTHORISED', 'enclave measurement is not allowed by the manifest policy')
   deps.replay.check(verifier, req.body.nonce, now)
-  deps.rate.take(toHex(verifier) + toHex(templateId), policy.ratePerMinute, now)
+  deps.rate.take(toHex(verifier) + toHex(templateId), policy, now)
 
   const entry = entryFor(manifest.body, deps.self)
   if (entry === undefined || !xs.includes(entry.x)) refuse('ERR_NOT_HOLDER', `this node does not hold share ${xs.join(' or ')}`)
@@ -120,11 +133,12 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   }
   const requestHash = fetchRequestHash(req)
   if (deps.faults?.corruptShares === true) held.share[0] ^= 0x01
+  const digest = manifests.digest(manifest)
   let sealed: Uint8Array
   try {
-    sealed = deps.sealer.seal(attested.key, held.share, shareSealInfo(templateId, x), requestHash)
+    sealed = deps.sealer.seal(attested.key, held.share, shareSealInfo(templateId, x), sealBinding(requestHash, req.body.time, digest))
   } finally {
     wipe(held.share)
   }
-  return signFetchResponse({ templateId, x, holder: deps.self, sealed, request: requestHash, time: now }, deps.key)
+  return signFetchResponse({ templateId, x, holder: deps.self, sealed, request: requestHash, manifest: digest, time: now }, deps.key)
 }

@@ -10,11 +10,13 @@ import { Admission } from '../../node/admission.ts'
 import { InvalidRequestBudget } from '../../node/rpc.ts'
 import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
-import { generateSealKeyPair, type SealKeyPair } from '../../crypto/seal.ts'
+import { generateSealKeyPair, open, type SealKeyPair } from '../../crypto/seal.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
 import { attestProcess } from '../../protocol/attestation.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
+import { shareSealInfo, type FetchResponse } from '../../protocol/fetch.ts'
+import { sealBinding } from '../../protocol/seal-binding.ts'
 import type { SignedWire } from '../../protocol/signed.ts'
 import { buildManifest } from '../../node/client/manifest-builder.ts'
 import { storeShare } from '../../node/client/holder-requests.ts'
@@ -81,8 +83,23 @@ export async function prepareEnrolment (tenant: Pick<Tenant, 'key' | 'wire'>, ho
   return { templateId, template, secret, shares, manifest }
 }
 
-/** Encrypt, split and store a random 128-d template at the first n nodes. */
-export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = {}): Promise<Enrolled> {
+/**
+ * Open a fetched share as the enclave would: under the binding of the request
+ * hash, the request's time (what the caller signed) and the manifest digest
+ * the holder names.
+ */
+export function openFetched (keys: SealKeyPair, res: FetchResponse, requestTime: number): Uint8Array {
+  return open(keys, res.body.sealed, shareSealInfo(res.body.templateId, res.body.x), sealBinding(res.body.request, requestTime, res.body.manifest))
+}
+
+/**
+ * A policy for tests that fetch one template many times: far above the
+ * continuous-authentication default, so the rate limit is not what they test.
+ */
+export const TEST_RATE = { ratePerMinute: 100_000, burst: 100_000 }
+
+/** Encrypt, split and store a random 128-d template at the first n nodes (at {@link TEST_RATE} unless `policy` says otherwise). */
+export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = TEST_RATE): Promise<Enrolled> {
   const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders.map((h) => ({ peer: h.cert.body.peer, site: h.config.site })), { t, measurements, policy })
   secret.fill(0)
   await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, manifest, s.x, s.bytes.slice(), tenant.key)))

@@ -45,15 +45,18 @@ Child('malformed and hostile messages are dropped or refused, and the child keep
   const hostile: unknown[] = [
     null, 42, 'open', { type: 'unknown' },
     { type: 'open' },
-    { type: 'open', session: -1, templateId: e.templateId, share: good.shares[0] },
-    { type: 'open', session: 1, templateId: new Uint8Array(3), share: good.shares[0] },
-    { type: 'open', session: 1, templateId: e.templateId, share: { x: 0, sealed: good.shares[0].sealed, aad: good.shares[0].aad } },
-    { type: 'open', session: 1, templateId: e.templateId, share: { x: good.shares[0].x, sealed: new Uint8Array(1 << 20), aad: good.shares[0].aad } },
-    { type: 'open', session: 1, templateId: e.templateId, share: { x: good.shares[0].x, sealed: randomBytes(100), aad: good.shares[0].aad } },
+    { type: 'open', session: -1, templateId: e.templateId, manifest: e.digest, share: good.shares[0] },
+    { type: 'open', session: 1, templateId: new Uint8Array(3), manifest: e.digest, share: good.shares[0] },
+    { type: 'open', session: 1, templateId: e.templateId, share: good.shares[0] },
+    { type: 'open', session: 1, templateId: e.templateId, manifest: e.digest, share: { ...good.shares[0], x: 0 } },
+    { type: 'open', session: 1, templateId: e.templateId, manifest: e.digest, share: { ...good.shares[0], sealed: new Uint8Array(1 << 20) } },
+    { type: 'open', session: 1, templateId: e.templateId, manifest: e.digest, share: { ...good.shares[0], sealed: randomBytes(100) } },
+    { type: 'open', session: 1, templateId: e.templateId, manifest: e.digest, share: { ...good.shares[0], time: 'now' } },
+    { type: 'open', session: 1, templateId: e.templateId, manifest: randomBytes(32), share: good.shares[0] },
     { type: 'match', id: 'x' }
   ]
   for (const m of hostile) child.send(m as never)
-  const refused = await match({ ...good, session: 'nope', t: 1 })
+  const refused = await match({ ...good, session: 'nope', shares: [] })
   assert.is(refused.ok, false)
   assert.is((refused.error as { name: string }).name, 'RangeError')
   // Session 1 received only hints that were malformed or did not open: the match opens every share itself.
@@ -69,7 +72,7 @@ Child('a hint for the right session but other bytes is not used: the listed shar
   // The same shares sealed again for another request: a valid hint, but not the bytes the match lists.
   const spare = request({ publicKey: key }, e, e.vector).shares
   assert.is(spare[0].x, req.shares[0].x)
-  child.send({ type: 'open', session: 7, templateId: e.templateId, share: { x: spare[0].x, sealed: spare[0].sealed, aad: spare[0].aad } })
+  child.send({ type: 'open', session: 7, templateId: e.templateId, manifest: e.digest, share: spare[0] })
   const tampered = { ...req.shares[0], sealed: req.shares[0].sealed.slice() }
   tampered.sealed[40] ^= 1
   const r = await match({ ...req, shares: [tampered, req.shares[1]], session: 7 })

@@ -32,12 +32,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { encryptTemplate } from '../../crypto/envelope.ts'
-import { splitSecret, commitShare } from '../../crypto/shares.ts'
-import { seal } from '../../crypto/seal.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
-import { shareSealInfo } from '../../protocol/fetch.ts'
-import { makeTemplate, encodeTemplate } from '../../matcher/template.ts'
+import { enrol, sealed } from '../helpers/match-request.ts'
 import { CAN_SCAN, WINDOW, ask, runScript, scanProcess, windows } from '../helpers/process-memory.ts'
 
 const Memory = suite('enclave memory')
@@ -53,7 +49,7 @@ process.on('message', async (m) => {
   if (m.type === 'match') {
     try {
       const session = enclave.session()
-      for (const share of m.ahead) enclave.preopen(session, m.req.templateId, share)
+      for (const share of m.ahead) enclave.preopen(session, m.target, share)
       const r = await enclave.match({ ...m.req, session })
       process.send({ type: 'result', accept: r.accept, score: r.score })
     } catch (e) { process.send({ type: 'result', error: String(e) }) }
@@ -85,18 +81,13 @@ if (!CAN_SCAN) {
 
   // A distinctive 512-d template, enrolled here (this process holds it, the host never does).
   const vector = new Float32Array(512).map(() => Math.random() - 0.5)
-  const templateId = randomBytes(32)
-  const model = 'memory-test-model'
-  const templateBytes = encodeTemplate(makeTemplate(vector, { modality: 'face', model }))
-  const envelope = encryptTemplate(templateBytes, { templateId, modality: 'face', model })
-  const shares = await splitSecret(envelope, 3, 5)
-  const sealedShares = shares.slice(0, 4).map((s) => {
-    const aad = randomBytes(32)
-    return { x: s.x, commitment: commitShare(templateId, s), sealed: seal(enclaveKey, s.bytes, shareSealInfo(templateId, s.x), aad), aad }
-  })
-  const ahead = [sealedShares[0], sealedShares[1], sealedShares[3]].map(({ x, sealed, aad }) => ({ x, sealed, aad }))
+  const e = await enrol({ vector, model: 'memory-test-model', t: 3, n: 5 })
+  const { templateBytes, envelope, shares } = e
+  const sealedShares = shares.slice(0, 4).map((s) => sealed(enclaveKey, e, s))
+  const ahead = [sealedShares[0], sealedShares[1], sealedShares[3]]
   const probe = vector.map((v) => v + (Math.random() - 0.5) * 0.05)
-  const result = await ask(host, 'result', { type: 'match', ahead, req: { templateId, modality: 'face', model, t: 3, threshold: 0.5, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } } })
+  const target = { templateId: e.templateId, manifest: e.digest }
+  const result = await ask(host, 'result', { type: 'match', ahead, target, req: { manifest: e.manifestBytes, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } } })
 
   const secrets: Array<{ name: string, bytes: Uint8Array }> = [
     ...windows(templateBytes).map((bytes, i) => ({ name: `template encoding #${i}`, bytes })),

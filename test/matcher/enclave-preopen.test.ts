@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert'
 import { Enclave } from '../../matcher/enclave/enclave.ts'
 import { OpenedShares, type OpenedShare } from '../../matcher/enclave/opened-shares.ts'
 import { openAhead, runMatch, type EnclaveKeys } from '../../matcher/enclave/match.ts'
+import { ConsumedRequests } from '../../matcher/enclave/consumed-requests.ts'
 import { checkOpenMessage } from '../../matcher/enclave/messages.ts'
 import { NotEnoughSharesError } from '../../crypto/shares.ts'
 import { generateSealKeyPair } from '../../crypto/seal.ts'
@@ -27,8 +28,11 @@ function keysWith (seal = generateSealKeyPair()): EnclaveKeys {
 }
 
 function share (x: number): OpenedShare {
-  return { templateId: randomBytes(32), x, sealed: randomBytes(80), aad: randomBytes(32), bytes: randomBytes(40) }
+  return { templateId: randomBytes(32), x, sealed: randomBytes(80), aad: randomBytes(32), request: randomBytes(32), bytes: randomBytes(40) }
 }
+
+/** What a share of `e` is opened for. */
+const target = (e: { templateId: Uint8Array, digest: Uint8Array }): { templateId: Uint8Array, manifest: Uint8Array } => ({ templateId: e.templateId, manifest: e.digest })
 
 // ---------------------------------------------------------------------------
 const Kept = suite('OpenedShares')
@@ -100,35 +104,42 @@ Match('shares opened ahead from the same bytes are used, not opened again', asyn
   const e = await enrol()
   const mine = keysWith()
   const req = request(mine.seal, e, near(e.vector))
-  const opened = new Map(req.shares.map((s) => [s.x, openAhead(mine, e.templateId, s)!]))
+  const consumed = new ConsumedRequests()
+  const opened = new Map(req.shares.map((s) => [s.x, openAhead(mine, target(e), s, { consumed })!]))
   // An enclave whose own key cannot open these: only the shares opened ahead can make this match.
-  const r = await runMatch(keysWith(), request(mine.seal, e, near(e.vector), req.shares), { opened })
+  const r = await runMatch(keysWith(), request(mine.seal, e, near(e.vector), req.shares), { consumed, opened })
   assert.ok(r.accept)
   assert.equal(r.bad, [])
   for (const s of opened.values()) assert.ok(zeroed(s.bytes), `share ${s.x} wiped after use`)
 })
 
-Match('a share opened ahead from other bytes, AAD or template is not used; leftovers are wiped', async () => {
+Match('a share opened ahead from other bytes, binding or template is not used; leftovers are wiped', async () => {
   const e = await enrol({ t: 2, n: 5 })
   const keys = keysWith()
+  const consumed = new ConsumedRequests()
   const [a, b, c] = e.shares.map((s) => sealed(keys.seal.publicKey, e, s))
-  const otherAad = openAhead(keys, e.templateId, { ...b, aad: b.aad })!
-  const req = request(keys.seal, e, near(e.vector), [a, { ...b, aad: randomBytes(32) }])
-  const unused = openAhead(keys, e.templateId, c)!
+  const otherAad = openAhead(keys, target(e), b, { consumed })!
+  const req = request(keys.seal, e, near(e.vector), [a, { ...b, request: randomBytes(32) }])
+  const unused = openAhead(keys, target(e), c, { consumed })!
   const opened = new Map([[b.x, otherAad], [c.x, unused]])
-  const err = await rejection(runMatch(keys, req, { opened }))
+  const err = await rejection(runMatch(keys, req, { consumed, opened }))
   assert.ok(err instanceof NotEnoughSharesError, String(err))
-  assert.equal(err.bad, [b.x], 'the share listed was opened anew (and failed its AAD), not taken from the hint')
+  assert.equal(err.bad, [b.x], 'the share listed was opened anew (and failed its binding), not taken from the hint')
   assert.ok(zeroed(otherAad.bytes) && zeroed(unused.bytes), 'every share opened ahead is wiped, used or not')
 })
 
-Match('openAhead: a share that does not open gives nothing', async () => {
+Match('openAhead: a share that does not open, is stale, or whose request was matched gives nothing', async () => {
   const e = await enrol()
   const keys = keysWith()
+  const consumed = new ConsumedRequests()
   const s = sealed(keys.seal.publicKey, e, e.shares[0])
-  assert.ok(openAhead(keys, e.templateId, s) !== undefined)
-  assert.is(openAhead(keys, randomBytes(32), s), undefined)
-  assert.is(openAhead(keys, e.templateId, { ...s, sealed: s.sealed.subarray(0, 10) }), undefined)
+  assert.ok(openAhead(keys, target(e), s, { consumed }) !== undefined)
+  assert.is(openAhead(keys, { ...target(e), templateId: randomBytes(32) }, s, { consumed }), undefined)
+  assert.is(openAhead(keys, { ...target(e), manifest: randomBytes(32) }, s, { consumed }), undefined, 'another manifest digest')
+  assert.is(openAhead(keys, target(e), { ...s, sealed: s.sealed.subarray(0, 10) }, { consumed }), undefined)
+  assert.is(openAhead(keys, target(e), s, { consumed, now: () => s.time + 31_000 }), undefined, 'stale')
+  consumed.claim([s], Date.now()).consume()
+  assert.is(openAhead(keys, target(e), s, { consumed }), undefined, 'request already matched')
 })
 
 // ---------------------------------------------------------------------------
@@ -139,7 +150,7 @@ Early('a match uses the shares sent ahead for its session and decides as without
   const e = await enrol({ t: 3, n: 5 })
   const req = request(enclave, e, near(e.vector))
   const session = enclave.session()
-  for (const s of req.shares.slice(0, 2)) assert.ok(enclave.preopen(session, e.templateId, s, enclave.generation))
+  for (const s of req.shares.slice(0, 2)) assert.ok(enclave.preopen(session, target(e), s, enclave.generation))
   const r = await enclave.match({ ...req, session, generation: enclave.generation })
   assert.ok(r.accept)
   assert.equal(r.bad, [])
@@ -152,7 +163,7 @@ Early('a corrupted share sent ahead is still named bad by the match, which compl
   const shares = e.shares.map((s) => sealed(enclave.publicKey, e, s))
   shares[0].sealed[40] ^= 0xff
   const session = enclave.session()
-  for (const s of shares.slice(0, 3)) enclave.preopen(session, e.templateId, s)
+  for (const s of shares.slice(0, 3)) enclave.preopen(session, target(e), s)
   const r = await enclave.match({ ...request(enclave, e, near(e.vector), shares), session })
   assert.ok(r.accept)
   assert.equal(r.bad, [shares[0].x])
@@ -162,18 +173,30 @@ Early('a session is used by one match only: a second match with it opens every s
   const e = await enrol()
   const req = request(enclave, e, near(e.vector))
   const session = enclave.session()
-  for (const s of req.shares) enclave.preopen(session, e.templateId, s)
+  for (const s of req.shares) enclave.preopen(session, target(e), s)
   assert.ok((await enclave.match({ ...req, session })).accept)
-  assert.ok((await enclave.match({ ...req, nonce: randomBytes(16), session })).accept)
+  const again = request(enclave, e, near(e.vector))
+  assert.ok((await enclave.match({ ...again, session })).accept)
+})
+
+Early('a hint for a request already matched is dropped, and the match with it refused', async () => {
+  const e = await enrol()
+  const req = request(enclave, e, near(e.vector))
+  assert.ok((await enclave.match(req)).accept)
+  const session = enclave.session()
+  for (const s of req.shares) enclave.preopen(session, target(e), s)
+  assert.is((await rejection(enclave.match({ ...req, nonce: randomBytes(16), session }))).code, 'ERR_REPLAY')
 })
 
 Early('malformed hints are refused on the host, naming the field', async () => {
   const e = await enrol()
   const s = sealed(enclave.publicKey, e, e.shares[0])
-  expectArgError(() => enclave.preopen(0, e.templateId, s), TypeError, 'msg.session')
-  expectArgError(() => enclave.preopen(1, new Uint8Array(5), s), RangeError, 'msg.templateId')
-  expectArgError(() => enclave.preopen(1, e.templateId, { ...s, x: 256 }), RangeError, 'msg.share.x')
-  expectArgError(() => enclave.preopen(1, e.templateId, { ...s, sealed: new Uint8Array(0) }), RangeError, 'msg.share.sealed')
+  expectArgError(() => enclave.preopen(0, target(e), s), TypeError, 'msg.session')
+  expectArgError(() => enclave.preopen(1, { ...target(e), templateId: new Uint8Array(5) }, s), RangeError, 'msg.templateId')
+  expectArgError(() => enclave.preopen(1, { ...target(e), manifest: new Uint8Array(5) }, s), RangeError, 'msg.manifest')
+  expectArgError(() => enclave.preopen(1, target(e), { ...s, x: 256 }), RangeError, 'msg.share.x')
+  expectArgError(() => enclave.preopen(1, target(e), { ...s, sealed: new Uint8Array(0) }), RangeError, 'msg.share.sealed')
+  expectArgError(() => enclave.preopen(1, target(e), { ...s, request: new Uint8Array(0) }), RangeError, 'msg.share.request')
   expectArgError(() => checkOpenMessage({ type: 'match' }), TypeError, "'open'")
   await expectArgErrorAsync(async () => await enclave.match({ ...request(enclave, e, e.vector), session: -1 }), TypeError, 'req.session')
 })
@@ -182,18 +205,18 @@ Early('no hint is sent while a match is in flight (the enclave is busy anyway)',
   const e = await enrol()
   const req = request(enclave, e, near(e.vector))
   const running = enclave.match(req)
-  assert.is(enclave.preopen(enclave.session(), e.templateId, req.shares[0]), false)
+  assert.is(enclave.preopen(enclave.session(), target(e), req.shares[0]), false)
   assert.ok((await running).accept)
-  assert.is(enclave.preopen(enclave.session(), e.templateId, req.shares[0]), true)
+  assert.is(enclave.preopen(enclave.session(), target(e), req.shares[0]), true)
 })
 
 Early('a hint for an older generation or a closed enclave is not sent', async () => {
   const e = await enrol()
   const s = sealed(enclave.publicKey, e, e.shares[0])
-  assert.is(enclave.preopen(enclave.session(), e.templateId, s, enclave.generation + 1), false)
+  assert.is(enclave.preopen(enclave.session(), target(e), s, enclave.generation + 1), false)
   const other = await Enclave.start()
   await other.close()
-  assert.is(other.preopen(other.session(), e.templateId, s), false)
+  assert.is(other.preopen(other.session(), target(e), s), false)
 })
 
 Early.after(async () => { await enclave.close() })

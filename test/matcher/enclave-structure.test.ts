@@ -79,4 +79,11 @@ Structure('host-only modules are not in the child, and match.ts is imported by t
   assert.equal(importers, ['matcher/enclave/enclave-main.ts'])
 })
 
+Structure('the child decodes manifests without loading libp2p (protocol/field-formats.ts, not fields.ts)', () => {
+  const child = importClosure([ENCLAVE_ENTRY])
+  assert.ok(child.files.map(rel).includes('protocol/manifest.ts'), 'the child decodes the manifest itself')
+  assert.equal(child.packages.filter((p) => p.includes('libp2p') || p.startsWith('@multiformats')), [])
+  assert.not.ok(child.files.map(rel).includes('protocol/fields.ts'))
+})
+
 Structure.run()

@@ -7,13 +7,13 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Enclave, type MatchRequest } from '../../matcher/enclave/enclave.ts'
-import { commitShare, NotEnoughSharesError } from '../../crypto/shares.ts'
+import { NotEnoughSharesError } from '../../crypto/shares.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
 import { verifyDecision } from '../../protocol/decision.ts'
 import { processAttestation, readAttestation } from '../../protocol/attestation.ts'
 import { ProcessAttestor } from '../../matcher/enclave/attestor.ts'
-import { unit, near, enrol, sealed, request, rejection } from '../helpers/match-request.ts'
+import { unit, near, enrol, sealed, request, rejection, remanifest } from '../helpers/match-request.ts'
 
 const enclave = await Enclave.start()
 
@@ -24,21 +24,22 @@ Match('a genuine probe is accepted and an impostor rejected', async () => {
   const e = await enrol()
   const genuine = await enclave.match(request(enclave, e, near(e.vector)))
   assert.ok(genuine.accept)
-  assert.ok(genuine.score > 0.95, `genuine score ${genuine.score}`)
+  assert.ok(genuine.score! > 0.95, `genuine score ${genuine.score}`)
   assert.equal(genuine.bad, [])
   const impostor = await enclave.match(request(enclave, e, unit(128)))
   assert.not.ok(impostor.accept)
-  assert.ok(impostor.score < 0.5, `impostor score ${impostor.score}`)
+  assert.ok(impostor.score! < 0.5, `impostor score ${impostor.score}`)
 })
 
-Match('the score is the cosine of probe and template (int8 templates too)', async () => {
+Match('the revealed score is the cosine of probe and template, to two decimals (int8 templates too)', async () => {
   const e = await enrol({ dtype: 'i8', dim: 256 })
   const probe = unit(256)
   let dot = 0
   for (let i = 0; i < 256; i++) dot += probe[i] * e.vector[i]
   const r = await enclave.match(request(enclave, e, probe))
-  assert.ok(Math.abs(r.score - dot) < 0.01, `${r.score} vs ${dot}`)
-  assert.is(r.accept, r.score >= 0.5)
+  // Quantised to 0.01 (±0.005), plus the int8 rounding.
+  assert.ok(Math.abs(r.score! - dot) < 0.015, `${r.score} vs ${dot}`)
+  assert.is(r.accept, r.score! >= 0.5)
 })
 
 Match('the decision verifies under the enclave signer and fails under another key or when tampered', async () => {
@@ -47,6 +48,9 @@ Match('the decision verifies under the enclave signer and fails under another ke
   const r = await enclave.match(req)
   const body = verifyDecision(r.decision, enclave.signer)
   assert.equal(body.templateId, e.templateId)
+  assert.equal(body.tenant, e.manifest.body.tenant)
+  assert.equal(body.manifest, e.digest)
+  assert.is(body.seq, e.manifest.body.seq)
   assert.equal(body.nonce, req.nonce)
   assert.equal(body.measurement, enclave.measurement)
   assert.is(body.score, r.score)
@@ -66,24 +70,25 @@ Match('a corrupted sealed share and a share failing its commitment are named in 
   shares[0].sealed[40] ^= 0xff // tampered in transit: fails to open
   const wrong = { x: e.shares[1].x, bytes: e.shares[1].bytes.slice() }
   wrong.bytes[0] ^= 1
-  shares[1] = { ...sealed(key, e, wrong), commitment: shares[1].commitment } // opens, fails its commitment
+  shares[1] = sealed(key, e, wrong) // opens, fails the manifest's commitment
   const r = await enclave.match(request(enclave, e, near(e.vector), shares))
   assert.ok(r.accept)
   assert.equal(r.bad, [e.shares[0].x, e.shares[1].x].sort((a, b) => a - b))
   assert.equal(verifyDecision(r.decision, enclave.signer).bad, r.bad, 'bad holders are in the signed decision')
 })
 
-Match('a share sealed for another x, another request or another enclave is bad', async () => {
-  const e = await enrol({ t: 2, n: 5 })
+Match('a share sealed for another x, another request, another request time or another enclave is bad', async () => {
+  const e = await enrol({ t: 2, n: 6 })
   const key = enclave.publicKey
   const good = sealed(key, e, e.shares[0])
-  const otherX = { ...sealed(key, e, e.shares[1]), x: e.shares[2].x, commitment: commitShare(e.templateId, e.shares[2]) }
-  const otherAad = { ...sealed(key, e, e.shares[3]), aad: randomBytes(32) }
+  const otherX = { ...sealed(key, e, e.shares[1]), x: e.shares[2].x }
+  const otherRequest = { ...sealed(key, e, e.shares[3]), request: randomBytes(32) }
+  const otherTime = { ...sealed(key, e, e.shares[5]), time: Date.now() - 1 }
   const otherEnclave = sealed(generateSigningKey().key.publicKey, e, e.shares[4]) // an Ed25519 key read as X25519: not ours
   const more = sealed(key, e, e.shares[1])
-  const r = await enclave.match(request(enclave, e, near(e.vector), [good, otherX, otherAad, otherEnclave, more]))
+  const r = await enclave.match(request(enclave, e, near(e.vector), [good, otherX, otherRequest, otherEnclave, more, otherTime]))
   assert.ok(r.accept)
-  assert.equal(r.bad, [e.shares[2].x, e.shares[3].x, e.shares[4].x].sort((a, b) => a - b))
+  assert.equal(r.bad, [e.shares[2].x, e.shares[3].x, e.shares[4].x, e.shares[5].x].sort((a, b) => a - b))
 })
 
 Match('fewer than t good shares → ERR_NOT_ENOUGH_SHARES naming the bad x, then spares complete it', async () => {
@@ -100,10 +105,9 @@ Match('fewer than t good shares → ERR_NOT_ENOUGH_SHARES naming the bad x, then
   assert.ok((await enclave.match(request(enclave, e, near(e.vector), retry))).accept)
 })
 
-Match('a combined envelope that does not authenticate → ERR_DECRYPT (wrong model in the request)', async () => {
-  const e = await enrol()
-  const req = { ...request(enclave, e, near(e.vector)), model: 'another-model' }
-  assert.is((await rejection(enclave.match(req))).code, 'ERR_DECRYPT')
+Match('a combined envelope that does not authenticate → ERR_DECRYPT (the tenant signed another model than it encrypted under)', async () => {
+  const e = remanifest(await enrol(), { model: 'another-model' })
+  assert.is((await rejection(enclave.match(request(enclave, e, near(e.vector))))).code, 'ERR_DECRYPT')
 })
 
 Match('a probe of another dimension → ERR_BAD_REQUEST; an image probe without face models → ERR_BAD_REQUEST', async () => {
@@ -117,14 +121,14 @@ Match('malformed requests are refused on the host, naming the field', async () =
   const e = await enrol()
   const good = request(enclave, e, e.vector)
   const cases: Array<[Partial<MatchRequest> | Record<string, unknown>, string, typeof TypeError | typeof RangeError]> = [
-    [{ templateId: new Uint8Array(31) }, 'req.templateId', RangeError],
-    [{ t: 1 }, 'req.t', RangeError],
-    [{ threshold: 2 }, 'req.threshold', RangeError],
+    [{ manifest: new Uint8Array(0) }, 'req.manifest', RangeError],
+    [{ manifest: 'bytes' }, 'req.manifest', TypeError],
     [{ nonce: new Uint8Array(4) }, 'req.nonce', RangeError],
-    [{ shares: good.shares.slice(0, 2) }, 'req.shares', RangeError],
+    [{ shares: [] }, 'req.shares', RangeError],
     [{ shares: [good.shares[0], good.shares[0], good.shares[1]] }, 'req.shares[1].x', RangeError],
-    [{ probe: { kind: 'embedding', vector: [1, 2] } }, 'req.probe.vector', TypeError],
-    [{ modality: 'iris' }, 'req.modality', TypeError]
+    [{ shares: [{ ...good.shares[0], request: new Uint8Array(31) }] }, 'req.shares[0].request', RangeError],
+    [{ shares: [{ ...good.shares[0], time: -1 }] }, 'req.shares[0].time', TypeError],
+    [{ probe: { kind: 'embedding', vector: [1, 2] } }, 'req.probe.vector', TypeError]
   ]
   for (const [change, field, type] of cases) {
     const err = await rejection(enclave.match({ ...good, ...change } as MatchRequest))
@@ -254,10 +258,11 @@ Lifecycle('a request past its deadline → ERR_TIMEOUT; the enclave keeps servin
 
 Lifecycle('requests beyond the in-flight cap fail fast with ERR_BUSY', async () => {
   const e = await enrol()
-  const req = request(enclave, e, near(e.vector))
+  // Each with its own fetch requests: the enclave matches one request's shares once.
+  const reqs = Array.from({ length: 257 }, () => request(enclave, e, near(e.vector)))
   process.kill(enclave.pid as number, 'SIGSTOP')
-  const inFlight = Array.from({ length: 256 }, async () => await enclave.match(req))
-  assert.is((await rejection(enclave.match(req))).code, 'ERR_BUSY')
+  const inFlight = reqs.slice(0, 256).map(async (req) => await enclave.match(req))
+  assert.is((await rejection(enclave.match(reqs[256]))).code, 'ERR_BUSY')
   process.kill(enclave.pid as number, 'SIGCONT')
   const done = await Promise.all(inFlight)
   assert.ok(done.every((r) => r.accept))

@@ -32,6 +32,15 @@ trust('an accepted passive match raises trust back above the floor and the chang
   assert.ok(m.trust(2000) > 0.5)
 })
 
+trust('decisions without a score (the default policy): an accept closes three quarters of the gap, a reject cuts as usual', () => {
+  const m = new TrustModel({ halfLifeMs: 1000, floor: 0.5 }, 0, 0.2)
+  const c = m.observe({ accept: true, threshold: 0.4, decision: d(3), time: 0 }) as StateChange
+  assert.equal([c.from, c.to], ['step-up', 'trusted'])
+  assert.ok(Math.abs(m.trust(0) - 0.8) < 1e-12)
+  m.observe({ accept: false, threshold: 0.4, decision: d(4), time: 0 })
+  assert.ok(Math.abs(m.trust(0) - 0.4) < 1e-12)
+})
+
 trust('a stronger score raises trust more than a marginal one', () => {
   const a = new TrustModel({ halfLifeMs: 1000 }, 0, 0.2)
   const b = new TrustModel({ halfLifeMs: 1000 }, 0, 0.2)

@@ -26,13 +26,11 @@ import { createHost, type Host } from '../../node/host.ts'
 import { storeShare, fetchShare } from '../../node/client/holder-requests.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
 import { combineShares, type Share } from '../../crypto/shares.ts'
-import { open } from '../../crypto/seal.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
-import { shareSealInfo } from '../../protocol/fetch.ts'
 import { toWire } from '../../protocol/signed.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { StoreReceipt } from '../../protocol/store.ts'
-import { testEnclave, prepareEnrolment, MODEL } from '../helpers/enrol.ts'
+import { testEnclave, prepareEnrolment, openFetched, MODEL } from '../helpers/enrol.ts'
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.ts'
 import { LeakPatterns } from '../helpers/leak-scan.ts'
 
@@ -70,8 +68,9 @@ async function startNode (): Promise<NodeProcess> {
 }
 
 async function fetchHeld (s: Stored): Promise<Uint8Array> {
-  const res = await fetchShare(state.client!, peer, s.templateId, s.held.x, 'login', creds)
-  return open(enclave.keys, res.body.sealed, shareSealInfo(s.templateId, s.held.x), res.body.request)
+  const now = Date.now()
+  const res = await fetchShare(state.client!, peer, s.templateId, s.held.x, 'login', creds, { now })
+  return openFetched(enclave.keys, res, now)
 }
 
 const crash = suite('an acknowledged store survives kill -9 of its holder (invariant 6)')

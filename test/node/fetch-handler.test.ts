@@ -22,16 +22,16 @@ import { ReplayCache } from '../../node/policy/replay-cache.ts'
 import { RateLimiter } from '../../node/policy/rate-limiter.ts'
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../../node/authority.ts'
 import { buildManifest } from '../../node/client/manifest-builder.ts'
-import { encodeFetchRequest, readFetchResponse, shareSealInfo } from '../../protocol/fetch.ts'
+import { encodeFetchRequest, readFetchResponse } from '../../protocol/fetch.ts'
 import { encodeManifest } from '../../protocol/manifest.ts'
 import { processAttestation } from '../../protocol/attestation.ts'
 import { toWire, type SignedWire } from '../../protocol/signed.ts'
 import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare } from '../../crypto/shares.ts'
-import { ENC_BYTES, Sealer, open } from '../../crypto/seal.ts'
+import { ENC_BYTES, Sealer } from '../../crypto/seal.ts'
 import { generateSigningKey, type SigningKey } from '../../crypto/sign.ts'
 import { equalBytes, randomBytes, toHex } from '../../crypto/bytes.ts'
-import { testEnclave } from '../helpers/enrol.ts'
+import { testEnclave, openFetched, TEST_RATE } from '../helpers/enrol.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
 const DAY = 86_400_000
@@ -61,7 +61,7 @@ const manifest = buildManifest({
   t: 2,
   n: 2,
   shares: shares.map((s, i) => ({ x: s.x, holder: i === 0 ? self : other, site: `site-${i}`, commitment: commitShare(templateId, s) })),
-  policy: { measurements: [enclave.measurement], purposes: ['login'] }
+  policy: { measurements: [enclave.measurement], purposes: ['login'], ...TEST_RATE }
 })
 const ndb = await openNodeDb(join(dir, 'node'))
 const store = new ShareStore(ndb, randomBytes(32))
@@ -99,7 +99,7 @@ function tamperedSig (w: SignedWire): SignedWire {
 }
 async function fetchOpens (verified?: VerifiedCache): Promise<void> {
   const res = readFetchResponse(await handleFetch(deps, manifests, request(), ctx(), verified))
-  const opened = open(enclave.keys, res.body.sealed, shareSealInfo(templateId, share.x), res.body.request)
+  const opened = openFetched(enclave.keys, res, clock)
   assert.ok(equalBytes(opened, share.bytes))
 }
 
@@ -127,7 +127,7 @@ fetch('seals every share to one enclave under the node\'s one HPKE context until
   const node = { ...deps, sealer: new Sealer({ now: () => sealClock }) }
   const enc = async (): Promise<string> => {
     const res = readFetchResponse(await handleFetch(node, manifests, request(), ctx()))
-    assert.ok(equalBytes(open(enclave.keys, res.body.sealed, shareSealInfo(templateId, share.x), res.body.request), share.bytes))
+    assert.ok(equalBytes(openFetched(enclave.keys, res, clock), share.bytes))
     return toHex(res.body.sealed.subarray(0, ENC_BYTES))
   }
   const first = await enc()

@@ -8,13 +8,12 @@ import * as assert from 'uvu/assert'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { LocalNetwork } from '../../sim/local-network.ts'
-import { clientHost, testEnclave, enrolByHand, fetchParties, MODEL, type Enrolled } from '../helpers/enrol.ts'
+import { clientHost, testEnclave, enrolByHand, fetchParties, openFetched, MODEL, type Enrolled } from '../helpers/enrol.ts'
 import { storeShare, fetchShare, eraseAt, checkFetchResponse, prepareFetch, sendFetch } from '../../node/client/holder-requests.ts'
-import { open } from '../../crypto/seal.ts'
 import { combineShares } from '../../crypto/shares.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
 import { equalBytes, randomBytes } from '../../crypto/bytes.ts'
-import { shareSealInfo, encodeFetchRequest } from '../../protocol/fetch.ts'
+import { encodeFetchRequest } from '../../protocol/fetch.ts'
 import { request } from '../../node/rpc.ts'
 import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
 import { admitTenant, authoriseVerifier, initAuthority, loadAuthority } from '../../node/authority.ts'
@@ -35,8 +34,9 @@ const peerOf = (i: number): string => holders[i].cert.body.peer
 
 /** The node at index i still serves a good fetch. */
 async function stillServes (e: Enrolled, i = 0): Promise<void> {
-  const res = await fetchShare(client.host, peerOf(i), e.templateId, e.shares[i].x, 'login', creds)
-  const share = open(enclave.keys, res.body.sealed, shareSealInfo(e.templateId, e.shares[i].x), res.body.request)
+  const now = Date.now()
+  const res = await fetchShare(client.host, peerOf(i), e.templateId, e.shares[i].x, 'login', creds, { now })
+  const share = openFetched(enclave.keys, res, now)
   assert.ok(equalBytes(share, e.shares[i].bytes))
 }
 
@@ -46,8 +46,9 @@ const flow = suite('store → fetch → open')
 
 flow('t sealed shares open in the enclave and reconstruct the template', async () => {
   const got = await Promise.all([0, 2, 4].map(async (i) => {
-    const res = await fetchShare(client.host, peerOf(i), enrolled.templateId, enrolled.shares[i].x, 'login', creds)
-    return { x: res.body.x, bytes: open(enclave.keys, res.body.sealed, shareSealInfo(enrolled.templateId, res.body.x), res.body.request) }
+    const now = Date.now()
+    const res = await fetchShare(client.host, peerOf(i), enrolled.templateId, enrolled.shares[i].x, 'login', creds, { now })
+    return { x: res.body.x, bytes: openFetched(enclave.keys, res, now) }
   }))
   const secret = await combineShares(got)
   const template = decryptTemplate(secret, { templateId: enrolled.templateId, modality: 'face', model: MODEL })
@@ -68,7 +69,7 @@ flow('one request listing several shares is answered by each listed holder with 
   const got = await Promise.all(holdersAsked.map(async (i) => {
     const res = await sendFetch(client.host, peerOf(i), enrolled.shares[i].x, prepared)
     assert.ok(equalBytes(res.body.request, prepared.hash), 'every answer binds to the one request')
-    return { x: res.body.x, bytes: open(enclave.keys, res.body.sealed, shareSealInfo(enrolled.templateId, res.body.x), res.body.request) }
+    return { x: res.body.x, bytes: openFetched(enclave.keys, res, prepared.time) }
   }))
   const template = decryptTemplate(await combineShares(got), { templateId: enrolled.templateId, modality: 'face', model: MODEL })
   assert.ok(equalBytes(template, enrolled.template))

@@ -78,7 +78,7 @@ async function demo (io: CliIo, client: Client, net: ProcessNetwork, identities:
       const r = await client.verify({ templateId, probe: probe instanceof Float32Array ? probe.slice() : probe, purpose: 'login' })
       verifyMs.push(r.timings.totalMs)
       if (r.accept !== (kind === 'genuine')) wrong++
-      rows.push([who.name, kind, r.accept ? 'yes' : 'no', r.score.toFixed(3), r.threshold.toFixed(3), r.timings.totalMs.toFixed(1), r.holders.map((h) => nodeOf.get(h) ?? '?').join(',')])
+      rows.push([who.name, kind, r.accept ? 'yes' : 'no', r.score?.toFixed(2) ?? '-', r.threshold.toFixed(3), r.timings.totalMs.toFixed(1), r.holders.map((h) => nodeOf.get(h) ?? '?').join(',')])
     }
   }
   io.stdout(table(rows))
