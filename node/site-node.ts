@@ -148,6 +148,7 @@ export class SiteNode {
     this.db = await openNodeDb(this.dir)
     this.store = new ShareStore(this.db, keys.storageKey)
     wipe(keys.storageKey)
+    await this.store.ready()
     this.audit = await AuditLog.open(this.db, { flushMs: this.config.limits.auditFlushMs })
     const budget = new InvalidRequestBudget(this.config.limits.invalidRequestBudget, INVALID_WINDOW_MS, BAN_MS)
     const host = await createHost({

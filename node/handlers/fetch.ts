@@ -31,6 +31,7 @@ import { setBounded } from '../../crypto/bounded-map.ts'
 import type { RequestContext } from '../rpc.ts'
 import { VerifiedCache, checkVerifierCertWith, verifyAttestationWith } from '../policy/verified-cache.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
+import { slotKey } from '../../protocol/ownership.ts'
 
 /** Callers that pass no cache verify every signature every time. */
 const UNCACHED = new VerifiedCache(0)
@@ -45,18 +46,18 @@ export class ManifestCache {
   private readonly max: number
   constructor (max = 10_000) { this.max = max }
 
-  async get (deps: HolderDeps, templateId: Uint8Array): Promise<Manifest | undefined> {
-    const id = toHex(templateId)
+  async get (deps: HolderDeps, slot: Uint8Array): Promise<Manifest | undefined> {
+    const id = toHex(slot)
     const hit = this.cache.get(id)
     if (hit !== undefined) return hit
-    const bytes = await deps.store.getManifest(templateId)
+    const bytes = await deps.store.getManifest(slot)
     if (bytes === undefined) return undefined
     const m = decodeManifest(bytes)
     setBounded(this.cache, id, m, this.max)
     return m
   }
 
-  drop (templateId: Uint8Array): void { this.cache.delete(toHex(templateId)) }
+  drop (slot: Uint8Array): void { this.cache.delete(toHex(slot)) }
 }
 
 /**
@@ -81,8 +82,9 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   ctx.note.action = `fetch purpose=${purpose}`
   const now = deps.now()
   checkEnvelope(req.body, ctx, now)
-  if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')
-  const manifest = await manifests.get(deps, templateId)
+  const slot = slotKey(cert.body.tenant, templateId)
+  if (await deps.store.isErased(slot)) refuse('ERR_ERASED', 'template was erased')
+  const manifest = await manifests.get(deps, slot)
   if (manifest === undefined) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
   const { policy, tenant } = manifest.body
   if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
@@ -109,7 +111,7 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   const x = entry.x
   ctx.note.action = `fetch x=${x} purpose=${purpose}`
   // The manifest is already in hand: read only the share.
-  const held = await deps.store.getShare(templateId)
+  const held = await deps.store.getShare(slot)
   if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')
   if (held.x !== x) {
     wipe(held.share)
