@@ -5,12 +5,12 @@
  * (protocol/ownership.ts): the slot names the tenant that owns the template,
  * so another tenant's record can never sit under the same key.
  *
- * A share at rest is AES-256-GCM encrypted under the node's storage key, with
- * AAD = utf8(AEAD.SHARE_AT_REST) || slot || [x], so a record moved to
- * another slot or relabelled with another x fails to decrypt instead of being
- * served as the wrong share. Record layout (version 2):
- *
- *   version(1) || x(1) || nonce(12) || ciphertext || tag(16)
+ * A share at rest is encrypted under a random key of its own, kept wrapped
+ * under the node's storage key in a sublevel of its own (format 2,
+ * `share-record.ts`). Erase deletes the record and the wrapped key in one
+ * batch and then compacts both away ({@link NodeDb.compactAway}), so no file
+ * of the node keeps the share's ciphertext or its key (docs/storage.md says
+ * what a filesystem may still keep).
  *
  * Every write is one LevelDB batch with `{ sync: true }`: the share and its
  * manifest copy (or, on erase, the deletions and the tombstone) land together
@@ -32,26 +32,19 @@
  *
  * @module
  */
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto'
-import { abytes, aint, concat, equalBytes, plain, randomBytes, toHex, utf8, wipe } from '../../crypto/bytes.ts'
-import { BioshardError, DecryptError } from '../../crypto/errors.ts'
-import { AEAD } from '../../crypto/tags.ts'
+import { createSecretKey, type KeyObject } from 'node:crypto'
+import { abytes, aint, equalBytes, plain, toHex, wipe } from '../../crypto/bytes.ts'
+import { BioshardError } from '../../crypto/errors.ts'
 import { SLOT_BYTES } from '../../protocol/ownership.ts'
 import type { NodeDb } from './db.ts'
+import { SHARE_RECORD_VERSION, openShareRecord, sealShare, unwrapShareKey } from './share-record.ts'
 
 export { SLOT_BYTES } from '../../protocol/ownership.ts'
 /** Length of a format-1 key (a bare template id); such databases are refused at open. */
 const V1_KEY_BYTES = 32
 /** Length of the storage key (AES-256). */
 export const STORAGE_KEY_BYTES = 32
-/** The share record format written by this version. */
-export const SHARE_RECORD_VERSION = 2
-// GCM: a 96-bit nonce is the size the spec optimises for (NIST SP 800-38D
-// §8.2); random nonces are safe far beyond any one node's share count.
-const NONCE_BYTES = 12
-const TAG_BYTES = 16
-const HEADER_BYTES = 2
-const AAD_PREFIX = utf8(AEAD.SHARE_AT_REST)
+export { SHARE_RECORD_VERSION } from './share-record.ts'
 /** Slots read per page by {@link ShareStore.ids}: small enough to hold, large enough to be few reads. */
 const IDS_PAGE = 256
 
@@ -91,12 +84,14 @@ export class ShareStore {
   readonly #locks = new Map<string, Promise<void>>()
   /** Erased slots (latin1 strings of the 64 slot bytes); mirrors the tombstones sublevel. */
   readonly #erased = new Set<string>()
+  /** Erased slots whose compaction failed; a repeated erase retries it. */
+  readonly #uncompacted = new Set<string>()
   #count = 0
   readonly #ready: Promise<void>
 
   /**
    * @param db the open node database
-   * @param storageKey 32-byte AES-256 key. It is imported into a KeyObject
+   * @param storageKey 32-byte AES-256 key that wraps each share's own key. It is imported into a KeyObject
    *   (node:crypto keeps its own copy); no reference to these bytes is kept,
    *   so the caller may wipe them after construction.
    * @throws {TypeError|RangeError} when storageKey is not 32 bytes
@@ -162,7 +157,7 @@ export class ShareStore {
       }
       const existing = await this.#db.shares.get(slot)
       if (existing !== undefined) {
-        const held = this.#open(slot, plain(existing))
+        const held = this.#open(slot, plain(existing), await this.#db.shareKeys.get(slot))
         try {
           if (held.x === x && equalBytes(held.share, share)) return
         } finally {
@@ -170,9 +165,10 @@ export class ShareStore {
         }
         throw new BioshardError('ERR_CONFLICT', `a different share is already held for ${name(slot)}`)
       }
-      const record = this.#seal(slot, x, share)
+      const { record, wrappedKey } = sealShare(this.#key, slot, x, share)
       await this.#db.db.batch([
         { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
+        { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
       ], { sync: true })
       this.#count++
@@ -191,15 +187,16 @@ export class ShareStore {
   async get (slot: Uint8Array): Promise<HeldShare | undefined> {
     slot = abytes(slot, SLOT_BYTES, 'slot')
     return await this.#exclusive(slot, async () => {
-      const [record, manifest] = await Promise.all([
+      const [record, wrappedKey, manifest] = await Promise.all([
         this.#db.shares.get(slot),
+        this.#db.shareKeys.get(slot),
         this.#db.manifests.get(slot)
       ])
       if (record === undefined) return undefined
       if (manifest === undefined) {
         throw new BioshardError('ERR_INTERNAL', `share for ${name(slot)} has no manifest copy`)
       }
-      const { x, share } = this.#open(slot, plain(record))
+      const { x, share } = this.#open(slot, plain(record), wrappedKey)
       return { x, share, manifest: plain(manifest) }
     })
   }
@@ -208,9 +205,10 @@ export class ShareStore {
    * Read and decrypt only the share held for an id, without its manifest copy
    * (for callers that already hold the manifest, such as the fetch handler).
    *
-   * It reads one key, which LevelDB reads atomically and every write replaces
-   * in one batch, so it needs no per-id lock: it sees the share as it was
-   * before or after any concurrent put or erase, never a part of one.
+   * It reads the record and its wrapped key without the per-slot lock: a put
+   * writes both in one batch and an erase deletes both in one batch, so it
+   * sees both, neither, or (racing an erase between its two reads) only the
+   * record, which it then reports as not held.
    *
    * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns the x-coordinate and share (caller wipes `share`), or undefined when none is held
@@ -228,7 +226,9 @@ export class ShareStore {
     // (on a 2-core machine, a fifth of the holder's time under load).
     const record = this.#db.shares.getSync(slot)
     if (record === undefined) return undefined
-    return this.#open(slot, plain(record))
+    const wrappedKey = this.#db.shareKeys.getSync(slot)
+    if (wrappedKey === undefined) return undefined
+    return this.#open(slot, plain(record), wrappedKey)
   }
 
   /**
@@ -269,13 +269,16 @@ export class ShareStore {
   }
 
   /**
-   * Erase: delete the share and manifest copy and keep a tombstone, in one
-   * durable batch. Idempotent: a second erase changes nothing and keeps the
-   * first tombstone (the evidence of the original erase).
+   * Erase: delete the share, its wrapped key and the manifest copy and keep
+   * a tombstone, in one durable batch; then compact the share and its key
+   * out of the database files. Idempotent: a second erase changes nothing
+   * and keeps the first tombstone (the evidence of the original erase); it
+   * compacts again only when an earlier compaction of the slot failed.
    *
    * @param slot 64-byte storage slot (tenant tag, template id)
    * @param tombstone the encoded erase record (public)
    * @returns whether the id was already erased and whether a share was held
+   * @throws {BioshardError} ERR_INTERNAL when the erase is on disk but compacting it away failed (erase again to retry)
    */
   async erase (slot: Uint8Array, tombstone: Uint8Array): Promise<EraseOutcome> {
     slot = abytes(slot, SLOT_BYTES, 'slot')
@@ -285,16 +288,21 @@ export class ShareStore {
     return await this.#exclusive(slot, async () => {
       // A tombstone and a share never coexist (put refuses after erase and
       // erase deletes in the same batch), so an erased id has nothing to delete.
-      if (this.#erased.has(key)) return { alreadyErased: true, held: false }
+      if (this.#erased.has(key)) {
+        if (this.#uncompacted.has(key)) await this.#compactAway(slot)
+        return { alreadyErased: true, held: false }
+      }
       const held = await this.#db.shares.has(slot)
       await this.#db.db.batch([
         { type: 'del', sublevel: this.#db.shares, key: slot },
+        { type: 'del', sublevel: this.#db.shareKeys, key: slot },
         { type: 'del', sublevel: this.#db.manifests, key: slot },
         { type: 'put', sublevel: this.#db.tombstones, key: slot, value: tombstone }
       ], { sync: true })
       // Only now that the tombstone is on disk: memory never runs ahead of it.
       this.#erased.add(key)
       if (held) this.#count--
+      if (held) await this.#compactAway(slot)
       return { alreadyErased: false, held }
     })
   }
@@ -355,39 +363,29 @@ export class ShareStore {
     }
   }
 
-  #seal (slot: Uint8Array, x: number, share: Uint8Array): Uint8Array {
-    const nonce = randomBytes(NONCE_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: TAG_BYTES })
-    cipher.setAAD(concat(AAD_PREFIX, slot, Uint8Array.of(x)))
-    const ct = concat(cipher.update(share), cipher.final())
-    return concat(Uint8Array.of(SHARE_RECORD_VERSION, x), nonce, ct, cipher.getAuthTag())
+  /** Unwrap the share's key, open its record, wipe the key. */
+  #open (slot: Uint8Array, record: Uint8Array, wrappedKey: Uint8Array | undefined): { x: number, share: Uint8Array } {
+    const what = `share record for ${name(slot)}`
+    if (wrappedKey === undefined) throw new BioshardError('ERR_INTERNAL', `${what} has no key`)
+    const key = unwrapShareKey(this.#key, slot, wrappedKey, `share key for ${name(slot)}`)
+    try {
+      return openShareRecord(key, slot, record, what)
+    } finally {
+      wipe(key)
+    }
   }
 
-  #open (slot: Uint8Array, record: Uint8Array): { x: number, share: Uint8Array } {
-    const what = `share record for ${name(slot)}`
-    if (record.length < HEADER_BYTES + NONCE_BYTES + 1 + TAG_BYTES) throw new DecryptError(what)
-    if (record[0] !== SHARE_RECORD_VERSION) {
-      throw new BioshardError('ERR_UNSUPPORTED_VERSION', `${what} has format version ${record[0]}, this node reads ${SHARE_RECORD_VERSION}`)
-    }
-    const x = record[1]
-    const nonce = record.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES)
-    const ct = record.subarray(HEADER_BYTES + NONCE_BYTES, record.length - TAG_BYTES)
-    const tag = record.subarray(record.length - TAG_BYTES)
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: TAG_BYTES })
-    decipher.setAAD(concat(AAD_PREFIX, slot, Uint8Array.of(x)))
-    decipher.setAuthTag(tag)
-    // GCM releases plaintext before the tag is checked; it is wiped unless final() authenticates.
-    const head = decipher.update(ct)
-    let tail: Buffer | undefined
+  /** Compact an erased slot's record and key out of the files; remember a failure so a repeated erase retries. */
+  async #compactAway (slot: Uint8Array): Promise<void> {
+    const key = mapKey(slot)
+    this.#uncompacted.add(key)
     try {
-      tail = decipher.final()
-    } catch {
-      wipe(head)
-      throw new DecryptError(what)
+      await this.#db.compactAway(this.#db.shares, slot)
+      await this.#db.compactAway(this.#db.shareKeys, slot)
+    } catch (e) {
+      throw new BioshardError('ERR_INTERNAL', `${name(slot)} is erased, but compacting it out of the database failed: erase again to retry`, { cause: e })
     }
-    const share = tail.length === 0 ? plain(head) : concat(head, tail)
-    if (tail.length !== 0) wipe(head, tail)
-    return { x, share }
+    this.#uncompacted.delete(key)
   }
 
   async #exclusive<T> (slot: Uint8Array, fn: () => Promise<T>): Promise<T> {
