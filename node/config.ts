@@ -28,6 +28,11 @@ export interface Limits {
   streamIdleMs: number
   /** Longest an audit entry waits in memory to share one write with others (a crash may lose that much). @default 20 */
   auditFlushMs: number
+  /**
+   * How long a stored share may wait for its manifest to be published before the node looks it up in
+   * the DHT and, if the lookup finds none, drops the share (docs/storage.md). @default 600000 (10 minutes)
+   */
+  pendingGraceMs: number
 }
 
 export interface NodeConfig {
@@ -47,7 +52,15 @@ export interface NodeConfig {
   limits: Limits
 }
 
-export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20, streamIdleMs: 30_000, auditFlushMs: 20 }
+export const DEFAULT_LIMITS: Limits = {
+  requestTimeoutMs: 5_000,
+  maxInboundStreams: 64,
+  invalidRequestBudget: 20,
+  streamIdleMs: 30_000,
+  auditFlushMs: 20,
+  // An enrolment publishes its manifest seconds after its stores; ten minutes leaves room for a slow DHT.
+  pendingGraceMs: 10 * 60_000
+}
 
 /** Limits with a tighter ceiling than the generic one. */
 const LIMIT_MAX: Partial<Limits> = {

@@ -41,6 +41,8 @@ export interface NodeDb {
   readonly manifests: ByteSublevel<Uint8Array>
   /** slot → encoded erase record (public), kept forever. */
   readonly tombstones: ByteSublevel<Uint8Array>
+  /** slot → when a store was taken (8-byte big-endian ms) whose manifest the node has not yet seen published. */
+  readonly pending: ByteSublevel<Uint8Array>
   /** 8-byte big-endian seq → audit record (see `audit-log.ts`). */
   readonly audit: ByteSublevel<Uint8Array>
   /** Small named values (format version, counters) keyed by utf8 name. */
@@ -121,6 +123,7 @@ export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}):
     shareKeys: db.sublevel<Uint8Array, Uint8Array>('share-keys', bytes),
     manifests: db.sublevel<Uint8Array, Uint8Array>('manifests', bytes),
     tombstones: db.sublevel<Uint8Array, Uint8Array>('tombstones', bytes),
+    pending: db.sublevel<Uint8Array, Uint8Array>('pending', bytes),
     audit: db.sublevel<Uint8Array, Uint8Array>('audit', bytes),
     meta: db.sublevel<string, Uint8Array>('meta', { keyEncoding: 'utf8', valueEncoding: 'view' }),
     compactAway: async (sublevel, key) => {

@@ -20,6 +20,12 @@
  * Writes (and reads, so a get never sees a share without its manifest) are
  * serialised per slot; different slots proceed in parallel.
  *
+ * A new share is *pending* until the node has seen its manifest published
+ * ({@link ShareStore.confirm}); a pending share that never is gets dropped
+ * ({@link ShareStore.drop}) the way erase destroys one, but without a
+ * tombstone. The mark is written in the share's own batch, so it survives a
+ * restart with it.
+ *
  * Format 1 keyed records by the template id alone. A database holding such
  * records is refused at open (ERR_UNSUPPORTED_VERSION): they cannot be told
  * apart by owner without trusting the manifest copy beside them.
@@ -61,6 +67,19 @@ export interface ShareOnly {
   share: Uint8Array
 }
 
+/** A share whose manifest the node has not yet seen published. */
+export interface PendingShare {
+  slot: Uint8Array
+  /** When the store was taken (ms since the epoch). */
+  since: number
+}
+
+/** Options of a {@link ShareStore}. */
+export interface ShareStoreOptions {
+  /** Clock for the pending marks. @default Date.now */
+  now?: () => number
+}
+
 /** What {@link ShareStore.erase} found. */
 export interface EraseOutcome {
   /** A tombstone already existed: nothing was changed. */
@@ -88,17 +107,20 @@ export class ShareStore {
   readonly #uncompacted = new Set<string>()
   #count = 0
   readonly #ready: Promise<void>
+  readonly #now: () => number
 
   /**
    * @param db the open node database
    * @param storageKey 32-byte AES-256 key that wraps each share's own key. It is imported into a KeyObject
    *   (node:crypto keeps its own copy); no reference to these bytes is kept,
    *   so the caller may wipe them after construction.
+   * @param options see {@link ShareStoreOptions}
    * @throws {TypeError|RangeError} when storageKey is not 32 bytes
    */
-  constructor (db: NodeDb, storageKey: Uint8Array) {
+  constructor (db: NodeDb, storageKey: Uint8Array, options: ShareStoreOptions = {}) {
     abytes(storageKey, STORAGE_KEY_BYTES, 'storageKey')
     this.#db = db
+    this.#now = options.now ?? Date.now
     this.#key = createSecretKey(storageKey)
     // Counting once at open keeps /metrics O(1), and loading the tombstones
     // once keeps isErased off the disk; every write and isErased await this
@@ -133,8 +155,9 @@ export class ShareStore {
   }
 
   /**
-   * Store a share durably. Idempotent for an identical (x, share) pair; the
-   * manifest copy is then left as it is (use {@link putManifest} to replace it).
+   * Store a share durably, marked pending. Idempotent for an identical
+   * (x, share) pair; the manifest copy and the mark are then left as they
+   * are (use {@link putManifest} to replace the copy).
    *
    * @param slot 64-byte storage slot (tenant tag, template id)
    * @param x the share's x-coordinate (1..255)
@@ -169,6 +192,7 @@ export class ShareStore {
       await this.#db.db.batch([
         { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
         { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
+        { type: 'put', sublevel: this.#db.pending, key: slot, value: timeBytes(this.#now()) },
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
       ], { sync: true })
       this.#count++
@@ -297,6 +321,7 @@ export class ShareStore {
         { type: 'del', sublevel: this.#db.shares, key: slot },
         { type: 'del', sublevel: this.#db.shareKeys, key: slot },
         { type: 'del', sublevel: this.#db.manifests, key: slot },
+        { type: 'del', sublevel: this.#db.pending, key: slot },
         { type: 'put', sublevel: this.#db.tombstones, key: slot, value: tombstone }
       ], { sync: true })
       // Only now that the tombstone is on disk: memory never runs ahead of it.
@@ -304,6 +329,82 @@ export class ShareStore {
       if (held) this.#count--
       if (held) await this.#compactAway(slot)
       return { alreadyErased: false, held }
+    })
+  }
+
+  /**
+   * Shares still pending that were stored at or before `cutoff`, oldest
+   * slots first in key order, at most `limit` of them.
+   *
+   * @param cutoff ms since the epoch
+   * @param limit most entries returned
+   * @returns the pending shares (slot and when it was stored)
+   */
+  async pendingBefore (cutoff: number, limit: number): Promise<PendingShare[]> {
+    await this.#ready
+    const out: PendingShare[] = []
+    let after: Uint8Array | undefined
+    while (out.length < limit) {
+      const page = await this.#db.pending.iterator({ limit: IDS_PAGE, ...(after !== undefined ? { gt: after } : {}) }).all()
+      for (const [slot, value] of page) {
+        const since = readTime(value)
+        if (since <= cutoff && out.length < limit) out.push({ slot: Uint8Array.from(slot), since })
+      }
+      if (page.length < IDS_PAGE) break
+      after = Uint8Array.from(page[page.length - 1][0])
+    }
+    return out
+  }
+
+  /**
+   * Whether the share in a slot is still pending (its manifest not yet seen published).
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   */
+  async isPending (slot: Uint8Array): Promise<boolean> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    return await this.#db.pending.has(slot)
+  }
+
+  /**
+   * The share's manifest was seen published: it is no longer pending. Durable on return.
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   */
+  async confirm (slot: Uint8Array): Promise<void> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    await this.#exclusive(slot, async () => {
+      await this.#db.db.batch([{ type: 'del', sublevel: this.#db.pending, key: slot }], { sync: true })
+    })
+  }
+
+  /**
+   * Drop a share that is still pending, as erase would destroy it (share,
+   * key, manifest copy and mark deleted in one batch, then compacted away)
+   * but leaving no tombstone: there is no signed erase to keep, and the
+   * tenant may store the id again with a fresh request.
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   * @returns true when a pending share was dropped; false when the slot is no longer pending
+   * @throws {BioshardError} ERR_INTERNAL when the drop is on disk but compacting it away failed
+   */
+  async drop (slot: Uint8Array): Promise<boolean> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    await this.#ready
+    return await this.#exclusive(slot, async () => {
+      if (!(await this.#db.pending.has(slot))) return false
+      const held = await this.#db.shares.has(slot)
+      await this.#db.db.batch([
+        { type: 'del', sublevel: this.#db.shares, key: slot },
+        { type: 'del', sublevel: this.#db.shareKeys, key: slot },
+        { type: 'del', sublevel: this.#db.manifests, key: slot },
+        { type: 'del', sublevel: this.#db.pending, key: slot }
+      ], { sync: true })
+      if (held) {
+        this.#count--
+        await this.#compactAway(slot)
+      }
+      return true
     })
   }
 
@@ -408,6 +509,19 @@ export class ShareStore {
 /** A compact, exact Map/Set key for a 32-byte id (one byte per character). */
 function mapKey (slot: Uint8Array): string {
   return Buffer.from(slot.buffer, slot.byteOffset, slot.byteLength).toString('latin1')
+}
+
+/** A time as 8 bytes, big-endian. */
+function timeBytes (ms: number): Uint8Array {
+  const b = new Uint8Array(8)
+  new DataView(b.buffer).setBigUint64(0, BigInt(Math.max(0, Math.trunc(ms))))
+  return b
+}
+
+/** The time in a pending mark; a malformed one reads as 0 (the oldest: looked at first). */
+function readTime (b: Uint8Array): number {
+  if (b.length !== 8) return 0
+  return Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0))
 }
 
 /** Refuse a database written by format 1, whose keys were bare template ids. */
