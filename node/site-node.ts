@@ -11,7 +11,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore } from './store/share-store.ts'
 import { PendingSweeper } from './store/pending-sweeper.ts'
-import { AuditLog } from './audit/audit-log.ts'
+import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
+import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import { NodeMetrics } from './metrics/metrics.ts'
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
 import { createHost, dialBootstrap, type Host } from './host.ts'
@@ -73,6 +74,7 @@ export class SiteNode {
   private db?: NodeDb
   private store?: ShareStore
   private audit?: AuditLog
+  private refusals?: RefusalAggregator
   private metrics?: NodeMetrics
   private metricsServer?: MetricsServer
   private admission?: Admission
@@ -152,6 +154,7 @@ export class SiteNode {
     wipe(keys.storageKey)
     await this.store.ready()
     this.audit = await AuditLog.open(this.db, { flushMs: this.config.limits.auditFlushMs })
+    this.startRefusalAggregation()
     const budget = new InvalidRequestBudget(this.config.limits.invalidRequestBudget, INVALID_WINDOW_MS, BAN_MS)
     const host = await createHost({
       privateKey: keys.privateKey,
@@ -313,7 +316,23 @@ export class SiteNode {
       ...(s.subject !== undefined ? { subject: s.subject } : {}),
       ...(s.message !== undefined && s.outcome !== 'ok' ? { reason: s.message } : {})
     }
+    if (entry.outcome !== 'ok' && this.refusals !== undefined) this.refusals.refused(entry)
+    else this.appendAudit(entry)
+  }
+
+  private appendAudit (entry: AuditEntry): void {
     this.audit?.append(entry).catch((e: Error) => { log.error('audit append failed: %s', e.message) })
+  }
+
+  /**
+   * Refusals reach the audit log through an aggregator: the first of each
+   * (peer, code) in a window at once, the repeats as one counted entry
+   * (node/audit/refusal-aggregator.ts), so a hostile peer cannot grow the log
+   * by one record per request.
+   */
+  private startRefusalAggregation (): void {
+    const { auditWindowMs, auditRefusalKeys } = this.config.limits
+    this.refusals = new RefusalAggregator({ windowMs: auditWindowMs, maxKeys: auditRefusalKeys, write: (e) => { this.appendAudit(e) } })
   }
 
   /** Stop taking requests, drain, and close everything. Safe to call twice. */
@@ -330,6 +349,8 @@ export class SiteNode {
     await this.host?.stop()
     this.host = undefined
     await this.metricsServer?.close()
+    this.refusals?.close()
+    this.refusals = undefined
     await this.audit?.flush()
     await this.db?.close()
     this.db = undefined
