@@ -21,6 +21,7 @@
 export { createClient } from './node/client/client.ts'
 export type { Client, ClientOptions, EnrollOptions, VerifyOptions } from './node/client/client.ts'
 export type { EnrollResult } from './node/client/enroll.ts'
+export { EnrollError } from './node/client/enroll.ts'
 export type { VerifyResult } from './node/client/verify.ts'
 export type { EraseResult, EraseOptions } from './node/client/erase.ts'
 export type { Credential, ClientTimeouts, LivenessDetector } from './node/client/context.ts'

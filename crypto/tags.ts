@@ -43,6 +43,8 @@ export const HASH = {
 export const AEAD = {
   TEMPLATE: 'bioshard/v1/aead/template',
   SHARE_AT_REST: 'bioshard/v1/aead/share-at-rest',
+  /** A share's own key at rest, wrapped under the node storage key (node/store/share-record.ts) */
+  SHARE_KEY_AT_REST: 'bioshard/v1/aead/share-key-at-rest',
   HPKE_SHARE_SEAL: 'bioshard/v1/hpke/share-seal',
   /** HPKE setup `info` of a sender context that seals many shares (crypto/seal.ts) */
   HPKE_SEAL_CONTEXT: 'bioshard/v1/hpke/seal-context'

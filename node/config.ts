@@ -28,6 +28,15 @@ export interface Limits {
   streamIdleMs: number
   /** Longest an audit entry waits in memory to share one write with others (a crash may lose that much). @default 20 */
   auditFlushMs: number
+  /**
+   * How long a stored share may wait for its manifest to be published before the node looks it up in
+   * the DHT and, if the lookup finds none, drops the share (docs/storage.md). @default 600000 (10 minutes)
+   */
+  pendingGraceMs: number
+  /** Window over which repeated refusals of one (peer, code) are counted into one audit entry (docs/operations.md). @default 300000 */
+  auditWindowMs: number
+  /** Most (peer, code) pairs counted per window; refusals beyond them share one overflow entry. @default 256 */
+  auditRefusalKeys: number
 }
 
 export interface NodeConfig {
@@ -47,12 +56,28 @@ export interface NodeConfig {
   limits: Limits
 }
 
-export const DEFAULT_LIMITS: Limits = { requestTimeoutMs: 5_000, maxInboundStreams: 64, invalidRequestBudget: 20, streamIdleMs: 30_000, auditFlushMs: 20 }
+export const DEFAULT_LIMITS: Limits = {
+  requestTimeoutMs: 5_000,
+  maxInboundStreams: 64,
+  invalidRequestBudget: 20,
+  streamIdleMs: 30_000,
+  auditFlushMs: 20,
+  // An enrolment publishes its manifest seconds after its stores; ten minutes leaves room for a slow DHT.
+  pendingGraceMs: 10 * 60_000,
+  // Five minutes: a burst of refusals is one entry per peer and code, while a
+  // refusal's first occurrence is still written at once.
+  auditWindowMs: 5 * 60_000,
+  // Bounds the log's growth under refusals to (2 · 256 + 1) entries a window (docs/operations.md).
+  auditRefusalKeys: 256
+}
 
 /** Limits with a tighter ceiling than the generic one. */
 const LIMIT_MAX: Partial<Limits> = {
   // Entries waiting this long are what a crash loses: seconds, not hours.
-  auditFlushMs: 10_000
+  auditFlushMs: 10_000,
+  // The bound on audit growth is per window: hours would hold counts back for hours.
+  auditWindowMs: 60 * 60_000,
+  auditRefusalKeys: 65_536
 }
 
 function fail (field: string, why: string): never {

@@ -10,7 +10,9 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore } from './store/share-store.ts'
-import { AuditLog } from './audit/audit-log.ts'
+import { PendingSweeper } from './store/pending-sweeper.ts'
+import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
+import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import { NodeMetrics } from './metrics/metrics.ts'
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
 import { createHost, dialBootstrap, type Host } from './host.ts'
@@ -72,9 +74,11 @@ export class SiteNode {
   private db?: NodeDb
   private store?: ShareStore
   private audit?: AuditLog
+  private refusals?: RefusalAggregator
   private metrics?: NodeMetrics
   private metricsServer?: MetricsServer
   private admission?: Admission
+  private sweeper?: PendingSweeper
   private republishing?: Promise<void>
   private stopRepublish?: () => void
   private inFlight = 0
@@ -146,9 +150,11 @@ export class SiteNode {
       throw new BioshardError('ERR_CONFIG', `node.cert is for peer ${this.cert.body.peer}, this node is ${keys.peerId}`)
     }
     this.db = await openNodeDb(this.dir)
-    this.store = new ShareStore(this.db, keys.storageKey)
+    this.store = new ShareStore(this.db, keys.storageKey, { now })
     wipe(keys.storageKey)
+    await this.store.ready()
     this.audit = await AuditLog.open(this.db, { flushMs: this.config.limits.auditFlushMs })
+    this.startRefusalAggregation()
     const budget = new InvalidRequestBudget(this.config.limits.invalidRequestBudget, INVALID_WINDOW_MS, BAN_MS)
     const host = await createHost({
       privateKey: keys.privateKey,
@@ -211,6 +217,19 @@ export class SiteNode {
     }
     await this.rejoin()
     this.republishing = this.republish()
+    this.startPendingSweeper(keys.peerId)
+  }
+
+  /**
+   * Confirm or drop stores whose manifest was never published, once they
+   * are older than `limits.pendingGraceMs` (node/store/pending-sweeper.ts).
+   */
+  private startPendingSweeper (self: string): void {
+    if (this.host === undefined || this.store === undefined) return
+    this.sweeper = new PendingSweeper({
+      store: this.store, dht: this.host.services.dht, anchor: this.anchor, self, graceMs: this.config.limits.pendingGraceMs, ...(this.options.now !== undefined ? { now: this.options.now } : {})
+    })
+    this.sweeper.start()
   }
 
   /**
@@ -231,7 +250,9 @@ export class SiteNode {
    * Put every manifest this node holds back into the DHT, in the background.
    * DHT records live in memory at the peers that store them, so a node that
    * restarts (or a network that restarts) would otherwise forget them; the
-   * holders' durable copies are the source they are restored from.
+   * holders' durable copies are the source they are restored from. A
+   * pending store (its manifest not yet seen published) is skipped: its
+   * enrolment may have failed, and must not be published by its holders.
    */
   private async republish (): Promise<void> {
     const host = this.host
@@ -248,6 +269,7 @@ export class SiteNode {
       for await (const id of store.ids()) {
         if (stop.signal.aborted) break
         await pause(REPUBLISH_PAUSE_MS)
+        if (await store.isPending(id)) continue
         const manifest = await store.getManifest(id)
         if (manifest === undefined) continue
         const { tenant, templateId } = decodeManifest(manifest).body
@@ -295,7 +317,23 @@ export class SiteNode {
       ...(s.subject !== undefined ? { subject: s.subject } : {}),
       ...(s.message !== undefined && s.outcome !== 'ok' ? { reason: s.message } : {})
     }
+    if (entry.outcome !== 'ok' && this.refusals !== undefined) this.refusals.refused(entry)
+    else this.appendAudit(entry)
+  }
+
+  private appendAudit (entry: AuditEntry): void {
     this.audit?.append(entry).catch((e: Error) => { log.error('audit append failed: %s', e.message) })
+  }
+
+  /**
+   * Refusals reach the audit log through an aggregator: the first of each
+   * (peer, code) in a window at once, the repeats as one counted entry
+   * (node/audit/refusal-aggregator.ts), so a hostile peer cannot grow the log
+   * by one record per request.
+   */
+  private startRefusalAggregation (): void {
+    const { auditWindowMs, auditRefusalKeys } = this.config.limits
+    this.refusals = new RefusalAggregator({ windowMs: auditWindowMs, maxKeys: auditRefusalKeys, write: (e) => { this.appendAudit(e) } })
   }
 
   /** Stop taking requests, drain, and close everything. Safe to call twice. */
@@ -304,12 +342,16 @@ export class SiteNode {
     this.accepting = false
     this.stopRepublish?.()
     await this.republishing
+    await this.sweeper?.stop()
+    this.sweeper = undefined
     const deadline = Date.now() + DRAIN_TIMEOUT_MS
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     await this.admission?.stop()
     await this.host?.stop()
     this.host = undefined
     await this.metricsServer?.close()
+    this.refusals?.close()
+    this.refusals = undefined
     await this.audit?.flush()
     await this.db?.close()
     this.db = undefined

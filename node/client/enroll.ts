@@ -3,7 +3,10 @@
  * signed receipts → manifest in the DHT. A manifest is never published for
  * fewer than n stored shares: if a store fails, what was stored is erased and
  * the enrolment is retried once under a fresh template id without the failed
- * holder, then fails with a typed error.
+ * holder. If the publish fails, every stored share is erased. Either way the
+ * failure is an {@link EnrollError} naming the template id and any holder
+ * that could not be cleaned (those drop the share themselves once it has
+ * waited their grace period without a published manifest).
  *
  * The template is in the clear in this process only because the application
  * handed it over; it and every share are wiped before this returns. (A raw
@@ -13,7 +16,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { randomBytes, wipe } from '../../crypto/bytes.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError, type ErrorCode } from '../../crypto/errors.ts'
 import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
 import { choosePlacement, type Candidate } from '../../protocol/placement.ts'
@@ -25,6 +28,26 @@ import type { ClientContext } from './context.ts'
 import { logger } from '../log.ts'
 
 const log = logger('client:enroll')
+
+/**
+ * An enrolment that failed after shares were stored: the id they were
+ * stored under, and the holders whose share could not be erased.
+ */
+export class EnrollError extends BioshardError {
+  /** The template id of the failed attempt. */
+  readonly templateId: Uint8Array
+  /** Peer ids of holders that may still keep a share of it. */
+  readonly uncleaned: readonly string[]
+  /** Which step failed: storing the shares, or publishing the manifest. */
+  readonly stage: 'store' | 'publish'
+  constructor (code: ErrorCode, message: string, facts: { templateId: Uint8Array, uncleaned: readonly string[], stage: 'store' | 'publish' }, options?: ErrorOptions) {
+    super(code, message, options)
+    this.name = 'EnrollError'
+    this.templateId = facts.templateId
+    this.uncleaned = Object.freeze([...facts.uncleaned])
+    this.stage = facts.stage
+  }
+}
 const CONNECT_TIMEOUT_MS = 2_000
 const ATTEMPTS = 2
 
@@ -113,12 +136,19 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
     const failed = results.flatMap((r, i) => r.status === 'rejected' ? [{ peer: holders[i].peer, reason: r.reason as Error }] : [])
     if (failed.length > 0) {
       // Never leave a partial enrolment behind: tombstone what was stored.
-      await Promise.allSettled(results.map(async (r, i) => r.status === 'fulfilled' ? await eraseAt(ctx.host, holders[i].peer, manifest, tenant.key) : undefined))
+      const uncleaned = await eraseStored(ctx, manifest, holders.filter((_, i) => results[i].status === 'fulfilled').map((h) => h.peer))
       for (const f of failed) exclude.add(f.peer)
-      throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `store failed at ${failed.length} holder(s): ${failed.map((f) => `${f.peer}: ${f.reason.message}`).join('; ')}`)
+      throw new EnrollError('ERR_QUORUM_UNAVAILABLE', `store failed at ${failed.length} holder(s): ${failed.map((f) => `${f.peer}: ${f.reason.message}`).join('; ')}`, { templateId, uncleaned, stage: 'store' })
     }
     const receipts = results.map((r) => (r as PromiseFulfilledResult<StoreReceipt>).value)
-    await ctx.manifests.publish(manifest, AbortSignal.timeout(ctx.timeouts.dhtMs))
+    try {
+      await ctx.manifests.publish(manifest, AbortSignal.timeout(ctx.timeouts.dhtMs))
+    } catch (e) {
+      // Shares nobody can find must not stay behind: erase them all.
+      const uncleaned = await eraseStored(ctx, manifest, holders.map((h) => h.peer))
+      const code = e instanceof BioshardError ? e.code : 'ERR_QUORUM_UNAVAILABLE'
+      throw new EnrollError(code, `the manifest could not be published (${(e as Error).message}); ${uncleaned.length === 0 ? 'every stored share was erased' : `${uncleaned.length} holder(s) could not be erased`}`, { templateId, uncleaned, stage: 'publish' }, { cause: e })
+    }
     const done = performance.now()
     return { templateId, manifest, receipts, timings: { splitMs: split - started, storeMs: stored - split, publishMs: done - stored, totalMs: done - started } }
   } finally {
@@ -126,10 +156,22 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
   }
 }
 
+/** Erase the manifest's template at `peers`; returns the peers that did not confirm. */
+async function eraseStored (ctx: ClientContext, manifest: Manifest, peers: string[]): Promise<string[]> {
+  const tenant = ctx.tenant
+  if (tenant === undefined) return peers
+  const results = await Promise.allSettled(peers.map(async (peer) => await eraseAt(ctx.host, peer, manifest, tenant.key, 'tenant', { timeoutMs: ctx.timeouts.requestMs })))
+  return peers.filter((_, i) => results[i].status === 'rejected')
+}
+
 /**
- * Enrol one template across the network.
+ * Enrol one template across the network. A failed store is retried once
+ * under a fresh id when what was stored could be erased everywhere; a failed
+ * publish is not retried.
  *
- * @throws {BioshardError} ERR_NOT_ENOUGH_SITES, ERR_QUORUM_UNAVAILABLE, ERR_NOT_AUTHORISED
+ * @throws {EnrollError} after shares were stored: ERR_QUORUM_UNAVAILABLE (a store or the publish
+ *   failed) or the publish's own code, with the template id and the holders left uncleaned
+ * @throws {BioshardError} ERR_NOT_ENOUGH_SITES, ERR_NOT_AUTHORISED before anything was stored
  */
 export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<EnrollResult> {
   const exclude = new Set<string>()
@@ -138,8 +180,11 @@ export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<E
       try {
         return await attempt(ctx, input, input.template, exclude)
       } catch (e) {
-        // A caller's id is not retried: holders tombstone it when a failed attempt is cleaned up.
-        if (i >= ATTEMPTS || input.templateId !== undefined || !(e instanceof BioshardError) || e.code !== 'ERR_QUORUM_UNAVAILABLE') throw e
+        // Only a failed store whose shares were all erased again is retried: the
+        // error of a retry would no longer name this attempt's id. A caller's id
+        // is never retried: holders tombstone it when a failed attempt is cleaned up.
+        const retry = e instanceof EnrollError && e.code === 'ERR_QUORUM_UNAVAILABLE' && e.stage === 'store' && e.uncleaned.length === 0
+        if (i >= ATTEMPTS || input.templateId !== undefined || !retry) throw e
         log('enrolment attempt %d failed, retrying without %d holder(s): %s', i, exclude.size, e.message)
       }
     }

@@ -16,6 +16,7 @@ import { toHex, equalBytes } from '../../crypto/bytes.ts'
 import type { RequestContext } from '../rpc.ts'
 import type { ManifestCache } from './fetch.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
+import { slotKey } from '../../protocol/ownership.ts'
 
 /** Serve one erase request; returns the signed erase receipt. */
 export async function handleErase (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
@@ -35,9 +36,10 @@ export async function handleErase (deps: HolderDeps, manifests: ManifestCache, b
   deps.replay.check(key, req.body.nonce, now)
   // Our own copy decides whose template this is: another tenant's manifest
   // naming the same id must not erase it.
-  const ours = await deps.store.getManifest(templateId)
+  const slot = slotKey(manifest.body.tenant, templateId)
+  const ours = await deps.store.getManifest(slot)
   if (ours !== undefined && !equalBytes(decodeManifest(ours).body.tenant, manifest.body.tenant)) refuse('ERR_NOT_AUTHORISED', 'template belongs to another tenant')
-  const { held } = await deps.store.erase(templateId, bytes)
-  manifests.drop(templateId)
+  const { held } = await deps.store.erase(slot, bytes)
+  manifests.drop(slot)
   return signEraseReceipt({ templateId, holder: deps.self, held, request: eraseRequestHash(req), time: now }, deps.key)
 }

@@ -35,6 +35,7 @@ import { setBounded } from '../../crypto/bounded-map.ts'
 import type { RequestContext } from '../rpc.ts'
 import { VerifiedCache, checkVerifierCertWith, verifyAttestationWith } from '../policy/verified-cache.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
+import { slotKey } from '../../protocol/ownership.ts'
 
 /** Callers that pass no cache verify every signature every time. */
 const UNCACHED = new VerifiedCache(0)
@@ -58,11 +59,11 @@ export class ManifestCache {
     return d
   }
 
-  async get (deps: HolderDeps, templateId: Uint8Array): Promise<Manifest | undefined> {
-    const id = toHex(templateId)
+  async get (deps: HolderDeps, slot: Uint8Array): Promise<Manifest | undefined> {
+    const id = toHex(slot)
     const hit = this.cache.get(id)
     if (hit !== undefined) return hit
-    const bytes = await deps.store.getManifest(templateId)
+    const bytes = await deps.store.getManifest(slot)
     if (bytes === undefined) return undefined
     const m = decodeManifest(bytes)
     this.digests.set(m, manifestDigest(bytes))
@@ -70,7 +71,7 @@ export class ManifestCache {
     return m
   }
 
-  drop (templateId: Uint8Array): void { this.cache.delete(toHex(templateId)) }
+  drop (slot: Uint8Array): void { this.cache.delete(toHex(slot)) }
 }
 
 /**
@@ -98,14 +99,15 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   // Authenticate before anything is looked up: whether an id is held or
   // erased here is told only to a verifier of the tenant that owns it.
   const tenant = cert.body.tenant
+  const slot = slotKey(tenant, templateId)
   checkVerifierCertWith(verified, cert, tenant, now)
   const verifier = cert.body.key
   // Never remembered: the request is new bytes every time, and its signature
   // is what binds this nonce, time and sender to the certified verifier.
   checkSigned(SIG.FETCH_REQUEST, req, verifier, 'fetch request')
-  if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased')
-  const manifest = await manifests.get(deps, templateId)
-  if (manifest === undefined || !equalBytes(manifest.body.tenant, tenant)) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
+  if (await deps.store.isErased(slot)) refuse('ERR_ERASED', 'template was erased')
+  const manifest = await manifests.get(deps, slot)
+  if (manifest === undefined) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
   const { policy } = manifest.body
   if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
   if (policy.expires !== 0 && now > policy.expires) refuse('ERR_EXPIRED', 'enrolment has expired')
@@ -125,7 +127,7 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   const x = entry.x
   ctx.note.action = `fetch x=${x} purpose=${purpose}`
   // The manifest is already in hand: read only the share.
-  const held = await deps.store.getShare(templateId)
+  const held = await deps.store.getShare(slot)
   if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')
   if (held.x !== x) {
     wipe(held.share)

@@ -18,6 +18,7 @@ import { toHex, wipe } from '../../crypto/bytes.ts'
 import { shareMatches } from '../../crypto/shares.ts'
 import type { RequestContext } from '../rpc.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
+import { slotKey } from '../../protocol/ownership.ts'
 
 /** Serve one store request; returns the signed receipt. */
 export async function handleStore (deps: HolderDeps, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
@@ -33,12 +34,13 @@ export async function handleStore (deps: HolderDeps, bytes: Uint8Array, ctx: Req
     checkSigned(SIG.STORE_REQUEST, req, manifest.body.tenant, 'store request')
     deps.replay.check(manifest.body.tenant, req.body.nonce, now)
     if (manifest.body.state !== 'active') refuse('ERR_ERASED', 'manifest is marked erased')
-    if (await deps.store.isErased(templateId)) refuse('ERR_ERASED', 'template was erased here; a new enrolment needs a new id')
+    const slot = slotKey(manifest.body.tenant, templateId)
+    if (await deps.store.isErased(slot)) refuse('ERR_ERASED', 'template was erased here; a new enrolment needs a new id')
     const entry = entryFor(manifest.body, deps.self)
     if (entry === undefined || entry.x !== x) refuse('ERR_NOT_HOLDER', `this node is not the listed holder of share ${x}`)
     if (entry.site !== deps.site) refuse('ERR_NOT_HOLDER', `manifest places share ${x} at site ${entry.site}, this node is at ${deps.site}`)
     if (!shareMatches(templateId, { x, bytes: share }, entry.commitment)) refuse('ERR_BAD_REQUEST', `share ${x} does not match its commitment`)
-    await deps.store.put(templateId, x, share, encodeManifest(manifest))
+    await deps.store.put(slot, x, share, encodeManifest(manifest))
     return signStoreReceipt({ templateId, x, holder: deps.self, commitment: entry.commitment, seq: manifest.body.seq, time: now }, deps.key)
   } finally {
     // The signed body bytes hold the share too.

@@ -7,6 +7,10 @@
  * running `bioshard audit verify` beside a live node) cannot open it; that is
  * reported as `ERR_BUSY` rather than as a raw I/O error.
  *
+ * {@link NodeDb.compactAway} makes deleted records leave the files: LevelDB
+ * keeps a deleted value in its write-ahead log and table files until a
+ * compaction drops it, so erase asks for one over the erased keys.
+ *
  * @module
  */
 import { existsSync } from 'node:fs'
@@ -15,6 +19,7 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
 import { BioshardError } from '../../crypto/errors.ts'
+import { concat } from '../../crypto/bytes.ts'
 
 /** The root database type: byte keys and byte values unless a sublevel says otherwise. */
 export type RootDb = Level<Uint8Array, Uint8Array>
@@ -28,18 +33,39 @@ export interface NodeDb {
   readonly dir: string
   /** The root database; use it for batches that span sublevels. */
   readonly db: RootDb
-  /** templateId (32 bytes) → encrypted share record (see `share-store.ts`). */
+  /** slot (64 bytes, `tenantTag || templateId`) → encrypted share record (see `share-record.ts`). */
   readonly shares: ByteSublevel<Uint8Array>
-  /** templateId → encoded manifest (public). */
+  /** slot → the share's own key, wrapped under the storage key (see `share-record.ts`). */
+  readonly shareKeys: ByteSublevel<Uint8Array>
+  /** slot → encoded manifest (public). */
   readonly manifests: ByteSublevel<Uint8Array>
-  /** templateId → encoded erase record (public), kept forever. */
+  /** slot → encoded erase record (public), kept forever. */
   readonly tombstones: ByteSublevel<Uint8Array>
+  /** slot → when a store was taken (8-byte big-endian ms) whose manifest the node has not yet seen published. */
+  readonly pending: ByteSublevel<Uint8Array>
   /** 8-byte big-endian seq → audit record (see `audit-log.ts`). */
   readonly audit: ByteSublevel<Uint8Array>
   /** Small named values (format version, counters) keyed by utf8 name. */
   readonly meta: ByteSublevel<string>
+  /**
+   * Compact a deleted `key` of `sublevel` out of the files. A LevelDB range
+   * compaction first writes the memtable to a table file and starts a new
+   * write-ahead log (deleting the old one), then merges the table files
+   * holding the key level by level, dropping values a later deletion hides.
+   * It never rewrites a file at the deepest level it reaches, so a value and
+   * its deletion flushed into one such file would both stay: the key is
+   * therefore deleted once more and compacted again, which merges that file
+   * with the new deletion. Open iterators pin the values they can see, so
+   * callers keep none open across it.
+   */
+  compactAway: (sublevel: ByteSublevel<Uint8Array>, key: Uint8Array) => Promise<void>
   /** Close the database (and release its lock). */
   close: () => Promise<void>
+}
+
+/** The part of classic-level that `level`'s types do not show. */
+interface Compactable {
+  compactRange: (start: Uint8Array, end: Uint8Array, options: { keyEncoding: 'view' }) => Promise<void>
 }
 
 /** Options for {@link openNodeDb}. */
@@ -94,10 +120,21 @@ export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}):
     dir,
     db,
     shares: db.sublevel<Uint8Array, Uint8Array>('shares', bytes),
+    shareKeys: db.sublevel<Uint8Array, Uint8Array>('share-keys', bytes),
     manifests: db.sublevel<Uint8Array, Uint8Array>('manifests', bytes),
     tombstones: db.sublevel<Uint8Array, Uint8Array>('tombstones', bytes),
+    pending: db.sublevel<Uint8Array, Uint8Array>('pending', bytes),
     audit: db.sublevel<Uint8Array, Uint8Array>('audit', bytes),
     meta: db.sublevel<string, Uint8Array>('meta', { keyEncoding: 'utf8', valueEncoding: 'view' }),
+    compactAway: async (sublevel, key) => {
+      const start = sublevel.prefixKey(key, 'view')
+      // The range's end is exclusive: the key followed by a zero byte sorts right after it.
+      const end = concat(start, Uint8Array.of(0))
+      const compactable = db as unknown as Compactable
+      await compactable.compactRange(start, end, { keyEncoding: 'view' })
+      await sublevel.del(key)
+      await compactable.compactRange(start, end, { keyEncoding: 'view' })
+    },
     close: async () => { await db.close() }
   }
 }

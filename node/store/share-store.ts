@@ -1,12 +1,16 @@
 /**
  * The durable, encrypted share store of one node.
  *
- * A share at rest is AES-256-GCM encrypted under the node's storage key, with
- * AAD = utf8(AEAD.SHARE_AT_REST) || templateId || [x], so a record moved to
- * another id or relabelled with another x fails to decrypt instead of being
- * served as the wrong share. Record layout (version 1):
+ * Everything is keyed by the 64-byte storage slot `tenantTag || templateId`
+ * (protocol/ownership.ts): the slot names the tenant that owns the template,
+ * so another tenant's record can never sit under the same key.
  *
- *   version(1) || x(1) || nonce(12) || ciphertext || tag(16)
+ * A share at rest is encrypted under a random key of its own, kept wrapped
+ * under the node's storage key in a sublevel of its own (format 2,
+ * `share-record.ts`). Erase deletes the record and the wrapped key in one
+ * batch and then compacts both away ({@link NodeDb.compactAway}), so no file
+ * of the node keeps the share's ciphertext or its key (docs/storage.md says
+ * what a filesystem may still keep).
  *
  * Every write is one LevelDB batch with `{ sync: true }`: the share and its
  * manifest copy (or, on erase, the deletions and the tombstone) land together
@@ -14,9 +18,19 @@
  * survives kill -9 and power loss (DESIGN invariant 6).
  *
  * Writes (and reads, so a get never sees a share without its manifest) are
- * serialised per templateId; different ids proceed in parallel.
+ * serialised per slot; different slots proceed in parallel.
  *
- * The set of erased ids is also kept in memory, loaded from the tombstones at
+ * A new share is *pending* until the node has seen its manifest published
+ * ({@link ShareStore.confirm}); a pending share that never is gets dropped
+ * ({@link ShareStore.drop}) the way erase destroys one, but without a
+ * tombstone. The mark is written in the share's own batch, so it survives a
+ * restart with it.
+ *
+ * Format 1 keyed records by the template id alone. A database holding such
+ * records is refused at open (ERR_UNSUPPORTED_VERSION): they cannot be told
+ * apart by owner without trusting the manifest copy beside them.
+ *
+ * The set of erased slots is also kept in memory, loaded from the tombstones at
  * open and added to only after an erase batch is on disk, so `isErased` (asked
  * on every fetch and store) reads no disk and can never report an erase that
  * a crash would undo. Tombstones are kept forever, so this set grows by one
@@ -24,24 +38,21 @@
  *
  * @module
  */
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto'
-import { abytes, aint, concat, equalBytes, plain, randomBytes, toHex, utf8, wipe } from '../../crypto/bytes.ts'
-import { BioshardError, DecryptError } from '../../crypto/errors.ts'
-import { AEAD } from '../../crypto/tags.ts'
+import { createSecretKey, type KeyObject } from 'node:crypto'
+import { abytes, aint, equalBytes, plain, toHex, wipe } from '../../crypto/bytes.ts'
+import { BioshardError } from '../../crypto/errors.ts'
+import { SLOT_BYTES } from '../../protocol/ownership.ts'
 import type { NodeDb } from './db.ts'
+import { SHARE_RECORD_VERSION, openShareRecord, sealShare, unwrapShareKey } from './share-record.ts'
 
-/** Length of a templateId. */
-export const TEMPLATE_ID_BYTES = 32
+export { SLOT_BYTES } from '../../protocol/ownership.ts'
+/** Length of a format-1 key (a bare template id); such databases are refused at open. */
+const V1_KEY_BYTES = 32
 /** Length of the storage key (AES-256). */
 export const STORAGE_KEY_BYTES = 32
-/** The share record format written by this version. */
-export const SHARE_RECORD_VERSION = 1
-// GCM: a 96-bit nonce is the size the spec optimises for (NIST SP 800-38D
-// §8.2); random nonces are safe far beyond any one node's share count.
-const NONCE_BYTES = 12
-const TAG_BYTES = 16
-const HEADER_BYTES = 2
-const AAD_PREFIX = utf8(AEAD.SHARE_AT_REST)
+export { SHARE_RECORD_VERSION } from './share-record.ts'
+/** Slots read per page by {@link ShareStore.ids}: small enough to hold, large enough to be few reads. */
+const IDS_PAGE = 256
 
 /** A decrypted share with its public manifest copy. The caller wipes `share`. */
 export interface HeldShare {
@@ -54,6 +65,19 @@ export interface HeldShare {
 export interface ShareOnly {
   x: number
   share: Uint8Array
+}
+
+/** A share whose manifest the node has not yet seen published. */
+export interface PendingShare {
+  slot: Uint8Array
+  /** When the store was taken (ms since the epoch). */
+  since: number
+}
+
+/** Options of a {@link ShareStore}. */
+export interface ShareStoreOptions {
+  /** Clock for the pending marks. @default Date.now */
+  now?: () => number
 }
 
 /** What {@link ShareStore.erase} found. */
@@ -69,29 +93,34 @@ export interface EraseOutcome {
  *
  * @example
  * const store = new ShareStore(ndb, storageKey)
- * await store.put(templateId, 2, share, manifestBytes)
- * const held = await store.get(templateId) // { x: 2, share, manifest }
+ * await store.put(slotKey(tenant, templateId), 2, share, manifestBytes)
+ * const held = await store.get(slotKey(tenant, templateId)) // { x: 2, share, manifest }
  * wipe(held.share)
  */
 export class ShareStore {
   readonly #db: NodeDb
   readonly #key: KeyObject
   readonly #locks = new Map<string, Promise<void>>()
-  /** Erased ids (latin1 strings of the 32 id bytes); mirrors the tombstones sublevel. */
+  /** Erased slots (latin1 strings of the 64 slot bytes); mirrors the tombstones sublevel. */
   readonly #erased = new Set<string>()
+  /** Erased slots whose compaction failed; a repeated erase retries it. */
+  readonly #uncompacted = new Set<string>()
   #count = 0
   readonly #ready: Promise<void>
+  readonly #now: () => number
 
   /**
    * @param db the open node database
-   * @param storageKey 32-byte AES-256 key. It is imported into a KeyObject
+   * @param storageKey 32-byte AES-256 key that wraps each share's own key. It is imported into a KeyObject
    *   (node:crypto keeps its own copy); no reference to these bytes is kept,
    *   so the caller may wipe them after construction.
+   * @param options see {@link ShareStoreOptions}
    * @throws {TypeError|RangeError} when storageKey is not 32 bytes
    */
-  constructor (db: NodeDb, storageKey: Uint8Array) {
+  constructor (db: NodeDb, storageKey: Uint8Array, options: ShareStoreOptions = {}) {
     abytes(storageKey, STORAGE_KEY_BYTES, 'storageKey')
     this.#db = db
+    this.#now = options.now ?? Date.now
     this.#key = createSecretKey(storageKey)
     // Counting once at open keeps /metrics O(1), and loading the tombstones
     // once keeps isErased off the disk; every write and isErased await this
@@ -103,16 +132,34 @@ export class ShareStore {
 
   async #load (): Promise<void> {
     let n = 0
-    for await (const _ of this.#db.shares.keys()) n++
+    for await (const slot of this.#db.shares.keys()) {
+      refuseV1(slot)
+      n++
+    }
     this.#count = n
-    for await (const id of this.#db.tombstones.keys()) this.#erased.add(idKey(id))
+    for await (const slot of this.#db.tombstones.keys()) {
+      refuseV1(slot)
+      this.#erased.add(mapKey(slot))
+    }
   }
 
   /**
-   * Store a share durably. Idempotent for an identical (x, share) pair; the
-   * manifest copy is then left as it is (use {@link putManifest} to replace it).
+   * Wait for the store to be loaded. A node calls it before serving, so that
+   * a database it cannot read stops the start with one clear message.
    *
-   * @param templateId 32-byte template id
+   * @throws {BioshardError} ERR_UNSUPPORTED_VERSION for a database of share format 1
+   * @example await store.ready()
+   */
+  async ready (): Promise<void> {
+    await this.#ready
+  }
+
+  /**
+   * Store a share durably, marked pending. Idempotent for an identical
+   * (x, share) pair; the manifest copy and the mark are then left as they
+   * are (use {@link putManifest} to replace the copy).
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @param x the share's x-coordinate (1..255)
    * @param share the share bytes (not retained; the caller wipes them)
    * @param manifest the encoded manifest (public)
@@ -120,31 +167,33 @@ export class ShareStore {
    *   ERR_CONFLICT when a different share (other x or other bytes) is held for the id
    * @throws {DecryptError} when the held record for the id fails to authenticate
    */
-  async put (templateId: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): Promise<void> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
+  async put (slot: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): Promise<void> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
     aint(x, 1, 255, 'x')
     share = abytes(share, undefined, 'share')
     manifest = abytes(manifest, undefined, 'manifest')
     if (share.length === 0) throw new RangeError('share must not be empty')
     await this.#ready
-    await this.#exclusive(templateId, async () => {
-      if (this.#erased.has(idKey(templateId))) {
-        throw new BioshardError('ERR_ERASED', `template ${toHex(templateId)} has been erased`)
+    await this.#exclusive(slot, async () => {
+      if (this.#erased.has(mapKey(slot))) {
+        throw new BioshardError('ERR_ERASED', `${name(slot)} has been erased`)
       }
-      const existing = await this.#db.shares.get(templateId)
+      const existing = await this.#db.shares.get(slot)
       if (existing !== undefined) {
-        const held = this.#open(templateId, plain(existing))
+        const held = this.#open(slot, plain(existing), await this.#db.shareKeys.get(slot))
         try {
           if (held.x === x && equalBytes(held.share, share)) return
         } finally {
           wipe(held.share)
         }
-        throw new BioshardError('ERR_CONFLICT', `a different share is already held for template ${toHex(templateId)}`)
+        throw new BioshardError('ERR_CONFLICT', `a different share is already held for ${name(slot)}`)
       }
-      const record = this.#seal(templateId, x, share)
+      const { record, wrappedKey } = sealShare(this.#key, slot, x, share)
       await this.#db.db.batch([
-        { type: 'put', sublevel: this.#db.shares, key: templateId, value: record },
-        { type: 'put', sublevel: this.#db.manifests, key: templateId, value: manifest }
+        { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
+        { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
+        { type: 'put', sublevel: this.#db.pending, key: slot, value: timeBytes(this.#now()) },
+        { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
       ], { sync: true })
       this.#count++
     })
@@ -153,24 +202,25 @@ export class ShareStore {
   /**
    * Read and decrypt the share held for an id.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns the share (caller wipes `share`) with its manifest copy, or undefined when none is held
    * @throws {DecryptError} ERR_DECRYPT when the record was tampered with or moved; never returns wrong bytes
    * @throws {BioshardError} ERR_UNSUPPORTED_VERSION for a record of an unknown format;
    *   ERR_INTERNAL when the manifest copy is missing
    */
-  async get (templateId: Uint8Array): Promise<HeldShare | undefined> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
-    return await this.#exclusive(templateId, async () => {
-      const [record, manifest] = await Promise.all([
-        this.#db.shares.get(templateId),
-        this.#db.manifests.get(templateId)
+  async get (slot: Uint8Array): Promise<HeldShare | undefined> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    return await this.#exclusive(slot, async () => {
+      const [record, wrappedKey, manifest] = await Promise.all([
+        this.#db.shares.get(slot),
+        this.#db.shareKeys.get(slot),
+        this.#db.manifests.get(slot)
       ])
       if (record === undefined) return undefined
       if (manifest === undefined) {
-        throw new BioshardError('ERR_INTERNAL', `share for template ${toHex(templateId)} has no manifest copy`)
+        throw new BioshardError('ERR_INTERNAL', `share for ${name(slot)} has no manifest copy`)
       }
-      const { x, share } = this.#open(templateId, plain(record))
+      const { x, share } = this.#open(slot, plain(record), wrappedKey)
       return { x, share, manifest: plain(manifest) }
     })
   }
@@ -179,38 +229,41 @@ export class ShareStore {
    * Read and decrypt only the share held for an id, without its manifest copy
    * (for callers that already hold the manifest, such as the fetch handler).
    *
-   * It reads one key, which LevelDB reads atomically and every write replaces
-   * in one batch, so it needs no per-id lock: it sees the share as it was
-   * before or after any concurrent put or erase, never a part of one.
+   * It reads the record and its wrapped key without the per-slot lock: a put
+   * writes both in one batch and an erase deletes both in one batch, so it
+   * sees both, neither, or (racing an erase between its two reads) only the
+   * record, which it then reports as not held.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns the x-coordinate and share (caller wipes `share`), or undefined when none is held
    * @throws {DecryptError} ERR_DECRYPT when the record was tampered with or moved; never returns wrong bytes
    * @throws {BioshardError} ERR_UNSUPPORTED_VERSION for a record of an unknown format
    * @example
-   * const held = await store.getShare(templateId)
+   * const held = await store.getShare(slot)
    * if (held !== undefined) try { use(held.share) } finally { wipe(held.share) }
    */
-  async getShare (templateId: Uint8Array): Promise<ShareOnly | undefined> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
+  async getShare (slot: Uint8Array): Promise<ShareOnly | undefined> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
     // Read synchronously: a share is a few hundred bytes that LevelDB serves
     // from its cache or the page cache in microseconds, while an async read
     // wakes a thread-pool thread and costs two context switches per fetch
     // (on a 2-core machine, a fifth of the holder's time under load).
-    const record = this.#db.shares.getSync(templateId)
+    const record = this.#db.shares.getSync(slot)
     if (record === undefined) return undefined
-    return this.#open(templateId, plain(record))
+    const wrappedKey = this.#db.shareKeys.getSync(slot)
+    if (wrappedKey === undefined) return undefined
+    return this.#open(slot, plain(record), wrappedKey)
   }
 
   /**
    * The manifest copy held beside a share.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns the encoded manifest, or undefined when none is held
    */
-  async getManifest (templateId: Uint8Array): Promise<Uint8Array | undefined> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
-    const m = await this.#db.manifests.get(templateId)
+  async getManifest (slot: Uint8Array): Promise<Uint8Array | undefined> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    const m = await this.#db.manifests.get(slot)
     return m === undefined ? undefined : plain(m)
   }
 
@@ -218,67 +271,152 @@ export class ShareStore {
    * Replace the manifest copy (a later seq, after refresh or repair). Durable on return.
    * The caller checks that the new manifest supersedes the old one.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @param manifest the encoded manifest (public)
    * @throws {BioshardError} ERR_ERASED when the id has a tombstone; ERR_NOT_FOUND when no share is held
    */
-  async putManifest (templateId: Uint8Array, manifest: Uint8Array): Promise<void> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
+  async putManifest (slot: Uint8Array, manifest: Uint8Array): Promise<void> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
     manifest = abytes(manifest, undefined, 'manifest')
     await this.#ready
-    await this.#exclusive(templateId, async () => {
-      if (this.#erased.has(idKey(templateId))) {
-        throw new BioshardError('ERR_ERASED', `template ${toHex(templateId)} has been erased`)
+    await this.#exclusive(slot, async () => {
+      if (this.#erased.has(mapKey(slot))) {
+        throw new BioshardError('ERR_ERASED', `${name(slot)} has been erased`)
       }
-      if (!(await this.#db.shares.has(templateId))) {
-        throw new BioshardError('ERR_NOT_FOUND', `no share is held for template ${toHex(templateId)}`)
+      if (!(await this.#db.shares.has(slot))) {
+        throw new BioshardError('ERR_NOT_FOUND', `no share is held for ${name(slot)}`)
       }
       await this.#db.db.batch([
-        { type: 'put', sublevel: this.#db.manifests, key: templateId, value: manifest }
+        { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
       ], { sync: true })
     })
   }
 
   /**
-   * Erase: delete the share and manifest copy and keep a tombstone, in one
-   * durable batch. Idempotent: a second erase changes nothing and keeps the
-   * first tombstone (the evidence of the original erase).
+   * Erase: delete the share, its wrapped key and the manifest copy and keep
+   * a tombstone, in one durable batch; then compact the share and its key
+   * out of the database files. Idempotent: a second erase changes nothing
+   * and keeps the first tombstone (the evidence of the original erase); it
+   * compacts again only when an earlier compaction of the slot failed.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @param tombstone the encoded erase record (public)
    * @returns whether the id was already erased and whether a share was held
+   * @throws {BioshardError} ERR_INTERNAL when the erase is on disk but compacting it away failed (erase again to retry)
    */
-  async erase (templateId: Uint8Array, tombstone: Uint8Array): Promise<EraseOutcome> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
+  async erase (slot: Uint8Array, tombstone: Uint8Array): Promise<EraseOutcome> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
     tombstone = abytes(tombstone, undefined, 'tombstone')
     await this.#ready
-    const key = idKey(templateId)
-    return await this.#exclusive(templateId, async () => {
+    const key = mapKey(slot)
+    return await this.#exclusive(slot, async () => {
       // A tombstone and a share never coexist (put refuses after erase and
       // erase deletes in the same batch), so an erased id has nothing to delete.
-      if (this.#erased.has(key)) return { alreadyErased: true, held: false }
-      const held = await this.#db.shares.has(templateId)
+      if (this.#erased.has(key)) {
+        if (this.#uncompacted.has(key)) await this.#compactAway(slot)
+        return { alreadyErased: true, held: false }
+      }
+      const held = await this.#db.shares.has(slot)
       await this.#db.db.batch([
-        { type: 'del', sublevel: this.#db.shares, key: templateId },
-        { type: 'del', sublevel: this.#db.manifests, key: templateId },
-        { type: 'put', sublevel: this.#db.tombstones, key: templateId, value: tombstone }
+        { type: 'del', sublevel: this.#db.shares, key: slot },
+        { type: 'del', sublevel: this.#db.shareKeys, key: slot },
+        { type: 'del', sublevel: this.#db.manifests, key: slot },
+        { type: 'del', sublevel: this.#db.pending, key: slot },
+        { type: 'put', sublevel: this.#db.tombstones, key: slot, value: tombstone }
       ], { sync: true })
       // Only now that the tombstone is on disk: memory never runs ahead of it.
       this.#erased.add(key)
       if (held) this.#count--
+      if (held) await this.#compactAway(slot)
       return { alreadyErased: false, held }
+    })
+  }
+
+  /**
+   * Shares still pending that were stored at or before `cutoff`, oldest
+   * slots first in key order, at most `limit` of them.
+   *
+   * @param cutoff ms since the epoch
+   * @param limit most entries returned
+   * @returns the pending shares (slot and when it was stored)
+   */
+  async pendingBefore (cutoff: number, limit: number): Promise<PendingShare[]> {
+    await this.#ready
+    const out: PendingShare[] = []
+    let after: Uint8Array | undefined
+    while (out.length < limit) {
+      const page = await this.#db.pending.iterator({ limit: IDS_PAGE, ...(after !== undefined ? { gt: after } : {}) }).all()
+      for (const [slot, value] of page) {
+        const since = readTime(value)
+        if (since <= cutoff && out.length < limit) out.push({ slot: Uint8Array.from(slot), since })
+      }
+      if (page.length < IDS_PAGE) break
+      after = Uint8Array.from(page[page.length - 1][0])
+    }
+    return out
+  }
+
+  /**
+   * Whether the share in a slot is still pending (its manifest not yet seen published).
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   */
+  async isPending (slot: Uint8Array): Promise<boolean> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    return await this.#db.pending.has(slot)
+  }
+
+  /**
+   * The share's manifest was seen published: it is no longer pending. Durable on return.
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   */
+  async confirm (slot: Uint8Array): Promise<void> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    await this.#exclusive(slot, async () => {
+      await this.#db.db.batch([{ type: 'del', sublevel: this.#db.pending, key: slot }], { sync: true })
+    })
+  }
+
+  /**
+   * Drop a share that is still pending, as erase would destroy it (share,
+   * key, manifest copy and mark deleted in one batch, then compacted away)
+   * but leaving no tombstone: there is no signed erase to keep, and the
+   * tenant may store the id again with a fresh request.
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   * @returns true when a pending share was dropped; false when the slot is no longer pending
+   * @throws {BioshardError} ERR_INTERNAL when the drop is on disk but compacting it away failed
+   */
+  async drop (slot: Uint8Array): Promise<boolean> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    await this.#ready
+    return await this.#exclusive(slot, async () => {
+      if (!(await this.#db.pending.has(slot))) return false
+      const held = await this.#db.shares.has(slot)
+      await this.#db.db.batch([
+        { type: 'del', sublevel: this.#db.shares, key: slot },
+        { type: 'del', sublevel: this.#db.shareKeys, key: slot },
+        { type: 'del', sublevel: this.#db.manifests, key: slot },
+        { type: 'del', sublevel: this.#db.pending, key: slot }
+      ], { sync: true })
+      if (held) {
+        this.#count--
+        await this.#compactAway(slot)
+      }
+      return true
     })
   }
 
   /**
    * The tombstone kept for an erased id.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns the encoded erase record, or undefined when the id was never erased
    */
-  async tombstone (templateId: Uint8Array): Promise<Uint8Array | undefined> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
-    const t = await this.#db.tombstones.get(templateId)
+  async tombstone (slot: Uint8Array): Promise<Uint8Array | undefined> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    const t = await this.#db.tombstones.get(slot)
     return t === undefined ? undefined : plain(t)
   }
 
@@ -286,13 +424,13 @@ export class ShareStore {
    * Whether the id has a tombstone here, answered from memory (see the module
    * comment); waits only for the load at open.
    *
-   * @param templateId 32-byte template id
+   * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns true when the id has been erased here
    */
-  async isErased (templateId: Uint8Array): Promise<boolean> {
-    templateId = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
+  async isErased (slot: Uint8Array): Promise<boolean> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
     await this.#ready
-    return this.#erased.has(idKey(templateId))
+    return this.#erased.has(mapKey(slot))
   }
 
   /** @returns the number of shares held (kept in memory; no disk read after open) */
@@ -309,48 +447,50 @@ export class ShareStore {
     return this.#count
   }
 
-  /** @returns every templateId with a share held, in key order */
+  /**
+   * Every slot with a share held, in key order. Read a page at a time, so
+   * that no database iterator (which pins a snapshot, keeping deleted
+   * records from being compacted away) stays open while the caller works.
+   *
+   * @returns the slots
+   */
   async * ids (): AsyncIterable<Uint8Array> {
-    for await (const k of this.#db.shares.keys()) yield Uint8Array.from(k)
-  }
-
-  #seal (templateId: Uint8Array, x: number, share: Uint8Array): Uint8Array {
-    const nonce = randomBytes(NONCE_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: TAG_BYTES })
-    cipher.setAAD(concat(AAD_PREFIX, templateId, Uint8Array.of(x)))
-    const ct = concat(cipher.update(share), cipher.final())
-    return concat(Uint8Array.of(SHARE_RECORD_VERSION, x), nonce, ct, cipher.getAuthTag())
-  }
-
-  #open (templateId: Uint8Array, record: Uint8Array): { x: number, share: Uint8Array } {
-    const what = `share record for template ${toHex(templateId)}`
-    if (record.length < HEADER_BYTES + NONCE_BYTES + 1 + TAG_BYTES) throw new DecryptError(what)
-    if (record[0] !== SHARE_RECORD_VERSION) {
-      throw new BioshardError('ERR_UNSUPPORTED_VERSION', `${what} has format version ${record[0]}, this node reads ${SHARE_RECORD_VERSION}`)
+    let after: Uint8Array | undefined
+    for (;;) {
+      const page = await this.#db.shares.keys({ limit: IDS_PAGE, ...(after !== undefined ? { gt: after } : {}) }).all()
+      for (const k of page) yield Uint8Array.from(k)
+      if (page.length < IDS_PAGE) return
+      after = Uint8Array.from(page[page.length - 1])
     }
-    const x = record[1]
-    const nonce = record.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES)
-    const ct = record.subarray(HEADER_BYTES + NONCE_BYTES, record.length - TAG_BYTES)
-    const tag = record.subarray(record.length - TAG_BYTES)
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: TAG_BYTES })
-    decipher.setAAD(concat(AAD_PREFIX, templateId, Uint8Array.of(x)))
-    decipher.setAuthTag(tag)
-    // GCM releases plaintext before the tag is checked; it is wiped unless final() authenticates.
-    const head = decipher.update(ct)
-    let tail: Buffer | undefined
+  }
+
+  /** Unwrap the share's key, open its record, wipe the key. */
+  #open (slot: Uint8Array, record: Uint8Array, wrappedKey: Uint8Array | undefined): { x: number, share: Uint8Array } {
+    const what = `share record for ${name(slot)}`
+    if (wrappedKey === undefined) throw new BioshardError('ERR_INTERNAL', `${what} has no key`)
+    const key = unwrapShareKey(this.#key, slot, wrappedKey, `share key for ${name(slot)}`)
     try {
-      tail = decipher.final()
-    } catch {
-      wipe(head)
-      throw new DecryptError(what)
+      return openShareRecord(key, slot, record, what)
+    } finally {
+      wipe(key)
     }
-    const share = tail.length === 0 ? plain(head) : concat(head, tail)
-    if (tail.length !== 0) wipe(head, tail)
-    return { x, share }
   }
 
-  async #exclusive<T> (templateId: Uint8Array, fn: () => Promise<T>): Promise<T> {
-    const id = toHex(templateId)
+  /** Compact an erased slot's record and key out of the files; remember a failure so a repeated erase retries. */
+  async #compactAway (slot: Uint8Array): Promise<void> {
+    const key = mapKey(slot)
+    this.#uncompacted.add(key)
+    try {
+      await this.#db.compactAway(this.#db.shares, slot)
+      await this.#db.compactAway(this.#db.shareKeys, slot)
+    } catch (e) {
+      throw new BioshardError('ERR_INTERNAL', `${name(slot)} is erased, but compacting it out of the database failed: erase again to retry`, { cause: e })
+    }
+    this.#uncompacted.delete(key)
+  }
+
+  async #exclusive<T> (slot: Uint8Array, fn: () => Promise<T>): Promise<T> {
+    const id = toHex(slot)
     const prev = this.#locks.get(id) ?? Promise.resolve()
     let release!: () => void
     const mine = new Promise<void>((resolve) => { release = resolve })
@@ -367,6 +507,32 @@ export class ShareStore {
 }
 
 /** A compact, exact Map/Set key for a 32-byte id (one byte per character). */
-function idKey (templateId: Uint8Array): string {
-  return Buffer.from(templateId.buffer, templateId.byteOffset, templateId.byteLength).toString('latin1')
+function mapKey (slot: Uint8Array): string {
+  return Buffer.from(slot.buffer, slot.byteOffset, slot.byteLength).toString('latin1')
+}
+
+/** A time as 8 bytes, big-endian. */
+function timeBytes (ms: number): Uint8Array {
+  const b = new Uint8Array(8)
+  new DataView(b.buffer).setBigUint64(0, BigInt(Math.max(0, Math.trunc(ms))))
+  return b
+}
+
+/** The time in a pending mark; a malformed one reads as 0 (the oldest: looked at first). */
+function readTime (b: Uint8Array): number {
+  if (b.length !== 8) return 0
+  return Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0))
+}
+
+/** Refuse a database written by format 1, whose keys were bare template ids. */
+function refuseV1 (key: Uint8Array): void {
+  if (key.length === V1_KEY_BYTES) {
+    throw new BioshardError('ERR_UNSUPPORTED_VERSION',
+      `the node database holds share records of format 1 (keyed by template id alone); this node reads format ${SHARE_RECORD_VERSION}: erase them with the earlier version, or start on a new directory`)
+  }
+}
+
+/** How messages name a slot: by its template id (the tenant tag is not meaningful to a reader). */
+function name (slot: Uint8Array): string {
+  return `template ${toHex(slot.subarray(SLOT_BYTES - V1_KEY_BYTES))}`
 }

@@ -18,6 +18,7 @@ import type { HolderDeps } from '../../node/handlers/context.ts'
 import type { RequestContext } from '../../node/rpc.ts'
 import { openNodeDb } from '../../node/store/db.ts'
 import { ShareStore } from '../../node/store/share-store.ts'
+import { slotKey } from '../../protocol/ownership.ts'
 import { ReplayCache } from '../../node/policy/replay-cache.ts'
 import { RateLimiter } from '../../node/policy/rate-limiter.ts'
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../../node/authority.ts'
@@ -65,7 +66,7 @@ const manifest = buildManifest({
 })
 const ndb = await openNodeDb(join(dir, 'node'))
 const store = new ShareStore(ndb, randomBytes(32))
-await store.put(templateId, share.x, share.bytes.slice(), encodeManifest(manifest))
+await store.put(slotKey(admitted.key.publicKey, templateId), share.x, share.bytes.slice(), encodeManifest(manifest))
 
 let clock = start
 const deps: HolderDeps = {

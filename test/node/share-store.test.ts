@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openNodeDb, type NodeDb } from '../../node/store/db.ts'
-import { ShareStore } from '../../node/store/share-store.ts'
+import { ShareStore, SLOT_BYTES, STORAGE_KEY_BYTES } from '../../node/store/share-store.ts'
 import { equalBytes, fromHex, randomBytes, toHex, utf8 } from '../../crypto/bytes.ts'
 import { BioshardError, DecryptError } from '../../crypto/errors.ts'
 
@@ -18,7 +18,7 @@ function tempDir (): string {
   dirs.push(d)
   return d
 }
-async function openStore (dir = tempDir(), key = randomBytes(32)): Promise<{ dir: string, key: Uint8Array, db: NodeDb, store: ShareStore }> {
+async function openStore (dir = tempDir(), key = randomBytes(STORAGE_KEY_BYTES)): Promise<{ dir: string, key: Uint8Array, db: NodeDb, store: ShareStore }> {
   const db = await openNodeDb(dir)
   return { dir, key, db, store: new ShareStore(db, key) }
 }
@@ -52,7 +52,7 @@ Store.after(() => {
 
 Store('put then get returns the same x, share and manifest', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   const share = randomBytes(300)
   await store.put(id, 4, share, manifestFor(id))
   const held = await store.get(id)
@@ -61,13 +61,13 @@ Store('put then get returns the same x, share and manifest', async () => {
   assert.ok(equalBytes(held.share, share))
   assert.equal(held.manifest, manifestFor(id))
   assert.equal(await store.getManifest(id), manifestFor(id))
-  assert.is(await store.get(randomBytes(32)), undefined)
+  assert.is(await store.get(randomBytes(SLOT_BYTES)), undefined)
   await db.close()
 })
 
 Store('the share bytes never appear on disk, not even a 16-byte window of them', async () => {
   const { dir, db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   const share = randomBytes(2048)
   const manifest = randomBytes(512)
   await store.put(id, 1, share, manifest)
@@ -83,7 +83,7 @@ Store('the share bytes never appear on disk, not even a 16-byte window of them',
 
 Store('a reopened store returns the share', async () => {
   const { dir, key, db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   const share = randomBytes(64)
   await store.put(id, 9, share, manifestFor(id))
   await db.close()
@@ -95,8 +95,8 @@ Store('a reopened store returns the share', async () => {
 
 Store('an acknowledged put survives kill -9 of the process that made it', async () => {
   const dir = tempDir()
-  const key = randomBytes(32)
-  const id = randomBytes(32)
+  const key = randomBytes(STORAGE_KEY_BYTES)
+  const id = randomBytes(SLOT_BYTES)
   const share = randomBytes(256)
   const child = spawn(process.execPath, [
     join(FIXTURES, 'put-and-ack.ts'), dir, toHex(key), toHex(id), '5', toHex(share), toHex(manifestFor(id))
@@ -127,7 +127,7 @@ Store('an acknowledged put survives kill -9 of the process that made it', async 
 
 Store('a tampered ciphertext fails with DecryptError, never wrong bytes', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.put(id, 2, randomBytes(100), manifestFor(id))
   const record = Uint8Array.from((await db.shares.get(id))!)
   record[30] ^= 0x01
@@ -139,8 +139,8 @@ Store('a tampered ciphertext fails with DecryptError, never wrong bytes', async 
 
 Store('a relabelled x or a record moved to another id fails to decrypt', async () => {
   const { db, store } = await openStore()
-  const a = randomBytes(32)
-  const b = randomBytes(32)
+  const a = randomBytes(SLOT_BYTES)
+  const b = randomBytes(SLOT_BYTES)
   await store.put(a, 2, randomBytes(100), manifestFor(a))
   await store.put(b, 3, randomBytes(100), manifestFor(b))
   const recA = Uint8Array.from((await db.shares.get(a))!)
@@ -157,7 +157,7 @@ Store('a relabelled x or a record moved to another id fails to decrypt', async (
 
 Store('a truncated record fails with DecryptError; an unknown format version is named', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.put(id, 2, randomBytes(100), manifestFor(id))
   const record = Uint8Array.from((await db.shares.get(id))!)
   await db.shares.put(id, record.subarray(0, 20))
@@ -170,32 +170,50 @@ Store('a truncated record fails with DecryptError; an unknown format version is 
 
 Store('the wrong storage key fails with DecryptError', async () => {
   const { dir, db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.put(id, 1, randomBytes(50), manifestFor(id))
   await db.close()
-  const other = await openStore(dir, randomBytes(32))
+  const other = await openStore(dir, randomBytes(STORAGE_KEY_BYTES))
   await expectCode(other.store.get(id), 'ERR_DECRYPT', DecryptError)
   await other.db.close()
 })
 
-Store('reads the pinned v1 record format (fixture)', async () => {
+Store('a database of the pinned v1 format (records keyed by template id) is refused at open with ERR_UNSUPPORTED_VERSION', async () => {
   const fx = JSON.parse(readFileSync(join(FIXTURES, 'share-record-v1.json'), 'utf8')) as Record<string, string | number>
   const id = fromHex(fx.templateId as string)
-  const { db, store } = await openStore(tempDir(), fromHex(fx.storageKey as string))
+  const dir = tempDir()
+  const db = await openNodeDb(dir)
   await db.shares.put(id, fromHex(fx.record as string))
   await db.manifests.put(id, manifestFor(id))
-  const held = await store.get(id)
+  const store = new ShareStore(db, fromHex(fx.storageKey as string))
+  await expectCode(store.ready(), 'ERR_UNSUPPORTED_VERSION')
+  try { await store.ready() } catch (e) {
+    assert.match((e as Error).message, /format 1/)
+    assert.not.match((e as Error).message, /\n/)
+  }
+  await expectCode(store.count(), 'ERR_UNSUPPORTED_VERSION')
+  await expectCode(store.put(randomBytes(SLOT_BYTES), 1, randomBytes(8), utf8('m')), 'ERR_UNSUPPORTED_VERSION')
+  await db.close()
+})
+
+Store('reads the pinned v2 record format (fixture)', async () => {
+  const fx = JSON.parse(readFileSync(join(FIXTURES, 'share-record-v2.json'), 'utf8')) as { storageKey: string, slot: string, x: number, share: string, sublevels: Record<string, string> }
+  const slot = fromHex(fx.slot)
+  const { db, store } = await openStore(tempDir(), fromHex(fx.storageKey))
+  for (const [name, value] of Object.entries(fx.sublevels)) await (db as unknown as Record<string, NodeDb['shares']>)[name].put(slot, fromHex(value))
+  await db.manifests.put(slot, manifestFor(slot))
+  const held = await store.get(slot)
   assert.ok(held !== undefined)
   assert.is(held.x, fx.x)
   assert.is(toHex(held.share), fx.share)
-  const only = await store.getShare(id)
+  const only = await store.getShare(slot)
   assert.equal(only && { x: only.x, share: toHex(only.share) }, { x: fx.x, share: fx.share })
   await db.close()
 })
 
 Store('put is idempotent for the same share and refuses a different one with ERR_CONFLICT', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   const share = randomBytes(80)
   await store.put(id, 3, share, manifestFor(id))
   await store.put(id, 3, Uint8Array.from(share), manifestFor(id))
@@ -211,7 +229,7 @@ Store('put is idempotent for the same share and refuses a different one with ERR
 
 Store('erase removes the share and manifest and keeps the tombstone', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.put(id, 1, randomBytes(40), manifestFor(id))
   const tomb = utf8('erase record')
   assert.equal(await store.erase(id, tomb), { alreadyErased: false, held: true })
@@ -225,21 +243,21 @@ Store('erase removes the share and manifest and keeps the tombstone', async () =
 
 Store('erase is idempotent and keeps the first tombstone', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.put(id, 1, randomBytes(40), manifestFor(id))
   await store.erase(id, utf8('first'))
   assert.equal(await store.erase(id, utf8('second')), { alreadyErased: true, held: false })
   assert.equal(await store.tombstone(id), utf8('first'))
-  const never = randomBytes(32)
+  const never = randomBytes(SLOT_BYTES)
   assert.equal(await store.erase(never, utf8('t')), { alreadyErased: false, held: false })
   assert.ok(await store.isErased(never))
-  assert.not.ok(await store.isErased(randomBytes(32)))
+  assert.not.ok(await store.isErased(randomBytes(SLOT_BYTES)))
   await db.close()
 })
 
 Store('a tombstone blocks put and putManifest with ERR_ERASED', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.erase(id, utf8('t'))
   await expectCode(store.put(id, 1, randomBytes(40), manifestFor(id)), 'ERR_ERASED')
   await expectCode(store.putManifest(id, manifestFor(id, 2)), 'ERR_ERASED')
@@ -249,7 +267,7 @@ Store('a tombstone blocks put and putManifest with ERR_ERASED', async () => {
 
 Store('putManifest replaces the copy durably and needs a held share', async () => {
   const { dir, key, db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await expectCode(store.putManifest(id, manifestFor(id)), 'ERR_NOT_FOUND')
   await store.put(id, 1, randomBytes(40), manifestFor(id, 1))
   await store.putManifest(id, manifestFor(id, 2))
@@ -263,8 +281,8 @@ Store('putManifest replaces the copy durably and needs a held share', async () =
 Store('concurrent put and erase on one id serialise: never a share beside a tombstone', async () => {
   const { db, store } = await openStore()
   for (let i = 0; i < 40; i++) {
-    const id = randomBytes(32)
-    const ops = [store.put(id, 1, randomBytes(32), manifestFor(id)), store.erase(id, utf8('t'))]
+    const id = randomBytes(SLOT_BYTES)
+    const ops = [store.put(id, 1, randomBytes(SLOT_BYTES), manifestFor(id)), store.erase(id, utf8('t'))]
     if (i % 2 === 1) ops.reverse()
     const results = await Promise.allSettled(ops)
     for (const r of results) {
@@ -279,12 +297,12 @@ Store('concurrent put and erase on one id serialise: never a share beside a tomb
 
 Store('concurrent puts on one id: one wins, the others conflict or repeat it, and it counts once', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
-  const share = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
+  const share = randomBytes(SLOT_BYTES)
   const results = await Promise.allSettled([
     store.put(id, 1, share, manifestFor(id)),
     store.put(id, 1, share, manifestFor(id)),
-    store.put(id, 2, randomBytes(32), manifestFor(id)),
+    store.put(id, 2, randomBytes(SLOT_BYTES), manifestFor(id)),
     store.put(id, 1, share, manifestFor(id))
   ])
   assert.is(results.filter((r) => r.status === 'fulfilled').length, 3)
@@ -295,13 +313,13 @@ Store('concurrent puts on one id: one wins, the others conflict or repeat it, an
 
 Store('count tracks puts and erases, survives reopen, and ids lists what is held', async () => {
   const { dir, key, db, store } = await openStore()
-  const ids = Array.from({ length: 5 }, () => randomBytes(32))
-  for (const [i, id] of ids.entries()) await store.put(id, i + 1, randomBytes(32), manifestFor(id))
+  const ids = Array.from({ length: 5 }, () => randomBytes(SLOT_BYTES))
+  for (const [i, id] of ids.entries()) await store.put(id, i + 1, randomBytes(SLOT_BYTES), manifestFor(id))
   assert.is(await store.count(), 5)
   assert.is(store.countNow(), 5)
   await store.erase(ids[0], utf8('t'))
   await store.erase(ids[0], utf8('t'))
-  await store.erase(randomBytes(32), utf8('t'))
+  await store.erase(randomBytes(SLOT_BYTES), utf8('t'))
   assert.is(await store.count(), 4)
   await db.close()
   const again = await openStore(dir, key)
@@ -314,7 +332,7 @@ Store('count tracks puts and erases, survives reopen, and ids lists what is held
 
 Store('getShare returns the x and share alone, and nothing when none is held or after erase', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   const share = randomBytes(120)
   await store.put(id, 6, share, manifestFor(id))
   const held = await store.getShare(id)
@@ -322,7 +340,7 @@ Store('getShare returns the x and share alone, and nothing when none is held or 
   assert.equal(Object.keys(held).sort(), ['share', 'x'])
   assert.is(held.x, 6)
   assert.ok(equalBytes(held.share, share))
-  assert.is(await store.getShare(randomBytes(32)), undefined)
+  assert.is(await store.getShare(randomBytes(SLOT_BYTES)), undefined)
   await store.erase(id, utf8('t'))
   assert.is(await store.getShare(id), undefined)
   await db.close()
@@ -330,12 +348,12 @@ Store('getShare returns the x and share alone, and nothing when none is held or 
 
 Store('erased ids are known from the tombstones at open: isErased survives reopen and reads no disk', async () => {
   const { dir, key, db, store } = await openStore()
-  const erased = randomBytes(32)
-  const held = randomBytes(32)
+  const erased = randomBytes(SLOT_BYTES)
+  const held = randomBytes(SLOT_BYTES)
   await store.put(erased, 1, randomBytes(40), manifestFor(erased))
   await store.put(held, 2, randomBytes(40), manifestFor(held))
   await store.erase(erased, utf8('t'))
-  await store.erase(randomBytes(32), utf8('never held'))
+  await store.erase(randomBytes(SLOT_BYTES), utf8('never held'))
   await db.close()
   const again = await openStore(dir, key)
   assert.ok(await again.store.isErased(erased))
@@ -345,12 +363,12 @@ Store('erased ids are known from the tombstones at open: isErased survives reope
   await again.db.close()
   assert.ok(await again.store.isErased(erased))
   assert.not.ok(await again.store.isErased(held))
-  assert.not.ok(await again.store.isErased(randomBytes(32)))
+  assert.not.ok(await again.store.isErased(randomBytes(SLOT_BYTES)))
 })
 
 Store('an erase that does not reach the disk does not mark the id erased', async () => {
   const { db, store } = await openStore()
-  const id = randomBytes(32)
+  const id = randomBytes(SLOT_BYTES)
   await store.put(id, 1, randomBytes(40), manifestFor(id))
   await db.close()
   try {
@@ -372,12 +390,12 @@ Store('arguments are checked and named', async () => {
     }
     assert.unreachable(`expected an error naming ${name}`)
   }
-  await bad(() => store.put(randomBytes(31), 1, randomBytes(8), utf8('m')), RangeError, 'templateId')
-  await bad(() => store.put(randomBytes(32), 0, randomBytes(8), utf8('m')), RangeError, 'x')
-  await bad(() => store.put(randomBytes(32), 1, 'share' as unknown as Uint8Array, utf8('m')), TypeError, 'share')
-  await bad(() => store.get(randomBytes(33)), RangeError, 'templateId')
-  await bad(() => store.getShare(randomBytes(31)), RangeError, 'templateId')
-  await bad(() => store.isErased(randomBytes(31)), RangeError, 'templateId')
+  await bad(() => store.put(randomBytes(32), 1, randomBytes(8), utf8('m')), RangeError, 'slot')
+  await bad(() => store.put(randomBytes(SLOT_BYTES), 0, randomBytes(8), utf8('m')), RangeError, 'x')
+  await bad(() => store.put(randomBytes(SLOT_BYTES), 1, 'share' as unknown as Uint8Array, utf8('m')), TypeError, 'share')
+  await bad(() => store.get(randomBytes(65)), RangeError, 'slot')
+  await bad(() => store.getShare(randomBytes(31)), RangeError, 'slot')
+  await bad(() => store.isErased(randomBytes(31)), RangeError, 'slot')
   await bad(async () => new ShareStore(db, randomBytes(16)), RangeError, 'storageKey')
   await db.close()
 })

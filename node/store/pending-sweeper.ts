@@ -1,0 +1,154 @@
+/**
+ * Drops stores that were never followed by a published manifest.
+ *
+ * A client stores n shares and only then publishes the manifest; when the
+ * publish fails (or the client dies first) the holders would otherwise keep
+ * shares nobody can find or erase, and republish them on every restart. So a
+ * store stays *pending* at its holder until the holder has seen the manifest
+ * in the DHT. Once a pending store is older than the grace period the
+ * sweeper looks the manifest up under `manifestKey(tenant, templateId)`:
+ *
+ * - a valid record that lists this node at the x it holds → confirmed;
+ * - a lookup that completes (some peer answered) with no such record → the
+ *   share is dropped (destroyed like an erase, but without a tombstone: there
+ *   is no signed erase to keep as evidence);
+ * - a lookup that fails (no peer answered, a timeout) → tried again at the
+ *   next sweep. A network failure never drops a share.
+ *
+ * @module
+ */
+import type { KadDHT } from '@libp2p/kad-dht'
+import { equalBytes, toHex } from '../../crypto/bytes.ts'
+import { decodeManifest, entryFor } from '../../protocol/manifest.ts'
+import { manifestKey, tenantTag, slotTenantTag } from '../../protocol/ownership.ts'
+import { validateManifestRecord } from '../../protocol/records.ts'
+import type { TrustAnchor } from '../../protocol/certs.ts'
+import { logger } from '../log.ts'
+import type { ShareStore } from './share-store.ts'
+
+const log = logger('node:pending')
+
+/** Pending stores looked up per sweep, so one sweep stays short however many piled up. */
+const SWEEP_BATCH = 64
+/** Deadline of one manifest lookup. */
+const LOOKUP_TIMEOUT_MS = 10_000
+/** Sweeps run this often at most (ms), and never less often than once a minute. */
+const MIN_SWEEP_MS = 250
+const MAX_SWEEP_MS = 60_000
+
+/** What one lookup found. */
+export type LookupOutcome = 'confirmed' | 'absent' | 'failed'
+
+/** What a {@link PendingSweeper} works with. */
+export interface PendingSweeperInit {
+  store: ShareStore
+  dht: KadDHT
+  anchor: TrustAnchor
+  /** This node's peer id (as the manifest lists its holders). */
+  self: string
+  /** How long a store may stay pending before its manifest is looked up (ms). */
+  graceMs: number
+  /** @default Date.now */
+  now?: () => number
+}
+
+/**
+ * Periodically confirms or drops pending stores (see the module comment).
+ *
+ * @example
+ * const sweeper = new PendingSweeper({ store, dht, anchor, self, graceMs: 600_000 })
+ * sweeper.start(); … ; await sweeper.stop()
+ */
+export class PendingSweeper {
+  readonly #init: PendingSweeperInit
+  readonly #now: () => number
+  readonly #stop = new AbortController()
+  #timer: NodeJS.Timeout | undefined
+  #sweeping: Promise<void> | undefined
+
+  constructor (init: PendingSweeperInit) {
+    if (!Number.isInteger(init.graceMs) || init.graceMs < 1) throw new RangeError(`graceMs must be a positive integer, got ${init.graceMs}`)
+    this.#init = init
+    this.#now = init.now ?? Date.now
+  }
+
+  /** Sweep every quarter of the grace period (bounded), in the background. */
+  start (): void {
+    const every = Math.min(Math.max(Math.floor(this.#init.graceMs / 4), MIN_SWEEP_MS), MAX_SWEEP_MS)
+    const tick = (): void => {
+      this.#sweeping = this.sweep().then(() => {}, (e: Error) => { log('sweep failed: %s', e.message) }).finally(() => {
+        this.#sweeping = undefined
+        if (!this.#stop.signal.aborted) this.#timer = setTimeout(tick, every).unref()
+      })
+    }
+    this.#timer = setTimeout(tick, every).unref()
+  }
+
+  /** Stop sweeping and wait for a sweep under way (its lookups are aborted). */
+  async stop (): Promise<void> {
+    this.#stop.abort()
+    clearTimeout(this.#timer)
+    await this.#sweeping
+  }
+
+  /**
+   * One sweep: look up the manifest of each store pending longer than the grace period.
+   *
+   * @returns how many were confirmed, dropped, and left for later
+   */
+  async sweep (): Promise<{ confirmed: number, dropped: number, failed: number }> {
+    const { store, graceMs } = this.#init
+    const due = await store.pendingBefore(this.#now() - graceMs, SWEEP_BATCH)
+    const tally = { confirmed: 0, dropped: 0, failed: 0 }
+    for (const { slot } of due) {
+      if (this.#stop.signal.aborted) break
+      const outcome = await this.lookup(slot)
+      if (outcome === 'confirmed') await store.confirm(slot)
+      if (outcome === 'absent' && await store.drop(slot)) log('dropped the share of template %s: its manifest was never published', toHex(slot.subarray(32)))
+      tally[outcome === 'absent' ? 'dropped' : outcome]++
+    }
+    return tally
+  }
+
+  /**
+   * Look up the published manifest of the share in `slot`.
+   *
+   * @returns 'confirmed' when a valid record lists this node at the x held here; 'absent' when
+   *   the lookup completed (a peer answered) without one; 'failed' when no peer answered
+   */
+  async lookup (slot: Uint8Array): Promise<LookupOutcome> {
+    const { store, dht, anchor, self } = this.#init
+    const copy = await store.getManifest(slot)
+    const held = await store.getShare(slot)
+    if (copy === undefined || held === undefined) return 'failed'
+    const x = held.x
+    held.share.fill(0)
+    const { tenant, templateId } = decodeManifest(copy).body
+    // The copy was checked when stored; its tenant must be the slot's owner.
+    if (!equalBytes(tenantTag(tenant), slotTenantTag(slot))) return 'failed'
+    const key = manifestKey(tenant, templateId)
+    let answered = 0
+    let confirmed = false
+    try {
+      const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
+      for await (const evt of dht.get(key, { signal })) {
+        if (evt.name === 'PEER_RESPONSE') answered++
+        if (evt.name !== 'VALUE') continue
+        answered++
+        try {
+          const m = validateManifestRecord(key, evt.value, anchor)
+          if (m.body.state === 'active' && entryFor(m.body, self)?.x === x) confirmed = true
+        } catch {
+          // An invalid record confirms nothing.
+        }
+      }
+    } catch (e) {
+      if (!confirmed) {
+        log('manifest lookup for template %s failed: %s', toHex(templateId), (e as Error).message)
+        return 'failed'
+      }
+    }
+    if (confirmed) return 'confirmed'
+    return answered > 0 && !this.#stop.signal.aborted ? 'absent' : 'failed'
+  }
+}
