@@ -155,7 +155,8 @@ export class SiteNode {
       listen: this.boundAddrs ?? this.config.listen,
       anchor: this.anchor,
       role: 'node',
-      isDenied: (peer) => budget.isBanned(peer.toString())
+      isDenied: (peer) => budget.isBanned(peer.toString()),
+      isAddressDenied: (addr, peer) => budget.isAddressBanned(addr) && !budget.isAuthenticated(peer.toString())
     })
     this.host = host
     const store = this.store
@@ -196,7 +197,9 @@ export class SiteNode {
     await serve(host, PROTOCOL.STORE, guarded(async (b, c) => await handleStore(deps, b, c)), bounded(PROTOCOL.STORE), budget)
     await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c, verified)), bounded(PROTOCOL.FETCH), budget)
     await serve(host, PROTOCOL.ERASE, guarded(async (b, c) => await handleErase(deps, manifests, b, c)), bounded(PROTOCOL.ERASE), budget)
-    this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, budget, onServed })
+    this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, key: keys.signing, budget, onServed })
+    const admission = this.admission
+    budget.isAuthenticated = (peer) => admission.isAuthorised(peer)
     await this.admission.start()
 
     const metricsAddr = this.options.metrics !== undefined ? this.options.metrics : this.config.metrics
