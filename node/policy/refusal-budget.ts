@@ -31,6 +31,12 @@ const FREE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_BUSY', 'ERR_INTERNAL'])
 export const MINOR_REFUSAL_WEIGHT = 1 / 50
 /** Weight of an admit push that changed nothing (anti-entropy makes a few a minute). */
 export const NO_OP_WEIGHT = 1 / 100
+/**
+ * An address is shared by every peer behind it (a NAT, a site's hosts, a
+ * devnet's loopback), so it may be refused this many times more than one
+ * peer id before it is banned.
+ */
+export const ADDRESS_BUDGET_FACTOR = 4
 /** Most peers and addresses tracked at once (oldest charge forgotten first). */
 const MAX_TRACKED = 65_536
 
@@ -69,7 +75,7 @@ export class RefusalBudget {
   isAuthenticated: (peer: string) => boolean = () => false
 
   /**
-   * @param budget full-weight refusals allowed within a window (the next one bans)
+   * @param budget full-weight refusals allowed to one peer within a window (the next one bans); an address gets {@link ADDRESS_BUDGET_FACTOR} times as many
    * @param windowMs the time over which `budget` units drain
    * @param banMs how long a ban lasts
    */
@@ -87,9 +93,9 @@ export class RefusalBudget {
    */
   charge (peer: string, weight = 1, address?: Multiaddr, now = Date.now()): boolean {
     if (weight <= 0) return false
-    let banned = this.add(this.peers, this.bannedPeers, peer, weight, now)
+    let banned = this.add(this.peers, this.bannedPeers, peer, weight, this.budget, now)
     if (address !== undefined && !this.isAuthenticated(peer)) {
-      banned = this.add(this.addresses, this.bannedAddresses, addressKey(address), weight, now) || banned
+      banned = this.add(this.addresses, this.bannedAddresses, addressKey(address), weight, this.budget * ADDRESS_BUDGET_FACTOR, now) || banned
     }
     return banned
   }
@@ -109,12 +115,12 @@ export class RefusalBudget {
     return this.isBanned(peer, now) || (this.bannedAddresses.size > 0 && this.isAddressBanned(address, now) && !this.isAuthenticated(peer))
   }
 
-  private add (charges: Map<string, Charge>, banned: Map<string, number>, key: string, weight: number, now: number): boolean {
+  private add (charges: Map<string, Charge>, banned: Map<string, number>, key: string, weight: number, budget: number, now: number): boolean {
     const c = charges.get(key)
-    const drained = c === undefined ? 0 : Math.max(0, c.units - (now - c.at) * this.budget / this.windowMs)
+    const drained = c === undefined ? 0 : Math.max(0, c.units - (now - c.at) * budget / this.windowMs)
     const units = drained + weight
     // Over budget at the (budget + 1)-th full unit; small charges round up to it only by the hundreds.
-    if (units >= this.budget + 1 - 1e-9) {
+    if (units >= budget + 1 - 1e-9) {
       charges.delete(key)
       setBounded(banned, key, now + this.banMs, MAX_TRACKED)
       return true
