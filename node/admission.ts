@@ -95,7 +95,7 @@ export class Admission {
     }
     this.onDisconnect = (evt) => {
       const peer = evt.detail.toString()
-      this.certified.delete(peer)
+      this.certified.disconnected(peer)
       this.acceptedBy.delete(peer)
     }
   }
@@ -124,6 +124,15 @@ export class Admission {
   /** Whether `peer` may use more than admission, identify and ping: an admitted node in the roster, or a certified client. */
   isAuthorised (peer: string): boolean {
     return this.init.roster.isAdmitted(peer) || this.certified.has(peer)
+  }
+
+  /**
+   * Whether `peer` may connect from an address banned for unauthenticated
+   * traffic: an admitted node, or a client that proved a certificate that
+   * is still valid (on a connection now closed, perhaps).
+   */
+  isKnown (peer: string): boolean {
+    return this.init.roster.isAdmitted(peer) || this.certified.known(peer)
   }
 
   /** Whether `peer` has answered one of this peer's exchanges since connecting (for a client: accepted its proof). */
@@ -165,7 +174,7 @@ export class Admission {
     const authorised = this.isAuthorised(ctx.peer)
     this.limiter.take(`c ${ctx.connection.id}`, PER_CONNECTION_PER_MINUTE)
     if (!authorised) this.limiter.take(`a ${addressKey(remote)}`, PER_ADDRESS_PER_MINUTE)
-    const msg = decodeAdmitMessage(bytes)
+    const msg = await decodeAdmitMessage(bytes, async () => { await yieldToEventLoop(); ctx.signal.throwIfAborted() }, SLICE_MS)
     const certified = msg.client !== undefined && this.certify(msg.client, ctx.peer)
     const changed = await this.merge(msg.entries, true, ctx.signal)
     if (!changed && !certified) this.init.budget.charge(ctx.peer, NO_OP_WEIGHT, remote)

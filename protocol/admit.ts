@@ -7,16 +7,17 @@
  * trust in the relaying peer. A client's request may also carry its proof
  * of certification (protocol/client-proof.ts).
  *
- * The message is bounded before it is decoded: by size, and by a scan of its
- * CBOR heads that counts items without building anything, so a message of
- * many tiny items costs the scan, not the decoder's allocations. A message
- * that lists one node twice is malformed (refused before any signature is
- * checked).
+ * A request is bounded before it is decoded: by size, and by a walk over
+ * its CBOR heads that counts items without building anything (see
+ * protocol/cbor-heads.ts); its entries are then decoded one at a time, so a
+ * large message can be decoded in slices. A message that lists one node
+ * twice is malformed (refused before any signature is checked).
  *
  * @module
  */
 import { asMap, arrayField, intField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
 import { DecodeError, TooLargeError } from '../crypto/errors.ts'
+import { readHead, skipItem, type ItemBudget } from './cbor-heads.ts'
 import { readNodeCert, type NodeCert } from './certs.ts'
 import { readNodeAddresses, type NodeAddresses } from './node-addresses.ts'
 import { readClientProof, type ClientProof } from './client-proof.ts'
@@ -37,50 +38,69 @@ function decodeEntry (value: unknown, i: number): RosterEntry {
   return m.addrs === undefined ? { cert } : { cert, addrs: readNodeAddresses(m.addrs) }
 }
 
-/**
- * Count the CBOR items in `bytes` from their heads alone, refusing more than
- * `max`. Malformed heads are left to the decoder that runs next; this only
- * has to stop early and never allocate.
- *
- * @throws {TooLargeError} ERR_TOO_LARGE past `max` items; {DecodeError} for indefinite lengths or truncation
- */
-export function scanItems (bytes: Uint8Array, max: number, what: string): number {
-  let pos = 0
-  let pending = 1
-  let count = 0
-  while (pending > 0) {
-    if (pos >= bytes.length) throw new DecodeError(`${what} is truncated`)
-    const head = bytes[pos++]
-    const major = head >> 5
-    const info = head & 0x1f
-    let arg = info
-    if (info >= 24) {
-      if (info > 27) throw new DecodeError(`${what} uses an indefinite or reserved length`)
-      const size = 1 << (info - 24)
-      if (pos + size > bytes.length) throw new DecodeError(`${what} is truncated`)
-      arg = 0
-      for (let i = 0; i < size; i++) arg = arg * 256 + bytes[pos + i]
-      pos += size
-    }
-    pending--
-    count++
-    if (major === 2 || major === 3) {
-      if (arg > bytes.length - pos) throw new DecodeError(`${what} is truncated`)
-      pos += arg
-    } else if (major === 4 || major === 5 || major === 6) {
-      pending += major === 5 ? 2 * arg : major === 6 ? 1 : arg
-    }
-    if (count + pending > max) throw new TooLargeError(`${what} (items)`, count + pending, max)
-  }
-  return count
-}
+/** Keys of an admit message, in canonical order (shorter encodings first). */
+const KEYS = ['v', 'client', 'entries'] as const
 
-/** Decode an admit message (request body): bounded by size and item count first. */
-export function decodeAdmitMessage (bytes: Uint8Array): AdmitMessage {
+/**
+ * Decode an admit message (a request body) in bounded steps: the size, then
+ * a walk over its CBOR heads that counts items (no array longer than
+ * {@link MAX_ROSTER_ENTRIES}, at most {@link MAX_ADMIT_ITEMS} in all) and
+ * finds each entry's bytes, then each entry decoded on its own, with
+ * `pause` awaited whenever `sliceMs` have passed, so a large message never
+ * holds the event loop for long. A node listed twice is refused before any
+ * signature is checked.
+ *
+ * @throws {BioshardError} ERR_TOO_LARGE or ERR_DECODE
+ */
+export async function decodeAdmitMessage (bytes: Uint8Array, pause?: () => Promise<void>, sliceMs = 2): Promise<AdmitMessage> {
+  const what = 'admit message'
   const max = MAX_MESSAGE_BYTES[PROTOCOL.ADMIT]
-  if (bytes.length > max) throw new TooLargeError('admit message', bytes.length, max)
-  scanItems(bytes, MAX_ADMIT_ITEMS, 'admit message')
-  return readAdmitMessage(decodeCanonical(bytes, max, 'admit message'))
+  if (bytes.length > max) throw new TooLargeError(what, bytes.length, max)
+  const budget: ItemBudget = { items: MAX_ADMIT_ITEMS, perContainer: MAX_ROSTER_ENTRIES }
+  const top = readHead(bytes, 0, what)
+  if (top.major !== 5 || top.arg > KEYS.length) throw new DecodeError(`${what} must be a map of at most ${KEYS.length} fields`)
+  const values = new Map<string, { start: number, end: number }>()
+  let pos = top.end
+  let last = -1
+  for (let i = 0; i < top.arg; i++) {
+    const k = readHead(bytes, pos, what)
+    const key = k.major === 3 && k.end + k.arg <= bytes.length ? new TextDecoder().decode(bytes.subarray(k.end, k.end + k.arg)) : ''
+    const rank = (KEYS as readonly string[]).indexOf(key)
+    if (rank === -1) throw new DecodeError(`${what} has an unknown field`)
+    if (rank <= last) throw new DecodeError(`${what} is not canonically encoded: fields out of order`)
+    last = rank
+    const start = k.end + k.arg
+    pos = skipItem(bytes, start, what, budget)
+    values.set(key, { start, end: pos })
+  }
+  if (pos !== bytes.length) throw new DecodeError(`${what} is not canonically encoded: trailing bytes`)
+  const field = (key: string): unknown => {
+    const r = values.get(key)
+    return r === undefined ? undefined : decodeCanonical(bytes.subarray(r.start, r.end), max, `${what}.${key}`)
+  }
+  const range = values.get('entries')
+  if (!values.has('v') || range === undefined) throw new DecodeError(`${what} needs v and entries`)
+  const v = intField({ v: field('v') }, 'v', what, WIRE_VERSION, WIRE_VERSION)
+  const list = readHead(bytes, range.start, what)
+  if (list.major !== 4) throw new DecodeError(`${what}.entries must be an array`)
+  const entries: RosterEntry[] = []
+  const seen = new Set<string>()
+  let slice = performance.now()
+  for (let i = 0, at = list.end; i < list.arg; i++) {
+    if (pause !== undefined && performance.now() - slice > sliceMs) {
+      await pause()
+      slice = performance.now()
+    }
+    // Counted already: this walk only finds where the entry ends.
+    const end = skipItem(bytes, at, what, { items: Infinity, perContainer: Infinity })
+    const entry = decodeEntry(decodeCanonical(bytes.subarray(at, end), max, `${what}.entries[${i}]`), i)
+    if (seen.has(entry.cert.body.peer)) throw new DecodeError(`${what} lists ${entry.cert.body.peer} twice`)
+    seen.add(entry.cert.body.peer)
+    entries.push(entry)
+    at = end
+  }
+  const client = field('client')
+  return { v, entries, ...(client !== undefined ? { client: readClientProof(client) } : {}) }
 }
 
 /** Read an admit message from an already decoded value; refuses a node listed twice. */
