@@ -33,11 +33,13 @@ export interface HostInit {
   /** Refuse encrypted inbound connections from these peers (invalid-request bans). */
   isDenied?: (peer: PeerId) => boolean
   /**
-   * Refuse encrypted inbound connections from this address (a refusal ban on
-   * unauthenticated traffic). Asked once the peer id is known, so an
-   * admitted node sharing the address (a site's NAT, loopback) can be let in.
+   * Refuse inbound connections from this address (a refusal ban on
+   * unauthenticated traffic). Asked before the handshake without a peer
+   * (refuse cheaply when the address is flooding) and again once the peer
+   * id is known, so an admitted node sharing the address (a site's NAT,
+   * loopback) can be let in.
    */
-  isAddressDenied?: (addr: Multiaddr, peer: PeerId) => boolean
+  isAddressDenied?: (addr: Multiaddr, peer?: PeerId) => boolean
   /** Where DHT records and the peer store live; nodes keep them on disk so a restart keeps its manifest records. */
   datastore?: Datastore
 }
@@ -75,6 +77,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       abortConnectionOnPingFailure: false
     },
     connectionGater: {
+      denyInboundConnection: (maConn) => init.isAddressDenied?.(maConn.remoteAddr) ?? false,
       denyInboundEncryptedConnection: (peer, maConn) => (init.isDenied?.(peer) ?? false) || (init.isAddressDenied?.(maConn.remoteAddr, peer) ?? false)
     },
     services: {

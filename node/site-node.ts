@@ -156,7 +156,7 @@ export class SiteNode {
       anchor: this.anchor,
       role: 'node',
       isDenied: (peer) => budget.isBanned(peer.toString()),
-      isAddressDenied: (addr, peer) => budget.isAddressBanned(addr) && this.admission?.isKnown(peer.toString()) !== true
+      isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && this.admission?.isKnown(peer.toString()) !== true
     })
     this.host = host
     const store = this.store

@@ -18,6 +18,7 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ErrorCode } from '../../crypto/errors.ts'
 import { setBounded } from '../../crypto/bounded-map.ts'
+import { RateLimiter } from './rate-limiter.ts'
 
 /** Codes that mean the peer sent something malformed or forged: a full unit each. */
 export const INVALID_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_DECODE', 'ERR_TOO_LARGE', 'ERR_BAD_SIGNATURE', 'ERR_UNSUPPORTED_VERSION'])
@@ -37,6 +38,14 @@ export const NO_OP_WEIGHT = 1 / 100
  * peer id before it is banned.
  */
 export const ADDRESS_BUDGET_FACTOR = 4
+/**
+ * New connections a minute let through to the handshake from a banned
+ * address (the rest are dropped before it, when the peer is not yet known):
+ * enough for the admitted nodes and known clients behind it to reconnect
+ * within seconds, few enough that fresh peer ids cost the node almost no
+ * handshakes.
+ */
+export const BANNED_ADDRESS_CONNECTS_PER_MINUTE = 60
 /** Most peers and addresses tracked at once (oldest charge forgotten first). */
 const MAX_TRACKED = 65_536
 
@@ -68,6 +77,7 @@ export class RefusalBudget {
   private readonly addresses = new Map<string, Charge>()
   private readonly bannedPeers = new Map<string, number>()
   private readonly bannedAddresses = new Map<string, number>()
+  private readonly connects = new RateLimiter(MAX_TRACKED)
   private readonly budget: number
   private readonly windowMs: number
   private readonly banMs: number
@@ -113,6 +123,21 @@ export class RefusalBudget {
   /** Whether a request from `peer` at `address` is refused: the peer is banned, or it is unauthenticated and its address is. */
   refuses (peer: string, address: Multiaddr, now = Date.now()): boolean {
     return this.isBanned(peer, now) || (this.bannedAddresses.size > 0 && this.isAddressBanned(address, now) && !this.isAuthenticated(peer))
+  }
+
+  /**
+   * Whether to drop a new inbound connection from `address` before its
+   * handshake (the peer id is not known yet): only when the address is
+   * banned and has used its few connections a minute.
+   */
+  refusesConnection (address: Multiaddr, now = Date.now()): boolean {
+    if (this.bannedAddresses.size === 0 || !this.isAddressBanned(address, now)) return false
+    try {
+      this.connects.take(addressKey(address), BANNED_ADDRESS_CONNECTS_PER_MINUTE, now)
+      return false
+    } catch {
+      return true
+    }
   }
 
   private add (charges: Map<string, Charge>, banned: Map<string, number>, key: string, weight: number, budget: number, now: number): boolean {
