@@ -156,7 +156,7 @@ export class SiteNode {
       anchor: this.anchor,
       role: 'node',
       isDenied: (peer) => budget.isBanned(peer.toString()),
-      isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && this.admission?.isKnown(peer.toString()) !== true
+      isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && !budget.isKnown(peer.toString())
     })
     this.host = host
     const store = this.store
@@ -200,6 +200,7 @@ export class SiteNode {
     this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, key: keys.signing, budget, onServed })
     const admission = this.admission
     budget.isAuthenticated = (peer) => admission.isAuthorised(peer)
+    budget.isKnown = (peer) => admission.isKnown(peer)
     await this.admission.start()
 
     const metricsAddr = this.options.metrics !== undefined ? this.options.metrics : this.config.metrics

@@ -83,6 +83,8 @@ export class RefusalBudget {
   private readonly banMs: number
   /** Whether a peer is authenticated (its address is then never charged); none by default. */
   isAuthenticated: (peer: string) => boolean = () => false
+  /** Whether a peer may still be served from a banned address (it authenticated before, e.g. on an earlier connection); as `isAuthenticated` by default. */
+  isKnown: (peer: string) => boolean = (peer) => this.isAuthenticated(peer)
 
   /**
    * @param budget full-weight refusals allowed to one peer within a window (the next one bans); an address gets {@link ADDRESS_BUDGET_FACTOR} times as many
@@ -120,9 +122,9 @@ export class RefusalBudget {
     return isIn(this.bannedAddresses, addressKey(address), now)
   }
 
-  /** Whether a request from `peer` at `address` is refused: the peer is banned, or it is unauthenticated and its address is. */
+  /** Whether a request from `peer` at `address` is refused: the peer is banned, or it is not known and its address is. */
   refuses (peer: string, address: Multiaddr, now = Date.now()): boolean {
-    return this.isBanned(peer, now) || (this.bannedAddresses.size > 0 && this.isAddressBanned(address, now) && !this.isAuthenticated(peer))
+    return this.isBanned(peer, now) || (this.bannedAddresses.size > 0 && this.isAddressBanned(address, now) && !this.isKnown(peer))
   }
 
   /**

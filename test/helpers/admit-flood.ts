@@ -43,7 +43,8 @@ export function floodMessages (entries: ReadonlyArray<{ cert: unknown, addrs?: u
   ]
 }
 
-async function bareHost (): Promise<Libp2p> {
+/** A bare libp2p peer (TCP, noise, yamux) with a fresh peer id. */
+export async function bareHost (): Promise<Libp2p> {
   return await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionManager: { dialTimeout: 3_000 } })
 }
 
