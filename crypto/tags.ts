@@ -19,7 +19,11 @@ export const SIG = {
   ERASE_RECEIPT: 'bioshard/v1/sig/erase-receipt',
   ATTESTATION: 'bioshard/v1/sig/enclave-attestation',
   DECISION: 'bioshard/v1/sig/match-decision',
-  CONSENT: 'bioshard/v1/sig/consent'
+  CONSENT: 'bioshard/v1/sig/consent',
+  /** A node's statement of its own addresses, signed with its peer key (protocol/node-addresses.ts). */
+  NODE_ADDRESSES: 'bioshard/v1/sig/node-addresses',
+  /** A client's proof, in its admit request, that it holds a certified key (protocol/client-proof.ts). */
+  CLIENT_PROOF: 'bioshard/v1/sig/client-proof'
 } as const
 
 /** Tags for domain-separated hashes. */

@@ -4,16 +4,36 @@
  * (debounced), and re-syncs with one random peer periodically (anti-entropy),
  * so every node and client converges on the full roster without a directory.
  *
+ * A node states its own addresses in a statement signed with its peer key
+ * and re-signed when they change; the roster and the libp2p peer store take
+ * a node's addresses from its newest statement only, replacing the old ones.
+ * A client proves its certificate in its requests (protocol/client-proof.ts)
+ * and counts as authorised while its connection lasts.
+ *
+ * Admit traffic is unauthenticated by nature, so it is bounded: messages by
+ * size and item count before decoding, requests per connection and (for
+ * unauthenticated peers) per address, signature checks remembered, entries
+ * checked in slices that yield to the event loop, and every refusal, push
+ * that changes nothing or forged entry charged against the sender.
+ *
  * @module
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { decodeAdmitMessage, encodeAdmitMessage, readAdmitMessage, admitMessageWire, type RosterEntry } from '../protocol/admit.ts'
-import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES } from '../protocol/constants.ts'
+import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES, MAX_ADDRS_PER_PEER } from '../protocol/constants.ts'
 import type { NodeCert } from '../protocol/certs.ts'
-import { serve, request, type InvalidRequestBudget, type Served } from './rpc.ts'
-import type { Roster } from './roster.ts'
+import { signNodeAddresses, type NodeAddresses, type NodeAddressesBody } from '../protocol/node-addresses.ts'
+import { checkClientProof, makeClientProof, type ClientCredential, type ClientProof } from '../protocol/client-proof.ts'
+import { encodeCanonical } from '../crypto/canonical.ts'
+import { hasCode } from '../crypto/errors.ts'
+import type { SigningKey } from '../crypto/sign.ts'
+import { serve, request, type Served, type RequestContext } from './rpc.ts'
+import { checkAuthorityCertWith, type Roster } from './roster.ts'
+import { addressKey, NO_OP_WEIGHT, type RefusalBudget } from './policy/refusal-budget.ts'
+import { RateLimiter } from './policy/rate-limiter.ts'
+import { CertifiedClients } from './policy/certified-clients.ts'
 import { logger } from './log.ts'
 
 const log = logger('admit')
@@ -22,13 +42,27 @@ const log = logger('admit')
 const PUSH_DEBOUNCE_MS = 200
 const RESYNC_INTERVAL_MS = 30_000
 const EXCHANGE_TIMEOUT_MS = 5_000
+/**
+ * Admit requests per connection and minute (a bucket that starts full): a
+ * peer exchanges on connecting, on every roster change (debounced) and
+ * every 30 s at most; a network's first start makes a few dozen changes.
+ */
+const PER_CONNECTION_PER_MINUTE = 60
+/** Admit requests per minute from one address by unauthenticated peers (a site's nodes or a devnet share one). */
+const PER_ADDRESS_PER_MINUTE = 240
+/** Longest stretch of entry checks before yielding to the event loop. */
+const SLICE_MS = 2
 
 export interface AdmissionInit {
   libp2p: Libp2p
   roster: Roster
   /** This node's own certificate; absent for clients (verifiers, tenants). */
   cert?: NodeCert
-  budget: InvalidRequestBudget
+  /** This node's peer key as a signing key (`keys.signing`), to sign its address statements; nodes only. */
+  key?: SigningKey
+  /** Clients: the certified key to prove in admit requests (a verifier key comes with its tenant's certificate as `chain`). */
+  credential?: ClientCredential
+  budget: RefusalBudget
   onServed?: (s: Served) => void
 }
 
@@ -37,11 +71,21 @@ function stripPeer (addr: string): string {
   return i === -1 ? addr : addr.slice(0, i)
 }
 
+async function yieldToEventLoop (): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve))
+}
+
 export class Admission {
   private readonly init: AdmissionInit
   private pushTimer?: ReturnType<typeof setTimeout>
   private resyncTimer?: ReturnType<typeof setInterval>
   private readonly onIdentify: (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>) => void
+  private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
+  private readonly limiter = new RateLimiter()
+  private readonly certified = new CertifiedClients()
+  /** Peers that answered one of our exchanges (a client: that accepted its proof). */
+  private readonly acceptedBy = new Set<string>()
+  private own?: NodeAddresses
   private stopped = false
 
   constructor (init: AdmissionInit) {
@@ -49,17 +93,21 @@ export class Admission {
     this.onIdentify = (evt) => {
       if (evt.detail.protocols.includes(PROTOCOL.ADMIT)) void this.exchange(evt.detail.peerId)
     }
+    this.onDisconnect = (evt) => {
+      const peer = evt.detail.toString()
+      this.certified.disconnected(peer)
+      this.acceptedBy.delete(peer)
+    }
   }
 
   async start (): Promise<void> {
     const { libp2p } = this.init
-    if (this.init.cert !== undefined) this.merge([{ cert: this.init.cert, addrs: [] }])
-    await serve(libp2p, PROTOCOL.ADMIT, async (bytes, ctx) => {
-      const msg = decodeAdmitMessage(bytes)
-      this.merge(msg.entries, ctx.peer, ctx.connection.remoteAddr.toString())
-      return admitMessageWire(this.entries())
-    }, { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], timeoutMs: EXCHANGE_TIMEOUT_MS, idleTimeoutMs: EXCHANGE_TIMEOUT_MS, maxInboundStreams: 4, onServed: this.init.onServed }, this.init.budget)
+    if (this.init.cert !== undefined) this.init.roster.offer({ cert: this.init.cert })
+    await serve(libp2p, PROTOCOL.ADMIT, async (bytes, ctx) => await this.serveRequest(bytes, ctx), {
+      maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], timeoutMs: EXCHANGE_TIMEOUT_MS, idleTimeoutMs: EXCHANGE_TIMEOUT_MS, maxInboundStreams: 4, onServed: this.init.onServed
+    }, this.init.budget)
     libp2p.addEventListener('peer:identify', this.onIdentify as never)
+    libp2p.addEventListener('peer:disconnect', this.onDisconnect as never)
     this.resyncTimer = setInterval(() => { this.resync() }, RESYNC_INTERVAL_MS)
     this.resyncTimer.unref()
   }
@@ -69,48 +117,138 @@ export class Admission {
     clearTimeout(this.pushTimer)
     clearInterval(this.resyncTimer)
     this.init.libp2p.removeEventListener('peer:identify', this.onIdentify as never)
+    this.init.libp2p.removeEventListener('peer:disconnect', this.onDisconnect as never)
     await this.init.libp2p.unhandle(PROTOCOL.ADMIT).catch(() => {})
   }
 
-  /** Our roster as sent on the wire, our own entry first with current addresses. */
+  /** Whether `peer` may use more than admission, identify and ping: an admitted node in the roster, or a certified client. */
+  isAuthorised (peer: string): boolean {
+    return this.init.roster.isAdmitted(peer) || this.certified.has(peer)
+  }
+
+  /**
+   * Whether `peer` may connect from an address banned for unauthenticated
+   * traffic: an admitted node, or a client that proved a certificate that
+   * is still valid (on a connection now closed, perhaps).
+   */
+  isKnown (peer: string): boolean {
+    return this.init.roster.isAdmitted(peer) || this.certified.known(peer)
+  }
+
+  /** Whether `peer` has answered one of this peer's exchanges since connecting (for a client: accepted its proof). */
+  accepted (peer: string): boolean {
+    return this.acceptedBy.has(peer)
+  }
+
+  /** How many connected peers have answered one of this peer's exchanges. */
+  get acceptances (): number {
+    return this.acceptedBy.size
+  }
+
+  /** Our roster as sent on the wire, our own entry with a statement of our current addresses. */
   entries (): RosterEntry[] {
-    const own = this.init.cert?.body.peer
-    const out: RosterEntry[] = []
-    for (const e of this.init.roster.list()) {
-      const addrs = e.peer === own ? this.init.libp2p.getMultiaddrs().map((a) => stripPeer(a.toString())) : e.addrs
-      out.push({ cert: e.cert, addrs })
-    }
-    return out
+    this.refreshOwnStatement()
+    return this.init.roster.list().map((e) => e.statement !== undefined ? { cert: e.cert, addrs: e.statement } : { cert: e.cert })
   }
 
   /** Swap rosters with one peer now. Failures are logged, never thrown: admission is best-effort gossip. */
   async exchange (peer: PeerId): Promise<void> {
     if (this.stopped) return
+    const who = peer.toString()
     try {
-      const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, encodeAdmitMessage(this.entries()), {
+      const { credential } = this.init
+      const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, this.init.libp2p.peerId.toString(), Date.now()) : undefined
+      const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, encodeAdmitMessage(this.entries(), proof), {
         timeoutMs: EXCHANGE_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
       })
-      this.merge(readAdmitMessage(body).entries, peer.toString())
+      if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(who)
+      await this.merge(readAdmitMessage(body).entries, false)
     } catch (e) {
-      log('roster exchange with %s failed: %s', peer.toString(), (e as Error).message)
+      log('roster exchange with %s failed: %s', who, (e as Error).message)
     }
   }
 
-  private merge (entries: readonly RosterEntry[], from?: string, fromAddr?: string): void {
+  /** Serve one admit request: rate limits, decode, the client's proof, the entries; answer with our roster. */
+  private async serveRequest (bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+    const remote = ctx.connection.remoteAddr
+    const authorised = this.isAuthorised(ctx.peer)
+    this.limiter.take(`c ${ctx.connection.id}`, PER_CONNECTION_PER_MINUTE)
+    if (!authorised) this.limiter.take(`a ${addressKey(remote)}`, PER_ADDRESS_PER_MINUTE)
+    const msg = await decodeAdmitMessage(bytes, async () => { await yieldToEventLoop(); ctx.signal.throwIfAborted() }, SLICE_MS)
+    const certified = msg.client !== undefined && this.certify(msg.client, ctx.peer)
+    const changed = await this.merge(msg.entries, true, ctx.signal)
+    if (!changed && !certified) this.init.budget.charge(ctx.peer, NO_OP_WEIGHT, remote)
+    return admitMessageWire(this.entries())
+  }
+
+  /** Check a client's proof; true when the client was not certified before. */
+  private certify (p: ClientProof, peer: string): boolean {
+    const { roster } = this.init
+    const now = Date.now()
+    const until = checkClientProof(p, roster.anchor, peer, now,
+      (cert, anchor, at) => { checkAuthorityCertWith(roster.verified, cert, anchor, at) },
+      (tag, s, key, what) => { roster.verified.checkSigned(tag, s, key, what) })
+    return this.certified.add(peer, until, now)
+  }
+
+  /**
+   * Offer entries to the roster, yielding every {@link SLICE_MS}. Expired
+   * entries are skipped; any other invalid entry is skipped too (`strict`
+   * false: an answer to our own request) or ends the merge with its error
+   * (`strict`: a request, refused and charged). Peers whose addresses
+   * changed get them in the peer store, replacing what was there.
+   *
+   * @returns whether the roster changed
+   */
+  private async merge (entries: readonly RosterEntry[], strict: boolean, signal?: AbortSignal): Promise<boolean> {
+    const self = this.init.libp2p.peerId.toString()
+    const moved: string[] = []
     let changed = false
-    for (const entry of entries) {
-      const peer = entry.cert.body.peer
-      // The sender's observed address is better evidence than what it claims.
-      const addrs = peer === from && fromAddr !== undefined ? [stripPeer(fromAddr), ...entry.addrs] : entry.addrs
-      if (!this.init.roster.add({ cert: entry.cert, addrs })) continue
-      changed = true
-      if (peer === this.init.libp2p.peerId.toString()) continue
-      const known = this.init.roster.get(peer)
-      if (known === undefined || known.addrs.length === 0) continue
-      const multiaddrs = known.addrs.flatMap((a) => { try { return [multiaddr(a)] } catch { return [] } })
-      void this.init.libp2p.peerStore.merge(peerIdFromString(peer), { multiaddrs }).catch(() => {})
+    let slice = performance.now()
+    try {
+      for (const entry of entries) {
+        if (performance.now() - slice > SLICE_MS) {
+          await yieldToEventLoop()
+          signal?.throwIfAborted()
+          slice = performance.now()
+        }
+        const before = this.init.roster.get(entry.cert.body.peer)?.statement
+        try {
+          if (this.init.roster.offer(entry) === 'unchanged') continue
+        } catch (e) {
+          if (strict && !hasCode(e, 'ERR_EXPIRED')) throw e
+          continue
+        }
+        changed = true
+        const peer = entry.cert.body.peer
+        if (peer !== self && this.init.roster.get(peer)?.statement !== before) moved.push(peer)
+      }
+    } finally {
+      for (const peer of moved) this.replaceAddresses(peer)
+      if (changed) this.schedulePush()
     }
-    if (changed) this.schedulePush()
+    return changed
+  }
+
+  /** Put `peer`'s stated addresses in the peer store in place of the ones it held. */
+  private replaceAddresses (peer: string): void {
+    const addrs = this.init.roster.get(peer)?.addrs ?? []
+    const multiaddrs = addrs.flatMap((a) => { try { return [multiaddr(a)] } catch { return [] } })
+    if (multiaddrs.length === 0) return
+    void this.init.libp2p.peerStore.patch(peerIdFromString(peer), { multiaddrs }).catch(() => {})
+  }
+
+  /** Sign a new statement of our addresses when they differ from the last one. */
+  private refreshOwnStatement (): void {
+    const { cert, key } = this.init
+    if (cert === undefined || key === undefined) return
+    const addrs = this.init.libp2p.getMultiaddrs().map((a) => stripPeer(a.toString())).slice(0, MAX_ADDRS_PER_PEER)
+    if (this.own !== undefined && this.own.body.addrs.length === addrs.length && this.own.body.addrs.every((a, i) => a === addrs[i])) return
+    const seq = Math.max(Date.now(), (this.own?.body.seq ?? 0) + 1)
+    const wire = signNodeAddresses(key, { network: cert.body.network, peer: cert.body.peer, seq, addrs })
+    const body = wire.body as unknown as NodeAddressesBody
+    this.own = { body, bytes: encodeCanonical(body), sig: wire.sig }
+    this.init.roster.offer({ cert, addrs: this.own })
   }
 
   private schedulePush (): void {

@@ -17,7 +17,7 @@ import { deferredWindowUpdates } from './deferred-window-updates.ts'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { TrustAnchor } from '../protocol/certs.ts'
@@ -37,6 +37,14 @@ export interface HostInit {
   role: 'node' | 'client'
   /** Refuse encrypted inbound connections from these peers (invalid-request bans). */
   isDenied?: (peer: PeerId) => boolean
+  /**
+   * Refuse inbound connections from this address (a refusal ban on
+   * unauthenticated traffic). Asked before the handshake without a peer
+   * (refuse cheaply when the address is flooding) and again once the peer
+   * id is known, so an admitted node sharing the address (a site's NAT,
+   * loopback) can be let in.
+   */
+  isAddressDenied?: (addr: Multiaddr, peer?: PeerId) => boolean
   /**
    * Where DHT records and the peer store live. Default: in memory, with
    * stored manifest records replaced only by ones the selector prefers
@@ -88,7 +96,8 @@ export async function createHost (init: HostInit): Promise<Host> {
       abortConnectionOnPingFailure: false
     },
     connectionGater: {
-      denyInboundEncryptedConnection: (peer) => init.isDenied?.(peer) ?? false
+      denyInboundConnection: (maConn) => init.isAddressDenied?.(maConn.remoteAddr) ?? false,
+      denyInboundEncryptedConnection: (peer, maConn) => (init.isDenied?.(peer) ?? false) || (init.isAddressDenied?.(maConn.remoteAddr, peer) ?? false)
     },
     services: {
       identify: identify(),

@@ -10,8 +10,9 @@
  * Every inbound request is bounded (js-libp2p protocol-service style): a
  * deadline, a maximum request size enforced from the length prefix before the
  * body is read, a per-connection stream limit, an idle limit between requests
- * on one stream, and a budget of invalid requests after which the peer is
- * disconnected and refused for a while. A refusal or failure ends the stream
+ * on one stream, and a budget every refusal is charged against, after which
+ * the peer (or, for unauthenticated peers, its address) is disconnected and
+ * refused for a while. A refusal or failure ends the stream
  * (its state is no longer known to both sides); it never stops the node
  * serving the next request.
  *
@@ -25,6 +26,7 @@ import { plain } from '../crypto/bytes.ts'
 import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol/frame.ts'
 import { RemoteError } from '../protocol/errors.ts'
 import { streamPool, type Channel } from './stream-pool.ts'
+import { refusalWeight, type RefusalBudget } from './policy/refusal-budget.ts'
 
 /** What a handler learns about the caller. */
 export interface RequestContext {
@@ -52,45 +54,11 @@ export interface ServeOptions {
   onServed?: (s: Served) => void
 }
 
-/** Codes that mean the peer sent something malformed or forged (they count against its budget). */
-const INVALID_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_DECODE', 'ERR_TOO_LARGE', 'ERR_BAD_SIGNATURE', 'ERR_UNSUPPORTED_VERSION'])
-
 /**
- * Per-peer budget of invalid requests (hypercore style): past the budget the
- * peer is disconnected and refused until the ban expires.
+ * The refusal budget every served request is charged against (see
+ * node/policy/refusal-budget.ts); exported under its former name too.
  */
-export class InvalidRequestBudget {
-  private readonly counts = new Map<string, { n: number, since: number }>()
-  private readonly banned = new Map<string, number>()
-  private readonly budget: number
-  private readonly windowMs: number
-  private readonly banMs: number
-  constructor (budget: number, windowMs: number, banMs: number) {
-    this.budget = budget
-    this.windowMs = windowMs
-    this.banMs = banMs
-  }
-
-  /** Record one invalid request; true when the peer is now over budget. */
-  charge (peer: string, now = Date.now()): boolean {
-    let c = this.counts.get(peer)
-    if (c === undefined || now - c.since > this.windowMs) { c = { n: 0, since: now }; this.counts.set(peer, c) }
-    c.n++
-    if (c.n > this.budget) {
-      this.counts.delete(peer)
-      this.banned.set(peer, now + this.banMs)
-      return true
-    }
-    return false
-  }
-
-  isBanned (peer: string, now = Date.now()): boolean {
-    const until = this.banned.get(peer)
-    if (until === undefined) return false
-    if (now > until) { this.banned.delete(peer); return false }
-    return true
-  }
-}
+export { RefusalBudget, RefusalBudget as InvalidRequestBudget } from './policy/refusal-budget.ts'
 
 /** libp2p errors that mean the caller (or its connection) went away mid-request: not a fault of this node. */
 const CALLER_GONE: ReadonlySet<string> = new Set([
@@ -117,18 +85,18 @@ export async function serve (
   protocol: string,
   handle: (request: Uint8Array, ctx: RequestContext) => Promise<unknown>,
   options: ServeOptions,
-  budget: InvalidRequestBudget
+  budget: RefusalBudget
 ): Promise<void> {
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString()
     const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
     for (let first = true; ; first = false) {
-      if (budget.isBanned(peer)) { stream.abort(new Error('peer is over its invalid-request budget')); return }
+      if (budget.refuses(peer, connection.remoteAddr)) { stream.abort(new Error('peer is over its refusal budget')); return }
       const one = await serveOne(lp, peer, connection, first, handle, options)
       if (one === 'end') break
       const { outcome } = one.served
       options.onServed?.({ protocol, ...one.served })
-      if (outcome !== 'ok' && INVALID_CODES.has(outcome) && budget.charge(peer)) {
+      if (outcome !== 'ok' && budget.charge(peer, refusalWeight(outcome), connection.remoteAddr)) {
         await connection.close().catch(() => {})
         return
       }

@@ -162,7 +162,8 @@ export class SiteNode {
       anchor: this.anchor,
       role: 'node',
       isDenied: (peer) => budget.isBanned(peer.toString()),
-      isAdmitted: (peer) => this.roster.isAdmitted(peer.toString())
+      isAdmitted: (peer) => this.roster.isAdmitted(peer.toString()),
+      isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && !budget.isKnown(peer.toString())
     })
     this.host = host
     const store = this.store
@@ -203,7 +204,10 @@ export class SiteNode {
     await serve(host, PROTOCOL.STORE, guarded(async (b, c) => await handleStore(deps, b, c)), bounded(PROTOCOL.STORE), budget)
     await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c, verified)), bounded(PROTOCOL.FETCH), budget)
     await serve(host, PROTOCOL.ERASE, guarded(async (b, c) => await handleErase(deps, manifests, b, c)), bounded(PROTOCOL.ERASE), budget)
-    this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, budget, onServed })
+    this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, key: keys.signing, budget, onServed })
+    const admission = this.admission
+    budget.isAuthenticated = (peer) => admission.isAuthorised(peer)
+    budget.isKnown = (peer) => admission.isKnown(peer)
     await this.admission.start()
 
     const metricsAddr = this.options.metrics !== undefined ? this.options.metrics : this.config.metrics

@@ -1,50 +1,132 @@
 /**
  * `/bioshard/admit/1.0.0` messages: peers swap the node certificates they
- * know (with the addresses last seen for each), so every node and client
- * learns the roster of admitted nodes and their sites. Certificates carry
- * their own authority signature, so gossip needs no trust in the relaying
- * peer; addresses are hints only (a dial authenticates the peer id anyway).
+ * know, each with the node's own signed address statement when known, so
+ * every node and client learns the roster of admitted nodes, their sites and
+ * where to dial them. Certificates carry the authority's signature and
+ * statements the node's own (protocol/node-addresses.ts), so gossip needs no
+ * trust in the relaying peer. A client's request may also carry its proof
+ * of certification (protocol/client-proof.ts).
+ *
+ * A request is bounded before it is decoded: by size, and by a walk over
+ * its CBOR heads that counts items without building anything (see
+ * protocol/cbor-heads.ts); its entries are then decoded one at a time, so a
+ * large message can be decoded in slices. A message that lists one node
+ * twice is malformed (refused before any signature is checked).
  *
  * @module
  */
-import { asMap, arrayField, intField, strField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
+import { asMap, arrayField, intField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
+import { DecodeError, TooLargeError } from '../crypto/errors.ts'
+import { readHead, skipItem, type ItemBudget } from './cbor-heads.ts'
 import { readNodeCert, type NodeCert } from './certs.ts'
+import { readNodeAddresses, type NodeAddresses } from './node-addresses.ts'
+import { readClientProof, type ClientProof } from './client-proof.ts'
 import { toWire } from './signed.ts'
-import { MAX_ADDRS_PER_PEER, MAX_MESSAGE_BYTES, MAX_ROSTER_ENTRIES, PROTOCOL, WIRE_VERSION } from './constants.ts'
+import { ADMIT_OVERHEAD_ITEMS, MAX_MESSAGE_BYTES, MAX_ROSTER_ENTRIES, PROTOCOL, ROSTER_ENTRY_ITEMS, WIRE_VERSION } from './constants.ts'
 
-export interface RosterEntry { cert: NodeCert, addrs: string[] }
-export interface AdmitMessage { v: number, entries: RosterEntry[] }
+/** One admitted node as gossiped: its certificate and, when known, its own address statement. */
+export interface RosterEntry { cert: NodeCert, addrs?: NodeAddresses }
+export interface AdmitMessage { v: number, entries: RosterEntry[], client?: ClientProof }
+
+/** Most CBOR items an admit message may hold. */
+export const MAX_ADMIT_ITEMS = MAX_ROSTER_ENTRIES * ROSTER_ENTRY_ITEMS + ADMIT_OVERHEAD_ITEMS
 
 function decodeEntry (value: unknown, i: number): RosterEntry {
   const what = `admit.entries[${i}]`
-  const m = asMap(value, what, ['cert', 'addrs'])
-  return {
-    cert: readNodeCert(m.cert),
-    addrs: arrayField(m, 'addrs', what, MAX_ADDRS_PER_PEER, (a) => strField({ a }, 'a', `${what}.addrs[]`, 256, /^\/[\x21-\x7e]+$/))
+  const m = asMap(value, what, ['cert'], ['addrs'])
+  const cert = readNodeCert(m.cert)
+  return m.addrs === undefined ? { cert } : { cert, addrs: readNodeAddresses(m.addrs) }
+}
+
+/** Keys of an admit message, in canonical order (shorter encodings first). */
+const KEYS = ['v', 'client', 'entries'] as const
+
+/**
+ * Decode an admit message (a request body) in bounded steps: the size, then
+ * a walk over its CBOR heads that counts items (no array longer than
+ * {@link MAX_ROSTER_ENTRIES}, at most {@link MAX_ADMIT_ITEMS} in all) and
+ * finds each entry's bytes, then each entry decoded on its own, with
+ * `pause` awaited whenever `sliceMs` have passed, so a large message never
+ * holds the event loop for long. A node listed twice is refused before any
+ * signature is checked.
+ *
+ * @throws {BioshardError} ERR_TOO_LARGE or ERR_DECODE
+ */
+export async function decodeAdmitMessage (bytes: Uint8Array, pause?: () => Promise<void>, sliceMs = 2): Promise<AdmitMessage> {
+  const what = 'admit message'
+  const max = MAX_MESSAGE_BYTES[PROTOCOL.ADMIT]
+  if (bytes.length > max) throw new TooLargeError(what, bytes.length, max)
+  const budget: ItemBudget = { items: MAX_ADMIT_ITEMS, perContainer: MAX_ROSTER_ENTRIES }
+  const top = readHead(bytes, 0, what)
+  if (top.major !== 5 || top.arg > KEYS.length) throw new DecodeError(`${what} must be a map of at most ${KEYS.length} fields`)
+  const values = new Map<string, { start: number, end: number }>()
+  let pos = top.end
+  let last = -1
+  for (let i = 0; i < top.arg; i++) {
+    const k = readHead(bytes, pos, what)
+    const key = k.major === 3 && k.end + k.arg <= bytes.length ? new TextDecoder().decode(bytes.subarray(k.end, k.end + k.arg)) : ''
+    const rank = (KEYS as readonly string[]).indexOf(key)
+    if (rank === -1) throw new DecodeError(`${what} has an unknown field`)
+    if (rank <= last) throw new DecodeError(`${what} is not canonically encoded: fields out of order`)
+    last = rank
+    const start = k.end + k.arg
+    pos = skipItem(bytes, start, what, budget)
+    values.set(key, { start, end: pos })
   }
+  if (pos !== bytes.length) throw new DecodeError(`${what} is not canonically encoded: trailing bytes`)
+  const field = (key: string): unknown => {
+    const r = values.get(key)
+    return r === undefined ? undefined : decodeCanonical(bytes.subarray(r.start, r.end), max, `${what}.${key}`)
+  }
+  const range = values.get('entries')
+  if (!values.has('v') || range === undefined) throw new DecodeError(`${what} needs v and entries`)
+  const v = intField({ v: field('v') }, 'v', what, WIRE_VERSION, WIRE_VERSION)
+  const list = readHead(bytes, range.start, what)
+  if (list.major !== 4) throw new DecodeError(`${what}.entries must be an array`)
+  const entries: RosterEntry[] = []
+  const seen = new Set<string>()
+  let slice = performance.now()
+  for (let i = 0, at = list.end; i < list.arg; i++) {
+    if (pause !== undefined && performance.now() - slice > sliceMs) {
+      await pause()
+      slice = performance.now()
+    }
+    // Counted already: this walk only finds where the entry ends.
+    const end = skipItem(bytes, at, what, { items: Infinity, perContainer: Infinity })
+    const entry = decodeEntry(decodeCanonical(bytes.subarray(at, end), max, `${what}.entries[${i}]`), i)
+    if (seen.has(entry.cert.body.peer)) throw new DecodeError(`${what} lists ${entry.cert.body.peer} twice`)
+    seen.add(entry.cert.body.peer)
+    entries.push(entry)
+    at = end
+  }
+  const client = field('client')
+  return { v, entries, ...(client !== undefined ? { client: readClientProof(client) } : {}) }
 }
 
-/** Decode an admit message (request or response body). */
-export function decodeAdmitMessage (bytes: Uint8Array): AdmitMessage {
-  return readAdmitMessage(decodeCanonical(bytes, MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], 'admit message'))
-}
-
-/** Read an admit message from an already decoded value. */
+/** Read an admit message from an already decoded value; refuses a node listed twice. */
 export function readAdmitMessage (value: unknown): AdmitMessage {
   const what = 'admit message'
-  const m = asMap(value, what, ['v', 'entries'])
-  return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
-    entries: arrayField(m, 'entries', what, MAX_ROSTER_ENTRIES, decodeEntry)
+  const m = asMap(value, what, ['v', 'entries'], ['client'])
+  const v = intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION)
+  const entries = arrayField(m, 'entries', what, MAX_ROSTER_ENTRIES, decodeEntry)
+  const seen = new Set<string>()
+  for (const e of entries) {
+    if (seen.has(e.cert.body.peer)) throw new DecodeError(`${what} lists ${e.cert.body.peer} twice`)
+    seen.add(e.cert.body.peer)
   }
+  return { v, entries, ...(m.client !== undefined ? { client: readClientProof(m.client) } : {}) }
 }
 
-/** The wire object of an admit message. */
-export function admitMessageWire (entries: readonly RosterEntry[]): unknown {
-  return { v: WIRE_VERSION, entries: entries.map((e) => ({ cert: toWire(e.cert), addrs: e.addrs.slice(0, MAX_ADDRS_PER_PEER) })) }
+/** The wire object of an admit message; `client` is a proof as made by `makeClientProof`. */
+export function admitMessageWire (entries: readonly RosterEntry[], client?: unknown): unknown {
+  return {
+    v: WIRE_VERSION,
+    entries: entries.slice(0, MAX_ROSTER_ENTRIES).map((e) => e.addrs !== undefined ? { cert: toWire(e.cert), addrs: toWire(e.addrs) } : { cert: toWire(e.cert) }),
+    ...(client !== undefined ? { client } : {})
+  }
 }
 
 /** Encode an admit message. */
-export function encodeAdmitMessage (entries: readonly RosterEntry[]): Uint8Array {
-  return encodeCanonical(admitMessageWire(entries))
+export function encodeAdmitMessage (entries: readonly RosterEntry[], client?: unknown): Uint8Array {
+  return encodeCanonical(admitMessageWire(entries, client))
 }

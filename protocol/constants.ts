@@ -38,12 +38,31 @@ export const MAX_SHARES = 255
 export const MAX_SEQ = 2 ** 40
 export const MAX_POLICY_ITEMS = 64
 export const MAX_NAME_CHARS = 128
-/** A roster message carries at most this many certificates (one network, many sites). */
-export const MAX_ROSTER_ENTRIES = 4096
+/**
+ * A roster message carries at most this many entries: one network of many
+ * sites with a few nodes each. Every entry names a distinct node, so this is
+ * the largest network one message can describe; the old 4,096 let a stranger
+ * send 4,096 copies of one certificate for the node to check.
+ */
+export const MAX_ROSTER_ENTRIES = 512
+/** A node states at most this many addresses of its own (libp2p dials few more per peer). */
 export const MAX_ADDRS_PER_PEER = 8
+/**
+ * Bytes of one roster entry on the wire, with headroom: a node certificate
+ * is ≈ 300 B, an address statement ≈ 250 B plus its addresses (≈ 40 B each).
+ */
+export const ROSTER_ENTRY_BYTES = 1024
+/**
+ * CBOR items (every head: maps, keys, values, array elements) one roster
+ * entry may hold: ≈ 40 for a certificate and a statement with 8 addresses.
+ */
+export const ROSTER_ENTRY_ITEMS = 64
+/** Items and bytes of the rest of an admit message (version, client proof with two certificates). */
+export const ADMIT_OVERHEAD_ITEMS = 128
+export const ADMIT_OVERHEAD_BYTES = 4096
 
 export const MAX_MESSAGE_BYTES = {
-  [PROTOCOL.ADMIT]: 2 * 1024 * 1024,
+  [PROTOCOL.ADMIT]: MAX_ROSTER_ENTRIES * ROSTER_ENTRY_BYTES + ADMIT_OVERHEAD_BYTES,
   [PROTOCOL.STORE]: MAX_MANIFEST_BYTES + MAX_SHARE_BYTES + 4096,
   [PROTOCOL.FETCH]: MAX_MANIFEST_BYTES / 4,
   [PROTOCOL.ERASE]: MAX_MANIFEST_BYTES + 4096
@@ -51,7 +70,7 @@ export const MAX_MESSAGE_BYTES = {
 
 /** Responses: a sealed share (≈ share + 48 B) plus a signature and ids. */
 export const MAX_RESPONSE_BYTES = {
-  [PROTOCOL.ADMIT]: 2 * 1024 * 1024,
+  [PROTOCOL.ADMIT]: MAX_ROSTER_ENTRIES * ROSTER_ENTRY_BYTES + ADMIT_OVERHEAD_BYTES,
   [PROTOCOL.STORE]: 4096,
   [PROTOCOL.FETCH]: MAX_SHARE_BYTES + 4096,
   [PROTOCOL.ERASE]: 4096

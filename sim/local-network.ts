@@ -32,7 +32,8 @@ export interface LocalNetworkOptions {
 }
 
 export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
-export interface Verifier { key: SigningKey, cert: VerifierCert, wire: SignedWire }
+/** A verifier: its key, certificate, the certificate's wire form, and its tenant's certificate (the chain to the authority). */
+export interface Verifier { key: SigningKey, cert: VerifierCert, wire: SignedWire, chain?: SignedWire }
 
 /** Initialise a node directory: config, keys, and a certificate from `authority`. */
 export async function provisionNode (dir: string, site: string, authority: ReturnType<typeof loadAuthority>, bootstrap: string[], limits: Partial<Limits> = {}): Promise<string> {
@@ -112,7 +113,7 @@ export class LocalNetwork {
   /** Authorise a verifier under `tenant` for `purposes`. */
   verifier (tenant: Tenant, purposes: string[] = ['login'], name = 'verifier'): Verifier {
     const v = authoriseVerifier(tenant.key, name, purposes)
-    return { key: v.key, cert: v.cert, wire: toWire(v.cert) }
+    return { key: v.key, cert: v.cert, wire: toWire(v.cert), chain: tenant.wire }
   }
 
   /** Stop every node; remove the directory unless `keep`. */

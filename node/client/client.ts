@@ -137,7 +137,7 @@ export async function createClient (options: ClientOptions): Promise<Client> {
   if (verifier === undefined && tenant !== undefined) {
     // A tenant may verify its own enrolments: authorise a verifier key for this client.
     const v = authoriseVerifier(tenant.key, 'client', ['login', 'payment', 'step-up', 'session'], { days: 30 })
-    verifier = { key: v.key, cert: toWire(v.cert) }
+    verifier = { key: v.key, cert: toWire(v.cert), chain: tenant.cert }
   }
   // The tenant this client acts for: its own key, or the tenant that certified its verifier key.
   const ownTenant = tenant?.key.publicKey ?? (verifier !== undefined ? readVerifierCert(verifier.cert).body.tenant : undefined)
@@ -147,7 +147,10 @@ export async function createClient (options: ClientOptions): Promise<Client> {
   }
   const roster = new Roster(anchor)
   const host = await createHost({ privateKey: options.identity ?? await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString()) })
-  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 600_000, 600_000) })
+  // Nodes serve clients that prove a certificate: a verifier key with its tenant's certificate, else the tenant key.
+  const credential = verifier?.chain !== undefined ? verifier : tenant
+  if (credential === undefined) throw new TypeError('credentials.verifier needs chain (its tenant certificate) when no tenant credential is given')
+  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 600_000, 600_000), credential })
   await host.start()
   await admission.start()
   const connected = await dialBootstrap(host, options.bootstrap)
@@ -155,12 +158,13 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     await admission.stop(); await host.stop()
     throw new BioshardError('ERR_QUORUM_UNAVAILABLE', 'no bootstrap node could be reached')
   }
-  // Ready when the roster has arrived and the DHT has a peer to query
-  // (identify runs after the connection opens; a lookup with an empty routing
-  // table ends at once, empty).
+  // Ready when the roster has arrived, a node has accepted this client's
+  // proof of certification, and the DHT has a peer to query (identify runs
+  // after the connection opens; a lookup with an empty routing table ends at
+  // once, empty).
   const dht = host.services.dht as KadDHT & { routingTable?: { size: number } }
   const deadline = Date.now() + ROSTER_WAIT_MS
-  while ((roster.size() === 0 || (dht.routingTable?.size ?? 1) === 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+  while ((roster.size() === 0 || admission.acceptances === 0 || (dht.routingTable?.size ?? 1) === 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
 
   let enclave: Enclave | undefined
   let handle: EnclaveHandle | undefined

@@ -11,8 +11,12 @@ import type { Roster } from '../roster.ts'
 import type { ManifestStore } from './manifest-store.ts'
 import type { Enclave, MatchRequest, MatchResult } from '../../matcher/enclave/enclave.ts'
 
-/** A key and the certificate that authorises it. */
-export interface Credential { key: SigningKey, cert: SignedWire }
+/**
+ * A key and the certificate that authorises it; for a verifier key, `chain`
+ * is the certificate of the tenant that issued it (the chain to the
+ * authority, which a verifier proves to nodes when it joins).
+ */
+export interface Credential { key: SigningKey, cert: SignedWire, chain?: SignedWire }
 
 /** The enclave as the flows use it: its keys, measurement, a current attestation, and match. */
 export interface EnclaveHandle {

@@ -22,20 +22,27 @@ import { buildManifest } from '../../node/client/manifest-builder.ts'
 import { storeShare } from '../../node/client/holder-requests.ts'
 import type { LocalNetwork, Tenant, Verifier } from '../../sim/local-network.ts'
 import type { SiteNode } from '../../node/site-node.ts'
+import type { Credential } from '../../node/client/context.ts'
 
 export const MODEL = 'test-model-1'
 
-/** A client libp2p host joined to `net`, with its roster synced. */
-export async function clientHost (net: LocalNetwork): Promise<{ host: Host, roster: Roster, stop: () => Promise<void> }> {
+/**
+ * A client libp2p host joined to `net`, with its roster synced. It proves
+ * `credential` to the nodes it meets (by default the certificate of a tenant
+ * made for it); `null` makes an uncertified peer.
+ */
+export async function clientHost (net: LocalNetwork, options: { credential?: Credential | null } = {}): Promise<{ host: Host, roster: Roster, admission: Admission, stop: () => Promise<void> }> {
   const roster = new Roster(net.anchor)
   const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: net.anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString()) })
-  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 60_000, 60_000) })
+  const own = options.credential === undefined ? net.tenant('client-host') : undefined
+  const credential = own !== undefined ? { key: own.key, cert: own.wire } : options.credential ?? undefined
+  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 60_000, 60_000), ...(credential !== undefined ? { credential } : {}) })
   await host.start()
   await admission.start()
   await dialBootstrap(host, net.bootstrap)
   const deadline = Date.now() + 10_000
-  while (roster.size() < net.nodes.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-  return { host, roster, stop: async () => { await admission.stop(); await host.stop() } }
+  while ((roster.size() < net.nodes.length || (credential !== undefined && admission.acceptances === 0)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  return { host, roster, admission, stop: async () => { await admission.stop(); await host.stop() } }
 }
 
 /** A tenant 'acme', its verifier for 'login', a test enclave, and the fetch credentials they make. */
