@@ -20,6 +20,16 @@ import { PROTOCOL } from '../protocol/constants.ts'
 
 /** Deadline for writing a refusal frame to a peer that is not let in. */
 const REFUSAL_WRITE_MS = 2_000
+/**
+ * A new connection's first streams may wait this long for its admission
+ * exchange to finish: identify runs when a connection opens and admission
+ * right after it, so a client's first request (a DHT lookup, a fetch) can
+ * overtake its own certificate. Three seconds covers a loaded machine; an
+ * unadmitted peer gains nothing but a refusal that much later, on streams the
+ * per-connection stream limits already bound.
+ */
+export const ADMISSION_GRACE_MS = 3_000
+const GRACE_POLL_MS = 20
 
 export interface AccessGateInit {
   /** True for peers that may use gated protocols. */
@@ -52,6 +62,16 @@ async function refuse (stream: Stream, protocol: string): Promise<void> {
   }
 }
 
+/** Wait, on a connection younger than {@link ADMISSION_GRACE_MS}, for its peer to be authorised. */
+async function admittedWithinGrace (connection: Connection, authorise: (peer: PeerId) => boolean): Promise<boolean> {
+  const deadline = connection.timeline.open + ADMISSION_GRACE_MS
+  while (Date.now() < deadline && connection.status === 'open') {
+    await new Promise((resolve) => setTimeout(resolve, GRACE_POLL_MS))
+    if (authorise(connection.remotePeer)) return true
+  }
+  return false
+}
+
 /**
  * Install the gate on a created, not yet started, libp2p node: from now on
  * every handler registered for a gated protocol first checks the peer.
@@ -63,10 +83,13 @@ export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
   const handle = registrar.handle.bind(registrar)
   registrar.handle = async (protocol, handler, options) => {
     if (!isGated(protocol)) { await handle(protocol, handler, options); return }
-    const gated: StreamHandler = (stream, connection) => {
-      if (init.authorise(connection.remotePeer)) return handler(stream, connection)
+    const gated: StreamHandler = async (stream, connection) => {
+      if (init.authorise(connection.remotePeer) || await admittedWithinGrace(connection, init.authorise)) {
+        await handler(stream, connection)
+        return
+      }
       init.onRefused?.(connection.remotePeer, protocol, connection)
-      return refuse(stream, protocol)
+      await refuse(stream, protocol)
     }
     await handle(protocol, gated, options)
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore } from './store/share-store.ts'
@@ -19,6 +19,7 @@ import { createHost, dialBootstrap, type Host } from './host.ts'
 import { Admission } from './admission.ts'
 import { Roster } from './roster.ts'
 import { serve, InvalidRequestBudget, type Served } from './rpc.ts'
+import type { RefusalBudget } from './policy/refusal-budget.ts'
 import { ReplayCache } from './policy/replay-cache.ts'
 import { RateLimiter } from './policy/rate-limiter.ts'
 import { VerifiedCache } from './policy/verified-cache.ts'
@@ -49,6 +50,8 @@ const REPUBLISH_TIMEOUT_MS = 10_000
 const REPUBLISH_DELAY_MS = 2_000
 const REPUBLISH_PAUSE_MS = 100
 const INVALID_WINDOW_MS = 10 * 60_000
+/** What a stream refused by the access gate costs its peer (a malformed or forged request costs 1). */
+const GATE_REFUSAL_WEIGHT = 1
 const BAN_MS = 10 * 60_000
 
 export interface SiteNodeOptions {
@@ -163,6 +166,9 @@ export class SiteNode {
       role: 'node',
       isDenied: (peer) => budget.isBanned(peer.toString()),
       isAdmitted: (peer) => this.roster.isAdmitted(peer.toString()),
+      // Every bioshard protocol but admission: admitted nodes and certified clients only.
+      authorise: (peer) => this.admission?.isAuthorised(peer.toString()) ?? false,
+      onRefused: (peer, protocol, connection) => { this.onGateRefused(peer.toString(), protocol, connection, budget) },
       isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && !budget.isKnown(peer.toString())
     })
     this.host = host
@@ -231,7 +237,7 @@ export class SiteNode {
   private startPendingSweeper (self: string): void {
     if (this.host === undefined || this.store === undefined) return
     this.sweeper = new PendingSweeper({
-      store: this.store, dht: this.host.services.dht, anchor: this.anchor, self, graceMs: this.config.limits.pendingGraceMs, ...(this.options.now !== undefined ? { now: this.options.now } : {})
+      store: this.store, dht: this.host.services.dht, anchor: this.anchor, self, graceMs: this.config.limits.pendingGraceMs, peers: () => this.roster.size() - 1, ...(this.options.now !== undefined ? { now: this.options.now } : {})
     })
     this.sweeper.start()
   }
@@ -323,6 +329,16 @@ export class SiteNode {
     }
     if (entry.outcome !== 'ok' && this.refusals !== undefined) this.refusals.refused(entry)
     else this.appendAudit(entry)
+  }
+
+  /**
+   * A stream the access gate refused, audited (aggregated) and charged at
+   * full weight, as a forged request is: a peer that is still unknown after
+   * the gate's grace for its admission has no reason to open it.
+   */
+  private onGateRefused (peer: string, protocol: string, connection: Connection, budget: RefusalBudget): void {
+    this.onServed({ protocol, peer, outcome: 'ERR_NOT_ADMITTED', message: 'not an admitted node or a certified client', seconds: 0, action: 'gate' })
+    if (budget.charge(peer, GATE_REFUSAL_WEIGHT, connection.remoteAddr)) void connection.close().catch(() => {})
   }
 
   private appendAudit (entry: AuditEntry): void {

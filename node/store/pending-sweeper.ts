@@ -9,15 +9,17 @@
  * sweeper looks the manifest up under `manifestKey(tenant, templateId)`:
  *
  * - a valid record that lists this node at the x it holds → confirmed;
- * - a lookup that completes (some peer answered) with no such record → the
- *   share is dropped (destroyed like an erase, but without a tombstone: there
- *   is no signed erase to keep as evidence);
- * - a lookup that fails (no peer answered, a timeout) → tried again at the
- *   next sweep. A network failure never drops a share.
+ * - a lookup that completes with no such record, after enough peers answered
+ *   it (three, or every other admitted node of a smaller network), at two
+ *   sweeps in a row → the share is dropped (destroyed like an erase, but
+ *   without a tombstone: there is no signed erase to keep as evidence);
+ * - a lookup that fails (too few answers, a timeout) → tried again at the
+ *   next sweep. A network failure, or one slow sweep on a loaded machine
+ *   whose record holders did not answer in time, never drops a share.
  *
  * @module
  */
-import type { KadDHT } from '@libp2p/kad-dht'
+import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import { equalBytes, toHex } from '../../crypto/bytes.ts'
 import { decodeManifest, entryFor } from '../../protocol/manifest.ts'
 import { manifestKey, tenantTag, slotTenantTag } from '../../protocol/ownership.ts'
@@ -32,6 +34,10 @@ const log = logger('node:pending')
 const SWEEP_BATCH = 64
 /** Deadline of one manifest lookup. */
 const LOOKUP_TIMEOUT_MS = 10_000
+/** Distinct peers that must answer a lookup without the record before it counts as absent. */
+const ABSENT_RESPONDERS = 3
+/** Lookups in a row, one per sweep, that must find the record absent before the share is dropped. */
+const ABSENT_SWEEPS = 2
 /** Sweeps run this often at most (ms), and never less often than once a minute. */
 const MIN_SWEEP_MS = 250
 const MAX_SWEEP_MS = 60_000
@@ -48,6 +54,8 @@ export interface PendingSweeperInit {
   self: string
   /** How long a store may stay pending before its manifest is looked up (ms). */
   graceMs: number
+  /** How many other admitted nodes there are (a lookup in a smaller network needs fewer answers). @default Infinity */
+  peers?: () => number
   /** @default Date.now */
   now?: () => number
 }
@@ -65,6 +73,8 @@ export class PendingSweeper {
   readonly #stop = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> | undefined
+  /** Pending slots (hex) whose last lookups in a row found no record, and how many. */
+  readonly #absent = new Map<string, number>()
 
   constructor (init: PendingSweeperInit) {
     if (!Number.isInteger(init.graceMs) || init.graceMs < 1) throw new RangeError(`graceMs must be a positive integer, got ${init.graceMs}`)
@@ -103,10 +113,20 @@ export class PendingSweeper {
     for (const { slot } of due) {
       if (this.#stop.signal.aborted) break
       const outcome = await this.lookup(slot)
+      const id = toHex(slot)
+      const absences = outcome === 'absent' ? (this.#absent.get(id) ?? 0) + 1 : 0
+      if (absences === 0) this.#absent.delete(id)
+      else if (absences < ABSENT_SWEEPS) this.#absent.set(id, absences)
       if (outcome === 'confirmed') await store.confirm(slot)
-      if (outcome === 'absent' && await store.drop(slot)) log('dropped the share of template %s: its manifest was never published', toHex(slot.subarray(32)))
-      tally[outcome === 'absent' ? 'dropped' : outcome]++
+      if (absences >= ABSENT_SWEEPS) {
+        this.#absent.delete(id)
+        if (await store.drop(slot)) log('dropped the share of template %s: its manifest was never published', toHex(slot.subarray(32)))
+        tally.dropped++
+      } else if (outcome !== 'confirmed') tally.failed++
+      else tally.confirmed++
     }
+    // Forget slots no longer pending (confirmed or dropped elsewhere).
+    if (this.#absent.size > SWEEP_BATCH * 4) this.#absent.clear()
     return tally
   }
 
@@ -114,7 +134,7 @@ export class PendingSweeper {
    * Look up the published manifest of the share in `slot`.
    *
    * @returns 'confirmed' when a valid record lists this node at the x held here; 'absent' when
-   *   the lookup completed (a peer answered) without one; 'failed' when no peer answered
+   *   the lookup completed and enough distinct peers answered it without one; 'failed' otherwise
    */
   async lookup (slot: Uint8Array): Promise<LookupOutcome> {
     const { store, dht, anchor, self } = this.#init
@@ -127,14 +147,13 @@ export class PendingSweeper {
     // The copy was checked when stored; its tenant must be the slot's owner.
     if (!equalBytes(tenantTag(tenant), slotTenantTag(slot))) return 'failed'
     const key = manifestKey(tenant, templateId)
-    let answered = 0
+    const answered = new Set<string>()
     let confirmed = false
     try {
       const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
       for await (const evt of dht.get(key, { signal })) {
-        if (evt.name === 'PEER_RESPONSE') answered++
+        if (evt.name === 'PEER_RESPONSE' && evt.messageType === MessageType.GET_VALUE) answered.add(evt.from.toString())
         if (evt.name !== 'VALUE') continue
-        answered++
         try {
           const m = validateManifestRecord(key, evt.value, anchor)
           if (m.body.state === 'active' && entryFor(m.body, self)?.x === x) confirmed = true
@@ -149,6 +168,7 @@ export class PendingSweeper {
       }
     }
     if (confirmed) return 'confirmed'
-    return answered > 0 && !this.#stop.signal.aborted ? 'absent' : 'failed'
+    const needed = Math.max(1, Math.min(ABSENT_RESPONDERS, this.#init.peers?.() ?? ABSENT_RESPONDERS))
+    return answered.size >= needed && !this.#stop.signal.aborted ? 'absent' : 'failed'
   }
 }

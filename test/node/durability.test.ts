@@ -23,6 +23,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { provisionNode, type Tenant, type Verifier } from '../../sim/local-network.ts'
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../../node/authority.ts'
 import { createHost, type Host } from '../../node/host.ts'
+import { Admission } from '../../node/admission.ts'
+import { Roster } from '../../node/roster.ts'
+import { InvalidRequestBudget } from '../../node/rpc.ts'
 import { storeShare, fetchShare } from '../../node/client/holder-requests.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
 import { combineShares, type Share } from '../../crypto/shares.ts'
@@ -77,7 +80,10 @@ const crash = suite('an acknowledged store survives kill -9 of its holder (invar
 
 crash.before(async () => {
   state.client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
+  // Nodes serve certified clients only: this one proves the tenant's certificate in admission.
+  const admission = new Admission({ libp2p: state.client, roster: new Roster(anchor), budget: new InvalidRequestBudget(20, 60_000, 60_000), credential: { key: tenant.key, cert: tenant.wire } })
   await state.client.start()
+  await admission.start()
 })
 
 crash('stores are acknowledged with receipts signed by the holder', async () => {
