@@ -17,6 +17,11 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { Message, MessageType } from '../../node_modules/@libp2p/kad-dht/dist/src/message/dht.js'
 import { LocalNetwork } from '../../sim/local-network.ts'
+import { buildManifest } from '../../node/client/manifest-builder.ts'
+import { encodeManifest, decodeManifest, type Manifest } from '../../protocol/manifest.ts'
+import { manifestKey } from '../../protocol/records.ts'
+import { MAX_MANIFEST_BYTES } from '../../protocol/constants.ts'
+import { equalBytes } from '../../crypto/bytes.ts'
 import { clientHost } from '../helpers/enrol.ts'
 import { PROTOCOL } from '../../protocol/constants.ts'
 import { randomBytes, utf8 } from '../../crypto/bytes.ts'
@@ -27,6 +32,40 @@ const net = await LocalNetwork.start({ nodes: 3, sites: 3 })
 await net.converged()
 const hostile = await clientHost(net)
 const target = net.nodes[0]
+const tenantA = net.tenant('tenant-a')
+const tenantB = net.tenant('tenant-b')
+
+/** A manifest of `tenant` for `templateId`, placed on the network's nodes. */
+function manifestOf (tenant: typeof tenantA, templateId: Uint8Array, over: Partial<Parameters<typeof buildManifest>[0]> = {}): Manifest {
+  return buildManifest({
+    templateId,
+    tenant: tenant.key,
+    tenantCert: tenant.wire,
+    modality: 'face',
+    model: 'synthetic-128',
+    dim: 128,
+    t: 2,
+    n: 2,
+    shares: [1, 2].map((x) => ({ x, holder: net.nodes[x - 1].cert.body.peer, site: net.nodes[x - 1].config.site, commitment: randomBytes(32) })),
+    policy: { measurements: [randomBytes(32)] },
+    ...over
+  })
+}
+
+/** PUT_VALUE one manifest record straight to the target node. */
+async function putRaw (key: Uint8Array, value: Uint8Array): Promise<void> {
+  await kad(hostile.host, target, { type: MessageType.PUT_VALUE, key, record: new Libp2pRecord(key, value, new Date()).serialize() })
+}
+
+/** The manifest the target's own DHT store holds under `key`. */
+async function heldAt (key: Uint8Array): Promise<Manifest | undefined> {
+  const ds = (target.libp2p as unknown as { components: { datastore: { query: (q: { prefix: string }) => AsyncIterable<{ value: Uint8Array }> } } }).components.datastore
+  for await (const { value } of ds.query({ prefix: '/dht/record/' })) {
+    const r = Libp2pRecord.deserialize(value)
+    if (equalBytes(r.key, key)) return decodeManifest(r.value)
+  }
+  return undefined
+}
 
 /** Send one raw DHT message to `node`; resolves with its answer, or undefined when it sent none. */
 async function kad (host: Host, node: SiteNode, msg: Partial<Message>): Promise<Message | undefined> {
@@ -78,6 +117,20 @@ dht('provider records with addresses are neither stored nor merged into the addr
   const poisoned = known?.addresses.filter((a) => a.multiaddr.toString().startsWith('/ip4/10.9.')) ?? []
   assert.is(poisoned.length, 0, 'no address a provider message carries enters the address book')
   assert.equal(await storedKeys(target, '/dht/provider/'), [], 'no provider record is kept')
+})
+
+dht('held: A\'s own older or same-seq record, B\'s record under A\'s key and an oversized record replace nothing', async () => {
+  const templateId = randomBytes(32)
+  const key = manifestKey(tenantA.key.publicKey, templateId)
+  const current = manifestOf(tenantA, templateId, { seq: 5 })
+  await putRaw(key, encodeManifest(current))
+  assert.is((await heldAt(key))?.body.seq, 5, 'A\'s record is stored')
+  await putRaw(key, encodeManifest(manifestOf(tenantA, templateId, { seq: 2 })))
+  await putRaw(key, encodeManifest(manifestOf(tenantA, templateId, { seq: 5, model: 'other-model' })))
+  await putRaw(key, encodeManifest(manifestOf(tenantB, templateId, { seq: 9, state: 'erased' })))
+  await putRaw(key, new Uint8Array(MAX_MANIFEST_BYTES + 1))
+  const held = await heldAt(key)
+  assert.ok(held !== undefined && equalBytes(encodeManifest(held), encodeManifest(current)), 'the stored record is still A\'s seq 5')
 })
 
 dht.after(async () => {
