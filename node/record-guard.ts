@@ -10,6 +10,14 @@
  * one place every record is written (the datastore) covers the PUT handler,
  * the node's own puts and kad-dht's record corrections alike.
  *
+ * The same place keeps out everything else a peer could have kad-dht store:
+ * records of namespaces the network never reads (kad-dht accepts `/pk/`
+ * records by default) and provider records, whose ADD_PROVIDER handler also
+ * merges the addresses the message carries into the address book, beside
+ * the node-signed statements admission keeps capped and replaced. Neither is
+ * used by bioshard, and both would let any peer that is let in grow a node's
+ * memory without bound.
+ *
  * @module
  */
 import { MemoryDatastore } from 'datastore-core/memory'
@@ -23,10 +31,21 @@ import { prefers, RECORD_NAMESPACE } from '../protocol/records.ts'
 
 /** kad-dht keeps records under `<datastorePrefix>/record/<base32 key>`; its default prefix is `/dht`. */
 const RECORD_PREFIX = '/dht/record/'
+/** kad-dht keeps provider records under `<datastorePrefix>/provider/…`. */
+const PROVIDER_PREFIX = '/dht/provider/'
 const NAMESPACE_PREFIX = new TextEncoder().encode(`/${RECORD_NAMESPACE}/`)
 
 function isManifestRecord (r: Libp2pRecord): boolean {
   return r.key.length > NAMESPACE_PREFIX.length && equalBytes(r.key.subarray(0, NAMESPACE_PREFIX.length), NAMESPACE_PREFIX)
+}
+
+/** Whether serialised record bytes are a record of the manifest namespace. */
+function holdsManifestRecord (bytes: Uint8Array): boolean {
+  try {
+    return isManifestRecord(Libp2pRecord.deserialize(bytes))
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -64,7 +83,9 @@ export class GuardedDatastore extends MemoryDatastore {
 
   override async put (key: Key, val: Uint8Array, options?: AbortOptions): Promise<Key> {
     const k = key.toString()
+    if (k.startsWith(PROVIDER_PREFIX)) throw new BioshardError('ERR_BAD_REQUEST', 'this network\'s DHT keeps no provider records')
     if (!k.startsWith(RECORD_PREFIX)) return super.put(key, val, options)
+    if (!holdsManifestRecord(val)) throw new BioshardError('ERR_BAD_REQUEST', 'this network\'s DHT keeps manifest records only')
     const prev = this.#locks.get(k) ?? Promise.resolve()
     const mine = prev.catch(() => {}).then(() => {
       if (super.has(key) && !mayReplace(super.get(key) as Uint8Array, val)) {
