@@ -1,14 +1,16 @@
 /**
  * Holder side of `/bioshard/erase/1.0.0`: opt-out. The tenant, or the subject
  * with the key named in the consent record, asks; the holder deletes the
- * share and its manifest copy, keeps a tombstone so the id can never be
- * stored or fetched again, and returns a signed receipt. Erasing twice
- * returns a receipt again (idempotent).
+ * share and its manifest copy, keeps a tombstone in the tenant's slot so the
+ * id can never be stored or fetched again there, and returns a signed
+ * receipt. Erasing twice returns a receipt again (idempotent). A node that
+ * the manifest does not list and that holds nothing of the id refuses
+ * (ERR_NOT_HOLDER) rather than keep a tombstone for good.
  *
  * @module
  */
 import { decodeEraseRequest, eraseRequestHash, signEraseReceipt } from '../../protocol/erase.ts'
-import { checkManifest, decodeManifest } from '../../protocol/manifest.ts'
+import { checkManifest, entryFor } from '../../protocol/manifest.ts'
 import { checkSigned } from '../../protocol/signed.ts'
 import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
@@ -34,11 +36,16 @@ export async function handleErase (deps: HolderDeps, manifests: ManifestCache, b
   if (!allowed) refuse('ERR_NOT_AUTHORISED', `erase signer is not the manifest's ${by}`)
   checkSigned(SIG.ERASE_REQUEST, req, key, 'erase request')
   deps.replay.check(key, req.body.nonce, now)
-  // Our own copy decides whose template this is: another tenant's manifest
-  // naming the same id must not erase it.
+  // The slot names the signing tenant: another tenant's erase of the same id
+  // lands in that tenant's own slot and never touches the owner's.
   const slot = slotKey(manifest.body.tenant, templateId)
-  const ours = await deps.store.getManifest(slot)
-  if (ours !== undefined && !equalBytes(decodeManifest(ours).body.tenant, manifest.body.tenant)) refuse('ERR_NOT_AUTHORISED', 'template belongs to another tenant')
+  // A tombstone is kept only where it can matter: at a node the manifest lists
+  // (an erase that overtakes its store must still win) or that holds something
+  // in the slot. Anywhere else no tenant may make a node keep one for good.
+  const listed = entryFor(manifest.body, deps.self) !== undefined
+  if (!listed && await deps.store.getManifest(slot) === undefined && !(await deps.store.isErased(slot))) {
+    refuse('ERR_NOT_HOLDER', 'this node is not a holder of that template')
+  }
   const { held } = await deps.store.erase(slot, bytes)
   manifests.drop(slot)
   return signEraseReceipt({ templateId, holder: deps.self, held, request: eraseRequestHash(req), time: now }, deps.key)

@@ -2,7 +2,8 @@
  * Variations of the fixed attacks, performed against real nodes by a peer
  * that is let in (a certified client of another tenant) speaking raw DHT
  * messages: records in namespaces the network never uses, provider records
- * with addresses, and rollbacks of a tenant's own record. The DHT of a
+ * with addresses, rollbacks of a tenant's own record, and erases sent to
+ * nodes that hold nothing of an id (tombstones for good). The DHT of a
  * bioshard network carries manifest records and peer routing only, so no
  * other write may grow a node's store or its address book.
  */
@@ -23,6 +24,10 @@ import { manifestKey } from '../../protocol/records.ts'
 import { MAX_MANIFEST_BYTES } from '../../protocol/constants.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
 import { clientHost } from '../helpers/enrol.ts'
+import { codeOfAsync } from '../helpers/assert.ts'
+import { eraseAt } from '../../node/client/holder-requests.ts'
+import { slotKey } from '../../protocol/ownership.ts'
+import type { ShareStore } from '../../node/store/share-store.ts'
 import { PROTOCOL } from '../../protocol/constants.ts'
 import { randomBytes, utf8 } from '../../crypto/bytes.ts'
 import type { SiteNode } from '../../node/site-node.ts'
@@ -131,6 +136,17 @@ dht('held: A\'s own older or same-seq record, B\'s record under A\'s key and an 
   await putRaw(key, new Uint8Array(MAX_MANIFEST_BYTES + 1))
   const held = await heldAt(key)
   assert.ok(held !== undefined && equalBytes(encodeManifest(held), encodeManifest(current)), 'the stored record is still A\'s seq 5')
+})
+
+dht('an erase of an id at a node the manifest does not list, holding nothing of it, is refused and leaves no tombstone (ERR_NOT_HOLDER)', async () => {
+  const m = manifestOf(tenantB, randomBytes(32))
+  const outsider = net.nodes[2]
+  assert.is(await codeOfAsync(eraseAt(hostile.host, outsider.cert.body.peer, m, tenantB.key)), 'ERR_NOT_HOLDER')
+  const store = (outsider as unknown as { store: ShareStore }).store
+  assert.not.ok(await store.isErased(slotKey(tenantB.key.publicKey, m.body.templateId)), 'no tombstone was kept')
+  // A listed holder still keeps one, so an erase that overtakes the store wins.
+  const receipt = await eraseAt(hostile.host, net.nodes[0].cert.body.peer, m, tenantB.key)
+  assert.is(receipt.body.held, false)
 })
 
 dht.after(async () => {
