@@ -30,7 +30,6 @@ import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
 import type { FetchResponse } from '../../protocol/fetch.ts'
 import type { ClientContext } from './context.ts'
 import { checkManifestTrust } from './trust.ts'
-import { readVerifierCert } from '../../protocol/certs.ts'
 import { logger } from '../log.ts'
 
 import type { MatchResult } from '../../matcher/enclave/enclave.ts'
@@ -210,10 +209,10 @@ async function requireLiveness (ctx: ClientContext, input: VerifyInput): Promise
  */
 export async function verify (ctx: ClientContext, input: VerifyInput): Promise<VerifyResult> {
   const started = performance.now()
-  const verifier = ctx.verifier
-  if (verifier === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no verifier credentials')
+  if (ctx.verifier === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no verifier credentials')
   const manifest = await ctx.manifests.get(input.templateId, { signal: AbortSignal.timeout(ctx.timeouts.dhtMs) })
-  checkManifestTrust(manifest, readVerifierCert(verifier.cert).body.tenant, ctx.roster)
+  // The client's own tenant is its verifier certificate's tenant (createClient checks they agree).
+  checkManifestTrust(manifest, ctx.manifests.tenant, ctx.roster)
   if (manifest.body.state === 'erased') throw new BioshardError('ERR_ERASED', 'template was erased')
   if (manifest.body.policy.liveness) await requireLiveness(ctx, input)
   const manifestMs = performance.now() - started
