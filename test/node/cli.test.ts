@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { runCli } from '../../node/cli/main.ts'
+import { COMMANDS } from '../../node/cli/commands.ts'
 import type { CliIo } from '../../node/cli/io.ts'
 import { loadKeys, loadCert } from '../../node/keys.ts'
 import { toHex, equalBytes } from '../../crypto/bytes.ts'
@@ -67,6 +68,14 @@ async function admit (authority: { dir: string }, node: { dir: string, peer: str
 // ---------------------------------------------------------------------------
 
 const top = suite('bioshard: help, version and exit codes')
+
+top('every command\'s registry entry names and summarises it as its module does', async () => {
+  for (const c of COMMANDS) {
+    const loaded = await c.load()
+    assert.is(loaded.name, c.name)
+    assert.is(loaded.summary, c.summary)
+  }
+})
 
 top('--help lists every command and exits 0', async () => {
   for (const flag of ['--help', '-h', 'help']) {
@@ -424,6 +433,12 @@ proc('prints its peer id, loopback address and metrics URL before ready', () => 
   assert.ok(node.addrs.length > 0)
   for (const a of node.addrs) assert.match(a, new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${node.peer}$`))
   assert.match(node.metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+})
+
+proc('a node process loads neither ONNX Runtime nor the image decoder (commands are loaded on demand)', () => {
+  const maps = readFileSync(`/proc/${p.node!.child.pid}/maps`, 'utf8')
+  assert.not.match(maps, /onnxruntime/, 'ONNX Runtime is mapped into a site node')
+  assert.not.match(maps, /libvips|sharp/, 'the image decoder is mapped into a site node')
 })
 
 proc('serves Prometheus metrics', async () => {
