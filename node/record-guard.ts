@@ -27,7 +27,8 @@ import type { AbortOptions } from '@libp2p/interface'
 import { equalBytes } from '../crypto/bytes.ts'
 import { BioshardError } from '../crypto/errors.ts'
 import { decodeManifest } from '../protocol/manifest.ts'
-import { prefers, RECORD_NAMESPACE } from '../protocol/records.ts'
+import { prefers } from '../protocol/records.ts'
+import { RECORD_NAMESPACE } from '../protocol/ownership.ts'
 
 /** kad-dht keeps records under `<datastorePrefix>/record/<base32 key>`; its default prefix is `/dht`. */
 const RECORD_PREFIX = '/dht/record/'

@@ -36,7 +36,7 @@ import { BioshardError } from '../crypto/errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL, MAX_MESSAGE_BYTES, FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
-import { manifestKey } from '../protocol/records.ts'
+import { manifestKey } from '../protocol/ownership.ts'
 import { decodeManifest } from '../protocol/manifest.ts'
 
 const log = logger('node')

@@ -56,11 +56,6 @@ export function slotKey (tenant: Uint8Array, templateId: Uint8Array): Uint8Array
   return concat(tenantTag(tenant), abytes(templateId, TEMPLATE_ID_BYTES, 'templateId'))
 }
 
-/** The template id inside a storage slot. */
-export function slotTemplateId (slot: Uint8Array): Uint8Array {
-  return abytes(slot, SLOT_BYTES, 'slot').subarray(TENANT_TAG_BYTES)
-}
-
 /** The tenant tag inside a storage slot. */
 export function slotTenantTag (slot: Uint8Array): Uint8Array {
   return abytes(slot, SLOT_BYTES, 'slot').subarray(0, TENANT_TAG_BYTES)

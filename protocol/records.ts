@@ -15,8 +15,6 @@ import type { TrustAnchor } from './certs.ts'
 import { MAX_MANIFEST_BYTES } from './constants.ts'
 import { isManifestKeyOf, parseManifestKey } from './ownership.ts'
 
-export { RECORD_NAMESPACE, manifestKey } from './ownership.ts'
-
 /**
  * Validate a manifest record for `key`. Expiry of the enrolment is not a
  * reason to refuse the record (an expired or erased manifest still tells

@@ -10,6 +10,7 @@
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 import { BioshardError } from '../../crypto/errors.ts'
 import { TEMPLATE_ID_BYTES } from '../../protocol/constants.ts'
+import { setBounded } from '../../crypto/bounded-map.ts'
 
 /** How long a prepared id may wait for its enrolment (consent is collected in between). */
 export const PREPARED_ID_TTL_MS = 60 * 60_000
@@ -27,8 +28,7 @@ export class PreparedIds {
   /** A new random template id, reserved for one enrolment by this client. */
   issue (now = Date.now()): Uint8Array {
     const id = randomBytes(TEMPLATE_ID_BYTES)
-    if (this.#ids.size >= MAX_PREPARED_IDS) this.#ids.delete(this.#ids.keys().next().value as string)
-    this.#ids.set(toHex(id), now + this.#ttlMs)
+    setBounded(this.#ids, toHex(id), now + this.#ttlMs, MAX_PREPARED_IDS)
     return id
   }
 

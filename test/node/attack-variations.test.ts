@@ -20,7 +20,7 @@ import { Message, MessageType } from '../../node_modules/@libp2p/kad-dht/dist/sr
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { buildManifest } from '../../node/client/manifest-builder.ts'
 import { encodeManifest, decodeManifest, type Manifest } from '../../protocol/manifest.ts'
-import { manifestKey } from '../../protocol/records.ts'
+import { manifestKey } from '../../protocol/ownership.ts'
 import { MAX_MANIFEST_BYTES } from '../../protocol/constants.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
 import { clientHost } from '../helpers/enrol.ts'
