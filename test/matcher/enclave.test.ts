@@ -83,7 +83,8 @@ Match('a share sealed for another x, another request, another request time or an
   const good = sealed(key, e, e.shares[0])
   const otherX = { ...sealed(key, e, e.shares[1]), x: e.shares[2].x }
   const otherRequest = { ...sealed(key, e, e.shares[3]), request: randomBytes(32) }
-  const otherTime = { ...sealed(key, e, e.shares[5]), time: Date.now() - 1 }
+  const sealedAt = sealed(key, e, e.shares[5])
+  const otherTime = { ...sealedAt, time: sealedAt.time - 1 } // never the time it was sealed under, however fast this runs
   const otherEnclave = sealed(generateSigningKey().key.publicKey, e, e.shares[4]) // an Ed25519 key read as X25519: not ours
   const more = sealed(key, e, e.shares[1])
   const r = await enclave.match(request(enclave, e, near(e.vector), [good, otherX, otherRequest, otherEnclave, more, otherTime]))
