@@ -19,7 +19,7 @@
  *   in flight (requests/s), each interleaved in rounds with its floor so
  *   drift on a noisy machine hits both alike. Goals: fetch median ≤ 1.5× the
  *   floor's, fetch throughput ≥ 0.6× the floor's. The floor opens a stream
- *   per request; fetch reuses streams (see node/stream-pool.ts), so the echo
+ *   per request; fetch reuses streams (see net/stream-pool.ts), so the echo
  *   on a reused stream is measured too and each fetch row also states its
  *   ratio to that like-for-like transport.
  *
@@ -41,10 +41,10 @@ import { lpStream } from '@libp2p/utils'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../node/authority.ts'
+import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../keys/authority.ts'
 import { provisionNode } from '../sim/local-network.ts'
-import { createHost, type Host } from '../node/host.ts'
-import { storeShare, fetchShare, type FetchCredentials } from '../node/client/holder-requests.ts'
+import { createHost, type Host } from '../net/host.ts'
+import { storeShare, fetchShare, type FetchCredentials } from '../client/holder-requests.ts'
 import type { Share } from '../crypto/shares.ts'
 import { open } from '../crypto/seal.ts'
 import { randomBytes, equalBytes, wipe } from '../crypto/bytes.ts'

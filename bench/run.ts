@@ -27,7 +27,7 @@ const ORDER = ['crypto', 'node', 'face']
 const SUFFIX = '.bench.ts'
 
 function suites (): Suite[] {
-  const dir = new URL('.', import.meta.url)
+  const dir = new URL('./', import.meta.url)
   const found = readdirSync(dir).filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length))
   const names = [...ORDER.filter((n) => found.includes(n)), ...found.filter((n) => !ORDER.includes(n)).sort()]
   return names.map((name) => ({ name, url: new URL(`./${name}${SUFFIX}`, dir).href }))

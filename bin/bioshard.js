@@ -6,5 +6,5 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(`bioshard needs Node >= 22.18 (this is ${process.version}); run it through npm (npx bioshard, npm start), which uses the pinned Node from npm ci\n`)
   process.exit(2)
 }
-const { main } = await import('../node/cli/main.ts')
+const { main } = await import('../cli/main.ts')
 await main()

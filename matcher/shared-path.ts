@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
 
 /**
  * The shared directory: `env.BIOSHARD_SHARED` when set, else `<repo>/../shared`.

@@ -12,7 +12,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { BioshardError } from '../crypto/errors.ts'
 import { fromHex } from '../crypto/bytes.ts'
 import { NAME, NETWORK_ID } from '../protocol/fields.ts'
-import { readJsonFile, writeSecretFile } from './files.ts'
+import { readJsonFile, writeSecretFile } from '../keys/files.ts'
 
 export const CONFIG_VERSION = 1
 

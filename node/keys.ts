@@ -16,7 +16,7 @@ import { signingKeyFromSeed, type SigningKey } from '../crypto/sign.ts'
 import { decodeCanonical } from '../crypto/canonical.ts'
 import { BioshardError } from '../crypto/errors.ts'
 import { readNodeCert, type NodeCert } from '../protocol/certs.ts'
-import { writeSecretFile, readBytesFile } from './files.ts'
+import { writeSecretFile, readBytesFile } from '../keys/files.ts'
 
 export const PEER_KEY_FILE = 'peer.key'
 export const STORAGE_KEY_FILE = 'storage.key'

@@ -88,7 +88,7 @@ export function makeClientProof (credential: ClientCredential, network: string, 
   return { cert: credential.cert, ...(credential.chain !== undefined ? { chain: credential.chain } : {}), proof }
 }
 
-/** Signature checks, possibly remembered (see node/policy/verified-cache.ts). */
+/** Signature checks, possibly remembered (see net/policy/verified-cache.ts). */
 export type SignatureCheck = (tag: typeof SIG.VERIFIER_CERT, signed: Signed<unknown>, key: Uint8Array, what: string) => void
 /** Tenant-certificate check with a given signature check (see `checkTenantCert` in certs.ts). */
 export type TenantCheck = (cert: TenantCert, anchor: TrustAnchor, now: number) => void

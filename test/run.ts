@@ -10,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { availableParallelism } from 'node:os'
 
-const ROOT = new URL('..', import.meta.url).pathname
+const ROOT = new URL('../', import.meta.url).pathname
 const TEST_DIR = join(ROOT, 'test')
 // Multi-node suites spawn processes and open sockets; running more files than
 // cores at once only makes their timeouts flaky.

@@ -9,12 +9,12 @@ import type { Sealer } from '../../crypto/seal.ts'
 import type { SigningKey } from '../../crypto/sign.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
 import type { ShareStore } from '../store/share-store.ts'
-import type { ReplayCache } from '../policy/replay-cache.ts'
-import type { RateLimiter } from '../policy/rate-limiter.ts'
+import type { ReplayCache } from '../../net/policy/replay-cache.ts'
+import type { RateLimiter } from '../../net/policy/rate-limiter.ts'
 import type { AttestationVerifier } from '../../protocol/attestation.ts'
 import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
 import { refuse } from '../../protocol/errors.ts'
-import type { RequestContext } from '../rpc.ts'
+import type { RequestContext } from '../../net/rpc.ts'
 
 export interface HolderDeps {
   /** This node's peer id. */

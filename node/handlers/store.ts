@@ -16,7 +16,7 @@ import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, wipe } from '../../crypto/bytes.ts'
 import { shareMatches } from '../../crypto/shares.ts'
-import type { RequestContext } from '../rpc.ts'
+import type { RequestContext } from '../../net/rpc.ts'
 import { checkEnvelope, type HolderDeps } from './context.ts'
 import { slotKey } from '../../protocol/ownership.ts'
 

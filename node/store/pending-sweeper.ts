@@ -25,7 +25,7 @@ import { decodeManifest, entryFor } from '../../protocol/manifest.ts'
 import { manifestKey, tenantTag, slotTenantTag } from '../../protocol/ownership.ts'
 import { validateManifestRecord } from '../../protocol/records.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
-import { logger } from '../log.ts'
+import { logger } from '../../net/log.ts'
 import type { ShareStore } from './share-store.ts'
 
 const log = logger('node:pending')

@@ -3,7 +3,7 @@
  * errors that name the option.
  */
 import { suite } from 'uvu'
-import { createClient } from '../../node/client/client.ts'
+import { createClient } from '../../client/client.ts'
 import { expectArgErrorAsync } from '../helpers/assert.ts'
 
 const Args = suite('createClient arguments')

@@ -16,7 +16,7 @@ if (!requireShared('raw face verify', PHOTOS)) {
   Face.skip('a genuine photo is accepted and an impostor photo rejected')
 } else {
   const { LocalNetwork } = await import('../../sim/local-network.ts')
-  const { createClient } = await import('../../node/client/client.ts')
+  const { createClient } = await import('../../client/client.ts')
   const { verifyDecision } = await import('../../protocol/decision.ts')
   const photo = (who: string, n: number): Uint8Array => new Uint8Array(readFileSync(sharedPath('data', 'faces', 'raw', who, `${who}${n}.png`)))
   const net = await LocalNetwork.start({ nodes: 5 })

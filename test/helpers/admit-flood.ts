@@ -17,7 +17,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { request } from '../../node/rpc.ts'
+import { request } from '../../net/rpc.ts'
 import { encodeCanonical } from '../../crypto/canonical.ts'
 import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES, MAX_ROSTER_ENTRIES, WIRE_VERSION } from '../../protocol/constants.ts'
 

@@ -7,7 +7,7 @@
 import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { MatchRequest, SealedShare } from '../../matcher/enclave/enclave.ts'
+import type { MatchRequest, SealedShare } from '../../enclave/enclave.ts'
 import { encryptTemplate } from '../../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
 import { seal } from '../../crypto/seal.ts'
@@ -18,7 +18,7 @@ import { shareSealInfo } from '../../protocol/fetch.ts'
 import { encodeManifest, signManifest, type Manifest, type Policy } from '../../protocol/manifest.ts'
 import { manifestDigest, sealBinding } from '../../protocol/seal-binding.ts'
 import type { SignedWire } from '../../protocol/signed.ts'
-import { buildManifest } from '../../node/client/manifest-builder.ts'
+import { buildManifest } from '../../client/manifest-builder.ts'
 import { makeTemplate, encodeTemplate, type TemplateDtype } from '../../matcher/template.ts'
 
 /** The model id every template here is enrolled under. */

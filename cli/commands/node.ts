@@ -1,0 +1,97 @@
+/**
+ * `bioshard node init|start`: set up and run a site node.
+ *
+ * @module
+ */
+import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { EXIT, UsageError, type Command } from '../io.ts'
+import { parse, required, list } from '../args.ts'
+import { writeConfig, CONFIG_VERSION, DEFAULT_LIMITS, type NodeConfig } from '../../node/config.ts'
+import { initKeys } from '../../node/keys.ts'
+import { ensurePrivateDir, readJsonFile } from '../../keys/files.ts'
+import { parseAuthorityInfo } from '../../keys/authority.ts'
+import { SiteNode } from '../../node/site-node.ts'
+import { BioshardError } from '../../crypto/errors.ts'
+
+const HELP = `Usage:
+  bioshard node init  --dir <dir> --site <name> --authority <authority.json | hex key> [--network <id>]
+                      [--listen <multiaddr>]... [--bootstrap <multiaddr>]...
+  bioshard node start --dir <dir> [--metrics <host:port>]
+
+init   writes config.json (0600; refuses to overwrite) and the node's keys
+       (peer.key, storage.key), and prints the peer id. Give the peer id to the
+       network authority (bioshard authority admit) and copy the certificate it
+       issues to <dir>/node.cert.
+start  runs the node until SIGINT/SIGTERM, then shuts down cleanly. Prints its
+       peer id and listen addresses when ready.
+
+Options:
+  --authority   the authority's authority.json, or its public key in hex (then --network is required)
+  --listen      listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/4100)
+  --bootstrap   a peer to join through (/ip4/…/tcp/…/p2p/<id>), repeatable
+  --metrics     serve /metrics and /healthz on host:port (e.g. 127.0.0.1:9464)
+  -h, --help    show this help
+
+Environment: BIOSHARD_LISTEN, BIOSHARD_BOOTSTRAP (comma-separated), BIOSHARD_METRICS
+override the config file; DEBUG=bioshard:* prints debug logs.
+`
+
+function authorityFrom (value: string, network: string | undefined): { network: string, key: string } {
+  if (/^[0-9a-f]{64}$/.test(value)) {
+    if (network === undefined) throw new UsageError('--network is required when --authority is a bare public key')
+    return { network, key: value }
+  }
+  if (!existsSync(value)) throw new UsageError(`--authority: no such file ${value}`)
+  const info = parseAuthorityInfo(readJsonFile(value, 'authority description'), value)
+  return { network: info.network, key: Buffer.from(info.publicKey).toString('hex') }
+}
+
+export const command: Command = {
+  name: 'node',
+  summary: 'set up (init) and run (start) a site node',
+  run: async (argv, io) => {
+    const { values, positionals } = parse(argv, {
+      dir: { type: 'string' }, site: { type: 'string' }, authority: { type: 'string' }, network: { type: 'string' },
+      listen: { type: 'string', multiple: true }, bootstrap: { type: 'string', multiple: true }, metrics: { type: 'string' }
+    })
+    if (values.help === true) { io.stdout(HELP); return EXIT.OK }
+    const dir = resolve(required(values, 'dir'))
+    switch (positionals[0]) {
+      case 'init': {
+        const site = required(values, 'site')
+        const authority = authorityFrom(required(values, 'authority'), values.network as string | undefined)
+        const listen = list(values, 'listen')
+        const config: NodeConfig = {
+          version: CONFIG_VERSION,
+          site,
+          network: authority.network,
+          authorities: [authority.key],
+          listen: listen.length > 0 ? listen : ['/ip4/0.0.0.0/tcp/4100'],
+          bootstrap: list(values, 'bootstrap'),
+          metrics: null,
+          limits: { ...DEFAULT_LIMITS }
+        }
+        ensurePrivateDir(dir)
+        if (existsSync(resolve(dir, 'config.json'))) throw new BioshardError('ERR_CONFIG', `${dir} already holds a node; refusing to overwrite it`)
+        writeConfig(dir, config)
+        const peer = await initKeys(dir)
+        io.stdout(`${peer}\n`)
+        io.stderr(`node initialised in ${dir} (site ${site}, network ${authority.network})\nnext: bioshard authority admit --dir <authority-dir> --peer ${peer} --site '${site}' --out ${dir}/node.cert\n`)
+        return EXIT.OK
+      }
+      case 'start': {
+        const node = await SiteNode.open({ dir, env: io.env, ...(typeof values.metrics === 'string' ? { metrics: values.metrics } : {}) })
+        await node.start()
+        io.stdout(`peer ${node.peerId.toString()}\n${node.addrs.map((a) => `listening ${a}`).join('\n')}\n${node.metricsUrl !== undefined ? `metrics ${node.metricsUrl}/metrics\n` : ''}ready\n`)
+        if (!io.stopSignal.aborted) await new Promise((resolve) => io.stopSignal.addEventListener('abort', resolve, { once: true }))
+        io.stderr('stopping…\n')
+        await node.stop()
+        io.stderr('stopped\n')
+        return EXIT.OK
+      }
+      default:
+        throw new UsageError(positionals[0] === undefined ? 'missing subcommand (init, start)' : `unknown subcommand '${positionals[0]}'`)
+    }
+  }
+}

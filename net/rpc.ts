@@ -1,0 +1,263 @@
+/**
+ * Request/response RPC over libp2p: the caller writes a length-prefixed
+ * request, the handler answers with one length-prefixed response frame
+ * (success body or typed refusal). A stream may carry one request after
+ * another: callers keep finished streams in a {@link StreamPool} and reuse
+ * them, which saves a stream open and protocol negotiation per request. A
+ * caller that sends one request and closes sees exactly the one-shot
+ * exchange.
+ *
+ * Every inbound request is bounded (js-libp2p protocol-service style): a
+ * deadline, a maximum request size enforced from the length prefix before the
+ * body is read, a per-connection stream limit, an idle limit between requests
+ * on one stream, and a budget every refusal is charged against, after which
+ * the peer (or, for unauthenticated peers, its address) is disconnected and
+ * refused for a while. A refusal or failure ends the stream
+ * (its state is no longer known to both sides); it never stops the node
+ * serving the next request.
+ *
+ * @module
+ */
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, Stream, Connection, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
+import { plain } from '../crypto/bytes.ts'
+import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol/frame.ts'
+import { RemoteError } from '../protocol/errors.ts'
+import { streamPool, type Channel } from './stream-pool.ts'
+import { refusalWeight, type RefusalBudget } from './policy/refusal-budget.ts'
+
+/** What a handler learns about the caller. */
+export interface RequestContext {
+  /** The authenticated remote peer (noise-verified). */
+  peer: string
+  connection: Connection
+  signal: AbortSignal
+  /** What the request was about (template id hex, action), filled in by the handler for the audit log. */
+  note: { subject?: string, action?: string }
+}
+
+/** Outcome of one served request, for audit and metrics. */
+export interface Served { protocol: string, peer: string, outcome: 'ok' | ErrorCode, message?: string, seconds: number, subject?: string, action?: string }
+
+export interface ServeOptions {
+  /** Largest request accepted; the length prefix is checked before reading. */
+  maxRequestBytes: number
+  /** Deadline for reading, handling and answering one request. */
+  timeoutMs: number
+  /** Concurrent inbound streams per connection for this protocol. */
+  maxInboundStreams: number
+  /** How long a stream may wait for its next request after an answer. */
+  idleTimeoutMs: number
+  /** Called after each request (ok or refused). */
+  onServed?: (s: Served) => void
+}
+
+/**
+ * The refusal budget every served request is charged against (see
+ * net/policy/refusal-budget.ts); exported under its former name too.
+ */
+export { RefusalBudget, RefusalBudget as InvalidRequestBudget } from './policy/refusal-budget.ts'
+
+/** libp2p errors that mean the caller (or its connection) went away mid-request: not a fault of this node. */
+const CALLER_GONE: ReadonlySet<string> = new Set([
+  'StreamResetError', 'StreamAbortedError', 'StreamStateError', 'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'
+])
+
+function codeOf (e: unknown): { code: ErrorCode, message: string } {
+  if (e instanceof BioshardError) return { code: e.code, message: e.message }
+  const name = (e as Error)?.name ?? ''
+  if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') return { code: 'ERR_TOO_LARGE', message: 'request exceeds the size limit' }
+  if (name === 'UnexpectedEOFError' || name === 'InvalidMessageLengthError') return { code: 'ERR_DECODE', message: 'request truncated or malformed' }
+  if (name === 'AbortError' || name === 'TimeoutError') return { code: 'ERR_TIMEOUT', message: 'request timed out' }
+  if (CALLER_GONE.has(name)) return { code: 'ERR_ABORTED', message: 'the caller closed the stream before the answer' }
+  return { code: 'ERR_INTERNAL', message: 'internal error' }
+}
+
+/**
+ * Register a bounded request/response handler for `protocol`.
+ *
+ * @param handle decodes and serves one request; returns the response body or throws a BioshardError
+ */
+export async function serve (
+  libp2p: Libp2p,
+  protocol: string,
+  handle: (request: Uint8Array, ctx: RequestContext) => Promise<unknown>,
+  options: ServeOptions,
+  budget: RefusalBudget
+): Promise<void> {
+  await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
+    const peer = connection.remotePeer.toString()
+    const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
+    for (let first = true; ; first = false) {
+      if (budget.refuses(peer, connection.remoteAddr)) { stream.abort(new Error('peer is over its refusal budget')); return }
+      const one = await serveOne(lp, peer, connection, first, handle, options)
+      if (one === 'end') break
+      const { outcome } = one.served
+      options.onServed?.({ protocol, ...one.served })
+      if (outcome !== 'ok' && budget.charge(peer, refusalWeight(outcome), connection.remoteAddr)) {
+        await connection.close().catch(() => {})
+        return
+      }
+      if (one.failure !== undefined) { stream.abort(one.failure); return }
+      if (outcome !== 'ok') break
+    }
+    if (stream.status === 'open') await stream.close({ signal: AbortSignal.timeout(options.timeoutMs) }).catch((e: Error) => { stream.abort(e) })
+  }, { maxInboundStreams: options.maxInboundStreams, maxOutboundStreams: options.maxInboundStreams })
+}
+
+/** One request's record, and why the answer could not be written (if it could not). */
+interface Outcome { served: Omit<Served, 'protocol'>, failure?: Error }
+
+/**
+ * Read, serve and answer one request on `lp`; 'end' when the caller closed
+ * the stream (or let it idle out) between requests.
+ */
+async function serveOne (
+  lp: ReturnType<typeof lpStream>,
+  peer: string,
+  connection: Connection,
+  first: boolean,
+  handle: (request: Uint8Array, ctx: RequestContext) => Promise<unknown>,
+  options: ServeOptions
+): Promise<Outcome | 'end'> {
+  let request: Uint8Array
+  let started = performance.now()
+  let limit = deadline(first ? options.timeoutMs : options.idleTimeoutMs)
+  let response: Uint8Array
+  let outcome: Served['outcome'] = 'ok'
+  let message: string | undefined
+  const note: RequestContext['note'] = {}
+  try {
+    try {
+      request = plain((await lp.read({ signal: limit.signal })).subarray())
+    } catch (e) {
+      limit.clear()
+      // Between requests, an end of stream or the idle limit is the caller
+      // being done, not a fault; a length over the limit is a fault on any request.
+      if (!first && codeOf(e).code !== 'ERR_TOO_LARGE') return 'end'
+      throw e
+    }
+    if (!first) {
+      limit.clear()
+      started = performance.now()
+      limit = deadline(options.timeoutMs)
+    }
+    response = okFrame(await handle(request, { peer, connection, signal: limit.signal, note }))
+  } catch (e) {
+    const c = codeOf(e)
+    outcome = c.code
+    // Bounded once for the wire and the audit log alike: a decoder's message may quote the peer's own field names.
+    message = c.message.slice(0, MAX_REFUSAL_MESSAGE)
+    response = errorFrame(c.code, message)
+  }
+  let failure: Error | undefined
+  try {
+    await lp.write(response, { signal: limit.signal })
+  } catch (e) {
+    failure = e as Error
+  } finally {
+    limit.clear()
+  }
+  return { served: { peer, outcome, message, seconds: (performance.now() - started) / 1000, ...note }, ...(failure !== undefined ? { failure } : {}) }
+}
+
+/**
+ * An abort signal that fires after `ms`, with a way to cancel it once the
+ * work is done: `AbortSignal.timeout` cannot be cancelled, so a holder
+ * serving hundreds of requests a second would keep thousands of idle-limit
+ * timers alive for their full 30 s, and a verifier making hundreds of
+ * requests a second thousands of request deadlines for their 10 s (each
+ * firing in the end, with the stream listeners it still holds).
+ */
+function deadline (ms: number): { signal: AbortSignal, clear: () => void } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new DOMException(`no progress within ${ms} ms`, 'TimeoutError')) }, ms)
+  timer.unref()
+  return { signal: controller.signal, clear: () => { clearTimeout(timer) } }
+}
+
+export interface RequestOptions {
+  timeoutMs: number
+  maxResponseBytes: number
+  signal?: AbortSignal
+}
+
+/**
+ * Send one request to `peer` on `protocol` and return the response body;
+ * refusals arrive as {@link RemoteError} with the holder's code.
+ *
+ * The request goes out on an idle pooled stream to that peer when there is
+ * one (else a new stream), and the stream goes back to the pool after a
+ * success frame. When a reused stream fails before an answer arrives (the
+ * holder closed it as idle, or reset it), the request is sent once more on a
+ * new stream. Nothing is served twice: store, fetch and erase requests carry
+ * a nonce the holder remembers (a served one comes back as ERR_REPLAY), and a
+ * roster exchange is idempotent.
+ *
+ * @throws {RemoteError} the holder's refusal, or ERR_BUSY when it cannot be reached;
+ *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
+ */
+export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions): Promise<unknown> {
+  const limit = deadline(options.timeoutMs)
+  try {
+    return await requestWithin(libp2p, peer, protocol, body, options, options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal]))
+  } finally {
+    limit.clear()
+  }
+}
+
+async function requestWithin (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions, signal: AbortSignal): Promise<unknown> {
+  const who = peer.toString()
+  const pool = streamPool(libp2p)
+  const key = `${who} ${protocol} ${options.maxResponseBytes}`
+
+  /** One exchange on `channel` (or a new stream): pooled after a success frame, closed after a refusal, aborted on failure. */
+  const exchange = async (channel: Channel | undefined): Promise<unknown> => {
+    let ch = channel
+    try {
+      if (ch === undefined) {
+        const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+        ch = { stream, lp: lpStream(stream, { maxDataLength: options.maxResponseBytes }) }
+      }
+      await ch.lp.write(body, { signal })
+      const bytes = plain((await ch.lp.read({ signal })).subarray())
+      let answer: unknown
+      try {
+        answer = readFrame(bytes, options.maxResponseBytes, who)
+      } catch (e) {
+        // A refusal ends the stream at the holder too.
+        if (e instanceof RemoteError) void ch.stream.close().catch(() => {})
+        else ch.stream.abort(e as Error)
+        ch = undefined
+        throw e
+      }
+      pool.give(key, ch)
+      return answer
+    } catch (e) {
+      ch?.stream.abort(e as Error)
+      throw e
+    }
+  }
+
+  const reused = pool.take(key)
+  try {
+    return await exchange(reused)
+  } catch (e) {
+    if (reused === undefined || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options)
+    try {
+      return await exchange(undefined)
+    } catch (again) {
+      throw failure(again, who, protocol, options)
+    }
+  }
+}
+
+/** The typed error a failed exchange surfaces as. */
+function failure (e: unknown, who: string, protocol: string, options: RequestOptions): Error {
+  if (e instanceof BioshardError) return e
+  const name = (e as Error)?.name
+  if (name === 'AbortError' || name === 'TimeoutError') return new BioshardError('ERR_TIMEOUT', `${who}: no answer on ${protocol} within ${options.timeoutMs} ms`, { cause: e })
+  return new RemoteError('ERR_BUSY', `unreachable on ${protocol}: ${(e as Error)?.message ?? e}`, who)
+}
