@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { EXIT, UsageError, type CliIo, type Command } from './io.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { COMMANDS } from './commands.ts'
 
 const PKG = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -8,7 +8,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { aint, abytes, equalBytes } from '../crypto/bytes.ts'
 import { readVerifierCert } from '../protocol/certs.ts'
 import { attestProcess } from '../protocol/attestation.ts'

@@ -16,7 +16,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { randomBytes, wipe } from '../crypto/bytes.ts'
-import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
+import { BioshardError, type ErrorCode } from '../errors.ts'
 import { encryptTemplate } from '../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
 import { choosePlacement, type Candidate } from '../protocol/placement.ts'

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import type { EraseReceipt } from '../protocol/erase.ts'
 import { eraseAt } from './holder-requests.ts'
 import { erasedManifest } from './manifest-builder.ts'

@@ -9,7 +9,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from '@libp2p/interface'
 import { randomBytes, equalBytes } from '../crypto/bytes.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { SIG } from '../crypto/tags.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { checkSigned, type SignedWire } from '../protocol/signed.ts'

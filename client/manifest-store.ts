@@ -10,7 +10,7 @@
  * @module
  */
 import { MessageType, type KadDHT } from '@libp2p/kad-dht'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { toHex } from '../crypto/bytes.ts'
 import { encodeManifest, checkManifest, type Manifest } from '../protocol/manifest.ts'
 import { validateManifestRecord, prefers } from '../protocol/records.ts'

@@ -8,7 +8,7 @@
  * @module
  */
 import { randomBytes, toHex } from '../crypto/bytes.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { TEMPLATE_ID_BYTES } from '../protocol/constants.ts'
 import { setBounded } from '../crypto/bounded-map.ts'
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import type { Manifest } from '../protocol/manifest.ts'
 import { MAX_SEQ, MAX_SHARES } from '../protocol/constants.ts'

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
+import { BioshardError, type ErrorCode } from '../errors.ts'
 import { equalBytes, toHex } from '../crypto/bytes.ts'
 import { encodeSigned } from '../protocol/signed.ts'
 import { encodeManifest, type Manifest, type ShareEntry } from '../protocol/manifest.ts'

@@ -14,7 +14,7 @@
  * @module
  */
 import { encode as cborEncode, rfc8949EncodeOptions } from 'cborg'
-import { DecodeError, TooLargeError } from './errors.ts'
+import { DecodeError, TooLargeError } from '../errors.ts'
 import { decodeStrict, sourceOf, NotCanonicalError } from './canonical-decode.ts'
 
 /** A decoded CBOR map with string keys. */

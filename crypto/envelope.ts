@@ -30,7 +30,7 @@ import { createCipheriv, createSecretKey, randomFillSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { abytes, concat, randomBytes, wipe } from './bytes.ts'
 import { encodeCanonical } from './canonical.ts'
-import { BioshardError, DecodeError, DecryptError } from './errors.ts'
+import { BioshardError, DecodeError, DecryptError } from '../errors.ts'
 import { AEAD } from './tags.ts'
 
 /** Biometric modality of a template. */

@@ -45,7 +45,7 @@
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { createCipheriv, createHmac, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, randomFillSync, type KeyObject } from 'node:crypto'
 import { abytes, aint, concat, equalBytes, plain, utf8, wipe } from './bytes.ts'
-import { DecodeError, DecryptError } from './errors.ts'
+import { DecodeError, DecryptError } from '../errors.ts'
 import { AEAD } from './tags.ts'
 import { setBounded } from './bounded-map.ts'
 

@@ -16,7 +16,7 @@
  */
 import { split, combine } from 'shamir-secret-sharing'
 import { abytes, aint, equalBytes, wipe } from './bytes.ts'
-import { BioshardError } from './errors.ts'
+import { BioshardError } from '../errors.ts'
 import { taggedHash } from './hash.ts'
 import { HASH } from './tags.ts'
 

@@ -11,7 +11,7 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { abytes, concat, plain, utf8, u32be, wipe } from './bytes.ts'
 import { setBounded } from './bounded-map.ts'
-import { SignatureError } from './errors.ts'
+import { SignatureError } from '../errors.ts'
 import type { SigTag } from './tags.ts'
 
 /** Raw Ed25519 public key length. */

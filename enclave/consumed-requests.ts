@@ -17,7 +17,7 @@
  * @module
  */
 import { toHex } from '../crypto/bytes.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
 import { MAX_CONSUMED_REQUESTS } from './constants.ts'
 

@@ -33,7 +33,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { realpathSync } from 'node:fs'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire, type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type OpenTarget, type ReadyMessage, type ResultMessage } from './messages.ts'
 import { checkIsolation } from './isolation.ts'
 import { planLaunch, type FaceModelPaths, type LaunchPlan } from './launch.ts'

@@ -9,7 +9,7 @@
  */
 import { openSync, closeSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import type { IsolationReport } from './messages.ts'
 
 /** Capabilities queried through `process.permission.has`. */

@@ -34,7 +34,7 @@
  * @module
  */
 import { concat, equalBytes, utf8, wipe } from '../crypto/bytes.ts'
-import { BioshardError, DecodeError } from '../crypto/errors.ts'
+import { BioshardError, DecodeError } from '../errors.ts'
 import { decryptTemplate } from '../crypto/envelope.ts'
 import { open, type SealKeyPair } from '../crypto/seal.ts'
 import { NotEnoughSharesError, reconstruct, type Share } from '../crypto/shares.ts'

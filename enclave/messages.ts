@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { BioshardError, DecryptError, type ErrorCode } from '../crypto/errors.ts'
+import { BioshardError, DecryptError, type ErrorCode } from '../errors.ts'
 import { NotEnoughSharesError } from '../crypto/shares.ts'
 import { DECISION_NONCE_MAX_BYTES, DECISION_NONCE_MIN_BYTES } from '../protocol/decision.ts'
 import type { FaceMatcherInit } from '../matcher/face/config.ts'

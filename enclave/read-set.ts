@@ -23,7 +23,7 @@
 import { realpathSync, statSync, readFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { importClosure, packageDir } from './import-graph.ts'
 
 /** Repository root (the directory holding `matcher/`). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { plain } from '../crypto/bytes.ts'
 
 /** Write a new file with mode 0600; refuses to overwrite. */

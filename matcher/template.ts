@@ -15,7 +15,7 @@
  * @module
  */
 import { decodeCanonical, asMap, bytesField, encodeCanonical, enumField, intField, numberField, strField } from '../crypto/canonical.ts'
-import { BioshardError, DecodeError } from '../crypto/errors.ts'
+import { BioshardError, DecodeError } from '../errors.ts'
 
 /** The template format version this module writes and reads. */
 export const TEMPLATE_VERSION = 1

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import { SIG } from '../crypto/tags.ts'
 import type { NodeCert, TenantCert, TrustAnchor } from '../protocol/certs.ts'

@@ -21,7 +21,7 @@
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream, Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
+import { BioshardError, type ErrorCode } from '../errors.ts'
 import { plain } from '../crypto/bytes.ts'
 import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol/frame.ts'
 import { RemoteError } from '../protocol/errors.ts'

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { fromHex } from '../crypto/bytes.ts'
 import { NAME, NETWORK_ID } from '../protocol/fields.ts'
 import { readJsonFile, writeSecretFile } from '../keys/files.ts'

@@ -14,7 +14,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { randomBytes, wipe } from '../crypto/bytes.ts'
 import { signingKeyFromSeed, type SigningKey } from '../crypto/sign.ts'
 import { decodeCanonical } from '../crypto/canonical.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { readNodeCert, type NodeCert } from '../protocol/certs.ts'
 import { writeSecretFile, readBytesFile } from '../keys/files.ts'
 

@@ -16,7 +16,7 @@
  * @module
  */
 import { asMap, arrayField, intField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
-import { DecodeError, TooLargeError } from '../crypto/errors.ts'
+import { DecodeError, TooLargeError } from '../errors.ts'
 import { readHead, skipItem, type ItemBudget } from './cbor-heads.ts'
 import { readNodeCert, type NodeCert } from './certs.ts'
 import { readNodeAddresses, type NodeAddresses } from './node-addresses.ts'

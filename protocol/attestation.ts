@@ -8,7 +8,7 @@
  */
 import { asMap, bytesField, intField, enumField } from '../crypto/canonical.ts'
 import { SIG } from '../crypto/tags.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, type Signed, type SignedWire } from './signed.ts'

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { BioshardError, DecodeError } from '../crypto/errors.ts'
+import { BioshardError, DecodeError } from '../errors.ts'
 
 /** One item head: major type, argument (length, count or value), and where the head ends. */
 export interface Head { major: number, arg: number, end: number }

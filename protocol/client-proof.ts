@@ -16,7 +16,7 @@
  */
 import { asMap, enumField, intField, strField } from '../crypto/canonical.ts'
 import { SIG } from '../crypto/tags.ts'
-import { BioshardError, DecodeError } from '../crypto/errors.ts'
+import { BioshardError, DecodeError } from '../errors.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import { checkSigned, readSigned, signBody, toWire, type Signed, type SignedWire } from './signed.ts'

@@ -23,7 +23,7 @@
  * @module
  */
 import { asMap, arrayField, boolField, bytesField, decodeCanonical, intField, numberField, type CborMap } from '../crypto/canonical.ts'
-import { DecodeError } from '../crypto/errors.ts'
+import { DecodeError } from '../errors.ts'
 import { SIG } from '../crypto/tags.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { checkSigned, readSigned, signAndEncode, type Signed } from './signed.ts'

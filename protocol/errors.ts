@@ -1,12 +1,12 @@
 /**
  * Refusals on the wire. A holder answers every bad request with one of the
- * stable codes from `crypto/errors.ts`; the caller receives it as a
+ * stable codes from `errors.ts`; the caller receives it as a
  * {@link RemoteError} carrying the same code, so applications match on the
  * code whether a failure happened locally or at a holder.
  *
  * @module
  */
-import { BioshardError, type ErrorCode } from '../crypto/errors.ts'
+import { BioshardError, type ErrorCode } from '../errors.ts'
 
 /** Codes a holder may send. Anything else from the wire is mapped to ERR_BAD_REQUEST. */
 export const WIRE_CODES: readonly ErrorCode[] = [

@@ -10,7 +10,7 @@
  * @module
  */
 import { asMap, bytesField, intField, strField, decodeCanonical, type CborMap } from '../crypto/canonical.ts'
-import { DecodeError } from '../crypto/errors.ts'
+import { DecodeError } from '../errors.ts'
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
 import { utf8, concat } from '../crypto/bytes.ts'

@@ -6,7 +6,7 @@
  * @module
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { DecodeError } from '../crypto/errors.ts'
+import { DecodeError } from '../errors.ts'
 
 export { NAME, PURPOSE, MODEL_ID, NETWORK_ID, peerField, nameField } from './field-formats.ts'
 

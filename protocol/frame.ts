@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeCanonical, decodeCanonical, asMap, boolField, strField } from '../crypto/canonical.ts'
-import type { ErrorCode } from '../crypto/errors.ts'
+import type { ErrorCode } from '../errors.ts'
 import { RemoteError, WIRE_CODES } from './errors.ts'
 import { encodeSigned, isKnownWire } from './signed.ts'
 import { concat } from '../crypto/bytes.ts'

@@ -7,7 +7,7 @@
  */
 import { asMap, bytesField, intField, arrayField, enumField, strField, boolField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
 import { SIG } from '../crypto/tags.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'

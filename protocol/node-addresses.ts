@@ -14,7 +14,7 @@
  */
 import { asMap, arrayField, enumField, intField, strField } from '../crypto/canonical.ts'
 import { SIG } from '../crypto/tags.ts'
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { readSigned, signBody, type Signed, type SignedWire } from './signed.ts'
 import { peerField, peerPublicKey, NETWORK_ID } from './fields.ts'

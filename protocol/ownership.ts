@@ -18,7 +18,7 @@
 import { taggedHash } from '../crypto/hash.ts'
 import { HASH } from '../crypto/tags.ts'
 import { abytes, concat, equalBytes, toHex, utf8 } from '../crypto/bytes.ts'
-import { DecodeError } from '../crypto/errors.ts'
+import { DecodeError } from '../errors.ts'
 import { KEY_BYTES, TEMPLATE_ID_BYTES } from './constants.ts'
 
 /** The namespace kad-dht routes to our validator and selector. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { BioshardError } from '../crypto/errors.ts'
+import { BioshardError } from '../errors.ts'
 import { decodeManifest, checkManifest, type Manifest } from './manifest.ts'
 import type { TrustAnchor } from './certs.ts'
 import { MAX_MANIFEST_BYTES } from './constants.ts'

@@ -9,7 +9,7 @@ import { encodeCanonical, reencodeDecoded, asMap, bytesField, type CborMap } fro
 import { concat } from '../crypto/bytes.ts'
 import { sign, verify, SIGNATURE_BYTES, type SigningKey } from '../crypto/sign.ts'
 import type { SigTag } from '../crypto/tags.ts'
-import { SignatureError } from '../crypto/errors.ts'
+import { SignatureError } from '../errors.ts'
 
 /** A decoded signed object: its typed body, the body's canonical bytes, and the signature. */
 export interface Signed<T> {

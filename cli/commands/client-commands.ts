@@ -15,7 +15,7 @@ import { parse, required, list, positive } from '../args.ts'
 import { createClient, type Client } from '../../client/client.ts'
 import { loadTenantCredentials } from '../../client/credentials.ts'
 import { fromHex, toHex } from '../../crypto/bytes.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
 import { FaceMatcher } from '../../matcher/face/pipeline.ts'
 

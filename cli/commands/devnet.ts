@@ -14,7 +14,7 @@ import { ProcessNetwork } from '../../sim/process-network.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
 import { createClient, type Client } from '../../client/client.ts'
 import { toHex } from '../../crypto/bytes.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { writeTenantCredentials } from '../../client/credentials.ts'
 import { demoFaces, demoModelDir, type DemoIdentity } from '../../sim/demo-faces.ts'
 

@@ -12,7 +12,7 @@ import { initKeys } from '../../node/keys.ts'
 import { ensurePrivateDir, readJsonFile } from '../../keys/files.ts'
 import { parseAuthorityInfo } from '../../keys/authority.ts'
 import { SiteNode } from '../../node/site-node.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 
 const HELP = `Usage:
   bioshard node init  --dir <dir> --site <name> --authority <authority.json | hex key> [--network <id>]

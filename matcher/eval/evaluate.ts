@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { FaceMatcher } from '../face/pipeline.ts'
 import type { FaceMatcherInit } from '../face/config.ts'
 import { cosine } from '../score.ts'

@@ -13,7 +13,7 @@
  */
 import sharp from 'sharp'
 import { abytes } from '../../crypto/bytes.ts'
-import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
+import { DecodeError, TooLargeError } from '../../errors.ts'
 import { resizeBilinear } from './resize.ts'
 
 /** Magic bytes of the accepted formats (JPEG: SOI and a marker, ITU T.81 B.1.1.2; PNG: RFC 2083 3.1; WebP: RIFF container with form type WEBP). */

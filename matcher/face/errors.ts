@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import type { FaceQuality } from './quality.ts'
 
 /** ERR_NO_FACE: the detector found no face above its score threshold. */

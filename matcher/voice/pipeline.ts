@@ -10,7 +10,7 @@
  * @module
  */
 import { abytes } from '../../crypto/bytes.ts'
-import { BioshardError, TooLargeError } from '../../crypto/errors.ts'
+import { BioshardError, TooLargeError } from '../../errors.ts'
 import { VOICE_SAMPLE_RATE, resolveVoiceConfig } from './config.ts'
 import type { VoiceConfig, VoiceConfigInit } from './config.ts'
 import { fbank } from './fbank.ts'

@@ -12,7 +12,7 @@
  */
 import { access } from 'node:fs/promises'
 import ort from 'onnxruntime-node'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { resolveModelConfig } from './config.ts'
 import type { FeatureLayout, SpeakerModelConfig, VoiceConfigInit } from './config.ts'
 import type { FbankFeatures } from './fbank.ts'

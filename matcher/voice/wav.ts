@@ -18,7 +18,7 @@
  * @module
  */
 import { abytes } from '../../crypto/bytes.ts'
-import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
+import { DecodeError, TooLargeError } from '../../errors.ts'
 import { VOICE_SAMPLE_RATE } from './config.ts'
 
 /** Bytes allowed besides the samples (headers, LIST/INFO, fact, cue…) in a WAV within the size limit. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 
 /** A limit as the manifest policy states it; without `burst` the bucket holds a minute's worth (`ratePerMinute`). */
 export interface RateLimit { ratePerMinute: number, burst?: number }

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ErrorCode } from '../../crypto/errors.ts'
+import type { ErrorCode } from '../../errors.ts'
 import { setBounded } from '../../crypto/bounded-map.ts'
 import { RateLimiter } from './rate-limiter.ts'
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
 
 export class ReplayCache {

@@ -25,7 +25,7 @@
  */
 import { aint, equalBytes, utf8 } from '../../crypto/bytes.ts'
 import { setBounded } from '../../crypto/bounded-map.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { taggedHash } from '../../crypto/hash.ts'
 import { HASH, SIG, type SigTag } from '../../crypto/tags.ts'
 import { checkSigned, type Signed } from '../../protocol/signed.ts'

@@ -32,7 +32,7 @@ import {
   asMap, bytesField, decodeMap, encodeCanonical, intField, strField,
   type CborMap
 } from '../../crypto/canonical.ts'
-import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
+import { DecodeError, TooLargeError } from '../../errors.ts'
 import { taggedHash } from '../../crypto/hash.ts'
 import { HASH } from '../../crypto/tags.ts'
 import type { NodeDb } from '../store/db.ts'

@@ -18,7 +18,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { concat } from '../../crypto/bytes.ts'
 
 /** The root database type: byte keys and byte values unless a sublevel says otherwise. */

@@ -17,7 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto'
 import { abytes, concat, plain, randomBytes, utf8, wipe } from '../../crypto/bytes.ts'
-import { BioshardError, DecryptError } from '../../crypto/errors.ts'
+import { BioshardError, DecryptError } from '../../errors.ts'
 import { AEAD } from '../../crypto/tags.ts'
 
 /** The share record and wrapped-key format written by this version. */

@@ -40,7 +40,7 @@
  */
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import { abytes, aint, equalBytes, plain, toHex, wipe } from '../../crypto/bytes.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { SLOT_BYTES } from '../../protocol/ownership.ts'
 import type { NodeDb } from './db.ts'
 import { SHARE_RECORD_VERSION, openShareRecord, sealShare, unwrapShareKey } from './share-record.ts'

@@ -11,7 +11,7 @@ import {
 } from '../../crypto/canonical.ts'
 import { MAX_DEPTH } from '../../crypto/canonical-decode.ts'
 import { concat, fromHex, toHex, utf8 } from '../../crypto/bytes.ts'
-import { DecodeError, TooLargeError } from '../../crypto/errors.ts'
+import { DecodeError, TooLargeError } from '../../errors.ts'
 import { prng } from '../helpers/random.ts'
 import { codeOf } from '../helpers/assert.ts'
 

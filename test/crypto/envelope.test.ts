@@ -7,7 +7,7 @@ import {
 } from '../../crypto/envelope.ts'
 import type { TemplateContext } from '../../crypto/envelope.ts'
 import { randomBytes, fromHex, toHex, concat, utf8 } from '../../crypto/bytes.ts'
-import { BioshardError, DecodeError, DecryptError } from '../../crypto/errors.ts'
+import { BioshardError, DecodeError, DecryptError } from '../../errors.ts'
 import { expectArgError } from '../helpers/assert.ts'
 
 const Envelope = suite('envelope')

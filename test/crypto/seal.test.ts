@@ -15,7 +15,7 @@ import {
   type SealKeyPair
 } from '../../crypto/seal.ts'
 import { concat, fromHex, randomBytes, toHex, utf8 } from '../../crypto/bytes.ts'
-import { DecodeError, DecryptError } from '../../crypto/errors.ts'
+import { DecodeError, DecryptError } from '../../errors.ts'
 import { AEAD } from '../../crypto/tags.ts'
 import A21 from './vectors/rfc9180-a2-1.json' with { type: 'json' }
 import { prng } from '../helpers/random.ts'

@@ -10,7 +10,7 @@ import { encryptTemplate, decryptTemplate } from '../../crypto/envelope.ts'
 import type { TemplateContext } from '../../crypto/envelope.ts'
 import { interpolateAt } from '../../crypto/gf256.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
-import { BioshardError, DecryptError } from '../../crypto/errors.ts'
+import { BioshardError, DecryptError } from '../../errors.ts'
 import { randInt, shuffle, randTN } from '../helpers/random.ts'
 import { expectArgErrorAsync } from '../helpers/assert.ts'
 

@@ -11,7 +11,7 @@ import {
   assertSignature, generateSigningKey, sign, signRaw, signingKeyFromSeed, verify, verifyRaw
 } from '../../crypto/sign.ts'
 import { concat, fromHex, randomBytes, toHex, u32be, utf8 } from '../../crypto/bytes.ts'
-import { SignatureError } from '../../crypto/errors.ts'
+import { SignatureError } from '../../errors.ts'
 import { SIG, type SigTag } from '../../crypto/tags.ts'
 import RFC8032 from './vectors/rfc8032-ed25519.json' with { type: 'json' }
 import { prng } from '../helpers/random.ts'

@@ -12,7 +12,7 @@ import { FaceMatcher } from '../../matcher/face/pipeline.ts'
 import { LowQualityError } from '../../matcher/face/errors.ts'
 import { cosine } from '../../matcher/score.ts'
 import { requireShared, sharedPath } from '../../matcher/shared-path.ts'
-import { hasCode, type ErrorCode } from '../../crypto/errors.ts'
+import { hasCode, type ErrorCode } from '../../errors.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
 const Pipeline = suite('face pipeline')

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BioshardError, TooLargeError } from '../../crypto/errors.ts'
+import { BioshardError, TooLargeError } from '../../errors.ts'
 import { parseWav, WAV_MAX_CHUNKS, WAV_MAX_METADATA_BYTES } from '../../matcher/voice/wav.ts'
 import { requireShared, sharedPath } from '../../matcher/shared-path.ts'
 

@@ -12,7 +12,7 @@ import { expectArgErrorAsync } from '../helpers/assert.ts'
 import { command } from '../../cli/commands/audit.ts'
 import { EXIT, UsageError, type CliIo } from '../../cli/io.ts'
 import { fromHex, randomBytes, toHex } from '../../crypto/bytes.ts'
-import { BioshardError } from '../../crypto/errors.ts'
+import { BioshardError } from '../../errors.ts'
 import { encodeCanonical } from '../../crypto/canonical.ts'
 
 const Audit = suite('audit-log')

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { openNodeDb, type NodeDb } from '../../node/store/db.ts'
 import { ShareStore, SLOT_BYTES, STORAGE_KEY_BYTES } from '../../node/store/share-store.ts'
 import { equalBytes, fromHex, randomBytes, toHex, utf8 } from '../../crypto/bytes.ts'
-import { BioshardError, DecryptError } from '../../crypto/errors.ts'
+import { BioshardError, DecryptError } from '../../errors.ts'
 
 const Store = suite('share-store')
 
