@@ -19,17 +19,13 @@
  */
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
+import { POOL_IDLE_MS, POOL_MAX_IDLE } from './constants.ts'
 
 /** A stream with its length-prefixed reader/writer (which buffers across reads, so both travel together). */
 export interface Channel {
   readonly stream: Stream
   readonly lp: ReturnType<typeof lpStream>
 }
-
-/** Idle streams are closed by the caller after this long; holders wait longer (limits.streamIdleMs). */
-export const POOL_IDLE_MS = 10_000
-/** Idle streams kept per peer and protocol; more in flight at once are closed when done. */
-export const POOL_MAX_IDLE = 32
 
 interface Idle { channel: Channel, timer: ReturnType<typeof setTimeout> }
 
