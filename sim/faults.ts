@@ -9,8 +9,7 @@
  * @module
  */
 import { HOLDER_HANDLERS, type HandlerEntry, type HolderComponents } from '../node/handlers/registry.ts'
-import { fetchHandler } from '../node/handlers/fetch.ts'
-import type { ShareStore } from '../node/store/share-store.ts'
+import { fetchHandler, type FetchHandlerDeps } from '../node/handlers/fetch.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 
 /** Misbehaviours a simulated Byzantine node can be told to show. */
@@ -20,16 +19,18 @@ export interface Faults {
 }
 
 /** The store as the fetch handler reads it. */
-type ShareSource = HolderComponents['store']
+type ShareSource = FetchHandlerDeps['store']
 
 /** `store`, except that every share read from it has its first bit flipped. */
 function corruptingStore (store: ShareSource): ShareSource {
-  const getShare: ShareStore['getShare'] = async (slot) => {
-    const held = await store.getShare(slot)
-    if (held !== undefined) held.share[0] ^= 0x01
-    return held
+  return {
+    isErased: async (slot) => await store.isErased(slot),
+    getShare: async (slot) => {
+      const held = await store.getShare(slot)
+      if (held !== undefined) held.share[0] ^= 0x01
+      return held
+    }
   }
-  return new Proxy(store, { get: (target, name) => name === 'getShare' ? getShare : Reflect.get(target, name, target) })
 }
 
 /**
