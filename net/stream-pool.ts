@@ -2,9 +2,8 @@
  * Reusable request streams, one pool per libp2p host.
  *
  * Opening a stream per request costs a yamux open/close and a
- * multistream-select negotiation each time: on loopback that is three
- * quarters of a small request's latency (≈1 ms against ≈0.25 ms for the same
- * exchange on an open stream). The holder protocols therefore let a stream
+ * multistream-select negotiation each time: on loopback most of a small
+ * request's latency (docs/performance.md). The holder protocols therefore let a stream
  * carry one request after another (see {@link serve}); this pool keeps the
  * streams a caller has finished with, per peer and protocol, and hands them
  * out again.

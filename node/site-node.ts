@@ -17,6 +17,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore } from './store/share-store.ts'
 import { PendingSweeper } from './store/pending-sweeper.ts'
+import { republishManifests } from './republish.ts'
 import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
 import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import { NodeMetrics } from './metrics/metrics.ts'
@@ -40,11 +41,8 @@ import { BioshardError } from '../errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
-import { manifestKey } from '../protocol/ownership.ts'
-import { decodeManifest } from '../protocol/manifest.ts'
 import {
-  BAN_MS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS,
-  REPUBLISH_DELAY_MS, REPUBLISH_PAUSE_MS, REPUBLISH_TIMEOUT_MS
+  BAN_MS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS
 } from './constants.ts'
 
 const log = logger('node')
@@ -77,7 +75,7 @@ export class SiteNode {
   private metricsServer?: MetricsServer
   private admission?: Admission
   private sweeper?: PendingSweeper
-  private republishing?: Promise<void>
+  private republishing?: Promise<number>
   private stopRepublish?: () => void
   private inFlight = 0
   private accepting = false
@@ -104,7 +102,8 @@ export class SiteNode {
     const anchor: TrustAnchor = { network: config.network, authorities: authorityKeys(config) }
     const cert = loadCert(options.dir)
     if (cert === undefined) {
-      throw new BioshardError('ERR_CONFIG', `no node.cert in ${options.dir}: ask the authority to admit this peer (bioshard authority admit) and copy the certificate there`)
+      const hint = 'ask the authority to admit this peer (bioshard authority admit) and copy the certificate there'
+      throw new BioshardError('ERR_CONFIG', `no node.cert in ${options.dir}: ${hint}`)
     }
     const now = (options.now ?? Date.now)()
     try {
@@ -210,7 +209,9 @@ export class SiteNode {
       log('connected to %d of %d bootstrap peers', n, this.config.bootstrap.length)
     }
     await this.rejoin()
-    this.republishing = this.republish()
+    const republish = new AbortController()
+    this.stopRepublish = () => { republish.abort() }
+    this.republishing = republishManifests({ store: this.store, dht: host.services.dht, signal: republish.signal })
     this.startPendingSweeper(keys.peerId)
   }
 
@@ -271,53 +272,6 @@ export class SiteNode {
     await Promise.all(known.map(async (e) => {
       await host.dial(peerIdFromString(e.peer), { signal: AbortSignal.timeout(REJOIN_DIAL_TIMEOUT_MS) }).catch(() => {})
     }))
-  }
-
-  /**
-   * Put every manifest this node holds back into the DHT, in the background.
-   * DHT records live in memory at the peers that store them, so a node that
-   * restarts (or a network that restarts) would otherwise forget them; the
-   * holders' durable copies are the source they are restored from. A
-   * pending store (its manifest not yet seen published) is skipped: its
-   * enrolment may have failed, and must not be published by its holders.
-   */
-  private async republish (): Promise<void> {
-    const host = this.host
-    const store = this.store
-    if (host === undefined || store === undefined) return
-    const stop = new AbortController()
-    this.stopRepublish = () => { stop.abort() }
-    let count = 0
-    const pause = async (ms: number): Promise<void> => {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, ms)
-        t.unref()
-        stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
-      })
-    }
-    // Let the node settle into the network first, then trickle: republishing
-    // is housekeeping and must not compete with requests for the CPU.
-    await pause(REPUBLISH_DELAY_MS)
-    try {
-      for await (const id of store.ids()) {
-        if (stop.signal.aborted) break
-        await pause(REPUBLISH_PAUSE_MS)
-        if (await store.isPending(id)) continue
-        const manifest = await store.getManifest(id)
-        if (manifest === undefined) continue
-        const { tenant, templateId } = decodeManifest(manifest).body
-        const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REPUBLISH_TIMEOUT_MS)])
-        try {
-          for await (const evt of host.services.dht.put(manifestKey(tenant, templateId), manifest, { signal })) void evt
-          count++
-        } catch (e) {
-          log('republishing a manifest failed: %s', (e as Error).message)
-        }
-      }
-    } catch (e) {
-      log('republish stopped: %s', (e as Error).message)
-    }
-    log('republished %d manifests', count)
   }
 
   /** URL of the metrics server, if running. */

@@ -21,7 +21,8 @@ order('every ordering of both layers holds (the modules loaded)', () => {
 
 order('the check fires on each ordering once it is broken, naming both values', () => {
   for (const rule of [...NET_ORDERING, ...NODE_ORDERING]) {
-    assert.throws(() => { assertOrdering([swap(rule)]) }, (e: Error) => e instanceof RangeError && e.message.includes(rule.longer[0]) && e.message.includes(rule.shorter[0]))
+    const names = (e: Error): boolean => e instanceof RangeError && e.message.includes(rule.longer[0]) && e.message.includes(rule.shorter[0])
+    assert.throws(() => { assertOrdering([swap(rule)]) }, names)
   }
   assert.throws(() => { assertOrdering([{ longer: ['A', 1], shorter: ['B', 1], why: 'strict' }]) }, RangeError)
   assertOrdering([{ longer: ['A', 1], shorter: ['B', 1], orEqual: true, why: 'or equal' }])

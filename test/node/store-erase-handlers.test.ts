@@ -77,7 +77,8 @@ async function enrolment (): Promise<{ templateId: Uint8Array, manifest: ReturnT
 }
 
 function storeRequest (e: Awaited<ReturnType<typeof enrolment>>, i = 0): Uint8Array {
-  return encodeStoreRequest({ manifest: e.manifest, x: e.shares[i].x, share: e.shares[i].bytes.slice(), sender: client, nonce: randomBytes(16), time: now() }, tenant.key)
+  const share = e.shares[i]
+  return encodeStoreRequest({ manifest: e.manifest, x: share.x, share: share.bytes.slice(), sender: client, nonce: randomBytes(16), time: now() }, tenant.key)
 }
 
 function eraseRequest (e: Awaited<ReturnType<typeof enrolment>>): Uint8Array {
