@@ -121,7 +121,7 @@ async function startNodes (dir: string, execArgv: string[], children: ChildPeer[
   const nodes: ChildPeer[] = []
   for (let i = 0; i < sites.length; i++) {
     const nodeDir = join(dir, `node-${i + 1}`)
-    await provisionNode(nodeDir, sites[i], authority, nodes.length > 0 ? [nodes[0].addrs[0]] : [], { maxInboundStreams: 64 })
+    await provisionNode({ dir: nodeDir, site: sites[i], authority, bootstrap: nodes.length > 0 ? [nodes[0].addrs[0]] : [], limits: { maxInboundStreams: 64 } })
     progress(`node: starting node-${i + 1} (${sites[i]}) in a child process`)
     const node = await startChild('bin/bioshard.js', ['node', 'start', '--dir', nodeDir], { label: `node-${i + 1}`, execArgv, env: { BIOSHARD_METRICS: 'off' } })
     children.push(node)

@@ -42,7 +42,7 @@ function bad (holder: string, what: string): never {
 export async function storeShare (libp2p: Libp2p, holder: string, manifest: Manifest, x: number, share: Uint8Array, tenant: SigningKey, o: CallOptions = {}): Promise<StoreReceipt> {
   const body = encodeStoreRequest({ manifest, x, share, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, tenant)
   try {
-    const receipt = readStoreReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.STORE, body, opts(PROTOCOL.STORE, o)))
+    const receipt = readStoreReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.STORE, { body, ...opts(PROTOCOL.STORE, o) }))
     checkSigned(SIG.STORE_RECEIPT, receipt, peerPublicKey(holder), `store receipt from ${holder}`)
     const entry = manifest.body.shares.find((s) => s.x === x)
     if (receipt.body.holder !== holder || receipt.body.x !== x || !equalBytes(receipt.body.templateId, manifest.body.templateId) ||
@@ -120,7 +120,7 @@ export function prepareFetch (libp2p: Libp2p, templateId: Uint8Array, xs: readon
  * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a response that does not check out
  */
 export async function sendFetch (libp2p: Libp2p, holder: string, x: number, prepared: PreparedFetch, o: FetchOptions = {}): Promise<FetchResponse> {
-  const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, prepared.bytes, opts(PROTOCOL.FETCH, o)))
+  const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, { body: prepared.bytes, ...opts(PROTOCOL.FETCH, o) }))
   if (o.verifySignature !== false) checkFetchResponse(res, holder)
   if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, prepared.templateId) || !equalBytes(res.body.request, prepared.hash)) {
     bad(holder, 'fetch response does not match the request')
@@ -141,7 +141,7 @@ export function checkFetchResponse (res: FetchResponse, holder: string): void {
 export async function eraseAt (libp2p: Libp2p, holder: string, manifest: Manifest, signer: SigningKey, by: 'tenant' | 'subject' = 'tenant', o: CallOptions = {}): Promise<EraseReceipt> {
   const bytes = encodeEraseRequest({ manifest, by, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, signer)
   const requestHash = eraseRequestHash(decodeEraseRequest(bytes))
-  const receipt = readEraseReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.ERASE, bytes, opts(PROTOCOL.ERASE, o)))
+  const receipt = readEraseReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.ERASE, { body: bytes, ...opts(PROTOCOL.ERASE, o) }))
   checkSigned(SIG.ERASE_RECEIPT, receipt, peerPublicKey(holder), `erase receipt from ${holder}`)
   if (receipt.body.holder !== holder || !equalBytes(receipt.body.templateId, manifest.body.templateId) || !equalBytes(receipt.body.request, requestHash)) {
     bad(holder, 'erase receipt does not match the request')

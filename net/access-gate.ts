@@ -17,19 +17,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Connection, Libp2p, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { errorFrame } from '../protocol/frame.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
-
-/** Deadline for writing a refusal frame to a peer that is not let in. */
-const REFUSAL_WRITE_MS = 2_000
-/**
- * A new connection's first streams may wait this long for its admission
- * exchange to finish: identify runs when a connection opens and admission
- * right after it, so a client's first request (a DHT lookup, a fetch) can
- * overtake its own certificate. Three seconds covers a loaded machine; an
- * unadmitted peer gains nothing but a refusal that much later, on streams the
- * per-connection stream limits already bound.
- */
-export const ADMISSION_GRACE_MS = 3_000
-const GRACE_POLL_MS = 20
+import { ADMISSION_GRACE_MS, ADMISSION_POLL_MS, ADMISSION_WAIT_MS, GRACE_POLL_MS, MAX_WAITING_ADMISSION, REFUSAL_WRITE_MS } from './constants.ts'
 
 export interface AccessGateInit {
   /** True for peers that may use gated protocols. */
@@ -95,12 +83,6 @@ export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
   }
 }
 
-/** How long a connected DHT peer may wait for admission before it is left out of the routing table. */
-const ADMISSION_WAIT_MS = 15_000
-const ADMISSION_POLL_MS = 100
-/** Peers waiting for admission at once; more are left out (they connect again later). */
-const MAX_WAITING = 256
-
 interface PeerData { id: PeerId }
 interface RoutingHook { onPeerConnect: (peer: PeerData) => Promise<void> }
 
@@ -121,7 +103,7 @@ export function routeOnlyAdmitted (dht: unknown, isAdmitted: (peer: PeerId) => b
   hook.onPeerConnect = async (peer) => {
     if (isAdmitted(peer.id)) { await add(peer); return }
     const id = peer.id.toString()
-    if (waiting.has(id) || waiting.size >= MAX_WAITING) return
+    if (waiting.has(id) || waiting.size >= MAX_WAITING_ADMISSION) return
     waiting.add(id)
     try {
       const deadline = Date.now() + ADMISSION_WAIT_MS

@@ -29,14 +29,11 @@
  */
 import type { MessageStream, StreamMuxerFactory } from '@libp2p/interface'
 import { concat } from '../crypto/bytes.ts'
+import { FLUSH_DELTA, MAX_HELD_STREAMS } from './constants.ts'
 
 /** Yamux header length (spec: version, type, flags, stream id, length). */
 const HEADER_BYTES = 12
 const TYPE_WINDOW_UPDATE = 0x01
-/** A stream's held delta at which everything held is sent at once. */
-export const FLUSH_DELTA = 64 * 1024
-/** How many streams may have a held update before everything held is sent. */
-export const MAX_HELD_STREAMS = 64
 
 type Sendable = Parameters<MessageStream['send']>[0]
 

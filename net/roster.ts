@@ -77,11 +77,14 @@ export class Roster {
     checkAuthorityCertWith(this.verified, entry.cert, this.anchor, now)
     const peer = entry.cert.body.peer
     const statement = entry.addrs
-    if (statement !== undefined) checkNodeAddresses(statement, peer, this.anchor.network, (tag, s, key, what) => { this.verified.checkSigned(tag, s, key, what) })
+    if (statement !== undefined) {
+      checkNodeAddresses(statement, peer, this.anchor.network, (tag, s, key, what) => { this.verified.checkSigned(tag, s, key, what) })
+    }
     let changed: Offered = 'unchanged'
     let known = this.entries.get(peer)
     if (known === undefined || known.cert.body.na < entry.cert.body.na) {
-      known = { peer, site: entry.cert.body.site, cert: entry.cert, addrs: known?.addrs ?? [], ...(known?.statement !== undefined ? { statement: known.statement } : {}) }
+      const kept = known?.statement !== undefined ? { statement: known.statement } : {}
+      known = { peer, site: entry.cert.body.site, cert: entry.cert, addrs: known?.addrs ?? [], ...kept }
       this.entries.set(peer, known)
       changed = 'changed'
     }

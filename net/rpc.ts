@@ -52,7 +52,12 @@ export interface ServeOptions {
   idleTimeoutMs: number
   /** Called after each request (ok or refused). */
   onServed?: (s: Served) => void
+  /** What every refusal is charged against; a peer over it is disconnected. */
+  budget: RefusalBudget
 }
+
+/** Serves one request: returns the response body, or throws a BioshardError whose code is the refusal. */
+export type RequestHandler = (request: Uint8Array, ctx: RequestContext) => Promise<unknown>
 
 /**
  * The refusal budget every served request is charged against (see
@@ -78,21 +83,17 @@ function codeOf (e: unknown): { code: ErrorCode, message: string } {
 /**
  * Register a bounded request/response handler for `protocol`.
  *
- * @param handle decodes and serves one request; returns the response body or throws a BioshardError
+ * @param handle - decodes and serves one request; returns the response body or throws a BioshardError
+ * @param options - the request's bounds, the refusal budget and the audit callback
  */
-export async function serve (
-  libp2p: Libp2p,
-  protocol: string,
-  handle: (request: Uint8Array, ctx: RequestContext) => Promise<unknown>,
-  options: ServeOptions,
-  budget: RefusalBudget
-): Promise<void> {
+export async function serve (libp2p: Libp2p, protocol: string, handle: RequestHandler, options: ServeOptions): Promise<void> {
+  const { budget } = options
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString()
     const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
     for (let first = true; ; first = false) {
       if (budget.refuses(peer, connection.remoteAddr)) { stream.abort(new Error('peer is over its refusal budget')); return }
-      const one = await serveOne(lp, peer, connection, first, handle, options)
+      const one = await serveOne({ lp, peer, connection, first, handle, options })
       if (one === 'end') break
       const { outcome } = one.served
       options.onServed?.({ protocol, ...one.served })
@@ -110,18 +111,21 @@ export async function serve (
 /** One request's record, and why the answer could not be written (if it could not). */
 interface Outcome { served: Omit<Served, 'protocol'>, failure?: Error }
 
+/** One request to read and serve on a stream; `first` is the stream's first request (the rest wait under the idle limit). */
+interface OneRequest {
+  lp: ReturnType<typeof lpStream>
+  peer: string
+  connection: Connection
+  first: boolean
+  handle: RequestHandler
+  options: ServeOptions
+}
+
 /**
  * Read, serve and answer one request on `lp`; 'end' when the caller closed
  * the stream (or let it idle out) between requests.
  */
-async function serveOne (
-  lp: ReturnType<typeof lpStream>,
-  peer: string,
-  connection: Connection,
-  first: boolean,
-  handle: (request: Uint8Array, ctx: RequestContext) => Promise<unknown>,
-  options: ServeOptions
-): Promise<Outcome | 'end'> {
+async function serveOne ({ lp, peer, connection, first, handle, options }: OneRequest): Promise<Outcome | 'end'> {
   let request: Uint8Array
   let started = performance.now()
   let limit = deadline(first ? options.timeoutMs : options.idleTimeoutMs)
@@ -178,7 +182,10 @@ function deadline (ms: number): { signal: AbortSignal, clear: () => void } {
   return { signal: controller.signal, clear: () => { clearTimeout(timer) } }
 }
 
+/** One request as sent: the body and its bounds (as `fetch(url, init)` takes its body in `init`). */
 export interface RequestOptions {
+  /** The encoded request. */
+  body: Uint8Array
   timeoutMs: number
   maxResponseBytes: number
   signal?: AbortSignal
@@ -196,19 +203,24 @@ export interface RequestOptions {
  * a nonce the holder remembers (a served one comes back as ERR_REPLAY), and a
  * roster exchange is idempotent.
  *
+ * @example const body = await request(libp2p, peerId, PROTOCOL.FETCH, { body: bytes, timeoutMs: 5_000, maxResponseBytes: 20_480 })
  * @throws {RemoteError} the holder's refusal, or ERR_BUSY when it cannot be reached;
  *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
  */
-export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions): Promise<unknown> {
+export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, options: RequestOptions): Promise<unknown> {
   const limit = deadline(options.timeoutMs)
   try {
-    return await requestWithin(libp2p, peer, protocol, body, options, options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal]))
+    const signal = options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal])
+    return await requestWithin(libp2p, { peer, protocol, options, signal })
   } finally {
     limit.clear()
   }
 }
 
-async function requestWithin (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, body: Uint8Array, options: RequestOptions, signal: AbortSignal): Promise<unknown> {
+/** Where a request goes and the signal that bounds it (the caller's and the deadline together). */
+interface Exchange { peer: PeerId | Multiaddr, protocol: string, options: RequestOptions, signal: AbortSignal }
+
+async function requestWithin (libp2p: Libp2p, { peer, protocol, options, signal }: Exchange): Promise<unknown> {
   const who = peer.toString()
   const pool = streamPool(libp2p)
   const key = `${who} ${protocol} ${options.maxResponseBytes}`
@@ -221,7 +233,7 @@ async function requestWithin (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol
         const stream = await libp2p.dialProtocol(peer, protocol, { signal })
         ch = { stream, lp: lpStream(stream, { maxDataLength: options.maxResponseBytes }) }
       }
-      await ch.lp.write(body, { signal })
+      await ch.lp.write(options.body, { signal })
       const bytes = plain((await ch.lp.read({ signal })).subarray())
       let answer: unknown
       try {
@@ -245,19 +257,22 @@ async function requestWithin (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol
   try {
     return await exchange(reused)
   } catch (e) {
-    if (reused === undefined || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options)
+    if (reused === undefined || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options.timeoutMs)
     try {
       return await exchange(undefined)
     } catch (again) {
-      throw failure(again, who, protocol, options)
+      throw failure(again, who, protocol, options.timeoutMs)
     }
   }
 }
 
 /** The typed error a failed exchange surfaces as. */
-function failure (e: unknown, who: string, protocol: string, options: RequestOptions): Error {
+function failure (e: unknown, who: string, protocol: string, timeoutMs: number): Error {
   if (e instanceof BioshardError) return e
   const name = (e as Error)?.name
-  if (name === 'AbortError' || name === 'TimeoutError') return new BioshardError('ERR_TIMEOUT', `${who}: no answer on ${protocol} within ${options.timeoutMs} ms`, { cause: e })
-  return new RemoteError('ERR_BUSY', `unreachable on ${protocol}: ${(e as Error)?.message ?? e}`, who)
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return new BioshardError('ERR_TIMEOUT', `${who}: no answer on ${protocol} within ${timeoutMs} ms`, { cause: e })
+  }
+  const reason = (e as Error)?.message ?? String(e)
+  return new RemoteError('ERR_BUSY', `unreachable on ${protocol}: ${reason}`, who)
 }

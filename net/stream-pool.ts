@@ -2,9 +2,8 @@
  * Reusable request streams, one pool per libp2p host.
  *
  * Opening a stream per request costs a yamux open/close and a
- * multistream-select negotiation each time: on loopback that is three
- * quarters of a small request's latency (≈1 ms against ≈0.25 ms for the same
- * exchange on an open stream). The holder protocols therefore let a stream
+ * multistream-select negotiation each time: on loopback most of a small
+ * request's latency (docs/performance.md). The holder protocols therefore let a stream
  * carry one request after another (see {@link serve}); this pool keeps the
  * streams a caller has finished with, per peer and protocol, and hands them
  * out again.
@@ -19,17 +18,13 @@
  */
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, Stream } from '@libp2p/interface'
+import { POOL_IDLE_MS, POOL_MAX_IDLE } from './constants.ts'
 
 /** A stream with its length-prefixed reader/writer (which buffers across reads, so both travel together). */
 export interface Channel {
   readonly stream: Stream
   readonly lp: ReturnType<typeof lpStream>
 }
-
-/** Idle streams are closed by the caller after this long; holders wait longer (limits.streamIdleMs). */
-export const POOL_IDLE_MS = 10_000
-/** Idle streams kept per peer and protocol; more in flight at once are closed when done. */
-export const POOL_MAX_IDLE = 32
 
 interface Idle { channel: Channel, timer: ReturnType<typeof setTimeout> }
 

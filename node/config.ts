@@ -13,6 +13,7 @@ import { BioshardError } from '../errors.ts'
 import { fromHex } from '../crypto/bytes.ts'
 import { NAME, NETWORK_ID } from '../protocol/fields.ts'
 import { readJsonFile, writeSecretFile } from '../keys/files.ts'
+import { MAX_INBOUND_STREAMS, REQUEST_TIMEOUT_MS, STREAM_IDLE_MS } from './constants.ts'
 
 export const CONFIG_VERSION = 1
 
@@ -57,10 +58,10 @@ export interface NodeConfig {
 }
 
 export const DEFAULT_LIMITS: Limits = {
-  requestTimeoutMs: 5_000,
-  maxInboundStreams: 64,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  maxInboundStreams: MAX_INBOUND_STREAMS,
   invalidRequestBudget: 20,
-  streamIdleMs: 30_000,
+  streamIdleMs: STREAM_IDLE_MS,
   auditFlushMs: 20,
   // An enrolment publishes its manifest seconds after its stores; ten minutes leaves room for a slow DHT.
   pendingGraceMs: 10 * 60_000,

@@ -4,6 +4,12 @@
  * it up and joins the network; `stop()` stops taking requests, lets those in
  * flight finish (bounded), and closes the database cleanly.
  *
+ * The holder protocols come from one table (node/handlers/registry.ts): the
+ * node builds its components once and registers every entry the same way,
+ * bounded by the entry's limits over the configured ones. A node can be
+ * given another table (the simulator's misbehaving nodes are made so); the
+ * node itself knows nothing of what a handler does.
+ *
  * @module
  */
 import type { Connection, PeerId } from '@libp2p/interface'
@@ -11,6 +17,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore } from './store/share-store.ts'
 import { PendingSweeper } from './store/pending-sweeper.ts'
+import { republishManifests } from './republish.ts'
 import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
 import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import { NodeMetrics } from './metrics/metrics.ts'
@@ -18,15 +25,13 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
 import { createHost, dialBootstrap, type Host } from '../net/host.ts'
 import { Admission } from '../net/admission.ts'
 import { Roster } from '../net/roster.ts'
-import { serve, InvalidRequestBudget, type Served } from '../net/rpc.ts'
+import { serve, InvalidRequestBudget, type RequestHandler, type Served } from '../net/rpc.ts'
 import type { RefusalBudget } from '../net/policy/refusal-budget.ts'
 import { ReplayCache } from '../net/policy/replay-cache.ts'
 import { RateLimiter } from '../net/policy/rate-limiter.ts'
 import { VerifiedCache } from '../net/policy/verified-cache.ts'
-import { handleStore } from './handlers/store.ts'
-import { handleFetch, ManifestCache } from './handlers/fetch.ts'
-import { handleErase } from './handlers/erase.ts'
-import type { HolderDeps, Faults } from './handlers/context.ts'
+import { ManifestCache } from './handlers/manifest-cache.ts'
+import { HOLDER_HANDLERS, type HandlerEntry, type HolderComponents } from './handlers/registry.ts'
 import { loadConfig, authorityKeys, parseHostPort, type NodeConfig } from './config.ts'
 import { loadKeys, loadCert } from './keys.ts'
 import { logger } from '../net/log.ts'
@@ -34,25 +39,13 @@ import { wipe } from '../crypto/bytes.ts'
 import { Sealer } from '../crypto/seal.ts'
 import { BioshardError } from '../errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
-import { PROTOCOL, MAX_MESSAGE_BYTES, FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
+import { PROTOCOL } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
-import { manifestKey } from '../protocol/ownership.ts'
-import { decodeManifest } from '../protocol/manifest.ts'
+import {
+  BAN_MS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS
+} from './constants.ts'
 
 const log = logger('node')
-
-/** How long stop() waits for in-flight requests before closing anyway. */
-const DRAIN_TIMEOUT_MS = 5_000
-/** How many known peers a restarted node dials to rejoin. */
-const REJOIN_PEERS = 8
-/** Deadline of one manifest republish. */
-const REPUBLISH_TIMEOUT_MS = 10_000
-const REPUBLISH_DELAY_MS = 2_000
-const REPUBLISH_PAUSE_MS = 100
-const INVALID_WINDOW_MS = 10 * 60_000
-/** What a stream refused by the access gate costs its peer (a malformed or forged request costs 1). */
-const GATE_REFUSAL_WEIGHT = 1
-const BAN_MS = 10 * 60_000
 
 export interface SiteNodeOptions {
   /** Node directory (config, keys, certificate, database). */
@@ -62,8 +55,8 @@ export interface SiteNodeOptions {
   metrics?: string | null
   /** Clock, for tests. */
   now?: () => number
-  /** Fault injection (simulator, tests): makes this node Byzantine. */
-  faults?: Faults
+  /** The holder protocols to serve. @default HOLDER_HANDLERS (node/handlers/registry.ts) */
+  handlers?: readonly HandlerEntry[]
 }
 
 export class SiteNode {
@@ -82,7 +75,7 @@ export class SiteNode {
   private metricsServer?: MetricsServer
   private admission?: Admission
   private sweeper?: PendingSweeper
-  private republishing?: Promise<void>
+  private republishing?: Promise<number>
   private stopRepublish?: () => void
   private inFlight = 0
   private accepting = false
@@ -108,7 +101,10 @@ export class SiteNode {
     const config = loadConfig(options.dir, options.env ?? {})
     const anchor: TrustAnchor = { network: config.network, authorities: authorityKeys(config) }
     const cert = loadCert(options.dir)
-    if (cert === undefined) throw new BioshardError('ERR_CONFIG', `no node.cert in ${options.dir}: ask the authority to admit this peer (bioshard authority admit) and copy the certificate there`)
+    if (cert === undefined) {
+      const hint = 'ask the authority to admit this peer (bioshard authority admit) and copy the certificate there'
+      throw new BioshardError('ERR_CONFIG', `no node.cert in ${options.dir}: ${hint}`)
+    }
     const now = (options.now ?? Date.now)()
     try {
       checkNodeCert(cert, anchor, now)
@@ -178,38 +174,25 @@ export class SiteNode {
       peersConnected: () => host.getPeers().length,
       peersAdmitted: () => this.roster.size()
     })
-    const deps: HolderDeps = {
+    const components: HolderComponents = {
       self: keys.peerId,
       site: this.config.site,
       key: keys.signing,
       anchor: this.anchor,
       store,
-      replay: new ReplayCache(2 * FRESHNESS_WINDOW_MS),
+      manifests: new ManifestCache(store),
+      verified: new VerifiedCache(),
+      replay: new ReplayCache(REPLAY_WINDOW_MS),
       rate: new RateLimiter(),
       attestation: { process: processAttestation },
       sealer: new Sealer({ now }),
-      now,
-      ...(this.options.faults !== undefined ? { faults: this.options.faults } : {})
+      now
     }
-    const manifests = new ManifestCache()
-    const verified = new VerifiedCache()
     const onServed = (s: Served): void => { this.onServed(s) }
-    const limits = this.config.limits
-    const bounded = (protocol: keyof typeof MAX_MESSAGE_BYTES): Parameters<typeof serve>[3] => ({
-      maxRequestBytes: MAX_MESSAGE_BYTES[protocol], timeoutMs: limits.requestTimeoutMs, idleTimeoutMs: limits.streamIdleMs, maxInboundStreams: limits.maxInboundStreams, onServed
-    })
-    const guarded = (fn: (bytes: Uint8Array, ctx: Parameters<Parameters<typeof serve>[2]>[1]) => Promise<unknown>) =>
-      async (bytes: Uint8Array, ctx: Parameters<Parameters<typeof serve>[2]>[1]): Promise<unknown> => {
-        if (!this.accepting) throw new BioshardError('ERR_BUSY', 'node is shutting down')
-        this.inFlight++
-        try { return await fn(bytes, ctx) } finally { this.inFlight-- }
-      }
     await host.start()
     this.boundAddrs ??= host.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0])
     this.accepting = true
-    await serve(host, PROTOCOL.STORE, guarded(async (b, c) => await handleStore(deps, b, c)), bounded(PROTOCOL.STORE), budget)
-    await serve(host, PROTOCOL.FETCH, guarded(async (b, c) => await handleFetch(deps, manifests, b, c, verified)), bounded(PROTOCOL.FETCH), budget)
-    await serve(host, PROTOCOL.ERASE, guarded(async (b, c) => await handleErase(deps, manifests, b, c)), bounded(PROTOCOL.ERASE), budget)
+    await this.serveHolderProtocols({ host, components, budget, onServed })
     this.admission = new Admission({ libp2p: host, roster: this.roster, cert: this.cert, key: keys.signing, budget, onServed })
     const admission = this.admission
     budget.isAuthenticated = (peer) => admission.isAuthorised(peer)
@@ -226,8 +209,37 @@ export class SiteNode {
       log('connected to %d of %d bootstrap peers', n, this.config.bootstrap.length)
     }
     await this.rejoin()
-    this.republishing = this.republish()
+    const republish = new AbortController()
+    this.stopRepublish = () => { republish.abort() }
+    this.republishing = republishManifests({ store: this.store, dht: host.services.dht, signal: republish.signal })
     this.startPendingSweeper(keys.peerId)
+  }
+
+  /**
+   * Register every entry of the handler table, bounded by the entry's limits
+   * over the configured ones, and counted for the drain on stop.
+   */
+  private async serveHolderProtocols (c: { host: Host, components: HolderComponents, budget: RefusalBudget, onServed: (s: Served) => void }): Promise<void> {
+    const limits = this.config.limits
+    for (const entry of this.options.handlers ?? HOLDER_HANDLERS) {
+      await serve(c.host, entry.protocol, this.drained(entry.create(c.components)), {
+        timeoutMs: limits.requestTimeoutMs,
+        idleTimeoutMs: limits.streamIdleMs,
+        maxInboundStreams: limits.maxInboundStreams,
+        ...entry.limits,
+        onServed: c.onServed,
+        budget: c.budget
+      })
+    }
+  }
+
+  /** `handle`, refused once the node is stopping, and counted while it runs so stop() can wait for it. */
+  private drained (handle: RequestHandler): RequestHandler {
+    return async (bytes, ctx) => {
+      if (!this.accepting) throw new BioshardError('ERR_BUSY', 'node is shutting down')
+      this.inFlight++
+      try { return await handle(bytes, ctx) } finally { this.inFlight-- }
+    }
   }
 
   /**
@@ -237,7 +249,13 @@ export class SiteNode {
   private startPendingSweeper (self: string): void {
     if (this.host === undefined || this.store === undefined) return
     this.sweeper = new PendingSweeper({
-      store: this.store, dht: this.host.services.dht, anchor: this.anchor, self, graceMs: this.config.limits.pendingGraceMs, peers: () => this.roster.size() - 1, ...(this.options.now !== undefined ? { now: this.options.now } : {})
+      store: this.store,
+      dht: this.host.services.dht,
+      anchor: this.anchor,
+      self,
+      graceMs: this.config.limits.pendingGraceMs,
+      peers: () => this.roster.size() - 1,
+      ...(this.options.now !== undefined ? { now: this.options.now } : {})
     })
     this.sweeper.start()
   }
@@ -252,49 +270,8 @@ export class SiteNode {
     const self = this.cert.body.peer
     const known = this.roster.list().filter((e) => e.peer !== self && e.addrs.length > 0).slice(0, REJOIN_PEERS)
     await Promise.all(known.map(async (e) => {
-      await host.dial(peerIdFromString(e.peer), { signal: AbortSignal.timeout(3_000) }).catch(() => {})
+      await host.dial(peerIdFromString(e.peer), { signal: AbortSignal.timeout(REJOIN_DIAL_TIMEOUT_MS) }).catch(() => {})
     }))
-  }
-
-  /**
-   * Put every manifest this node holds back into the DHT, in the background.
-   * DHT records live in memory at the peers that store them, so a node that
-   * restarts (or a network that restarts) would otherwise forget them; the
-   * holders' durable copies are the source they are restored from. A
-   * pending store (its manifest not yet seen published) is skipped: its
-   * enrolment may have failed, and must not be published by its holders.
-   */
-  private async republish (): Promise<void> {
-    const host = this.host
-    const store = this.store
-    if (host === undefined || store === undefined) return
-    const stop = new AbortController()
-    this.stopRepublish = () => { stop.abort() }
-    let count = 0
-    const pause = async (ms: number): Promise<void> => { await new Promise<void>((resolve) => { const t = setTimeout(resolve, ms); t.unref(); stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true }) }) }
-    // Let the node settle into the network first, then trickle: republishing
-    // is housekeeping and must not compete with requests for the CPU.
-    await pause(REPUBLISH_DELAY_MS)
-    try {
-      for await (const id of store.ids()) {
-        if (stop.signal.aborted) break
-        await pause(REPUBLISH_PAUSE_MS)
-        if (await store.isPending(id)) continue
-        const manifest = await store.getManifest(id)
-        if (manifest === undefined) continue
-        const { tenant, templateId } = decodeManifest(manifest).body
-        const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REPUBLISH_TIMEOUT_MS)])
-        try {
-          for await (const evt of host.services.dht.put(manifestKey(tenant, templateId), manifest, { signal })) void evt
-          count++
-        } catch (e) {
-          log('republishing a manifest failed: %s', (e as Error).message)
-        }
-      }
-    } catch (e) {
-      log('republish stopped: %s', (e as Error).message)
-    }
-    log('republished %d manifests', count)
   }
 
   /** URL of the metrics server, if running. */

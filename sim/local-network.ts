@@ -13,7 +13,7 @@ import { initAuthority, loadAuthority, admitNode, admitTenant, authoriseVerifier
 import { initKeys } from '../node/keys.ts'
 import { writeConfig, CONFIG_VERSION, DEFAULT_LIMITS, type Limits } from '../node/config.ts'
 import { SiteNode } from '../node/site-node.ts'
-import type { Faults } from '../node/handlers/context.ts'
+import { faultyHandlers, type Faults } from './faults.ts'
 import { ensurePrivateDir } from '../keys/files.ts'
 import { toHex } from '../crypto/bytes.ts'
 import type { SigningKey } from '../crypto/sign.ts'
@@ -35,8 +35,26 @@ export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
 /** A verifier: its key, certificate, the certificate's wire form, and its tenant's certificate (the chain to the authority). */
 export interface Verifier { key: SigningKey, cert: VerifierCert, wire: SignedWire, chain?: SignedWire }
 
-/** Initialise a node directory: config, keys, and a certificate from `authority`. */
-export async function provisionNode (dir: string, site: string, authority: ReturnType<typeof loadAuthority>, bootstrap: string[], limits: Partial<Limits> = {}): Promise<string> {
+/** Where and how to provision one node directory. */
+export interface ProvisionOptions {
+  /** The node directory (created private). */
+  dir: string
+  site: string
+  /** The authority that issues the node's certificate. */
+  authority: ReturnType<typeof loadAuthority>
+  /** Multiaddrs (with /p2p/<id>) to join through. @default [] */
+  bootstrap?: string[]
+  /** Limits over the defaults. */
+  limits?: Partial<Limits> | undefined
+}
+
+/**
+ * Initialise a node directory: config, keys, and a certificate from `authority`.
+ *
+ * @returns the node's peer id
+ * @example const peer = await provisionNode({ dir, site: 'site-1', authority })
+ */
+export async function provisionNode ({ dir, site, authority, bootstrap = [], limits = {} }: ProvisionOptions): Promise<string> {
   ensurePrivateDir(dir)
   writeConfig(dir, {
     version: CONFIG_VERSION,
@@ -81,13 +99,13 @@ export class LocalNetwork {
   /** A bootstrap address (the first running node). */
   get bootstrap (): string[] { return this.nodes.filter((n) => n.libp2p !== undefined).slice(0, 1).map((n) => n.addrs[0]) }
 
-  /** Provision, open and start one more node at `site` (optionally Byzantine). */
+  /** Provision, open and start one more node at `site`; with `faults`, a Byzantine one (sim/faults.ts). */
   async addNode (site: string, bootstrap: string[] = this.bootstrap, faults?: Faults): Promise<SiteNode> {
     const dir = join(this.dir, `node-${this.nodes.length + 1}`)
     const index = this.nodes.length
     this.nodes.push(undefined as unknown as SiteNode)
-    await provisionNode(dir, site, this.authority, bootstrap, this.options.limits)
-    const node = await SiteNode.open({ dir, ...(faults !== undefined ? { faults } : {}) })
+    await provisionNode({ dir, site, authority: this.authority, bootstrap, limits: this.options.limits })
+    const node = await SiteNode.open({ dir, ...(faults !== undefined ? { handlers: faultyHandlers(faults) } : {}) })
     await node.start()
     this.nodes[index] = node
     return node

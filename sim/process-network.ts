@@ -64,7 +64,7 @@ export class ProcessNetwork {
       for (let i = 0; i < options.nodes; i++) {
         const site = `site-${(i % sites) + 1}`
         const nodeDir = join(dir, `node-${i + 1}`)
-        const peer = await provisionNode(nodeDir, site, net.authority, [], options.limits)
+        const peer = await provisionNode({ dir: nodeDir, site, authority: net.authority, limits: options.limits })
         net.nodes.push({ index: i, dir: nodeDir, site, peer, log: [] })
       }
       await net.startNode(net.nodes[0])

@@ -105,9 +105,10 @@ export class RefusalBudget {
    */
   charge (peer: string, weight = 1, address?: Multiaddr, now = Date.now()): boolean {
     if (weight <= 0) return false
-    let banned = this.add(this.peers, this.bannedPeers, peer, weight, this.budget, now)
+    let banned = this.add({ charges: this.peers, banned: this.bannedPeers, key: peer, budget: this.budget }, weight, now)
     if (address !== undefined && !this.isAuthenticated(peer)) {
-      banned = this.add(this.addresses, this.bannedAddresses, addressKey(address), weight, this.budget * ADDRESS_BUDGET_FACTOR, now) || banned
+      const byAddress = { charges: this.addresses, banned: this.bannedAddresses, key: addressKey(address), budget: this.budget * ADDRESS_BUDGET_FACTOR }
+      banned = this.add(byAddress, weight, now) || banned
     }
     return banned
   }
@@ -142,7 +143,8 @@ export class RefusalBudget {
     }
   }
 
-  private add (charges: Map<string, Charge>, banned: Map<string, number>, key: string, weight: number, budget: number, now: number): boolean {
+  /** Charge `weight` to `key` in one ledger (peers or addresses); true when that puts it over `budget` and bans it. */
+  private add ({ charges, banned, key, budget }: Ledger, weight: number, now: number): boolean {
     const c = charges.get(key)
     const drained = c === undefined ? 0 : Math.max(0, c.units - (now - c.at) * budget / this.windowMs)
     const units = drained + weight
@@ -157,6 +159,9 @@ export class RefusalBudget {
     return false
   }
 }
+
+/** One key's place in a ledger: its charges, the bans, and the budget it is held to. */
+interface Ledger { charges: Map<string, Charge>, banned: Map<string, number>, key: string, budget: number }
 
 function isIn (banned: Map<string, number>, key: string, now: number): boolean {
   const until = banned.get(key)

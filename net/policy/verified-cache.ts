@@ -3,7 +3,7 @@
  *
  * A verifier sends the same certificate and the same enclave attestation, byte
  * for byte, with every fetch; checking their signatures again costs two
- * Ed25519 verifies (≈90 µs each) per request and proves nothing new. Only the
+ * Ed25519 verifies per request and proves nothing new. Only the
  * signature check is remembered: everything that depends on the request or on
  * the clock (which tenant, which verifier, validity windows) is checked again
  * on every call, so a certificate that has expired since it was cached is
@@ -141,7 +141,9 @@ export function checkVerifierCertWith (cache: VerifiedCache, cert: VerifierCert,
  * @throws {BioshardError} ERR_NOT_AUTHORISED or ERR_BAD_SIGNATURE, as `attester.verify`
  * @example const { key, measurement } = verifyAttestationWith(verified, processAttestation, att, verifierKey)
  */
-export function verifyAttestationWith (cache: VerifiedCache, attester: AttestationVerifier, a: Attestation, verifierKey: Uint8Array): { key: Uint8Array, measurement: Uint8Array } {
+export function verifyAttestationWith (
+  cache: VerifiedCache, attester: AttestationVerifier, a: Attestation, verifierKey: Uint8Array
+): { key: Uint8Array, measurement: Uint8Array } {
   if (attester !== processAttestation) return attester.verify(a, verifierKey)
   if (!equalBytes(a.body.verifier, verifierKey)) throw new BioshardError('ERR_NOT_AUTHORISED', 'attestation is signed for another verifier')
   cache.checkSigned(SIG.ATTESTATION, a, verifierKey, 'attestation')

@@ -1,46 +1,14 @@
 /**
- * What the holder-side protocol handlers share: the node's identity, trust
- * anchor, storage, replay and rate state, and the checks every signed request
- * goes through first (bound to the authenticated sender, fresh).
+ * The check every holder request goes through first, whatever its protocol:
+ * it is bound to the authenticated sender and fresh. Each handler declares
+ * its own dependencies (store.ts, fetch.ts, erase.ts); this module holds only
+ * what they all run.
  *
  * @module
  */
-import type { Sealer } from '../../crypto/seal.ts'
-import type { SigningKey } from '../../crypto/sign.ts'
-import type { TrustAnchor } from '../../protocol/certs.ts'
-import type { ShareStore } from '../store/share-store.ts'
-import type { ReplayCache } from '../../net/policy/replay-cache.ts'
-import type { RateLimiter } from '../../net/policy/rate-limiter.ts'
-import type { AttestationVerifier } from '../../protocol/attestation.ts'
 import { FRESHNESS_WINDOW_MS } from '../../protocol/constants.ts'
 import { refuse } from '../../protocol/errors.ts'
 import type { RequestContext } from '../../net/rpc.ts'
-
-export interface HolderDeps {
-  /** This node's peer id. */
-  self: string
-  /** This node's site (from its certificate). */
-  site: string
-  /** Signs receipts and responses; the public half is inside `self`. */
-  key: SigningKey
-  anchor: TrustAnchor
-  store: ShareStore
-  replay: ReplayCache
-  rate: RateLimiter
-  /** Attestation verifiers by kind; `process` is built in. */
-  attestation: Readonly<Record<string, AttestationVerifier>>
-  /** Seals shares to enclaves; one per node, so no two nodes share an HPKE sender context. */
-  sealer: Sealer
-  now: () => number
-  /** Fault injection for the simulator and tests (a Byzantine site). Never set in production. */
-  faults?: Faults
-}
-
-/** Misbehaviours a simulated Byzantine node can be told to show. */
-export interface Faults {
-  /** Flip a bit in every share before sealing it (a wrong share, correctly sealed and signed). */
-  corruptShares?: boolean
-}
 
 /**
  * Checks common to every signed request: it names the peer that sent it

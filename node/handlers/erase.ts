@@ -7,6 +7,9 @@
  * the manifest does not list and that holds nothing of the id refuses
  * (ERR_NOT_HOLDER) rather than keep a tombstone for good.
  *
+ * {@link eraseHandler} builds the handler from the dependencies it names
+ * ({@link EraseHandlerDeps}); the node registers it from its handler table.
+ *
  * @module
  */
 import { decodeEraseRequest, eraseRequestHash, signEraseReceipt } from '../../protocol/erase.ts'
@@ -15,13 +18,50 @@ import { checkSigned } from '../../protocol/signed.ts'
 import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, equalBytes } from '../../crypto/bytes.ts'
-import type { RequestContext } from '../../net/rpc.ts'
-import type { ManifestCache } from './fetch.ts'
-import { checkEnvelope, type HolderDeps } from './context.ts'
+import type { SigningKey } from '../../crypto/sign.ts'
+import type { TrustAnchor } from '../../protocol/certs.ts'
+import type { RequestContext, RequestHandler } from '../../net/rpc.ts'
+import type { ReplayCache } from '../../net/policy/replay-cache.ts'
+import type { ShareStore } from '../store/share-store.ts'
+import type { ManifestCache } from './manifest-cache.ts'
+import { checkEnvelope } from './context.ts'
 import { slotKey } from '../../protocol/ownership.ts'
 
-/** Serve one erase request; returns the signed erase receipt. */
-export async function handleErase (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+/** What the erase handler uses. */
+export interface EraseHandlerDeps {
+  /** This node's peer id. */
+  self: string
+  /** Signs receipts; the public half is inside `self`. */
+  key: SigningKey
+  /** The authorities whose tenant certificates are trusted. */
+  anchor: TrustAnchor
+  /** Where the share, its manifest copy and the tombstone live. */
+  store: Pick<ShareStore, 'getManifest' | 'isErased' | 'erase'>
+  /** The node's decoded manifests; an erased id is dropped from it. */
+  manifests: Pick<ManifestCache, 'drop'>
+  /** Nonces already served. */
+  replay: ReplayCache
+  now: () => number
+}
+
+/**
+ * The handler of `/bioshard/erase/1.0.0`.
+ *
+ * @param deps - what the handler uses, and nothing else
+ * @returns a handler that serves one erase request and returns the signed erase receipt (wire form)
+ * @example await serve(host, PROTOCOL.ERASE, eraseHandler({ self, key, anchor, store, manifests, replay, now }), options)
+ */
+export function eraseHandler (deps: EraseHandlerDeps): RequestHandler {
+  return async (bytes, ctx) => await handleErase(deps, bytes, ctx)
+}
+
+/**
+ * Serve one erase request.
+ *
+ * @throws {BioshardError} a refusal with its code (ERR_DECODE, ERR_STALE, ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE,
+ *   ERR_REPLAY, ERR_NOT_HOLDER, …)
+ */
+async function handleErase (deps: EraseHandlerDeps, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
   const req = decodeEraseRequest(bytes)
   const { manifest, by, key } = req.body
   const templateId = manifest.body.templateId
@@ -47,6 +87,6 @@ export async function handleErase (deps: HolderDeps, manifests: ManifestCache, b
     refuse('ERR_NOT_HOLDER', 'this node is not a holder of that template')
   }
   const { held } = await deps.store.erase(slot, bytes)
-  manifests.drop(slot)
+  deps.manifests.drop(slot)
   return signEraseReceipt({ templateId, holder: deps.self, held, request: eraseRequestHash(req), time: now }, deps.key)
 }

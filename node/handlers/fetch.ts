@@ -22,73 +22,77 @@
  * {@link VerifiedCache}; their tenant, verifier and validity-window checks
  * run every time, and the request's own signature is always verified.
  *
+ * {@link fetchHandler} builds the handler from the dependencies it names
+ * ({@link FetchHandlerDeps}); the node registers it from its handler table.
+ *
  * @module
  */
 import { decodeFetchRequest, fetchRequestHash, shareSealInfo, signFetchResponse } from '../../protocol/fetch.ts'
 import { checkSigned } from '../../protocol/signed.ts'
-import { decodeManifest, entryFor, type Manifest } from '../../protocol/manifest.ts'
-import { manifestDigest, sealBinding } from '../../protocol/seal-binding.ts'
+import { entryFor } from '../../protocol/manifest.ts'
+import { sealBinding } from '../../protocol/seal-binding.ts'
 import { refuse } from '../../protocol/errors.ts'
+import type { AttestationVerifier } from '../../protocol/attestation.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, equalBytes, wipe } from '../../crypto/bytes.ts'
-import { setBounded } from '../../crypto/bounded-map.ts'
-import type { RequestContext } from '../../net/rpc.ts'
+import type { Sealer } from '../../crypto/seal.ts'
+import type { SigningKey } from '../../crypto/sign.ts'
+import type { RequestContext, RequestHandler } from '../../net/rpc.ts'
 import { VerifiedCache, checkVerifierCertWith, verifyAttestationWith } from '../../net/policy/verified-cache.ts'
-import { checkEnvelope, type HolderDeps } from './context.ts'
+import type { ReplayCache } from '../../net/policy/replay-cache.ts'
+import type { RateLimiter } from '../../net/policy/rate-limiter.ts'
+import type { ShareStore } from '../store/share-store.ts'
+import type { ManifestCache } from './manifest-cache.ts'
+import { checkEnvelope } from './context.ts'
 import { slotKey } from '../../protocol/ownership.ts'
 
 /** Callers that pass no cache verify every signature every time. */
 const UNCACHED = new VerifiedCache(0)
 
-/**
- * Decoded manifests of held templates, each with the digest of its stored
- * bytes (computed once, on load). Their signatures were checked when the
- * share was stored; each fetch re-checks only the validity windows. The cache
- * is dropped for an id on erase.
- */
-export class ManifestCache {
-  private readonly cache = new Map<string, Manifest>()
-  private readonly digests = new WeakMap<Manifest, Uint8Array>()
-  private readonly max: number
-  constructor (max = 10_000) { this.max = max }
-
-  /** The `manifestDigest` of the stored bytes `m` was decoded from (`m` from {@link get}). */
-  digest (m: Manifest): Uint8Array {
-    const d = this.digests.get(m)
-    if (d === undefined) throw new TypeError('manifest did not come from this cache')
-    return d
-  }
-
-  async get (deps: HolderDeps, slot: Uint8Array): Promise<Manifest | undefined> {
-    const id = toHex(slot)
-    const hit = this.cache.get(id)
-    if (hit !== undefined) return hit
-    const bytes = await deps.store.getManifest(slot)
-    if (bytes === undefined) return undefined
-    const m = decodeManifest(bytes)
-    this.digests.set(m, manifestDigest(bytes))
-    setBounded(this.cache, id, m, this.max)
-    return m
-  }
-
-  drop (slot: Uint8Array): void { this.cache.delete(toHex(slot)) }
+/** What the fetch handler uses. */
+export interface FetchHandlerDeps {
+  /** This node's peer id: the holder whose share the manifest lists. */
+  self: string
+  /** Signs responses; the public half is inside `self`. */
+  key: SigningKey
+  /** Where shares are read from (the manifest comes from `manifests`). */
+  store: Pick<ShareStore, 'isErased' | 'getShare'>
+  /** The node's decoded manifests. */
+  manifests: Pick<ManifestCache, 'get' | 'digest'>
+  /** Nonces already served. */
+  replay: ReplayCache
+  /** Per verifier and template, under the manifest's rate policy. */
+  rate: RateLimiter
+  /** Attestation verifiers by kind; `process` is built in. */
+  attestation: Readonly<Record<string, AttestationVerifier>>
+  /** Seals shares to enclaves; one per node, so no two nodes share an HPKE sender context. */
+  sealer: Sealer
+  /** Remembered certificate and attestation signatures (one per node); without it every signature is verified every time. */
+  verified?: VerifiedCache
+  now: () => number
 }
 
 /**
- * Serve one fetch request; returns the signed response with the sealed share.
+ * The handler of `/bioshard/fetch/1.0.0`.
  *
- * @param deps the node's identity, store and policy state
- * @param manifests decoded manifests of the templates held here
- * @param bytes the encoded request
- * @param ctx the authenticated caller
- * @param verified remembered certificate and attestation signatures (one per
- *   node); without it every signature is verified on every request
- * @returns the signed fetch response (wire form)
+ * @param deps - what the handler uses, and nothing else
+ * @returns a handler that serves one fetch request and returns the signed response with the sealed share (wire form)
+ * @example await serve(host, PROTOCOL.FETCH, fetchHandler({ self, key, store, manifests, replay, rate, attestation, sealer, now }), options)
+ */
+export function fetchHandler (deps: FetchHandlerDeps): RequestHandler {
+  return async (bytes, ctx) => await handleFetch(deps, bytes, ctx)
+}
+
+/**
+ * Serve one fetch request.
+ *
  * @throws {BioshardError} a refusal with its code (ERR_DECODE, ERR_STALE, ERR_ERASED,
  *   ERR_NOT_FOUND, ERR_EXPIRED, ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE, ERR_REPLAY,
  *   ERR_RATE_LIMITED, ERR_NOT_HOLDER, …)
  */
-export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, bytes: Uint8Array, ctx: RequestContext, verified: VerifiedCache = UNCACHED): Promise<unknown> {
+async function handleFetch (deps: FetchHandlerDeps, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+  const verified = deps.verified ?? UNCACHED
+  const manifests = deps.manifests
   const req = decodeFetchRequest(bytes)
   const { templateId, xs, purpose, enclave, cert } = req.body
   ctx.note.subject = toHex(templateId)
@@ -106,18 +110,22 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
   // is what binds this nonce, time and sender to the certified verifier.
   checkSigned(SIG.FETCH_REQUEST, req, verifier, 'fetch request')
   if (await deps.store.isErased(slot)) refuse('ERR_ERASED', 'template was erased')
-  const manifest = await manifests.get(deps, slot)
+  const manifest = await manifests.get(slot)
   if (manifest === undefined) refuse('ERR_NOT_FOUND', 'no share of this template is held here')
   const { policy } = manifest.body
   if (now > manifest.cert.body.na) refuse('ERR_EXPIRED', 'the tenant certificate has expired')
   if (policy.expires !== 0 && now > policy.expires) refuse('ERR_EXPIRED', 'enrolment has expired')
-  if (policy.verifiers.length > 0 && !policy.verifiers.some((v) => equalBytes(v, verifier))) refuse('ERR_NOT_AUTHORISED', 'verifier is not authorised by the manifest policy')
+  if (policy.verifiers.length > 0 && !policy.verifiers.some((v) => equalBytes(v, verifier))) {
+    refuse('ERR_NOT_AUTHORISED', 'verifier is not authorised by the manifest policy')
+  }
   if (!policy.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `purpose '${purpose}' is not allowed by the manifest policy`)
   if (!cert.body.purposes.includes(purpose)) refuse('ERR_NOT_AUTHORISED', `verifier certificate does not cover purpose '${purpose}'`)
   const attester = deps.attestation[enclave.body.kind]
   if (attester === undefined) refuse('ERR_NOT_AUTHORISED', `attestation kind '${enclave.body.kind}' is not accepted`)
   const attested = verifyAttestationWith(verified, attester, enclave, verifier)
-  if (!policy.measurements.some((m) => equalBytes(m, attested.measurement))) refuse('ERR_NOT_AUTHORISED', 'enclave measurement is not allowed by the manifest policy')
+  if (!policy.measurements.some((m) => equalBytes(m, attested.measurement))) {
+    refuse('ERR_NOT_AUTHORISED', 'enclave measurement is not allowed by the manifest policy')
+  }
   deps.replay.check(verifier, req.body.nonce, now)
   deps.rate.take(toHex(verifier) + toHex(templateId), policy, now)
 
@@ -134,7 +142,6 @@ export async function handleFetch (deps: HolderDeps, manifests: ManifestCache, b
     refuse('ERR_INTERNAL', 'the share held here does not have the x its manifest lists')
   }
   const requestHash = fetchRequestHash(req)
-  if (deps.faults?.corruptShares === true) held.share[0] ^= 0x01
   const digest = manifests.digest(manifest)
   let sealed: Uint8Array
   try {

@@ -7,6 +7,9 @@
  * its commitment, and the id was never erased here. It answers only after
  * the share is on disk (synced), with a signed receipt.
  *
+ * {@link storeHandler} builds the handler from the dependencies it names
+ * ({@link StoreHandlerDeps}); the node registers it from its handler table.
+ *
  * @module
  */
 import { decodeStoreRequest, signStoreReceipt } from '../../protocol/store.ts'
@@ -16,12 +19,49 @@ import { refuse } from '../../protocol/errors.ts'
 import { SIG } from '../../crypto/tags.ts'
 import { toHex, wipe } from '../../crypto/bytes.ts'
 import { shareMatches } from '../../crypto/shares.ts'
-import type { RequestContext } from '../../net/rpc.ts'
-import { checkEnvelope, type HolderDeps } from './context.ts'
+import type { SigningKey } from '../../crypto/sign.ts'
+import type { TrustAnchor } from '../../protocol/certs.ts'
+import type { RequestContext, RequestHandler } from '../../net/rpc.ts'
+import type { ReplayCache } from '../../net/policy/replay-cache.ts'
+import type { ShareStore } from '../store/share-store.ts'
+import { checkEnvelope } from './context.ts'
 import { slotKey } from '../../protocol/ownership.ts'
 
-/** Serve one store request; returns the signed receipt. */
-export async function handleStore (deps: HolderDeps, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+/** What the store handler uses. */
+export interface StoreHandlerDeps {
+  /** This node's peer id: the holder a manifest must list. */
+  self: string
+  /** This node's site (from its certificate): where the manifest must place the share. */
+  site: string
+  /** Signs receipts; the public half is inside `self`. */
+  key: SigningKey
+  /** The authorities whose tenant certificates are trusted. */
+  anchor: TrustAnchor
+  /** Where shares are kept (synced before the receipt). */
+  store: Pick<ShareStore, 'isErased' | 'put'>
+  /** Nonces already served. */
+  replay: ReplayCache
+  now: () => number
+}
+
+/**
+ * The handler of `/bioshard/store/1.0.0`.
+ *
+ * @param deps - what the handler uses, and nothing else
+ * @returns a handler that serves one store request and returns the signed receipt (wire form)
+ * @example await serve(host, PROTOCOL.STORE, storeHandler({ self, site, key, anchor, store, replay, now }), options)
+ */
+export function storeHandler (deps: StoreHandlerDeps): RequestHandler {
+  return async (bytes, ctx) => await handleStore(deps, bytes, ctx)
+}
+
+/**
+ * Serve one store request.
+ *
+ * @throws {BioshardError} a refusal with its code (ERR_DECODE, ERR_STALE, ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE,
+ *   ERR_REPLAY, ERR_ERASED, ERR_NOT_HOLDER, ERR_BAD_REQUEST, …)
+ */
+async function handleStore (deps: StoreHandlerDeps, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
   const req = decodeStoreRequest(bytes)
   const { manifest, x, share } = req.body
   const templateId = manifest.body.templateId

@@ -528,7 +528,8 @@ function readTime (b: Uint8Array): number {
 function refuseV1 (key: Uint8Array): void {
   if (key.length === V1_KEY_BYTES) {
     throw new BioshardError('ERR_UNSUPPORTED_VERSION',
-      `the node database holds share records of format 1 (keyed by template id alone); this node reads format ${SHARE_RECORD_VERSION}: erase them with the earlier version, or start on a new directory`)
+      'the node database holds share records of format 1 (keyed by template id alone); ' +
+      `this node reads format ${SHARE_RECORD_VERSION}: erase them with the earlier version, or start on a new directory`)
   }
 }
 

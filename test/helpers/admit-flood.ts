@@ -89,7 +89,7 @@ export class AdmitFlood {
       try {
         while (!this.stopped) {
           try {
-            await request(host, addr, PROTOCOL.ADMIT, this.messages[i++ % this.messages.length], { timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
+            await request(host, addr, PROTOCOL.ADMIT, { body: this.messages[i++ % this.messages.length], timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
             this.stats.answered++
           } catch (e) {
             const code = (e as { code?: string }).code ?? 'error'

@@ -48,8 +48,7 @@ poison('bogus addresses pushed for real nodes reach no roster and no peer store;
     })
     for (const target of net.nodes) {
       try {
-        await request(attacker.host, peerIdFromString(target.cert.body.peer), PROTOCOL.ADMIT, encodeCanonical({ v: WIRE_VERSION, entries }),
-          { timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
+        await request(attacker.host, peerIdFromString(target.cert.body.peer), PROTOCOL.ADMIT, { body: encodeCanonical({ v: WIRE_VERSION, entries }), timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
         outcomes.push('ok')
       } catch (e) {
         outcomes.push((e as { code?: string }).code ?? 'error')

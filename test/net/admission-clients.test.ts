@@ -60,7 +60,7 @@ certified('proofs for another peer, stale, from another authority or missing the
   const tenant = net.tenant('acme-2')
   const verifier = net.verifier(tenant, ['login'])
   const self = plain.host.peerId.toString()
-  const send = async (proof: unknown): Promise<string> => await codeOfAsync(request(plain.host, target, PROTOCOL.ADMIT, encodeAdmitMessage([], proof), opts))
+  const send = async (proof: unknown): Promise<string> => await codeOfAsync(request(plain.host, target, PROTOCOL.ADMIT, { body: encodeAdmitMessage([], proof), ...opts }))
   const cred = { key: tenant.key, cert: tenant.wire }
   assert.is(await send(makeClientProof(cred, net.info.network, net.nodes[0].cert.body.peer, Date.now())), 'ERR_NOT_AUTHORISED', 'for another peer')
   assert.is(await send(makeClientProof(cred, net.info.network, self, Date.now() - 2 * FRESHNESS_WINDOW_MS)), 'ERR_STALE')
@@ -87,7 +87,7 @@ charging('a loop of cheap refusals cuts an uncertified peer off, then refuses it
   const stranger = admitNode(loadAuthority(`${net.dir}/other`), looper.host.peerId.toString(), 'site-x').cert
   const codes: string[] = []
   for (let i = 0; i < 400 && codes.at(-1) !== 'ERR_BUSY'; i++) {
-    codes.push(await codeOfAsync(request(looper.host, targetId, PROTOCOL.ADMIT, encodeAdmitMessage([{ cert: stranger }]), { ...opts, timeoutMs: 2_000 })))
+    codes.push(await codeOfAsync(request(looper.host, targetId, PROTOCOL.ADMIT, { body: encodeAdmitMessage([{ cert: stranger }]), ...opts, timeoutMs: 2_000 })))
   }
   const refusals = codes.filter((c) => c === 'ERR_NOT_ADMITTED' || c === 'ERR_RATE_LIMITED').length
   assert.ok(codes.includes('ERR_BUSY') || codes.includes('ERR_TIMEOUT'), `cut off after ${refusals} refusals: ${codes.slice(-3).join(',')}`)
@@ -99,20 +99,20 @@ charging('a loop of cheap refusals cuts an uncertified peer off, then refuses it
   for (let k = 0; k < 12 && cut === ''; k++) {
     const next = await bareHost()
     for (let i = 0; i < 4; i++) {
-      const code = await codeOfAsync(request(next, addr, PROTOCOL.STORE, new Uint8Array(64), { ...opts, maxResponseBytes: 4096 }))
+      const code = await codeOfAsync(request(next, addr, PROTOCOL.STORE, { body: new Uint8Array(64), ...opts, maxResponseBytes: 4096 }))
       if (code === 'ERR_BUSY' || code === 'ERR_TIMEOUT') { cut = `peer ${k + 1}`; break }
     }
     await next.stop()
   }
   assert.ok(cut !== '', 'fresh peer ids from that address are refused')
   const fresh = await bareHost()
-  const refused = await codeOfAsync(request(fresh, addr, PROTOCOL.ADMIT, encodeAdmitMessage([]), opts))
+  const refused = await codeOfAsync(request(fresh, addr, PROTOCOL.ADMIT, { body: encodeAdmitMessage([]), ...opts }))
   await fresh.stop()
   assert.ok(refused === 'ERR_BUSY' || refused === 'ERR_TIMEOUT', `a new uncertified peer from the banned address is refused: ${refused}`)
   // A client that proved its certificate before still gets in (after the few connections a banned address is allowed), and admitted nodes stay authorised.
   await known.host.hangUp(targetId)
   await new Promise((resolve) => setTimeout(resolve, 1_100))
-  await request(known.host, targetId, PROTOCOL.ADMIT, encodeAdmitMessage([]), opts)
+  await request(known.host, targetId, PROTOCOL.ADMIT, { body: encodeAdmitMessage([]), ...opts })
   assert.ok(admissionOf(target).isAuthorised(net.nodes[1].cert.body.peer))
 })
 

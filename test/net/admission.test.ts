@@ -223,8 +223,7 @@ gossip('a certificate from another authority pushed over the admit protocol ente
   const other = admitNode(foreign, peer, 'site-y').cert
   // Refused (and charged): no honest peer holds another authority's certificates.
   const refused = await codeOfAsync(request(client.host, peerIdFromString(net.nodes[0].cert.body.peer), PROTOCOL.ADMIT,
-    encodeAdmitMessage([{ cert: own }, { cert: other }]),
-    { timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
+    { body: encodeAdmitMessage([{ cert: own }, { cert: other }]), timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
   assert.is(refused, 'ERR_NOT_ADMITTED')
   await new Promise((resolve) => setTimeout(resolve, 500))
   for (const n of net.nodes) {
@@ -242,8 +241,7 @@ const budget = suite('the invalid-request budget')
 
 
 async function admitRoundTrip (host: Awaited<ReturnType<typeof clientHost>>['host'], peer: string): Promise<number> {
-  const answer = readAdmitMessage(await request(host, peerIdFromString(peer), PROTOCOL.ADMIT, encodeAdmitMessage([]),
-    { timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
+  const answer = readAdmitMessage(await request(host, peerIdFromString(peer), PROTOCOL.ADMIT, { body: encodeAdmitMessage([]), timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
   return answer.entries.length
 }
 
@@ -257,13 +255,13 @@ budget('a client over the budget (3) is disconnected and its next connection ref
 
   // Within the budget every garbage request is answered with a typed refusal and the connection stays.
   for (let i = 0; i < 3; i++) {
-    assert.is(await codeOfAsync(request(bad.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE')
+    assert.is(await codeOfAsync(request(bad.host, peerIdFromString(targetId), PROTOCOL.STORE, { body: randomBytes(64), ...junk })), 'ERR_DECODE')
   }
   assert.ok(bad.host.getConnections(peerIdFromString(targetId)).length > 0, 'still connected at the budget')
   assert.is(await admitRoundTrip(bad.host, targetId), net.nodes.length, 'and still served at the budget')
 
   // One more is over it: answered, then the connection is closed.
-  assert.is(await codeOfAsync(request(bad.host, peerIdFromString(targetId), PROTOCOL.FETCH, randomBytes(64), junk)), 'ERR_DECODE')
+  assert.is(await codeOfAsync(request(bad.host, peerIdFromString(targetId), PROTOCOL.FETCH, { body: randomBytes(64), ...junk })), 'ERR_DECODE')
   const deadline = Date.now() + 3_000
   while (bad.host.getConnections(peerIdFromString(targetId)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   assert.is(bad.host.getConnections(peerIdFromString(targetId)).length, 0, 'disconnected')
@@ -275,7 +273,7 @@ budget('a client over the budget (3) is disconnected and its next connection ref
 
   // Everyone else is served as before, by that node and by the others.
   assert.is(await admitRoundTrip(good.host, targetId), net.nodes.length)
-  assert.is(await codeOfAsync(request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, randomBytes(64), junk)), 'ERR_DECODE', 'a refusal is still a typed answer')
+  assert.is(await codeOfAsync(request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, { body: randomBytes(64), ...junk })), 'ERR_DECODE', 'a refusal is still a typed answer')
   assert.is(await admitRoundTrip(bad.host, net.nodes[2].cert.body.peer), net.nodes.length, 'the ban is per node, not network-wide')
 })
 

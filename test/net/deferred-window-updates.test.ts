@@ -16,7 +16,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { lpStream } from '@libp2p/utils'
 import type { ConnectionEncrypter, MessageStream, StreamMuxerFactory } from '@libp2p/interface'
-import { deferredWindowUpdates, FLUSH_DELTA, MAX_HELD_STREAMS } from '../../net/deferred-window-updates.ts'
+import { deferredWindowUpdates } from '../../net/deferred-window-updates.ts'
+import { FLUSH_DELTA, MAX_HELD_STREAMS } from '../../net/constants.ts'
 import { concat, equalBytes, toHex } from '../../crypto/bytes.ts'
 
 const Deferred = suite('deferred window updates')

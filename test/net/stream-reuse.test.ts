@@ -85,7 +85,7 @@ async function refusedOnReusedStream (i: number, body: Uint8Array): Promise<{ co
   let dials = 0
   client.host.dialProtocol = (async (...args: Parameters<typeof dial>) => { dials++; return await dial(...args) }) as typeof dial
   try {
-    return { code: await codeOfAsync(request(client.host, peerIdFromString(peerOf(i)), PROTOCOL.FETCH, body, opts)), dials }
+    return { code: await codeOfAsync(request(client.host, peerIdFromString(peerOf(i)), PROTOCOL.FETCH, { body, ...opts })), dials }
   } finally {
     client.host.dialProtocol = dial
   }
@@ -130,10 +130,10 @@ reuse('a request whose reused stream fails before any answer is sent once more o
   })
   try {
     const opts = { timeoutMs: 3_000, maxResponseBytes: 1_024 }
-    const first = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/flaky/1.0.0', Uint8Array.of(1), opts)
+    const first = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/flaky/1.0.0', { body: Uint8Array.of(1), ...opts })
     assert.equal(first, { n: 1 })
     assert.is(streamPool(caller).size, 1, 'the stream went back to the pool')
-    const second = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/flaky/1.0.0', Uint8Array.of(2), opts)
+    const second = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/flaky/1.0.0', { body: Uint8Array.of(2), ...opts })
     assert.equal(second, { n: 3 }, 'answered on a new stream after the reused one was reset')
   } finally {
     await caller.stop()
@@ -169,7 +169,7 @@ reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered 
   }) as typeof clearTimeout
   try {
     try {
-      const answered = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/prompt/1.0.0', Uint8Array.of(1), { timeoutMs: TIMEOUT_MS, maxResponseBytes: 1_024 })
+      const answered = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/prompt/1.0.0', { body: Uint8Array.of(1), timeoutMs: TIMEOUT_MS, maxResponseBytes: 1_024 })
       assert.equal(answered, { ok: true })
     } finally {
       globalThis.setTimeout = realSet
@@ -177,7 +177,7 @@ reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered 
     }
     assert.equal([...armed.values()], [true], 'one deadline was armed for the request and cleared when it was answered')
     const started = Date.now()
-    const code = await codeOfAsync(async () => await request(caller, server.getMultiaddrs()[0], '/bioshard-test/silent/1.0.0', Uint8Array.of(2), { timeoutMs: 300, maxResponseBytes: 1_024 }))
+    const code = await codeOfAsync(async () => await request(caller, server.getMultiaddrs()[0], '/bioshard-test/silent/1.0.0', { body: Uint8Array.of(2), timeoutMs: 300, maxResponseBytes: 1_024 }))
     assert.is(code, 'ERR_TIMEOUT')
     assert.ok(Date.now() - started >= 250, 'not before its deadline')
   } finally {

@@ -41,7 +41,7 @@ const root = mkdtempSync(join(tmpdir(), 'bioshard-durable-'))
 const authority = (() => { initAuthority(join(root, 'authority')); return loadAuthority(join(root, 'authority')) })()
 const anchor = { network: authority.info.network, authorities: [authority.info.publicKey] }
 const dir = join(root, 'node')
-const peer = await provisionNode(dir, 'site-1', authority, [])
+const peer = await provisionNode({ dir, site: 'site-1', authority })
 const absent = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 
 const t0 = admitTenant(authority, 'acme')

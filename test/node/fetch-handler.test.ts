@@ -1,8 +1,9 @@
 /**
- * The holder's fetch handler with remembered signatures, driven directly
- * (real share store on disk, real keys, a clock the test moves): the
- * certificate and attestation signatures are verified once, while every
- * check that depends on the request or the clock still runs each time.
+ * The holder's fetch handler with remembered signatures, built from its
+ * factory with only its named dependencies and driven directly (real share
+ * store on disk, real keys, a clock the test moves): the certificate and
+ * attestation signatures are verified once, while every check that depends
+ * on the request or the clock still runs each time.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -12,9 +13,9 @@ import { join } from 'node:path'
 import type { Connection } from '@libp2p/interface'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { handleFetch, ManifestCache } from '../../node/handlers/fetch.ts'
+import { fetchHandler, type FetchHandlerDeps } from '../../node/handlers/fetch.ts'
+import { ManifestCache } from '../../node/handlers/manifest-cache.ts'
 import { VerifiedCache } from '../../net/policy/verified-cache.ts'
-import type { HolderDeps } from '../../node/handlers/context.ts'
 import type { RequestContext } from '../../net/rpc.ts'
 import { openNodeDb } from '../../node/store/db.ts'
 import { ShareStore } from '../../node/store/share-store.ts'
@@ -69,22 +70,25 @@ const store = new ShareStore(ndb, randomBytes(32))
 await store.put(slotKey(admitted.key.publicKey, templateId), share.x, share.bytes.slice(), encodeManifest(manifest))
 
 let clock = start
-const deps: HolderDeps = {
+const deps: FetchHandlerDeps = {
   self,
-  site: 'site-0',
   key: generateSigningKey().key,
-  anchor: { network: authority.info.network, authorities: [authority.info.publicKey] },
   store,
+  manifests: new ManifestCache(store),
   replay: new ReplayCache(120_000),
   rate: new RateLimiter(),
   attestation: { process: processAttestation },
   sealer: new Sealer({ now: () => clock }),
   now: () => clock
 }
-const manifests = new ManifestCache()
+
+/** One fetch served by a handler built from `d`, with `verified` remembering signatures (none: every one verified). */
+async function handleFetch (bytes: Uint8Array, verified?: VerifiedCache, d: FetchHandlerDeps = deps): Promise<unknown> {
+  return await fetchHandler(verified !== undefined ? { ...d, verified } : d)(bytes, ctx())
+}
 
 function ctx (): RequestContext {
-  // handleFetch reads only the authenticated peer and fills in the note.
+  // The handler reads only the authenticated peer and fills in the note.
   return { peer: client, connection: undefined as unknown as Connection, signal: AbortSignal.timeout(5_000), note: {} }
 }
 function request (o: { cert?: SignedWire, attestation?: SignedWire, signer?: SigningKey } = {}): Uint8Array {
@@ -99,7 +103,7 @@ function tamperedSig (w: SignedWire): SignedWire {
   return { body: w.body, sig }
 }
 async function fetchOpens (verified?: VerifiedCache): Promise<void> {
-  const res = readFetchResponse(await handleFetch(deps, manifests, request(), ctx(), verified))
+  const res = readFetchResponse(await handleFetch(request(), verified))
   const opened = openFetched(enclave.keys, res, clock)
   assert.ok(equalBytes(opened, share.bytes))
 }
@@ -127,7 +131,7 @@ fetch('seals every share to one enclave under the node\'s one HPKE context until
   let sealClock = 0
   const node = { ...deps, sealer: new Sealer({ now: () => sealClock }) }
   const enc = async (): Promise<string> => {
-    const res = readFetchResponse(await handleFetch(node, manifests, request(), ctx()))
+    const res = readFetchResponse(await handleFetch(request(), undefined, node))
     assert.ok(equalBytes(openFetched(enclave.keys, res, clock), share.bytes))
     return toHex(res.body.sealed.subarray(0, ENC_BYTES))
   }
@@ -143,29 +147,29 @@ fetch('a certificate cached while valid is refused once it has expired (ERR_EXPI
   await fetchOpens(verified)
   clock = start + 2 * DAY
   const before = verified.stats.hits
-  assert.is(await codeOfAsync(handleFetch(deps, manifests, request(), ctx(), verified)), 'ERR_EXPIRED')
+  assert.is(await codeOfAsync(handleFetch(request(), verified)), 'ERR_EXPIRED')
   assert.is(verified.stats.hits, before + 1, 'the certificate signature was answered from the cache, and the certificate still refused')
 })
 
 fetch('a request signed by another key is refused though its certificate and attestation are cached (ERR_BAD_SIGNATURE)', async () => {
   const verified = new VerifiedCache()
   await fetchOpens(verified)
-  assert.is(await codeOfAsync(handleFetch(deps, manifests, request({ signer: generateSigningKey().key }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(handleFetch(request({ signer: generateSigningKey().key }), verified)), 'ERR_BAD_SIGNATURE')
 })
 
 fetch('a tampered certificate or attestation signature is refused after the genuine ones were cached (ERR_BAD_SIGNATURE)', async () => {
   const verified = new VerifiedCache()
   await fetchOpens(verified)
-  assert.is(await codeOfAsync(handleFetch(deps, manifests, request({ cert: tamperedSig(verifier.wire) }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
-  assert.is(await codeOfAsync(handleFetch(deps, manifests, request({ attestation: tamperedSig(enclave.attestation) }), ctx(), verified)), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(handleFetch(request({ cert: tamperedSig(verifier.wire) }), verified)), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(handleFetch(request({ attestation: tamperedSig(enclave.attestation) }), verified)), 'ERR_BAD_SIGNATURE')
   await fetchOpens(verified)
 })
 
 fetch('a replayed request is refused though everything in it is cached (ERR_REPLAY)', async () => {
   const verified = new VerifiedCache()
   const bytes = request()
-  await handleFetch(deps, manifests, bytes, ctx(), verified)
-  assert.is(await codeOfAsync(handleFetch(deps, manifests, bytes, ctx(), verified)), 'ERR_REPLAY')
+  await handleFetch(bytes, verified)
+  assert.is(await codeOfAsync(handleFetch(bytes, verified)), 'ERR_REPLAY')
 })
 
 fetch.run()

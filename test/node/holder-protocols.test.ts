@@ -122,8 +122,8 @@ refusals('an expired verifier certificate is refused (ERR_EXPIRED)', async () =>
 refusals('a replayed request is refused (ERR_REPLAY)', async () => {
   const bytes = encodeFetchRequest({ templateId: enrolled.templateId, xs: [enrolled.shares[2].x], purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: client.host.peerId.toString(), nonce: randomBytes(16), time: Date.now() }, verifier.key)
   const opts = { timeoutMs: 5000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.FETCH] }
-  await request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, bytes, opts)), 'ERR_REPLAY')
+  await request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, { body: bytes, ...opts })
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(2)), PROTOCOL.FETCH, { body: bytes, ...opts })), 'ERR_REPLAY')
   await stillServes(enrolled, 2)
 })
 
@@ -145,13 +145,13 @@ refusals('a share offered to a node that is not its listed holder is refused (ER
 
 refusals('an oversized message is refused from its length prefix (ERR_TOO_LARGE)', async () => {
   const huge = new Uint8Array(MAX_MESSAGE_BYTES[PROTOCOL.FETCH] + 1)
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, huge, { timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_TOO_LARGE')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, { body: huge, timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_TOO_LARGE')
   await stillServes(enrolled)
 })
 
 refusals('garbage bytes are refused (ERR_DECODE)', async () => {
   for (const junk of [randomBytes(100), new Uint8Array([0xa1, 0x61]), new Uint8Array([0xff])]) {
-    assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(3)), PROTOCOL.STORE, junk, { timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_DECODE')
+    assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(3)), PROTOCOL.STORE, { body: junk, timeoutMs: 5000, maxResponseBytes: 4096 })), 'ERR_DECODE')
   }
   await stillServes(enrolled, 3)
 })
@@ -168,7 +168,7 @@ refusals('a truncated stream is answered and the node keeps serving', async () =
 
 refusals('a request signed for another sender peer is refused (ERR_NOT_AUTHORISED)', async () => {
   const bytes = encodeFetchRequest({ templateId: enrolled.templateId, xs: [enrolled.shares[0].x], purpose: 'login', enclave: creds.attestation, cert: creds.cert, sender: peerOf(4), nonce: randomBytes(16), time: Date.now() }, verifier.key)
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, bytes, { timeoutMs: 5000, maxResponseBytes: 8192 })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(peerOf(0)), PROTOCOL.FETCH, { body: bytes, timeoutMs: 5000, maxResponseBytes: 8192 })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled)
 })
 
