@@ -16,7 +16,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { randomBytes, wipe } from '../crypto/bytes.ts'
-import { BioshardError, type ErrorCode } from '../errors.ts'
+import { BioshardError } from '../errors.ts'
 import { encryptTemplate } from '../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
 import { choosePlacement, type Candidate } from '../protocol/placement.ts'
@@ -25,31 +25,14 @@ import type { StoreReceipt } from '../protocol/store.ts'
 import { storeShare, eraseAt } from './holder-requests.ts'
 import { buildManifest } from './manifest-builder.ts'
 import type { ClientContext } from './context.ts'
+import { EnrollError } from './errors.ts'
+import { CONNECT_TIMEOUT_MS, ENROLL_ATTEMPTS } from './constants.ts'
 import { logger } from '../net/log.ts'
 
 const log = logger('client:enroll')
 
-/**
- * An enrolment that failed after shares were stored: the id they were
- * stored under, and the holders whose share could not be erased.
- */
-export class EnrollError extends BioshardError {
-  /** The template id of the failed attempt. */
-  readonly templateId: Uint8Array
-  /** Peer ids of holders that may still keep a share of it. */
-  readonly uncleaned: readonly string[]
-  /** Which step failed: storing the shares, or publishing the manifest. */
-  readonly stage: 'store' | 'publish'
-  constructor (code: ErrorCode, message: string, facts: { templateId: Uint8Array, uncleaned: readonly string[], stage: 'store' | 'publish' }, options?: ErrorOptions) {
-    super(code, message, options)
-    this.name = 'EnrollError'
-    this.templateId = facts.templateId
-    this.uncleaned = Object.freeze([...facts.uncleaned])
-    this.stage = facts.stage
-  }
-}
-const CONNECT_TIMEOUT_MS = 2_000
-const ATTEMPTS = 2
+export { EnrollError } from './errors.ts'
+
 
 export interface EnrollInput {
   /** The encoded template (matcher/template.ts), owned by this call and wiped. */
@@ -131,7 +114,7 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       ...(input.consent !== undefined ? { consent: input.consent } : {})
     })
     const results = await Promise.allSettled(shares.map(async (s, i) =>
-      await storeShare(ctx.host, holders[i].peer, manifest, s.x, s.bytes, tenant.key, { timeoutMs: ctx.timeouts.requestMs })))
+      await storeShare(ctx.host, holders[i].peer, { manifest, x: s.x, share: s.bytes, tenant: tenant.key }, { timeoutMs: ctx.timeouts.requestMs })))
     const stored = performance.now()
     const failed = results.flatMap((r, i) => r.status === 'rejected' ? [{ peer: holders[i].peer, reason: r.reason as Error }] : [])
     if (failed.length > 0) {
@@ -160,7 +143,7 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
 async function eraseStored (ctx: ClientContext, manifest: Manifest, peers: string[]): Promise<string[]> {
   const tenant = ctx.tenant
   if (tenant === undefined) return peers
-  const results = await Promise.allSettled(peers.map(async (peer) => await eraseAt(ctx.host, peer, manifest, tenant.key, 'tenant', { timeoutMs: ctx.timeouts.requestMs })))
+  const results = await Promise.allSettled(peers.map(async (peer) => await eraseAt(ctx.host, peer, { manifest, signer: tenant.key }, { timeoutMs: ctx.timeouts.requestMs })))
   return peers.filter((_, i) => results[i].status === 'rejected')
 }
 
@@ -184,7 +167,7 @@ export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<E
         // error of a retry would no longer name this attempt's id. A caller's id
         // is never retried: holders tombstone it when a failed attempt is cleaned up.
         const retry = e instanceof EnrollError && e.code === 'ERR_QUORUM_UNAVAILABLE' && e.stage === 'store' && e.uncleaned.length === 0
-        if (i >= ATTEMPTS || input.templateId !== undefined || !retry) throw e
+        if (i >= ENROLL_ATTEMPTS || input.templateId !== undefined || !retry) throw e
         log('enrolment attempt %d failed, retrying without %d holder(s): %s', i, exclude.size, e.message)
       }
     }

@@ -44,7 +44,7 @@ export async function erase (ctx: ClientContext, templateId: Uint8Array, options
     if (round > 0) await new Promise((resolve) => setTimeout(resolve, (options.retryDelayMs ?? 250) * round))
     await Promise.all(pending.map(async (s) => {
       try {
-        receipts.set(s.holder, await eraseAt(ctx.host, s.holder, manifest, tenant.key, 'tenant', { timeoutMs: ctx.timeouts.requestMs }))
+        receipts.set(s.holder, await eraseAt(ctx.host, s.holder, { manifest, signer: tenant.key }, { timeoutMs: ctx.timeouts.requestMs }))
       } catch (e) {
         lastCode.set(s.holder, (e as { code?: string }).code ?? 'ERR_INTERNAL')
       }
