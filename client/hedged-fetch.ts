@@ -118,8 +118,11 @@ export class HedgedFetch<T> {
 
   async #run (need: number): Promise<void> {
     const { signal, deadlineMs, hedgeMs } = this.#init
-    const deadline = AbortSignal.timeout(deadlineMs)
-    const stop = signal === undefined ? deadline : AbortSignal.any([deadline, signal])
+    // A timer of our own, not AbortSignal.timeout: that one does not keep the process alive, so a caller
+    // awaiting only this collection would see the process exit under it rather than a result.
+    const deadline = new AbortController()
+    const timer = setTimeout(() => { deadline.abort() }, deadlineMs)
+    const stop = signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, signal])
     const round: Round = { need, stop, inFlight: new Map(), open: true, wake: () => {} }
     stop.addEventListener('abort', () => { changed(round) }, { once: true })
     for (let i = this.#good.size; i < need; i++) this.#launch(round)
@@ -131,6 +134,7 @@ export class HedgedFetch<T> {
       }
     } finally {
       clearTimeout(hedge)
+      clearTimeout(timer)
       this.#close(round)
     }
   }
