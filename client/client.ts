@@ -104,7 +104,8 @@ export async function createClient (options: ClientOptions): Promise<Client> {
   const timeouts = checkOptions(options)
   const anchor: TrustAnchor = { network: options.authority.network, authorities: [options.authority.publicKey] }
   const id = resolveIdentity(options.credentials)
-  const joined = await joinNetwork({ bootstrap: options.bootstrap, anchor, proof: id.proof, ...(options.identity !== undefined ? { identity: options.identity } : {}) })
+  const identity = options.identity !== undefined ? { identity: options.identity } : {}
+  const joined = await joinNetwork({ bootstrap: options.bootstrap, anchor, proof: id.proof, ...identity })
   const keeper = new EnclaveKeeper(options.enclave, id.verifier)
   const ctx: ClientContext = {
     host: joined.host,

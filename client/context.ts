@@ -44,7 +44,10 @@ export interface ClientTimeouts {
  * sample. No detector ships with bioshard; an application plugs its own
  * (a PAD model, a challenge-response) and policy can require one.
  */
-export type LivenessDetector = (sample: Float32Array | { image: Uint8Array }, context: { phase: 'enroll' | 'verify', templateId?: Uint8Array }) => Promise<{ live: boolean, score: number }>
+export type LivenessDetector = (
+  sample: Float32Array | { image: Uint8Array },
+  context: { phase: 'enroll' | 'verify', templateId?: Uint8Array }
+) => Promise<{ live: boolean, score: number }>
 
 /** One client's parts, as createClient composes them. */
 export interface ClientContext {

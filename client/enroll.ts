@@ -204,7 +204,8 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       // Never leave a partial enrolment behind: tombstone what was stored.
       const uncleaned = await eraseStored(ctx, manifest, holders.filter((_, i) => results[i].status === 'fulfilled').map((h) => h.peer))
       for (const f of failed) exclude.add(f.peer)
-      throw new EnrollError('ERR_QUORUM_UNAVAILABLE', `store failed at ${failed.length} holder(s): ${failed.map((f) => `${f.peer}: ${f.reason.message}`).join('; ')}`, { templateId, uncleaned, stage: 'store' })
+      const reasons = failed.map((f) => `${f.peer}: ${f.reason.message}`).join('; ')
+      throw new EnrollError('ERR_QUORUM_UNAVAILABLE', `store failed at ${failed.length} holder(s): ${reasons}`, { templateId, uncleaned, stage: 'store' })
     }
     const receipts = results.map((r) => (r as PromiseFulfilledResult<StoreReceipt>).value)
     try {
@@ -213,7 +214,9 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       // Shares nobody can find must not stay behind: erase them all.
       const uncleaned = await eraseStored(ctx, manifest, holders.map((h) => h.peer))
       const code = e instanceof BioshardError ? e.code : 'ERR_QUORUM_UNAVAILABLE'
-      throw new EnrollError(code, `the manifest could not be published (${(e as Error).message}); ${uncleaned.length === 0 ? 'every stored share was erased' : `${uncleaned.length} holder(s) could not be erased`}`, { templateId, uncleaned, stage: 'publish' }, { cause: e })
+      const left = uncleaned.length === 0 ? 'every stored share was erased' : `${uncleaned.length} holder(s) could not be erased`
+      const message = `the manifest could not be published (${(e as Error).message}); ${left}`
+      throw new EnrollError(code, message, { templateId, uncleaned, stage: 'publish' }, { cause: e })
     }
     const done = performance.now()
     return { templateId, manifest, receipts, timings: { splitMs: split - started, storeMs: stored - split, publishMs: done - stored, totalMs: done - started } }
@@ -226,7 +229,8 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
 async function eraseStored (ctx: ClientContext, manifest: Manifest, peers: string[]): Promise<string[]> {
   const tenant = ctx.tenant
   if (tenant === undefined) return peers
-  const results = await Promise.allSettled(peers.map(async (peer) => await eraseAt(ctx.host, peer, { manifest, signer: tenant.key }, { timeoutMs: ctx.timeouts.requestMs })))
+  const erase = async (peer: string): Promise<unknown> => await eraseAt(ctx.host, peer, { manifest, signer: tenant.key }, { timeoutMs: ctx.timeouts.requestMs })
+  const results = await Promise.allSettled(peers.map(erase))
   return peers.filter((_, i) => results[i].status === 'rejected')
 }
 

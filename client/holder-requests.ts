@@ -26,7 +26,8 @@ import { REQUEST_TIMEOUT_MS } from './constants.ts'
 export interface CallOptions { timeoutMs?: number, signal?: AbortSignal, now?: number }
 
 function opts (protocol: keyof typeof MAX_RESPONSE_BYTES, o: CallOptions): { timeoutMs: number, maxResponseBytes: number, signal?: AbortSignal } {
-  return { timeoutMs: o.timeoutMs ?? REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[protocol], ...(o.signal !== undefined ? { signal: o.signal } : {}) }
+  const signal = o.signal !== undefined ? { signal: o.signal } : {}
+  return { timeoutMs: o.timeoutMs ?? REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[protocol], ...signal }
 }
 
 function bad (holder: string, what: string): never {
@@ -131,7 +132,9 @@ export function prepareFetch (libp2p: Libp2p, order: FetchOrder, o: { now?: numb
   const sorted = [...xs].sort((a, b) => a - b)
   const time = o.now ?? Date.now()
   // The hash comes from the bytes just signed: decoding our own request again would cost as much as encoding it.
-  const { bytes, hash } = encodeFetchRequestWithHash({ templateId, xs: sorted, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time }, creds.verifier)
+  const sender = libp2p.peerId.toString()
+  const body = { templateId, xs: sorted, purpose, enclave: creds.attestation, cert: creds.cert, sender, nonce: randomBytes(NONCE_BYTES), time }
+  const { bytes, hash } = encodeFetchRequestWithHash(body, creds.verifier)
   return { templateId, xs: sorted, bytes, hash, time }
 }
 

@@ -31,7 +31,9 @@ async function reachable (ctx: ClientContext, peer: string): Promise<boolean> {
 export async function place (ctx: ClientContext, templateId: Uint8Array, xs: number[], exclude: ReadonlySet<string>): Promise<Candidate[]> {
   const candidates = ctx.roster.list().map((e) => ({ peer: e.peer, site: e.site })).filter((c) => !exclude.has(c.peer))
   const sites = new Set(candidates.map((c) => c.site))
-  if (sites.size < xs.length) throw new BioshardError('ERR_NOT_ENOUGH_SITES', `n = ${xs.length} shares need ${xs.length} distinct sites; the roster has ${sites.size}`)
+  if (sites.size < xs.length) {
+    throw new BioshardError('ERR_NOT_ENOUGH_SITES', `n = ${xs.length} shares need ${xs.length} distinct sites; the roster has ${sites.size}`)
+  }
   // Check reachability lazily, in placement order, so one dead node costs one dial.
   const status = new Map<string, Promise<boolean>>()
   const isUp = (c: Candidate): Promise<boolean> => {

@@ -82,7 +82,9 @@ function holderRequest (ctx: ClientContext, init: ShareFetchInit): (c: Candidate
     if (Date.now() - prepared.time > REQUEST_REFRESH_MS) prepared = prepareFetch(ctx.host, order)
     const sent = prepared
     const res = await sendFetch(ctx.host, c.holder, { x: c.x, prepared: sent }, { timeoutMs: ctx.timeouts.requestMs, signal, verifySignature: false })
-    if (!equalBytes(res.body.manifest, init.digest)) throw new BioshardError('ERR_CONFLICT', 'the holder sealed its share under another version of the manifest')
+    if (!equalBytes(res.body.manifest, init.digest)) {
+      throw new BioshardError('ERR_CONFLICT', 'the holder sealed its share under another version of the manifest')
+    }
     return { sealed: res.body.sealed, request: res.body.request, time: sent.time, response: res }
   }
 }

@@ -65,7 +65,14 @@ interface Attempt { manifest: Manifest, input: VerifyInput, verifier: Credential
 interface Binding { bytes: Uint8Array, digest: Uint8Array }
 
 /** A match that went through, with the answers it used. */
-interface Matched { result: MatchResult, used: Array<Fetched<SealedAnswer>>, collected: Collected<SealedAnswer>, nonce: Uint8Array, fetchMs: number, matchMs: number }
+interface Matched {
+  result: MatchResult
+  used: Array<Fetched<SealedAnswer>>
+  collected: Collected<SealedAnswer>
+  nonce: Uint8Array
+  fetchMs: number
+  matchMs: number
+}
 
 function bindManifest (manifest: Manifest): Binding {
   const bytes = encodeManifest(manifest)
