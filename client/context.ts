@@ -1,5 +1,7 @@
 /**
- * What the enroll, verify and erase flows share inside one client.
+ * What the enroll, verify and erase flows share inside one client: its host
+ * and roster, its credentials, its manifests, its enclave and its timeouts.
+ * The flows take this one object instead of a long list of parameters.
  *
  * @module
  */
@@ -27,12 +29,13 @@ export interface EnclaveHandle {
   match: (req: MatchRequest) => Promise<MatchResult>
 }
 
+/** The client's timeouts; defaults and where they come from in client/constants.ts (DEFAULT_TIMEOUTS). */
 export interface ClientTimeouts {
-  /** Deadline of one request to one holder. @default 5000 */
+  /** Deadline of one request to one holder (REQUEST_TIMEOUT_MS); must exceed `hedgeMs`. */
   requestMs: number
-  /** Wait this long for the first t shares before asking spare holders too. @default 150 */
+  /** Wait this long for the first t shares before asking a spare holder too (HEDGE_DELAY_MS). */
   hedgeMs: number
-  /** Deadline to publish or read a manifest in the DHT. @default 5000 */
+  /** Deadline to publish or read a manifest in the DHT (DHT_TIMEOUT_MS). */
   dhtMs: number
 }
 
@@ -41,8 +44,12 @@ export interface ClientTimeouts {
  * sample. No detector ships with bioshard; an application plugs its own
  * (a PAD model, a challenge-response) and policy can require one.
  */
-export type LivenessDetector = (sample: Float32Array | { image: Uint8Array }, context: { phase: 'enroll' | 'verify', templateId?: Uint8Array }) => Promise<{ live: boolean, score: number }>
+export type LivenessDetector = (
+  sample: Float32Array | { image: Uint8Array },
+  context: { phase: 'enroll' | 'verify', templateId?: Uint8Array }
+) => Promise<{ live: boolean, score: number }>
 
+/** One client's parts, as createClient composes them. */
 export interface ClientContext {
   liveness?: LivenessDetector
   host: Host

@@ -1,5 +1,6 @@
 /**
- * Enrolment: template → envelope → shares → n holders at n distinct sites →
+ * Enrolment: the application's options checked and turned into an encoded
+ * template ({@link enrollWithOptions}), then template → envelope → shares → n holders at n distinct sites →
  * signed receipts → manifest in the DHT. A manifest is never published for
  * fewer than n stored shares: if a store fails, what was stored is erased and
  * the enrolment is retried once under a fresh template id without the failed
@@ -14,43 +15,140 @@
  *
  * @module
  */
-import { peerIdFromString } from '@libp2p/peer-id'
-import { randomBytes, wipe } from '../crypto/bytes.ts'
-import { BioshardError, type ErrorCode } from '../errors.ts'
+import { aint, abytes, randomBytes, wipe } from '../crypto/bytes.ts'
+import { BioshardError } from '../errors.ts'
 import { encryptTemplate } from '../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
-import { choosePlacement, type Candidate } from '../protocol/placement.ts'
-import type { Manifest, Policy, Consent } from '../protocol/manifest.ts'
+import { place } from './placement.ts'
+import { checkConsentFor, type Manifest, type Policy, type Consent } from '../protocol/manifest.ts'
+import { PURPOSE, MODEL_ID } from '../protocol/fields.ts'
 import type { StoreReceipt } from '../protocol/store.ts'
 import { storeShare, eraseAt } from './holder-requests.ts'
 import { buildManifest } from './manifest-builder.ts'
 import type { ClientContext } from './context.ts'
+import { EnrollError } from './errors.ts'
+import { ENROLL_ATTEMPTS, DEFAULT_T, DEFAULT_N } from './constants.ts'
 import { logger } from '../net/log.ts'
+import { makeTemplate, encodeTemplate, type TemplateDtype } from '../matcher/template.ts'
+import { FaceMatcher } from '../matcher/face/pipeline.ts'
+import { defaultThreshold } from '../matcher/thresholds.ts'
+import { faceConfig } from '../enclave/launch.ts'
+import type { FaceModelPaths } from '../enclave/enclave.ts'
+import type { PreparedIds } from './prepared-ids.ts'
 
 const log = logger('client:enroll')
 
-/**
- * An enrolment that failed after shares were stored: the id they were
- * stored under, and the holders whose share could not be erased.
- */
-export class EnrollError extends BioshardError {
-  /** The template id of the failed attempt. */
-  readonly templateId: Uint8Array
-  /** Peer ids of holders that may still keep a share of it. */
-  readonly uncleaned: readonly string[]
-  /** Which step failed: storing the shares, or publishing the manifest. */
-  readonly stage: 'store' | 'publish'
-  constructor (code: ErrorCode, message: string, facts: { templateId: Uint8Array, uncleaned: readonly string[], stage: 'store' | 'publish' }, options?: ErrorOptions) {
-    super(code, message, options)
-    this.name = 'EnrollError'
-    this.templateId = facts.templateId
-    this.uncleaned = Object.freeze([...facts.uncleaned])
-    this.stage = facts.stage
+export { EnrollError } from './errors.ts'
+
+
+/** What an application passes to `client.enroll`. */
+export interface EnrollOptions {
+  /**
+   * The embedding to enrol (copied into the template, the copy wiped), or a
+   * raw face photo. A photo is embedded in this process with the face models
+   * given in `enclave.faceModel`: at enrolment the application holds the
+   * sample anyway; it is at verification that samples stay inside the enclave.
+   */
+  template: Float32Array | { image: Uint8Array }
+  modality: 'face' | 'voice'
+  /** Model id of the embedder (bound into the encryption and checked at verify); taken from the face model for photos. */
+  model?: string
+  /** Threshold and share count. @default t = 3, n = 5 */
+  t?: number
+  n?: number
+  /** Store int8 templates (4× smaller shares). @default 'f32' */
+  dtype?: TemplateDtype
+  /** Access policy; `measurements` defaults to this client's enclave. */
+  policy?: Partial<Policy>
+  /**
+   * How consent was obtained. Subject consent is signed over the template id,
+   * so it needs an id from `client.prepareEnrollment()` passed as `templateId`.
+   */
+  consent?: Consent
+  /** An id from `client.prepareEnrollment()` (fresh, unused); a new random id when absent. */
+  templateId?: Uint8Array
+}
+
+/** What the client lends {@link enrollWithOptions}: its prepared ids, and the face models for photos. */
+export interface EnrollEnv {
+  prepared: PreparedIds
+  faceModel?: FaceModelPaths
+}
+
+/** An embedding to enrol, with its model id; `owned` when it was made here (and is wiped here). */
+interface Embedded { embedding: Float32Array, model: string | undefined, owned: boolean }
+
+async function embed (o: EnrollOptions, faceModel: FaceModelPaths | undefined): Promise<Embedded> {
+  if (o?.template instanceof Float32Array) return { embedding: o.template, model: o.model, owned: false }
+  if (o?.template === null || typeof o?.template !== 'object' || !(o.template.image instanceof Uint8Array)) {
+    throw new TypeError('template must be a Float32Array or { image: Uint8Array }')
+  }
+  if (faceModel === undefined) throw new TypeError('enrolling a photo needs enclave.faceModel (the face models) in the client options')
+  const fm = await FaceMatcher.create(faceConfig(faceModel))
+  try {
+    const e = await fm.embed(o.template.image)
+    const model = o.model ?? e.model
+    if (model !== e.model) throw new TypeError(`model '${model}' does not match the face model '${e.model}'`)
+    return { embedding: e.embedding, model, owned: true }
+  } finally {
+    await fm.close()
   }
 }
-const CONNECT_TIMEOUT_MS = 2_000
-const ATTEMPTS = 2
 
+/** The policy to sign: the caller's, with its purposes checked, the threshold of the model and this client's enclave by default. */
+async function policyOf (ctx: ClientContext, o: EnrollOptions, model: string): Promise<EnrollInput['policy']> {
+  for (const p of o.policy?.purposes ?? []) if (!PURPOSE.test(p)) throw new TypeError(`policy.purposes: '${p}' is not a purpose token`)
+  const measurements = o.policy?.measurements ?? [(await ctx.enclave()).enclave.measurement]
+  const threshold = o.policy?.threshold ?? Math.round(defaultThreshold(model) * 1_000_000)
+  return { ...o.policy, threshold, measurements }
+}
+
+async function checkLiveness (ctx: ClientContext, o: EnrollOptions): Promise<void> {
+  if (o.policy?.liveness !== true) return
+  if (ctx.liveness === undefined) throw new BioshardError('ERR_LIVENESS', 'the policy requires a liveness check and this client has no detector')
+  const r = await ctx.liveness(o.template, { phase: 'enroll' })
+  if (!r.live) throw new BioshardError('ERR_LIVENESS', `presentation attack suspected (liveness score ${r.score.toFixed(3)})`)
+}
+
+/** Check the caller's template id and consent, and use up the prepared id. */
+function takeTemplateId (ctx: ClientContext, o: EnrollOptions, prepared: PreparedIds): void {
+  if (o.templateId !== undefined) abytes(o.templateId, 32, 'templateId')
+  if (o.consent?.by === 'subject') {
+    if (o.templateId === undefined) throw new TypeError('subject consent needs templateId from prepareEnrollment(): the subject signs over the id')
+    if (ctx.tenant === undefined) throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no tenant credentials; enrol needs them')
+    checkConsentFor(o.templateId, ctx.tenant.key.publicKey, o.consent)
+  }
+  if (o.templateId !== undefined) prepared.take(o.templateId)
+}
+
+/**
+ * Enrol from an application's options: check them, embed a photo if given,
+ * encode the template, and run {@link enroll}.
+ *
+ * @throws {TypeError|RangeError} naming a malformed option
+ * @throws {BioshardError} ERR_LIVENESS, ERR_NOT_AUTHORISED, ERR_BAD_REQUEST (a template id not prepared here), and as {@link enroll}
+ * @example await enrollWithOptions(ctx, { template: embedding, modality: 'face', model }, { prepared })
+ */
+export async function enrollWithOptions (ctx: ClientContext, o: EnrollOptions, env: EnrollEnv): Promise<EnrollResult> {
+  const { embedding, model, owned } = await embed(o, env.faceModel)
+  try {
+    if (o.modality !== 'face' && o.modality !== 'voice') throw new TypeError("modality must be 'face' or 'voice'")
+    if (typeof model !== 'string' || !MODEL_ID.test(model)) throw new TypeError('model must be a model id (letters, digits, . _ : + -)')
+    const t = aint(o.t ?? DEFAULT_T, 2, 255, 't')
+    const n = aint(o.n ?? DEFAULT_N, t, 255, 'n')
+    const policy = await policyOf(ctx, o, model)
+    await checkLiveness(ctx, o)
+    takeTemplateId(ctx, o, env.prepared)
+    const template = encodeTemplate(makeTemplate(embedding, { modality: o.modality, model, dtype: o.dtype ?? 'f32' }))
+    if (owned) embedding.fill(0)
+    const optional = { ...(o.consent !== undefined ? { consent: o.consent } : {}), ...(o.templateId !== undefined ? { templateId: o.templateId } : {}) }
+    return await enroll(ctx, { template, modality: o.modality, model, dim: embedding.length, t, n, policy, ...optional })
+  } finally {
+    if (owned) embedding.fill(0)
+  }
+}
+
+/** An enrolment as the flow takes it: the encoded template and checked parameters. */
 export interface EnrollInput {
   /** The encoded template (matcher/template.ts), owned by this call and wiped. */
   template: Uint8Array
@@ -70,38 +168,6 @@ export interface EnrollResult {
   manifest: Manifest
   receipts: StoreReceipt[]
   timings: { splitMs: number, storeMs: number, publishMs: number, totalMs: number }
-}
-
-async function reachable (ctx: ClientContext, peer: string): Promise<boolean> {
-  try {
-    await ctx.host.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Pick n holders at distinct sites, closest-first per share, skipping unreachable ones. */
-async function place (ctx: ClientContext, templateId: Uint8Array, xs: number[], exclude: Set<string>): Promise<Candidate[]> {
-  const candidates = ctx.roster.list().map((e) => ({ peer: e.peer, site: e.site })).filter((c) => !exclude.has(c.peer))
-  const sites = new Set(candidates.map((c) => c.site))
-  if (sites.size < xs.length) throw new BioshardError('ERR_NOT_ENOUGH_SITES', `n = ${xs.length} shares need ${xs.length} distinct sites; the roster has ${sites.size}`)
-  // Check reachability lazily, in placement order, so one dead node costs one dial.
-  const status = new Map<string, Promise<boolean>>()
-  const isUp = (c: Candidate): Promise<boolean> => {
-    let p = status.get(c.peer)
-    if (p === undefined) { p = reachable(ctx, c.peer); status.set(c.peer, p) }
-    return p
-  }
-  await Promise.all(choosePlacement(templateId, xs, candidates).map(async (c) => c !== undefined ? await isUp(c) : false))
-  const down = new Set<string>()
-  for (;;) {
-    const chosen = choosePlacement(templateId, xs, candidates, (c) => !down.has(c.peer))
-    if (chosen.some((c) => c === undefined)) throw new BioshardError('ERR_NOT_ENOUGH_SITES', `fewer than ${xs.length} distinct sites are reachable`)
-    const ups = await Promise.all(chosen.map(async (c) => await isUp(c as Candidate)))
-    if (ups.every(Boolean)) return chosen as Candidate[]
-    chosen.forEach((c, i) => { if (!ups[i]) down.add((c as Candidate).peer) })
-  }
 }
 
 async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Array, exclude: Set<string>): Promise<EnrollResult> {
@@ -131,14 +197,15 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       ...(input.consent !== undefined ? { consent: input.consent } : {})
     })
     const results = await Promise.allSettled(shares.map(async (s, i) =>
-      await storeShare(ctx.host, holders[i].peer, manifest, s.x, s.bytes, tenant.key, { timeoutMs: ctx.timeouts.requestMs })))
+      await storeShare(ctx.host, holders[i].peer, { manifest, x: s.x, share: s.bytes, tenant: tenant.key }, { timeoutMs: ctx.timeouts.requestMs })))
     const stored = performance.now()
     const failed = results.flatMap((r, i) => r.status === 'rejected' ? [{ peer: holders[i].peer, reason: r.reason as Error }] : [])
     if (failed.length > 0) {
       // Never leave a partial enrolment behind: tombstone what was stored.
       const uncleaned = await eraseStored(ctx, manifest, holders.filter((_, i) => results[i].status === 'fulfilled').map((h) => h.peer))
       for (const f of failed) exclude.add(f.peer)
-      throw new EnrollError('ERR_QUORUM_UNAVAILABLE', `store failed at ${failed.length} holder(s): ${failed.map((f) => `${f.peer}: ${f.reason.message}`).join('; ')}`, { templateId, uncleaned, stage: 'store' })
+      const reasons = failed.map((f) => `${f.peer}: ${f.reason.message}`).join('; ')
+      throw new EnrollError('ERR_QUORUM_UNAVAILABLE', `store failed at ${failed.length} holder(s): ${reasons}`, { templateId, uncleaned, stage: 'store' })
     }
     const receipts = results.map((r) => (r as PromiseFulfilledResult<StoreReceipt>).value)
     try {
@@ -147,7 +214,9 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       // Shares nobody can find must not stay behind: erase them all.
       const uncleaned = await eraseStored(ctx, manifest, holders.map((h) => h.peer))
       const code = e instanceof BioshardError ? e.code : 'ERR_QUORUM_UNAVAILABLE'
-      throw new EnrollError(code, `the manifest could not be published (${(e as Error).message}); ${uncleaned.length === 0 ? 'every stored share was erased' : `${uncleaned.length} holder(s) could not be erased`}`, { templateId, uncleaned, stage: 'publish' }, { cause: e })
+      const left = uncleaned.length === 0 ? 'every stored share was erased' : `${uncleaned.length} holder(s) could not be erased`
+      const message = `the manifest could not be published (${(e as Error).message}); ${left}`
+      throw new EnrollError(code, message, { templateId, uncleaned, stage: 'publish' }, { cause: e })
     }
     const done = performance.now()
     return { templateId, manifest, receipts, timings: { splitMs: split - started, storeMs: stored - split, publishMs: done - stored, totalMs: done - started } }
@@ -160,7 +229,8 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
 async function eraseStored (ctx: ClientContext, manifest: Manifest, peers: string[]): Promise<string[]> {
   const tenant = ctx.tenant
   if (tenant === undefined) return peers
-  const results = await Promise.allSettled(peers.map(async (peer) => await eraseAt(ctx.host, peer, manifest, tenant.key, 'tenant', { timeoutMs: ctx.timeouts.requestMs })))
+  const erase = async (peer: string): Promise<unknown> => await eraseAt(ctx.host, peer, { manifest, signer: tenant.key }, { timeoutMs: ctx.timeouts.requestMs })
+  const results = await Promise.allSettled(peers.map(erase))
   return peers.filter((_, i) => results[i].status === 'rejected')
 }
 
@@ -184,7 +254,7 @@ export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<E
         // error of a retry would no longer name this attempt's id. A caller's id
         // is never retried: holders tombstone it when a failed attempt is cleaned up.
         const retry = e instanceof EnrollError && e.code === 'ERR_QUORUM_UNAVAILABLE' && e.stage === 'store' && e.uncleaned.length === 0
-        if (i >= ATTEMPTS || input.templateId !== undefined || !retry) throw e
+        if (i >= ENROLL_ATTEMPTS || input.templateId !== undefined || !retry) throw e
         log('enrolment attempt %d failed, retrying without %d holder(s): %s', i, exclude.size, e.message)
       }
     }

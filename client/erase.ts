@@ -12,6 +12,7 @@ import { eraseAt } from './holder-requests.ts'
 import { erasedManifest } from './manifest-builder.ts'
 import type { ClientContext } from './context.ts'
 import { logger } from '../net/log.ts'
+import { ERASE_RETRIES, ERASE_RETRY_DELAY_MS } from './constants.ts'
 
 const log = logger('client:erase')
 
@@ -23,12 +24,18 @@ export interface EraseResult {
   missing: Array<{ holder: string, code: string }>
 }
 
-export interface EraseOptions { retries?: number, retryDelayMs?: number }
+export interface EraseOptions {
+  /** Rounds retried for holders that did not confirm. @default 3 */
+  retries?: number
+  /** Pause before retry round r is r times this. @default 250 */
+  retryDelayMs?: number
+}
 
 /**
  * Erase a template at every holder.
  *
  * @throws {BioshardError} ERR_NOT_AUTHORISED without tenant credentials, ERR_NOT_FOUND for an unknown id
+ * @example const { complete, missing } = await erase(ctx, templateId)
  */
 export async function erase (ctx: ClientContext, templateId: Uint8Array, options: EraseOptions = {}): Promise<EraseResult> {
   const tenant = ctx.tenant
@@ -37,14 +44,14 @@ export async function erase (ctx: ClientContext, templateId: Uint8Array, options
   // Erase with the last active manifest: holders check the signer against it.
   const receipts = new Map<string, EraseReceipt>()
   const lastCode = new Map<string, string>()
-  const retries = options.retries ?? 3
+  const retries = options.retries ?? ERASE_RETRIES
   for (let round = 0; round <= retries; round++) {
     const pending = manifest.body.shares.filter((s) => !receipts.has(s.holder))
     if (pending.length === 0) break
-    if (round > 0) await new Promise((resolve) => setTimeout(resolve, (options.retryDelayMs ?? 250) * round))
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, (options.retryDelayMs ?? ERASE_RETRY_DELAY_MS) * round))
     await Promise.all(pending.map(async (s) => {
       try {
-        receipts.set(s.holder, await eraseAt(ctx.host, s.holder, manifest, tenant.key, 'tenant', { timeoutMs: ctx.timeouts.requestMs }))
+        receipts.set(s.holder, await eraseAt(ctx.host, s.holder, { manifest, signer: tenant.key }, { timeoutMs: ctx.timeouts.requestMs }))
       } catch (e) {
         lastCode.set(s.holder, (e as { code?: string }).code ?? 'ERR_INTERNAL')
       }

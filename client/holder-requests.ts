@@ -20,26 +20,37 @@ import type { Manifest } from '../protocol/manifest.ts'
 import { peerPublicKey } from '../protocol/fields.ts'
 import { PROTOCOL, NONCE_BYTES, MAX_RESPONSE_BYTES } from '../protocol/constants.ts'
 import { request } from '../net/rpc.ts'
+import { REQUEST_TIMEOUT_MS } from './constants.ts'
 
-/** Per-request deadline default. */
-export const REQUEST_TIMEOUT_MS = 5_000
-
+/** Options every holder request takes: its deadline (default REQUEST_TIMEOUT_MS), a cancellation signal, and the time to sign with. */
 export interface CallOptions { timeoutMs?: number, signal?: AbortSignal, now?: number }
 
 function opts (protocol: keyof typeof MAX_RESPONSE_BYTES, o: CallOptions): { timeoutMs: number, maxResponseBytes: number, signal?: AbortSignal } {
-  return { timeoutMs: o.timeoutMs ?? REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[protocol], ...(o.signal !== undefined ? { signal: o.signal } : {}) }
+  const signal = o.signal !== undefined ? { signal: o.signal } : {}
+  return { timeoutMs: o.timeoutMs ?? REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[protocol], ...signal }
 }
 
 function bad (holder: string, what: string): never {
   throw new BioshardError('ERR_BAD_SIGNATURE', `${holder}: ${what}`)
 }
 
+/** What a store asks of one holder: keep share `x` of the manifest's template, signed by its tenant. */
+export interface StoreOrder {
+  manifest: Manifest
+  x: number
+  /** The share's bytes (not wiped here: the caller owns them). */
+  share: Uint8Array
+  tenant: SigningKey
+}
+
 /**
  * Ask `holder` to store share `x`; returns its verified receipt.
  *
  * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a receipt that does not check out
+ * @example const receipt = await storeShare(host, holder, { manifest, x: 1, share, tenant: tenantKey })
  */
-export async function storeShare (libp2p: Libp2p, holder: string, manifest: Manifest, x: number, share: Uint8Array, tenant: SigningKey, o: CallOptions = {}): Promise<StoreReceipt> {
+export async function storeShare (libp2p: Libp2p, holder: string, order: StoreOrder, o: CallOptions = {}): Promise<StoreReceipt> {
+  const { manifest, x, share, tenant } = order
   const body = encodeStoreRequest({ manifest, x, share, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, tenant)
   try {
     const receipt = readStoreReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.STORE, { body, ...opts(PROTOCOL.STORE, o) }))
@@ -73,15 +84,25 @@ export interface FetchOptions extends CallOptions {
   verifySignature?: boolean
 }
 
+/** What a fetch asks for: shares `xs` of a template, for a purpose, into the attested enclave. */
+export interface FetchOrder {
+  templateId: Uint8Array
+  xs: readonly number[]
+  purpose: string
+  creds: FetchCredentials
+}
+
 /**
  * Ask `holder` for share `x`, sealed to the attested enclave. Returns the
  * response, checked to answer this request; the sealed bytes are opened only
  * inside the enclave.
  *
  * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a response that does not check out
+ * @example const res = await fetchShare(host, holder, { templateId, x: 2, purpose: 'login', creds })
  */
-export async function fetchShare (libp2p: Libp2p, holder: string, templateId: Uint8Array, x: number, purpose: string, creds: FetchCredentials, o: FetchOptions = {}): Promise<FetchResponse> {
-  return await sendFetch(libp2p, holder, x, prepareFetch(libp2p, templateId, [x], purpose, creds, o), o)
+export async function fetchShare (libp2p: Libp2p, holder: string, order: Omit<FetchOrder, 'xs'> & { x: number }, o: FetchOptions = {}): Promise<FetchResponse> {
+  const prepared = prepareFetch(libp2p, { templateId: order.templateId, xs: [order.x], purpose: order.purpose, creds: order.creds }, o)
+  return await sendFetch(libp2p, holder, { x: order.x, prepared }, o)
 }
 
 /** A signed fetch request for some shares of a template, ready to send to each of their holders. */
@@ -102,14 +123,18 @@ export interface PreparedFetch {
  * holder); each holder answers for its own share, and each refuses the
  * request a second time as a replay.
  *
- * @param xs the shares' x-coordinates (sorted here)
+ * @param order - the template, the shares' x-coordinates (sorted here), the purpose and the credentials
  * @throws {RangeError} when `xs` is empty, out of range or repeats an x
+ * @example const prepared = prepareFetch(host, { templateId, xs: [1, 2, 3], purpose: 'login', creds })
  */
-export function prepareFetch (libp2p: Libp2p, templateId: Uint8Array, xs: readonly number[], purpose: string, creds: FetchCredentials, o: { now?: number } = {}): PreparedFetch {
+export function prepareFetch (libp2p: Libp2p, order: FetchOrder, o: { now?: number } = {}): PreparedFetch {
+  const { templateId, xs, purpose, creds } = order
   const sorted = [...xs].sort((a, b) => a - b)
   const time = o.now ?? Date.now()
   // The hash comes from the bytes just signed: decoding our own request again would cost as much as encoding it.
-  const { bytes, hash } = encodeFetchRequestWithHash({ templateId, xs: sorted, purpose, enclave: creds.attestation, cert: creds.cert, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time }, creds.verifier)
+  const sender = libp2p.peerId.toString()
+  const body = { templateId, xs: sorted, purpose, enclave: creds.attestation, cert: creds.cert, sender, nonce: randomBytes(NONCE_BYTES), time }
+  const { bytes, hash } = encodeFetchRequestWithHash(body, creds.verifier)
   return { templateId, xs: sorted, bytes, hash, time }
 }
 
@@ -118,8 +143,10 @@ export function prepareFetch (libp2p: Libp2p, templateId: Uint8Array, xs: readon
  * response, checked to answer this request.
  *
  * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a response that does not check out
+ * @example const res = await sendFetch(host, holder, { x: 2, prepared })
  */
-export async function sendFetch (libp2p: Libp2p, holder: string, x: number, prepared: PreparedFetch, o: FetchOptions = {}): Promise<FetchResponse> {
+export async function sendFetch (libp2p: Libp2p, holder: string, share: { x: number, prepared: PreparedFetch }, o: FetchOptions = {}): Promise<FetchResponse> {
+  const { x, prepared } = share
   const res = readFetchResponse(await request(libp2p, peerIdFromString(holder), PROTOCOL.FETCH, { body: prepared.bytes, ...opts(PROTOCOL.FETCH, o) }))
   if (o.verifySignature !== false) checkFetchResponse(res, holder)
   if (res.body.holder !== holder || res.body.x !== x || !equalBytes(res.body.templateId, prepared.templateId) || !equalBytes(res.body.request, prepared.hash)) {
@@ -137,8 +164,22 @@ export function checkFetchResponse (res: FetchResponse, holder: string): void {
   checkSigned(SIG.FETCH_RESPONSE, res, peerPublicKey(holder), `fetch response from ${holder}`)
 }
 
-/** Ask `holder` to erase its share of the manifest's template; returns its verified receipt. */
-export async function eraseAt (libp2p: Libp2p, holder: string, manifest: Manifest, signer: SigningKey, by: 'tenant' | 'subject' = 'tenant', o: CallOptions = {}): Promise<EraseReceipt> {
+/** What an erase asks of a holder: drop its share of the manifest's template, signed by the tenant (default) or the subject. */
+export interface EraseOrder {
+  manifest: Manifest
+  signer: SigningKey
+  /** @default 'tenant' */
+  by?: 'tenant' | 'subject'
+}
+
+/**
+ * Ask `holder` to erase its share of the manifest's template; returns its verified receipt.
+ *
+ * @throws {RemoteError} the holder's refusal; {BioshardError} ERR_BAD_SIGNATURE for a receipt that does not check out
+ * @example const receipt = await eraseAt(host, holder, { manifest, signer: tenantKey })
+ */
+export async function eraseAt (libp2p: Libp2p, holder: string, order: EraseOrder, o: CallOptions = {}): Promise<EraseReceipt> {
+  const { manifest, signer, by = 'tenant' } = order
   const bytes = encodeEraseRequest({ manifest, by, sender: libp2p.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: o.now ?? Date.now() }, signer)
   const requestHash = eraseRequestHash(decodeEraseRequest(bytes))
   const receipt = readEraseReceipt(await request(libp2p, peerIdFromString(holder), PROTOCOL.ERASE, { body: bytes, ...opts(PROTOCOL.ERASE, o) }))

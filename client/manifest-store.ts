@@ -18,21 +18,10 @@ import { manifestKey } from '../protocol/ownership.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import type { TrustAnchor } from '../protocol/certs.ts'
 import { logger } from '../net/log.ts'
+import { PUBLISH_REPLICAS, PUBLISH_BACKGROUND_MS, GET_REPLICAS, GET_GRACE_MS, LOOKUP_ATTEMPTS, LOOKUP_BACKOFF_MS, LOOKUP_DEFAULT_MS } from './constants.ts'
 
 const log = logger('client:manifests')
 
-/** Peers that must store a manifest record before publish returns. */
-const PUBLISH_REPLICAS = 4
-/** How long the background part of a put may keep replicating. */
-const PUBLISH_BACKGROUND_MS = 30_000
-/** Valid copies a lookup reads before it stops walking. */
-const GET_REPLICAS = 3
-/** After the first valid copy, wait at most this long for more before using it. */
-const GET_GRACE_MS = 100
-/** Lookups tried before a template is reported unknown. */
-const LOOKUP_ATTEMPTS = 3
-/** Deadline of one lookup when the caller gives none. */
-const LOOKUP_DEFAULT_MS = 5_000
 
 /** True when `candidate` should replace `current`: erased wins, then higher seq. */
 export function supersedes (candidate: Manifest, current: Manifest | undefined): boolean {
@@ -40,6 +29,7 @@ export function supersedes (candidate: Manifest, current: Manifest | undefined):
   return prefers(candidate.body, current.body)
 }
 
+/** The client's manifests: its cache, and DHT publish and lookup under its own tenant. */
 export class ManifestStore {
   private readonly cache = new Map<string, Manifest>()
   private readonly dht: KadDHT
@@ -131,7 +121,7 @@ export class ManifestStore {
       log('lookup %d for %s: %s', attempt + 1, toHex(templateId).slice(0, 12), found === undefined ? 'nothing' : `seq ${found.body.seq}`)
       if (found !== undefined) return found
       if (options.signal?.aborted === true) break
-      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)))
+      await new Promise((resolve) => setTimeout(resolve, LOOKUP_BACKOFF_MS * (attempt + 1)))
     }
     throw new BioshardError('ERR_NOT_FOUND', `no manifest for template ${toHex(templateId)}`)
   }

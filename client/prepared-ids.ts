@@ -12,10 +12,9 @@ import { BioshardError } from '../errors.ts'
 import { TEMPLATE_ID_BYTES } from '../protocol/constants.ts'
 import { setBounded } from '../crypto/bounded-map.ts'
 
-/** How long a prepared id may wait for its enrolment (consent is collected in between). */
-export const PREPARED_ID_TTL_MS = 60 * 60_000
-/** Prepared ids kept at once; the oldest is forgotten beyond this. */
-export const MAX_PREPARED_IDS = 10_000
+import { PREPARED_ID_TTL_MS, MAX_PREPARED_IDS } from './constants.ts'
+
+export { PREPARED_ID_TTL_MS, MAX_PREPARED_IDS } from './constants.ts'
 
 export class PreparedIds {
   readonly #ids = new Map<string, number>()

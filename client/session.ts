@@ -44,7 +44,8 @@ export class Session extends EventTarget {
   async observe (sample: Float32Array | { image: Uint8Array }): Promise<VerifyResult> {
     const r = await this.verify(sample, this.purpose)
     // The score is there only when the tenant's policy reveals it; the trust model works from accept alone otherwise.
-    this.emit(this.model.observe({ accept: r.accept, ...(r.score !== undefined ? { score: r.score } : {}), threshold: r.threshold, decision: r.decision, time: this.now() }))
+    const score = r.score !== undefined ? { score: r.score } : {}
+    this.emit(this.model.observe({ accept: r.accept, ...score, threshold: r.threshold, decision: r.decision, time: this.now() }))
     return r
   }
 

@@ -43,7 +43,7 @@ consent('a prepared id carries the subject\'s signed consent to every holder; th
   const plain = await clientHost(net)
   try {
     for (const s of r.manifest.body.shares) {
-      const receipt = await eraseAt(plain.host, s.holder, r.manifest, subject, 'subject')
+      const receipt = await eraseAt(plain.host, s.holder, { manifest: r.manifest, signer: subject, by: 'subject' })
       assert.ok(receipt.body.held, 'the subject\'s own key erases the share')
     }
   } finally {

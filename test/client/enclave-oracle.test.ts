@@ -57,15 +57,15 @@ async function enrolAtHolders (policy: Partial<Policy> = {}): Promise<Enrolment>
     shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].cert.body.peer, site: holders[i].config.site, commitment: commitShare(templateId, s) })),
     policy: { measurements: [enclave.measurement], ...policy }
   })
-  await Promise.all(shares.map(async (s, i) => await storeShare(client.host, holders[i].cert.body.peer, manifest, s.x, s.bytes, tenant.key)))
+  await Promise.all(shares.map(async (s, i) => await storeShare(client.host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes, tenant: tenant.key })))
   return { manifest, vector }
 }
 
 /** One fetch request for the first t shares, answered by their holders: what a verifier host holds after one verification. */
 async function fetchOnce (m: Manifest, now = Date.now()): Promise<SealedShare[]> {
   const entries = m.body.shares.slice(0, m.body.t)
-  const prepared = prepareFetch(client.host, m.body.templateId, entries.map((e) => e.x), 'login', creds, { now })
-  const responses = await Promise.all(entries.map(async (e) => await sendFetch(client.host, e.holder, e.x, prepared)))
+  const prepared = prepareFetch(client.host, { templateId: m.body.templateId, xs: entries.map((e) => e.x), purpose: 'login', creds }, { now })
+  const responses = await Promise.all(entries.map(async (e) => await sendFetch(client.host, e.holder, { x: e.x, prepared })))
   return responses.map((r) => ({ x: r.body.x, sealed: r.body.sealed, request: r.body.request, time: prepared.time }))
 }
 
@@ -183,15 +183,16 @@ const Rate = suite('fetch rate sized for continuous authentication')
 Rate('by default a holder serves a burst of 3 fetches per verifier and template, then refuses (ERR_RATE_LIMITED)', async () => {
   const e = await enrolAtHolders()
   const { holder, x } = e.manifest.body.shares[0]
-  for (let i = 0; i < 3; i++) await fetchShare(client.host, holder, e.manifest.body.templateId, x, 'login', creds)
-  assert.is(await codeOfAsync(fetchShare(client.host, holder, e.manifest.body.templateId, x, 'login', creds)), 'ERR_RATE_LIMITED')
+  for (let i = 0; i < 3; i++) await fetchShare(client.host, holder, { templateId: e.manifest.body.templateId, x, purpose: 'login', creds })
+  assert.is(await codeOfAsync(fetchShare(client.host, holder, { templateId: e.manifest.body.templateId, x, purpose: 'login', creds })), 'ERR_RATE_LIMITED')
 })
 
 Rate('a tenant raises it in its policy', async () => {
-  const e = await enrolAtHolders({ ratePerMinute: 600, burst: 10 })
+  // A burst of 10 at the default refill (one every 10 s): a busy machine taking its time cannot earn the 11th.
+  const e = await enrolAtHolders({ ratePerMinute: 6, burst: 10 })
   const { holder, x } = e.manifest.body.shares[0]
-  for (let i = 0; i < 10; i++) await fetchShare(client.host, holder, e.manifest.body.templateId, x, 'login', creds)
-  assert.is(await codeOfAsync(fetchShare(client.host, holder, e.manifest.body.templateId, x, 'login', creds)), 'ERR_RATE_LIMITED')
+  for (let i = 0; i < 10; i++) await fetchShare(client.host, holder, { templateId: e.manifest.body.templateId, x, purpose: 'login', creds })
+  assert.is(await codeOfAsync(fetchShare(client.host, holder, { templateId: e.manifest.body.templateId, x, purpose: 'login', creds })), 'ERR_RATE_LIMITED')
 })
 
 Rate.run()

@@ -147,7 +147,7 @@ holders('B stores under A\'s live id at a non-holder; after that node restarts a
     seq: 1,
     shares: shares.map((s, i) => ({ x: s.x, holder: targets[i].cert.body.peer, site: targets[i].config.site, commitment: commitShare(enrolled.templateId, s) }))
   })
-  await storeShare(hostile.host, targets[0].cert.body.peer, manifest, shares[0].x, shares[0].bytes, tenantB.key)
+  await storeShare(hostile.host, targets[0].cert.body.peer, { manifest, x: shares[0].x, share: shares[0].bytes, tenant: tenantB.key })
   await targets[0].stop()
   await targets[0].start()
   await net.converged()

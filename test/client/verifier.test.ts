@@ -162,7 +162,7 @@ invariants('4: a fetch without a fresh, authorised, in-policy request returns no
     const s = m.body.shares[0]
     const enclave = testEnclave(rogueVerifier)
     // Another tenant's verifier is answered from its own tenant's slots only: nothing is held there.
-    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, aliceId, s.x, 'login', { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation })), 'ERR_NOT_FOUND')
+    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, { templateId: aliceId, x: s.x, purpose: 'login', creds: { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation } })), 'ERR_NOT_FOUND')
   } finally {
     await plain.stop()
   }
@@ -187,7 +187,7 @@ invariants('5: after erase no holder returns the share and re-store of the id is
     const s = r.manifest.body.shares[0]
     // ERR_BUSY means the holder could not be reached yet (a transport failure, not a decision): ask again.
     let answer = 'ERR_BUSY'
-    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) answer = await codeOfAsync(storeShare(plain.host, s.holder, r.manifest, s.x, randomBytes(64), tenant.key))
+    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) answer = await codeOfAsync(storeShare(plain.host, s.holder, { manifest: r.manifest, x: s.x, share: randomBytes(64), tenant: tenant.key }))
     assert.is(answer, 'ERR_ERASED')
   } finally {
     await plain.stop()

@@ -109,6 +109,6 @@ export const TEST_RATE = { ratePerMinute: 100_000, burst: 100_000 }
 export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = TEST_RATE): Promise<Enrolled> {
   const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders.map((h) => ({ peer: h.cert.body.peer, site: h.config.site })), { t, measurements, policy })
   secret.fill(0)
-  await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, manifest, s.x, s.bytes.slice(), tenant.key)))
+  await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })))
   return { templateId, template, manifest, shares, holders }
 }

@@ -90,11 +90,11 @@ protocols('an uncertified peer is refused on fetch, store and erase alike (ERR_N
     const { creds } = fetchParties(net)
     const holder = held.manifest.body.shares[0].holder
     for (const id of [held.templateId, erased.templateId, randomBytes(32)]) {
-      assert.is(await codeOfAsync(fetchShare(stranger.host, holder, id, held.manifest.body.shares[0].x, 'login', creds)), 'ERR_NOT_ADMITTED')
+      assert.is(await codeOfAsync(fetchShare(stranger.host, holder, { templateId: id, x: held.manifest.body.shares[0].x, purpose: 'login', creds })), 'ERR_NOT_ADMITTED')
     }
     const share = randomBytes(64)
-    assert.is(await codeOfAsync(storeShare(stranger.host, holder, held.manifest, held.manifest.body.shares[0].x, share, tenant.key)), 'ERR_NOT_ADMITTED')
-    assert.is(await codeOfAsync(eraseAt(stranger.host, holder, held.manifest, tenant.key)), 'ERR_NOT_ADMITTED')
+    assert.is(await codeOfAsync(storeShare(stranger.host, holder, { manifest: held.manifest, x: held.manifest.body.shares[0].x, share, tenant: tenant.key })), 'ERR_NOT_ADMITTED')
+    assert.is(await codeOfAsync(eraseAt(stranger.host, holder, { manifest: held.manifest, signer: tenant.key })), 'ERR_NOT_ADMITTED')
   } finally {
     await stranger.stop()
   }

@@ -47,7 +47,7 @@ async function until (what: string, ok: () => boolean, ms = 3_000): Promise<void
 }
 
 const fetchOk = async (i: number): Promise<void> => {
-  const res = await fetchShare(client.host, peerOf(i), enrolled.templateId, enrolled.shares[i].x, 'login', creds)
+  const res = await fetchShare(client.host, peerOf(i), { templateId: enrolled.templateId, x: enrolled.shares[i].x, purpose: 'login', creds })
   assert.is(res.body.x, enrolled.shares[i].x)
 }
 
@@ -73,7 +73,7 @@ reuse('concurrent requests open streams as needed and the pool keeps them for th
 
 reuse('a refusal ends the stream, and the next request is served on a new one', async () => {
   await fetchOk(2)
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(2), randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(2), { templateId: randomBytes(32), x: 1, purpose: 'login', creds })), 'ERR_NOT_FOUND')
   await until('the refused stream is closed', () => fetchStreams(2).filter(open).length === 0)
   await fetchOk(2)
 })

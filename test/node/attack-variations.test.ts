@@ -141,11 +141,11 @@ dht('held: A\'s own older or same-seq record, B\'s record under A\'s key and an 
 dht('an erase of an id at a node the manifest does not list, holding nothing of it, is refused and leaves no tombstone (ERR_NOT_HOLDER)', async () => {
   const m = manifestOf(tenantB, randomBytes(32))
   const outsider = net.nodes[2]
-  assert.is(await codeOfAsync(eraseAt(hostile.host, outsider.cert.body.peer, m, tenantB.key)), 'ERR_NOT_HOLDER')
+  assert.is(await codeOfAsync(eraseAt(hostile.host, outsider.cert.body.peer, { manifest: m, signer: tenantB.key })), 'ERR_NOT_HOLDER')
   const store = (outsider as unknown as { store: ShareStore }).store
   assert.not.ok(await store.isErased(slotKey(tenantB.key.publicKey, m.body.templateId)), 'no tombstone was kept')
   // A listed holder still keeps one, so an erase that overtakes the store wins.
-  const receipt = await eraseAt(hostile.host, net.nodes[0].cert.body.peer, m, tenantB.key)
+  const receipt = await eraseAt(hostile.host, net.nodes[0].cert.body.peer, { manifest: m, signer: tenantB.key })
   assert.is(receipt.body.held, false)
 })
 

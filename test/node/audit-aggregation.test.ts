@@ -35,7 +35,7 @@ agg('thousands of refused fetches from one peer: a few entries whose counts add 
     while (next < REQUESTS) {
       next++
       try {
-        await fetchShare(hostile.host, node.cert.body.peer, randomBytes(32), 1, 'login', creds)
+        await fetchShare(hostile.host, node.cert.body.peer, { templateId: randomBytes(32), x: 1, purpose: 'login', creds })
       } catch (e) {
         // ERR_BUSY is this side's own "unreachable" once the node has cut the peer off.
         if (e instanceof RemoteError && e.code !== 'ERR_BUSY') refused.set(e.code, (refused.get(e.code) ?? 0) + 1)

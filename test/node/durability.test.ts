@@ -72,7 +72,7 @@ async function startNode (): Promise<NodeProcess> {
 
 async function fetchHeld (s: Stored): Promise<Uint8Array> {
   const now = Date.now()
-  const res = await fetchShare(state.client!, peer, s.templateId, s.held.x, 'login', creds, { now })
+  const res = await fetchShare(state.client!, peer, { templateId: s.templateId, x: s.held.x, purpose: 'login', creds }, { now })
   return openFetched(enclave.keys, res, now)
 }
 
@@ -91,7 +91,7 @@ crash('stores are acknowledged with receipts signed by the holder', async () => 
   for (let i = 0; i < 3; i++) {
     const s = await prepare()
     state.sent.push(s)
-    const receipt = await storeShare(state.client!, peer, s.manifest, s.held.x, s.held.bytes.slice(), tenant.key)
+    const receipt = await storeShare(state.client!, peer, { manifest: s.manifest, x: s.held.x, share: s.held.bytes.slice(), tenant: tenant.key })
     assert.is(receipt.body.holder, peer)
     assert.is(receipt.body.x, s.held.x)
     assert.ok(equalBytes(receipt.body.templateId, s.templateId))
@@ -107,7 +107,7 @@ crash('SIGKILL the moment acknowledgements arrive, with more stores still in fli
   state.sent.push(...batch)
   let acks = 0
   await Promise.allSettled(batch.map(async (s) => {
-    const receipt = await storeShare(state.client!, peer, s.manifest, s.held.x, s.held.bytes.slice(), tenant.key, { timeoutMs: 3_000 })
+    const receipt = await storeShare(state.client!, peer, { manifest: s.manifest, x: s.held.x, share: s.held.bytes.slice(), tenant: tenant.key }, { timeoutMs: 3_000 })
     state.acked.push({ s, receipt })
     // No await between the third acknowledgement and the kill.
     if (++acks === 3) node.child.kill('SIGKILL')

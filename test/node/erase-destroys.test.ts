@@ -64,7 +64,7 @@ destroy('before erase, every holder\'s files hold its share ciphertext and wrapp
 
 destroy('after an erase with all n receipts, no file of a running holder holds any of them', async () => {
   const e = state.enrolled!
-  const receipts = await Promise.all(holders.map(async (n) => await eraseAt(client.host, n.cert.body.peer, e.manifest, tenant.key)))
+  const receipts = await Promise.all(holders.map(async (n) => await eraseAt(client.host, n.cert.body.peer, { manifest: e.manifest, signer: tenant.key })))
   assert.is(receipts.filter((r) => r.body.held).length, holders.length, 'all n receipts, each for a held share')
   holders.forEach((node, i) => { assert.equal(found(node, state.residues[i]), [], `holder ${i} still holds these`) })
 })

@@ -35,7 +35,7 @@ const peerOf = (i: number): string => holders[i].cert.body.peer
 /** The node at index i still serves a good fetch. */
 async function stillServes (e: Enrolled, i = 0): Promise<void> {
   const now = Date.now()
-  const res = await fetchShare(client.host, peerOf(i), e.templateId, e.shares[i].x, 'login', creds, { now })
+  const res = await fetchShare(client.host, peerOf(i), { templateId: e.templateId, x: e.shares[i].x, purpose: 'login', creds }, { now })
   const share = openFetched(enclave.keys, res, now)
   assert.ok(equalBytes(share, e.shares[i].bytes))
 }
@@ -47,7 +47,7 @@ const flow = suite('store → fetch → open')
 flow('t sealed shares open in the enclave and reconstruct the template', async () => {
   const got = await Promise.all([0, 2, 4].map(async (i) => {
     const now = Date.now()
-    const res = await fetchShare(client.host, peerOf(i), enrolled.templateId, enrolled.shares[i].x, 'login', creds, { now })
+    const res = await fetchShare(client.host, peerOf(i), { templateId: enrolled.templateId, x: enrolled.shares[i].x, purpose: 'login', creds }, { now })
     return { x: res.body.x, bytes: openFetched(enclave.keys, res, now) }
   }))
   const secret = await combineShares(got)
@@ -56,7 +56,7 @@ flow('t sealed shares open in the enclave and reconstruct the template', async (
 })
 
 flow('a response taken without its signature checked is still the holder\'s, and its signature verifies later only for that holder', async () => {
-  const res = await fetchShare(client.host, peerOf(1), enrolled.templateId, enrolled.shares[1].x, 'login', creds, { verifySignature: false })
+  const res = await fetchShare(client.host, peerOf(1), { templateId: enrolled.templateId, x: enrolled.shares[1].x, purpose: 'login', creds }, { verifySignature: false })
   checkFetchResponse(res, peerOf(1))
   assert.is(codeOf(() => { checkFetchResponse(res, peerOf(2)) }), 'ERR_BAD_SIGNATURE', 'another holder did not sign it')
   const forged = { ...res, sig: Uint8Array.from(res.sig, (b, i) => i === 0 ? b ^ 1 : b) }
@@ -65,16 +65,16 @@ flow('a response taken without its signature checked is still the holder\'s, and
 
 flow('one request listing several shares is answered by each listed holder with its own share, once', async () => {
   const holdersAsked = [0, 2, 4]
-  const prepared = prepareFetch(client.host, enrolled.templateId, holdersAsked.map((i) => enrolled.shares[i].x), 'login', creds)
+  const prepared = prepareFetch(client.host, { templateId: enrolled.templateId, xs: holdersAsked.map((i) => enrolled.shares[i].x), purpose: 'login', creds })
   const got = await Promise.all(holdersAsked.map(async (i) => {
-    const res = await sendFetch(client.host, peerOf(i), enrolled.shares[i].x, prepared)
+    const res = await sendFetch(client.host, peerOf(i), { x: enrolled.shares[i].x, prepared })
     assert.ok(equalBytes(res.body.request, prepared.hash), 'every answer binds to the one request')
     return { x: res.body.x, bytes: openFetched(enclave.keys, res, prepared.time) }
   }))
   const template = decryptTemplate(await combineShares(got), { templateId: enrolled.templateId, modality: 'face', model: MODEL })
   assert.ok(equalBytes(template, enrolled.template))
-  assert.is(await codeOfAsync(sendFetch(client.host, peerOf(2), enrolled.shares[2].x, prepared)), 'ERR_REPLAY', 'a holder serves one request once')
-  assert.is(await codeOfAsync(sendFetch(client.host, peerOf(1), enrolled.shares[1].x, prepared)), 'ERR_NOT_HOLDER', 'a holder whose share is not listed refuses')
+  assert.is(await codeOfAsync(sendFetch(client.host, peerOf(2), { x: enrolled.shares[2].x, prepared })), 'ERR_REPLAY', 'a holder serves one request once')
+  assert.is(await codeOfAsync(sendFetch(client.host, peerOf(1), { x: enrolled.shares[1].x, prepared })), 'ERR_NOT_HOLDER', 'a holder whose share is not listed refuses')
   await stillServes(enrolled, 1)
 })
 
@@ -89,33 +89,33 @@ const refusals = suite('refusals: a typed code, and the node keeps serving')
 refusals('another tenant\'s verifier learns nothing of the id (ERR_NOT_FOUND, as for an id never enrolled)', async () => {
   const stranger = net.verifier(net.tenant('other'), ['login'])
   const att = testEnclave(stranger, enclave.measurement)
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { verifier: stranger.key, cert: stranger.wire, attestation: att.attestation })), 'ERR_NOT_FOUND')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), { templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'login', creds: { verifier: stranger.key, cert: stranger.wire, attestation: att.attestation } })), 'ERR_NOT_FOUND')
   await stillServes(enrolled)
 })
 
 refusals('a purpose outside the policy is refused (ERR_NOT_AUTHORISED)', async () => {
   const wide = net.verifier(tenant, ['login', 'payment'])
   const att = testEnclave(wide, enclave.measurement)
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'payment', { verifier: wide.key, cert: wide.wire, attestation: att.attestation })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), { templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'payment', creds: { verifier: wide.key, cert: wide.wire, attestation: att.attestation } })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled)
 })
 
 refusals('an enclave measurement outside the policy is refused (ERR_NOT_AUTHORISED)', async () => {
   const rogue = testEnclave(verifier)
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(1), enrolled.templateId, enrolled.shares[1].x, 'login', { ...creds, attestation: rogue.attestation })), 'ERR_NOT_AUTHORISED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(1), { templateId: enrolled.templateId, x: enrolled.shares[1].x, purpose: 'login', creds: { ...creds, attestation: rogue.attestation } })), 'ERR_NOT_AUTHORISED')
   await stillServes(enrolled, 1)
 })
 
 refusals('a request signed by a key other than the certified verifier is refused (ERR_BAD_SIGNATURE)', async () => {
   const forger = generateSigningKey().key
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { ...creds, verifier: forger })), 'ERR_BAD_SIGNATURE')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), { templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'login', creds: { ...creds, verifier: forger } })), 'ERR_BAD_SIGNATURE')
   await stillServes(enrolled)
 })
 
 refusals('an expired verifier certificate is refused (ERR_EXPIRED)', async () => {
   const old = authoriseVerifier(tenant.key, 'old', ['login'], { now: Date.now() - 10 * 86_400_000, days: 1 })
   const att = testEnclave({ key: old.key, cert: old.cert, wire: toWire(old.cert) }, enclave.measurement)
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', { verifier: old.key, cert: toWire(old.cert), attestation: att.attestation })), 'ERR_EXPIRED')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), { templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'login', creds: { verifier: old.key, cert: toWire(old.cert), attestation: att.attestation } })), 'ERR_EXPIRED')
   await stillServes(enrolled)
 })
 
@@ -128,18 +128,18 @@ refusals('a replayed request is refused (ERR_REPLAY)', async () => {
 })
 
 refusals('a stale timestamp is refused (ERR_STALE)', async () => {
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), enrolled.templateId, enrolled.shares[0].x, 'login', creds, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), { templateId: enrolled.templateId, x: enrolled.shares[0].x, purpose: 'login', creds }, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
   await stillServes(enrolled)
 })
 
 refusals('an unknown template id is refused (ERR_NOT_FOUND)', async () => {
-  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
+  assert.is(await codeOfAsync(fetchShare(client.host, peerOf(0), { templateId: randomBytes(32), x: 1, purpose: 'login', creds })), 'ERR_NOT_FOUND')
   await stillServes(enrolled)
 })
 
 refusals('a share offered to a node that is not its listed holder is refused (ERR_NOT_HOLDER)', async () => {
   const e = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
-  assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), e.manifest, e.shares[1].x, e.shares[1].bytes, tenant.key)), 'ERR_NOT_HOLDER')
+  assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), { manifest: e.manifest, x: e.shares[1].x, share: e.shares[1].bytes, tenant: tenant.key })), 'ERR_NOT_HOLDER')
   await stillServes(enrolled)
 })
 
@@ -174,14 +174,14 @@ refusals('a request signed for another sender peer is refused (ERR_NOT_AUTHORISE
 
 refusals('after erase no holder serves the share, and re-store is refused (ERR_ERASED)', async () => {
   const e = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
-  const receipts = await Promise.all(holders.map(async (_, i) => await eraseAt(client.host, peerOf(i), e.manifest, tenant.key)))
+  const receipts = await Promise.all(holders.map(async (_, i) => await eraseAt(client.host, peerOf(i), { manifest: e.manifest, signer: tenant.key })))
   assert.ok(receipts.every((r) => r.body.held))
-  const again = await eraseAt(client.host, peerOf(0), e.manifest, tenant.key)
+  const again = await eraseAt(client.host, peerOf(0), { manifest: e.manifest, signer: tenant.key })
   assert.is(again.body.held, false, 'erase is idempotent and says nothing was left')
   for (let i = 0; i < holders.length; i++) {
-    assert.is(await codeOfAsync(fetchShare(client.host, peerOf(i), e.templateId, e.shares[i].x, 'login', creds)), 'ERR_ERASED')
+    assert.is(await codeOfAsync(fetchShare(client.host, peerOf(i), { templateId: e.templateId, x: e.shares[i].x, purpose: 'login', creds })), 'ERR_ERASED')
   }
-  assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), e.manifest, e.shares[0].x, e.shares[0].bytes, tenant.key)), 'ERR_ERASED')
+  assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), { manifest: e.manifest, x: e.shares[0].x, share: e.shares[0].bytes, tenant: tenant.key })), 'ERR_ERASED')
   await stillServes(enrolled)
 })
 

@@ -46,21 +46,21 @@ slots('another tenant who learns an id can neither tombstone nor occupy it at a 
   const mine = await prepareEnrolment(tenant, holders, { t: 2, measurements: [enclave.measurement] })
   // The rival erases the id at holder 2 and stores its own share under it at holder 1 first.
   const rivalStore = await squat(rival, mine.templateId, [holders[2], holders[1]])
-  await eraseAt(client.host, holders[2].peer, rivalStore.manifest, rival.key)
-  await storeShare(client.host, holders[1].peer, rivalStore.manifest, rivalStore.shares[1].x, rivalStore.shares[1].bytes, rival.key)
+  await eraseAt(client.host, holders[2].peer, { manifest: rivalStore.manifest, signer: rival.key })
+  await storeShare(client.host, holders[1].peer, { manifest: rivalStore.manifest, x: rivalStore.shares[1].x, share: rivalStore.shares[1].bytes, tenant: rival.key })
   // The owner's enrolment is untouched by either: every holder takes its share.
   for (const [i, s] of mine.shares.entries()) {
-    await storeShare(client.host, holders[i].peer, mine.manifest, s.x, s.bytes.slice(), tenant.key)
+    await storeShare(client.host, holders[i].peer, { manifest: mine.manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })
   }
   for (const [i, s] of mine.shares.entries()) {
     const now = Date.now()
-    const res = await fetchShare(client.host, holders[i].peer, mine.templateId, s.x, 'login', creds, { now })
+    const res = await fetchShare(client.host, holders[i].peer, { templateId: mine.templateId, x: s.x, purpose: 'login', creds }, { now })
     assert.ok(equalBytes(openFetched(enclave.keys, res, now), s.bytes), `holder ${i} serves the owner's share`)
   }
   // And the rival's erase of its own slot leaves the owner's share where it is.
-  await eraseAt(client.host, holders[1].peer, rivalStore.manifest, rival.key)
+  await eraseAt(client.host, holders[1].peer, { manifest: rivalStore.manifest, signer: rival.key })
   const now = Date.now()
-  const res = await fetchShare(client.host, holders[1].peer, mine.templateId, mine.shares[1].x, 'login', creds, { now })
+  const res = await fetchShare(client.host, holders[1].peer, { templateId: mine.templateId, x: mine.shares[1].x, purpose: 'login', creds }, { now })
   assert.ok(equalBytes(openFetched(enclave.keys, res, now), mine.shares[1].bytes))
 })
 
