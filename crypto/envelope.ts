@@ -32,6 +32,7 @@ import { abytes, concat, randomBytes, wipe } from './bytes.ts'
 import { encodeCanonical } from './canonical.ts'
 import { BioshardError, DecodeError, DecryptError } from '../errors.ts'
 import { AEAD } from './tags.ts'
+import { TEMPLATE_ID_BYTES } from './constants.ts'
 
 /** Biometric modality of a template. */
 export type Modality = 'face' | 'voice'
@@ -89,7 +90,7 @@ export interface EnvelopeParts {
 function actx (ctx: unknown): TemplateContext {
   if (ctx === null || typeof ctx !== 'object') throw new TypeError('ctx must be a TemplateContext {templateId, modality, model}')
   const c = ctx as TemplateContext
-  abytes(c.templateId, 32, 'ctx.templateId')
+  abytes(c.templateId, TEMPLATE_ID_BYTES, 'ctx.templateId')
   if (typeof c.modality !== 'string') throw new TypeError('ctx.modality must be a string')
   if (!MODALITIES.includes(c.modality)) throw new RangeError(`ctx.modality must be one of ${MODALITIES.join(', ')}`)
   if (typeof c.model !== 'string') throw new TypeError('ctx.model must be a string')

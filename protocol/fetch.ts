@@ -13,8 +13,6 @@ import { asMap, bytesField, intField, strField, decodeCanonical, type CborMap } 
 import { DecodeError } from '../errors.ts'
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
-import { utf8, concat } from '../crypto/bytes.ts'
-import { AEAD } from '../crypto/tags.ts'
 import { SEALED_MIN_BYTES } from '../crypto/seal.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { signBody, signAndEncode, readSigned, type Signed, type SignedWire } from './signed.ts'
@@ -152,13 +150,8 @@ export function encodeFetchRequestWithHash (init: FetchRequestInit, verifier: Si
   return { bytes, hash: requestHash(body, sig) }
 }
 
-/**
- * HPKE `info` for sealing share `x` of `templateId`: binds the context so a
- * sealed share cannot be presented as another template's or another x's.
- */
-export function shareSealInfo (templateId: Uint8Array, x: number): Uint8Array {
-  return concat(utf8(AEAD.HPKE_SHARE_SEAL), templateId, Uint8Array.of(x))
-}
+/** The HPKE `info` of a sealed share, defined beside its seal binding. */
+export { shareSealInfo } from './seal-binding.ts'
 
 function decodeFetchResponseBody (value: unknown): FetchResponseBody {
   const what = 'fetch response'
