@@ -44,11 +44,11 @@ function decodeProofBody (value: unknown): ClientProofBody {
   const what = 'client proof'
   const m = asMap(value, what, ['v', 'kind', 'network', 'peer', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['client'] as const),
-    network: strField(m, 'network', what, 32, NETWORK_ID),
+    network: strField(m, 'network', what, { max: 32, pattern: NETWORK_ID }),
     peer: peerField(m, 'peer', what),
-    time: intField(m, 'time', what, 0, MAX_TIME)
+    time: intField(m, 'time', what, { min: 0, max: MAX_TIME })
   }
 }
 
