@@ -109,7 +109,8 @@ function aad (ctx: TemplateContext, version: number): Uint8Array {
 }
 
 /** Encrypt into `out` at `offset`: nonce(12) is already there; writes ciphertext || tag after it. */
-function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, out: Uint8Array, offset: number): void {
+function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, at: { out: Uint8Array, offset: number }): void {
+  const { out, offset } = at
   const nonce = out.subarray(offset, offset + NONCE_BYTES)
   const cipher = createCipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES })
   cipher.setAAD(aad(ctx, ENVELOPE_VERSION))
@@ -153,7 +154,7 @@ export function encryptTemplate (template: Uint8Array, ctx: TemplateContext): Ui
   // key and nonce are drawn straight into the output: no other copy of the key to wipe
   const dataKey = randomFillSync(out.subarray(KEY_OFFSET, KEY_OFFSET + DATA_KEY_BYTES))
   randomFillSync(out.subarray(NONCE_OFFSET, NONCE_OFFSET + NONCE_BYTES))
-  sealInto(createSecretKey(dataKey), t, ctx, out, SEALED_OFFSET)
+  sealInto(createSecretKey(dataKey), t, ctx, { out, offset: SEALED_OFFSET })
   return out
 }
 
@@ -205,7 +206,7 @@ export function encryptTemplateWithKey (template: Uint8Array, ctx: TemplateConte
   const k = abytes(dataKey, DATA_KEY_BYTES, 'dataKey')
   const out = new Uint8Array(NONCE_BYTES + t.length + TAG_BYTES)
   randomFillSync(out.subarray(0, NONCE_BYTES))
-  sealInto(createSecretKey(k), t, ctx, out, 0)
+  sealInto(createSecretKey(k), t, ctx, { out, offset: 0 })
   return out
 }
 
