@@ -86,9 +86,19 @@ export function decodeCanonical (bytes: Uint8Array, maxBytes: number, what = 'me
   }
 }
 
+/** The shape {@link decodeMap} requires: a size limit and the map's keys. */
+export interface MapShape {
+  /** refuse larger input before decoding */
+  maxBytes: number
+  /** keys that must be present */
+  required: readonly string[]
+  /** keys that may be present besides (default none) */
+  optional?: readonly string[]
+}
+
 /** Decode and require a map whose keys are exactly (a subset of optional +) the required ones. */
-export function decodeMap (bytes: Uint8Array, maxBytes: number, what: string, required: readonly string[], optional: readonly string[] = []): CborMap {
-  return asMap(decodeCanonical(bytes, maxBytes, what), what, required, optional)
+export function decodeMap (bytes: Uint8Array, what: string, shape: MapShape): CborMap {
+  return asMap(decodeCanonical(bytes, shape.maxBytes, what), what, shape.required, shape.optional)
 }
 
 /** Require `value` to be a map with all `required` keys and nothing outside `required ∪ optional`. */
@@ -114,24 +124,30 @@ export function bytesField (m: CborMap, key: string, what: string, len?: { exact
   return v
 }
 
-/** Read a safe-integer field within `[min, max]`. */
-export function intField (m: CborMap, key: string, what: string, min: number, max: number): number {
+/** An inclusive range of numbers a field may hold. */
+export interface FieldRange { min: number, max: number }
+
+/** Read a safe-integer field within `[range.min, range.max]`. */
+export function intField (m: CborMap, key: string, what: string, range: FieldRange): number {
+  const { min, max } = range
   const v = m[key]
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new DecodeError(`${what}.${key} must be an integer`)
   if (v < min || v > max) throw new DecodeError(`${what}.${key} must be in [${min}, ${max}]`)
   return v
 }
 
-/** Read a finite number field within `[min, max]`. */
-export function numberField (m: CborMap, key: string, what: string, min: number, max: number): number {
+/** Read a finite number field within `[range.min, range.max]`. */
+export function numberField (m: CborMap, key: string, what: string, range: FieldRange): number {
+  const { min, max } = range
   const v = m[key]
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new DecodeError(`${what}.${key} must be a number`)
   if (v < min || v > max) throw new DecodeError(`${what}.${key} must be in [${min}, ${max}]`)
   return v
 }
 
-/** Read a string field of bounded length, optionally matching a pattern. */
-export function strField (m: CborMap, key: string, what: string, maxLen: number, pattern?: RegExp): string {
+/** Read a string field of at most `limits.max` characters, matching `limits.pattern` when given. */
+export function strField (m: CborMap, key: string, what: string, limits: { max: number, pattern?: RegExp }): string {
+  const { max: maxLen, pattern } = limits
   const v = m[key]
   if (typeof v !== 'string') throw new DecodeError(`${what}.${key} must be a string`)
   if (v.length > maxLen) throw new DecodeError(`${what}.${key} exceeds ${maxLen} characters`)
@@ -153,8 +169,9 @@ export function boolField (m: CborMap, key: string, what: string): boolean {
   return v
 }
 
-/** Read an array field of at most `maxItems`, mapping each item through `item`. */
-export function arrayField<T> (m: CborMap, key: string, what: string, maxItems: number, item: (v: unknown, i: number) => T): T[] {
+/** Read an array field of at most `items.max` items, mapping each through `items.item`. */
+export function arrayField<T> (m: CborMap, key: string, what: string, items: { max: number, item: (v: unknown, i: number) => T }): T[] {
+  const { max: maxItems, item } = items
   const v = m[key]
   if (!Array.isArray(v)) throw new DecodeError(`${what}.${key} must be an array`)
   if (v.length > maxItems) throw new DecodeError(`${what}.${key} has more than ${maxItems} items`)

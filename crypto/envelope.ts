@@ -32,6 +32,7 @@ import { abytes, concat, randomBytes, wipe } from './bytes.ts'
 import { encodeCanonical } from './canonical.ts'
 import { BioshardError, DecodeError, DecryptError } from '../errors.ts'
 import { AEAD } from './tags.ts'
+import { TEMPLATE_ID_BYTES } from './constants.ts'
 
 /** Biometric modality of a template. */
 export type Modality = 'face' | 'voice'
@@ -89,7 +90,7 @@ export interface EnvelopeParts {
 function actx (ctx: unknown): TemplateContext {
   if (ctx === null || typeof ctx !== 'object') throw new TypeError('ctx must be a TemplateContext {templateId, modality, model}')
   const c = ctx as TemplateContext
-  abytes(c.templateId, 32, 'ctx.templateId')
+  abytes(c.templateId, TEMPLATE_ID_BYTES, 'ctx.templateId')
   if (typeof c.modality !== 'string') throw new TypeError('ctx.modality must be a string')
   if (!MODALITIES.includes(c.modality)) throw new RangeError(`ctx.modality must be one of ${MODALITIES.join(', ')}`)
   if (typeof c.model !== 'string') throw new TypeError('ctx.model must be a string')
@@ -108,7 +109,8 @@ function aad (ctx: TemplateContext, version: number): Uint8Array {
 }
 
 /** Encrypt into `out` at `offset`: nonce(12) is already there; writes ciphertext || tag after it. */
-function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, out: Uint8Array, offset: number): void {
+function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, at: { out: Uint8Array, offset: number }): void {
+  const { out, offset } = at
   const nonce = out.subarray(offset, offset + NONCE_BYTES)
   const cipher = createCipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES })
   cipher.setAAD(aad(ctx, ENVELOPE_VERSION))
@@ -152,7 +154,7 @@ export function encryptTemplate (template: Uint8Array, ctx: TemplateContext): Ui
   // key and nonce are drawn straight into the output: no other copy of the key to wipe
   const dataKey = randomFillSync(out.subarray(KEY_OFFSET, KEY_OFFSET + DATA_KEY_BYTES))
   randomFillSync(out.subarray(NONCE_OFFSET, NONCE_OFFSET + NONCE_BYTES))
-  sealInto(createSecretKey(dataKey), t, ctx, out, SEALED_OFFSET)
+  sealInto(createSecretKey(dataKey), t, ctx, { out, offset: SEALED_OFFSET })
   return out
 }
 
@@ -204,7 +206,7 @@ export function encryptTemplateWithKey (template: Uint8Array, ctx: TemplateConte
   const k = abytes(dataKey, DATA_KEY_BYTES, 'dataKey')
   const out = new Uint8Array(NONCE_BYTES + t.length + TAG_BYTES)
   randomFillSync(out.subarray(0, NONCE_BYTES))
-  sealInto(createSecretKey(k), t, ctx, out, 0)
+  sealInto(createSecretKey(k), t, ctx, { out, offset: 0 })
   return out
 }
 

@@ -19,6 +19,7 @@ import { abytes, aint, equalBytes, wipe } from './bytes.ts'
 import { BioshardError } from '../errors.ts'
 import { taggedHash } from './hash.ts'
 import { HASH } from './tags.ts'
+import { TEMPLATE_ID_BYTES } from './constants.ts'
 
 /** One share: its x-coordinate and the y-values, one per secret byte. */
 export interface Share {
@@ -104,7 +105,7 @@ export async function splitSecret (secret: Uint8Array, t: number, n: number): Pr
  * @example const c = commitShare(templateId, shares[0])
  */
 export function commitShare (templateId: Uint8Array, share: Share): Uint8Array {
-  const id = abytes(templateId, 32, 'templateId')
+  const id = abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
   const { x, bytes } = ashare(share, 'share')
   return taggedHash(HASH.SHARE_COMMITMENT, id, Uint8Array.of(x), bytes)
 }
@@ -171,7 +172,7 @@ export async function combineShares (shares: Share[]): Promise<Uint8Array> {
  * @example const { secret, bad } = await reconstruct(id, fetched, manifestCommitments, 3)
  */
 export async function reconstruct (templateId: Uint8Array, shares: Share[], commitments: ReadonlyMap<number, Uint8Array>, t: number): Promise<Reconstruction> {
-  abytes(templateId, 32, 'templateId')
+  abytes(templateId, TEMPLATE_ID_BYTES, 'templateId')
   if (!Array.isArray(shares)) throw new TypeError('shares must be an array')
   if (!(commitments instanceof Map)) throw new TypeError('commitments must be a Map of x to commitment')
   aint(t, 2, MAX_SHARES, 't')

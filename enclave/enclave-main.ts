@@ -18,7 +18,7 @@ import './harden.ts'
 import { wipe } from '../crypto/bytes.ts'
 import { OpenedShares } from './opened-shares.ts'
 import { ConsumedRequests } from './consumed-requests.ts'
-import { generateSealKeyPair } from '../crypto/seal.ts'
+import { Opener, generateSealKeyPair } from '../crypto/seal.ts'
 import { generateSigningKey } from '../crypto/sign.ts'
 import { errorToWire, checkMatchRequest, checkOpenMessage, type InitMessage, type MatchMessage, type OpenMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
 import { openAhead, runMatch, type EnclaveKeys, type ImageEmbedder } from './match.ts'
@@ -50,7 +50,7 @@ async function main (): Promise<void> {
   const seal = generateSealKeyPair()
   const { key: signer, seed } = generateSigningKey()
   wipe(seed)
-  const keys: EnclaveKeys = { seal, signer, measurement: init.measurement.slice() }
+  const keys: EnclaveKeys = { seal, opener: new Opener(seal), signer, measurement: init.measurement.slice() }
 
   const kept = new OpenedShares()
   const consumed = new ConsumedRequests()

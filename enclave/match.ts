@@ -33,16 +33,15 @@
  *
  * @module
  */
-import { concat, equalBytes, utf8, wipe } from '../crypto/bytes.ts'
+import { equalBytes, wipe } from '../crypto/bytes.ts'
 import { BioshardError, DecodeError } from '../errors.ts'
 import { decryptTemplate } from '../crypto/envelope.ts'
-import { open, type SealKeyPair } from '../crypto/seal.ts'
+import type { Opener, SealKeyPair } from '../crypto/seal.ts'
 import { NotEnoughSharesError, reconstruct, type Share } from '../crypto/shares.ts'
 import type { SigningKey } from '../crypto/sign.ts'
-import { AEAD } from '../crypto/tags.ts'
 import { quantiseScore, signDecision } from '../protocol/decision.ts'
 import { decodeManifest, policyThreshold, SCORE_QUANTUM, type ManifestBody } from '../protocol/manifest.ts'
-import { manifestDigest, sealBinding } from '../protocol/seal-binding.ts'
+import { manifestDigest, sealBinding, shareSealInfo } from '../protocol/seal-binding.ts'
 import { cosine } from '../matcher/score.ts'
 import { decodeTemplate, dequantise, type Template } from '../matcher/template.ts'
 import type { ConsumedRequests } from './consumed-requests.ts'
@@ -61,27 +60,17 @@ export interface ImageEmbedder {
 export interface EnclaveKeys {
   /** X25519 key shares are sealed to */
   seal: SealKeyPair
+  /** the one opener of `seal` (remembers holders' contexts, bounded; the child's only copy of their secrets) */
+  opener: Opener
   /** Ed25519 key that signs decisions */
   signer: SigningKey
   /** the measurement the host computed for this child */
   measurement: Uint8Array
 }
 
-const SEAL_INFO_PREFIX = utf8(AEAD.HPKE_SHARE_SEAL)
-
 /** `wipe` for float vectors (probe, dequantised template). */
 function zero (...arrays: Array<Float32Array | undefined>): void {
   for (const a of arrays) a?.fill(0)
-}
-
-/**
- * HPKE `info` of share `x` of `templateId` — the same bytes as
- * `protocol/fetch.ts` `shareSealInfo` (a test pins the two together),
- * restated here so the enclave does not load the fetch protocol and its
- * libp2p dependencies.
- */
-function sealInfo (templateId: Uint8Array, x: number): Uint8Array {
-  return concat(SEAL_INFO_PREFIX, templateId, Uint8Array.of(x))
 }
 
 async function probeVector (req: MatchRequest, m: ManifestBody, embedder: ImageEmbedder | undefined): Promise<Float32Array> {
@@ -134,7 +123,7 @@ function openShare (keys: EnclaveKeys, target: OpenTarget, s: EarlyShare, ahead:
     ahead!.delete(s.x)
     return early.bytes
   }
-  return open(keys.seal, s.sealed, sealInfo(target.templateId, s.x), aad)
+  return keys.opener.open(s.sealed, shareSealInfo(target.templateId, s.x), aad)
 }
 
 /**
@@ -154,15 +143,16 @@ export function openAhead (keys: EnclaveKeys, target: OpenTarget, share: EarlySh
     consumed.checkFresh(share.time, now())
     if (consumed.has(share.request)) return undefined
     const aad = sealBinding(share.request, share.time, target.manifest)
-    const bytes = open(keys.seal, share.sealed, sealInfo(target.templateId, share.x), aad)
+    const bytes = keys.opener.open(share.sealed, shareSealInfo(target.templateId, share.x), aad)
     return { templateId: target.templateId, x: share.x, sealed: share.sealed, aad, request: share.request, bytes }
   } catch {
     return undefined
   }
 }
 
-/** Open every share of `req`; those that fail or are not in the manifest are named in `bad`. */
-function openAll (keys: EnclaveKeys, req: MatchRequest, m: MatchManifest, ahead: Map<number, OpenedShare> | undefined, bad: number[]): Share[] {
+/** Open every share of `req` (or take it from `use.ahead`); those that fail or are not in the manifest are named in `use.bad`. */
+function openAll (keys: EnclaveKeys, req: MatchRequest, m: MatchManifest, use: { ahead: Map<number, OpenedShare> | undefined, bad: number[] }): Share[] {
+  const { ahead, bad } = use
   const opened: Share[] = []
   const target = { templateId: m.body.templateId, manifest: m.digest }
   const listed = new Set(m.body.shares.map((e) => e.x))
@@ -208,7 +198,7 @@ export async function runMatch (keys: EnclaveKeys, req: MatchRequest, context: M
     // Before anything can wait: a request is this match's alone from here on.
     claim = consumed.claim(req.shares, now())
     probe = await probeVector(req, m.body, embedder)
-    opened = openAll(keys, req, m, ahead, bad)
+    opened = openAll(keys, req, m, { ahead, bad })
     const commitments = new Map(m.body.shares.map((e) => [e.x, e.commitment]))
     let used: { secret: Uint8Array, bad: number[] }
     try {

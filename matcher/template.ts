@@ -184,16 +184,16 @@ export function decodeTemplate (bytes: Uint8Array): Template {
     }
   }
   const m = asMap(raw, what, ['v', 'modality', 'model', 'dim', 'dtype', 'data'], ['scale'])
-  intField(m, 'v', what, TEMPLATE_VERSION, TEMPLATE_VERSION)
+  intField(m, 'v', what, { min: TEMPLATE_VERSION, max: TEMPLATE_VERSION })
   const modality = enumField(m, 'modality', what, MODALITIES)
-  const model = strField(m, 'model', what, 128, MODEL_ID_PATTERN)
-  const dim = intField(m, 'dim', what, 1, TEMPLATE_MAX_DIM)
+  const model = strField(m, 'model', what, { max: 128, pattern: MODEL_ID_PATTERN })
+  const dim = intField(m, 'dim', what, { min: 1, max: TEMPLATE_MAX_DIM })
   const dtype = enumField(m, 'dtype', what, DTYPES)
   const data = bytesField(m, 'data', what, { exact: dtype === 'f32' ? dim * 4 : dim })
   let scale: number | undefined
   if (dtype === 'i8') {
     if (!('scale' in m)) throw new DecodeError(`${what}.scale is missing for dtype i8`)
-    scale = numberField(m, 'scale', what, Number.MIN_VALUE, Number.MAX_VALUE)
+    scale = numberField(m, 'scale', what, { min: Number.MIN_VALUE, max: Number.MAX_VALUE })
     if (Math.fround(scale) !== scale) throw new DecodeError(`${what}.scale must be a float32 value`)
   } else {
     if ('scale' in m) throw new DecodeError(`${what}.scale is only allowed for dtype i8`)

@@ -185,9 +185,12 @@ export class Admission {
   private certify (p: ClientProof, peer: string): boolean {
     const { roster } = this.init
     const now = Date.now()
-    const until = checkClientProof(p, roster.anchor, peer, now,
-      (cert, anchor, at) => { checkAuthorityCertWith(roster.verified, cert, anchor, at) },
-      (tag, s, key, what) => { roster.verified.checkSigned(tag, s, key, what) })
+    const until = checkClientProof(p, peer, {
+      anchor: roster.anchor,
+      now,
+      checkTenant: (cert, anchor, at) => { checkAuthorityCertWith(roster.verified, cert, anchor, at) },
+      verify: (tag, s, key, what) => { roster.verified.checkSigned(tag, s, key, what) }
+    })
     return this.certified.add(peer, until, now)
   }
 

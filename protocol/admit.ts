@@ -80,7 +80,7 @@ export async function decodeAdmitMessage (bytes: Uint8Array, pause?: () => Promi
   }
   const range = values.get('entries')
   if (!values.has('v') || range === undefined) throw new DecodeError(`${what} needs v and entries`)
-  const v = intField({ v: field('v') }, 'v', what, WIRE_VERSION, WIRE_VERSION)
+  const v = intField({ v: field('v') }, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION })
   const list = readHead(bytes, range.start, what)
   if (list.major !== 4) throw new DecodeError(`${what}.entries must be an array`)
   const entries: RosterEntry[] = []
@@ -107,8 +107,8 @@ export async function decodeAdmitMessage (bytes: Uint8Array, pause?: () => Promi
 export function readAdmitMessage (value: unknown): AdmitMessage {
   const what = 'admit message'
   const m = asMap(value, what, ['v', 'entries'], ['client'])
-  const v = intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION)
-  const entries = arrayField(m, 'entries', what, MAX_ROSTER_ENTRIES, decodeEntry)
+  const v = intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION })
+  const entries = arrayField(m, 'entries', what, { max: MAX_ROSTER_ENTRIES, item: decodeEntry })
   const seen = new Set<string>()
   for (const e of entries) {
     if (seen.has(e.cert.body.peer)) throw new DecodeError(`${what} lists ${e.cert.body.peer} twice`)

@@ -26,13 +26,13 @@ export function decodeAttestationBody (value: unknown): AttestationBody {
   const what = 'attestation'
   const m = asMap(value, what, ['v', 'kind', 'key', 'signer', 'measurement', 'verifier', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['process'] as const),
     key: bytesField(m, 'key', what, { exact: KEY_BYTES }),
     signer: bytesField(m, 'signer', what, { exact: KEY_BYTES }),
     measurement: bytesField(m, 'measurement', what, { exact: HASH_BYTES }),
     verifier: bytesField(m, 'verifier', what, { exact: KEY_BYTES }),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 

@@ -30,8 +30,8 @@ export type VerifierCert = Signed<VerifierCertBody>
 const MAX_TIME = 8_640_000_000_000_000 // the largest JS Date, in ms
 
 function validity (m: Record<string, unknown>, what: string): { nb: number, na: number } {
-  const nb = intField(m, 'nb', what, 0, MAX_TIME)
-  const na = intField(m, 'na', what, nb, MAX_TIME)
+  const nb = intField(m, 'nb', what, { min: 0, max: MAX_TIME })
+  const na = intField(m, 'na', what, { min: nb, max: MAX_TIME })
   return { nb, na }
 }
 
@@ -40,9 +40,9 @@ export function decodeNodeCertBody (value: unknown): NodeCertBody {
   const what = 'node certificate'
   const m = asMap(value, what, ['v', 'kind', 'network', 'peer', 'site', 'nb', 'na', 'issuer'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['node'] as const),
-    network: strField(m, 'network', what, 32, NETWORK_ID),
+    network: strField(m, 'network', what, { max: 32, pattern: NETWORK_ID }),
     peer: peerField(m, 'peer', what),
     site: nameField(m, 'site', what),
     ...validity(m, what),
@@ -55,9 +55,9 @@ export function decodeTenantCertBody (value: unknown): TenantCertBody {
   const what = 'tenant certificate'
   const m = asMap(value, what, ['v', 'kind', 'network', 'key', 'name', 'nb', 'na', 'issuer'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['tenant'] as const),
-    network: strField(m, 'network', what, 32, NETWORK_ID),
+    network: strField(m, 'network', what, { max: 32, pattern: NETWORK_ID }),
     key: bytesField(m, 'key', what, { exact: KEY_BYTES }),
     name: nameField(m, 'name', what),
     ...validity(m, what),
@@ -70,18 +70,18 @@ export function decodeVerifierCertBody (value: unknown): VerifierCertBody {
   const what = 'verifier certificate'
   const m = asMap(value, what, ['v', 'kind', 'tenant', 'key', 'name', 'purposes', 'nb', 'na'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['verifier'] as const),
     tenant: bytesField(m, 'tenant', what, { exact: KEY_BYTES }),
     key: bytesField(m, 'key', what, { exact: KEY_BYTES }),
     name: nameField(m, 'name', what),
-    purposes: arrayField(m, 'purposes', what, MAX_POLICY_ITEMS, (p) => purposeValue(p, what)),
+    purposes: arrayField(m, 'purposes', what, { max: MAX_POLICY_ITEMS, item: (p) => purposeValue(p, what) }),
     ...validity(m, what)
   }
 }
 
 function purposeValue (p: unknown, what: string): string {
-  return strField({ p }, 'p', `${what}.purposes[]`, 64, PURPOSE)
+  return strField({ p }, 'p', `${what}.purposes[]`, { max: 64, pattern: PURPOSE })
 }
 
 export const readNodeCert = (v: unknown): NodeCert => readSigned(v, 'node certificate', decodeNodeCertBody)

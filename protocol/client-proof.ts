@@ -44,11 +44,11 @@ function decodeProofBody (value: unknown): ClientProofBody {
   const what = 'client proof'
   const m = asMap(value, what, ['v', 'kind', 'network', 'peer', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['client'] as const),
-    network: strField(m, 'network', what, 32, NETWORK_ID),
+    network: strField(m, 'network', what, { max: 32, pattern: NETWORK_ID }),
     peer: peerField(m, 'peer', what),
-    time: intField(m, 'time', what, 0, MAX_TIME)
+    time: intField(m, 'time', what, { min: 0, max: MAX_TIME })
   }
 }
 
@@ -93,6 +93,14 @@ export type SignatureCheck = (tag: typeof SIG.VERIFIER_CERT, signed: Signed<unkn
 /** Tenant-certificate check with a given signature check (see `checkTenantCert` in certs.ts). */
 export type TenantCheck = (cert: TenantCert, anchor: TrustAnchor, now: number) => void
 
+/** What {@link checkClientProof} checks a proof against: the trust anchor, the time and the two checks it delegates. */
+export interface ClientProofContext {
+  anchor: TrustAnchor
+  now: number
+  checkTenant: TenantCheck
+  verify: SignatureCheck
+}
+
 /**
  * Check a proof received on a connection from `peer` at `now`: the chain to
  * the anchor's authority, every certificate valid now, the proof signed by
@@ -101,7 +109,8 @@ export type TenantCheck = (cert: TenantCert, anchor: TrustAnchor, now: number) =
  * @returns until when the client counts as certified (the earliest `na` on its chain)
  * @throws {BioshardError} ERR_NOT_ADMITTED, ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE, ERR_EXPIRED or ERR_STALE
  */
-export function checkClientProof (p: ClientProof, anchor: TrustAnchor, peer: string, now: number, checkTenant: TenantCheck, verify: SignatureCheck): number {
+export function checkClientProof (p: ClientProof, peer: string, ctx: ClientProofContext): number {
+  const { anchor, now, checkTenant, verify } = ctx
   let key: Uint8Array
   let until: number
   if (p.cert.body.kind === 'tenant') {

@@ -18,8 +18,7 @@ export const PROTOCOL = {
 /** Wire-format version carried in every message body. */
 export const WIRE_VERSION = 1
 
-/** Template ids are 32 random bytes (DESIGN: never derived from a person or the template). */
-export const TEMPLATE_ID_BYTES = 32
+export { TEMPLATE_ID_BYTES } from '../crypto/constants.ts'
 export const NONCE_BYTES = 16
 export const KEY_BYTES = 32
 export const HASH_BYTES = 32

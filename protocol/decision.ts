@@ -96,20 +96,20 @@ const WHAT = 'decision'
 function decodeDecisionBody (value: unknown): DecisionBody {
   const m = asMap(value, WHAT, ['v', 'templateId', 'tenant', 'manifest', 'seq', 'threshold', 'accept', 'nonce', 'time', 'bad', 'measurement'], ['score'])
   const body: DecisionBody = {
-    v: intField(m, 'v', WHAT, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', WHAT, { min: WIRE_VERSION, max: WIRE_VERSION }),
     templateId: bytesField(m, 'templateId', WHAT, { exact: TEMPLATE_ID_BYTES }),
     tenant: bytesField(m, 'tenant', WHAT, { exact: KEY_BYTES }),
     manifest: bytesField(m, 'manifest', WHAT, { exact: HASH_BYTES }),
-    seq: intField(m, 'seq', WHAT, 1, Number.MAX_SAFE_INTEGER),
-    ...('score' in m ? { score: numberField(m, 'score', WHAT, -1, 1) } : {}),
-    threshold: numberField(m, 'threshold', WHAT, -1, 1),
+    seq: intField(m, 'seq', WHAT, { min: 1, max: Number.MAX_SAFE_INTEGER }),
+    ...('score' in m ? { score: numberField(m, 'score', WHAT, { min: -1, max: 1 }) } : {}),
+    threshold: numberField(m, 'threshold', WHAT, { min: -1, max: 1 }),
     accept: boolField(m, 'accept', WHAT),
     nonce: bytesField(m, 'nonce', WHAT, { min: DECISION_NONCE_MIN_BYTES, max: DECISION_NONCE_MAX_BYTES }),
-    time: intField(m, 'time', WHAT, 0, Number.MAX_SAFE_INTEGER),
-    bad: arrayField(m, 'bad', WHAT, MAX_SHARES, (v, i) => {
+    time: intField(m, 'time', WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+    bad: arrayField(m, 'bad', WHAT, { max: MAX_SHARES, item: (v, i) => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 255) throw new DecodeError(`${WHAT}.bad[${i}] must be an integer in [1, 255]`)
       return v
-    }),
+    } }),
     measurement: bytesField(m, 'measurement', WHAT, { exact: HASH_BYTES })
   }
   // One encoding per statement: ascending, no repeats.

@@ -26,13 +26,13 @@ function decodeEraseRequestBody (value: unknown): EraseRequestBody {
   const what = 'erase request'
   const m = asMap(value, what, ['v', 'manifest', 'by', 'key', 'sender', 'nonce', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     manifest: readManifest(m.manifest),
     by: enumField(m, 'by', what, ['tenant', 'subject'] as const),
     key: bytesField(m, 'key', what, { exact: KEY_BYTES }),
     sender: peerField(m, 'sender', what),
     nonce: bytesField(m, 'nonce', what, { exact: NONCE_BYTES }),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 
@@ -56,12 +56,12 @@ function decodeEraseReceiptBody (value: unknown): EraseReceiptBody {
   const what = 'erase receipt'
   const m = asMap(value, what, ['v', 'templateId', 'holder', 'held', 'request', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
     holder: peerField(m, 'holder', what),
     held: boolField(m, 'held', what),
     request: bytesField(m, 'request', what, { exact: HASH_BYTES }),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 

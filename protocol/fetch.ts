@@ -13,8 +13,6 @@ import { asMap, bytesField, intField, strField, decodeCanonical, type CborMap } 
 import { DecodeError } from '../errors.ts'
 import { SIG, HASH } from '../crypto/tags.ts'
 import { taggedHash } from '../crypto/hash.ts'
-import { utf8, concat } from '../crypto/bytes.ts'
-import { AEAD } from '../crypto/tags.ts'
 import { SEALED_MIN_BYTES } from '../crypto/seal.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { signBody, signAndEncode, readSigned, type Signed, type SignedWire } from './signed.ts'
@@ -58,15 +56,15 @@ function decodeFetchRequestBody (value: unknown): FetchRequestBody {
   const what = 'fetch request'
   const m = asMap(value, what, ['v', 'templateId', 'xs', 'purpose', 'enclave', 'cert', 'sender', 'nonce', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
     xs: xsField(m, what),
-    purpose: strField(m, 'purpose', what, 64, PURPOSE),
+    purpose: strField(m, 'purpose', what, { max: 64, pattern: PURPOSE }),
     enclave: readAttestation(m.enclave),
     cert: readVerifierCert(m.cert),
     sender: peerField(m, 'sender', what),
     nonce: bytesField(m, 'nonce', what, { exact: NONCE_BYTES }),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 
@@ -152,27 +150,22 @@ export function encodeFetchRequestWithHash (init: FetchRequestInit, verifier: Si
   return { bytes, hash: requestHash(body, sig) }
 }
 
-/**
- * HPKE `info` for sealing share `x` of `templateId`: binds the context so a
- * sealed share cannot be presented as another template's or another x's.
- */
-export function shareSealInfo (templateId: Uint8Array, x: number): Uint8Array {
-  return concat(utf8(AEAD.HPKE_SHARE_SEAL), templateId, Uint8Array.of(x))
-}
+/** The HPKE `info` of a sealed share, defined beside its seal binding. */
+export { shareSealInfo } from './seal-binding.ts'
 
 function decodeFetchResponseBody (value: unknown): FetchResponseBody {
   const what = 'fetch response'
   const m = asMap(value, what, ['v', 'templateId', 'x', 'holder', 'sealed', 'request', 'manifest', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
-    x: intField(m, 'x', what, 1, 255),
+    x: intField(m, 'x', what, { min: 1, max: 255 }),
     holder: peerField(m, 'holder', what),
     // Exactly what the enclave accepts, so a holder cannot hand it more.
     sealed: bytesField(m, 'sealed', what, { min: SEALED_MIN_BYTES + 1, max: MAX_SEALED_SHARE_BYTES }),
     request: bytesField(m, 'request', what, { exact: HASH_BYTES }),
     manifest: bytesField(m, 'manifest', what, { exact: HASH_BYTES }),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 

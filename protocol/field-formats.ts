@@ -21,11 +21,11 @@ export const NETWORK_ID = /^bsn-[0-9a-f]{16}$/
 
 /** Read and check a peer-id field. */
 export function peerField (m: CborMap, key: string, what: string): string {
-  return strField(m, key, what, 64, PEER_ID)
+  return strField(m, key, what, { max: 64, pattern: PEER_ID })
 }
 
 /** Read a name field (site, tenant, verifier). */
 export function nameField (m: CborMap, key: string, what: string): string {
-  return strField(m, key, what, MAX_NAME_CHARS, NAME)
+  return strField(m, key, what, { max: MAX_NAME_CHARS, pattern: NAME })
 }
 

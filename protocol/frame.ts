@@ -47,7 +47,7 @@ export function readFrame (bytes: Uint8Array, maxBytes: number, peer: string): u
     return m.body
   }
   const m = asMap(value, what, ['ok', 'code', 'message'])
-  const code = strField(m, 'code', what, 40) as ErrorCode
-  const message = strField(m, 'message', what, MAX_REFUSAL_MESSAGE)
+  const code = strField(m, 'code', what, { max: 40 }) as ErrorCode
+  const message = strField(m, 'message', what, { max: MAX_REFUSAL_MESSAGE })
   throw new RemoteError(WIRE_CODES.includes(code) ? code : 'ERR_BAD_REQUEST', message, peer)
 }

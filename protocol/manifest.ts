@@ -79,7 +79,7 @@ function decodeShareEntry (v: unknown, i: number): ShareEntry {
   const what = `manifest.shares[${i}]`
   const m = asMap(v, what, ['x', 'holder', 'site', 'commitment'])
   return {
-    x: intField(m, 'x', what, 1, 255),
+    x: intField(m, 'x', what, { min: 1, max: 255 }),
     holder: peerField(m, 'holder', what),
     site: nameField(m, 'site', what),
     commitment: bytesField(m, 'commitment', what, { exact: HASH_BYTES })
@@ -93,13 +93,13 @@ function decodePolicy (v: unknown): Policy {
   const hash = (k: unknown, i: number): Uint8Array => bytesField({ k }, 'k', `${what}.measurements[${i}]`, { exact: HASH_BYTES })
   // Optional fields stay absent when absent, so the body re-encodes to the bytes the tenant signed.
   return {
-    verifiers: arrayField(m, 'verifiers', what, MAX_POLICY_ITEMS, key),
-    purposes: arrayField(m, 'purposes', what, MAX_POLICY_ITEMS, (p) => strField({ p }, 'p', `${what}.purposes[]`, 64, PURPOSE)),
-    measurements: arrayField(m, 'measurements', what, MAX_POLICY_ITEMS, hash),
-    ratePerMinute: intField(m, 'ratePerMinute', what, 1, 1_000_000),
-    ...('burst' in m ? { burst: intField(m, 'burst', what, 1, 1_000_000) } : {}),
-    threshold: intField(m, 'threshold', what, -1_000_000, 1_000_000),
-    expires: intField(m, 'expires', what, 0, Number.MAX_SAFE_INTEGER),
+    verifiers: arrayField(m, 'verifiers', what, { max: MAX_POLICY_ITEMS, item: key }),
+    purposes: arrayField(m, 'purposes', what, { max: MAX_POLICY_ITEMS, item: (p) => strField({ p }, 'p', `${what}.purposes[]`, { max: 64, pattern: PURPOSE }) }),
+    measurements: arrayField(m, 'measurements', what, { max: MAX_POLICY_ITEMS, item: hash }),
+    ratePerMinute: intField(m, 'ratePerMinute', what, { min: 1, max: 1_000_000 }),
+    ...('burst' in m ? { burst: intField(m, 'burst', what, { min: 1, max: 1_000_000 }) } : {}),
+    threshold: intField(m, 'threshold', what, { min: -1_000_000, max: 1_000_000 }),
+    expires: intField(m, 'expires', what, { min: 0, max: Number.MAX_SAFE_INTEGER }),
     liveness: boolField(m, 'liveness', what),
     ...('revealScore' in m ? { revealScore: boolField(m, 'revealScore', what) } : {})
   }
@@ -117,7 +117,7 @@ function decodeConsent (v: unknown): Consent {
   const what = 'manifest.consent'
   const m = asMap(v, what, ['by', 'at'], ['subject', 'sig'])
   const by = enumField(m, 'by', what, ['subject', 'tenant'] as const)
-  const consent: Consent = { by, at: intField(m, 'at', what, 0, Number.MAX_SAFE_INTEGER) }
+  const consent: Consent = { by, at: intField(m, 'at', what, { min: 0, max: Number.MAX_SAFE_INTEGER }) }
   if (by === 'subject') {
     consent.subject = bytesField(m, 'subject', what, { exact: KEY_BYTES })
     consent.sig = bytesField(m, 'sig', what, { exact: 64 })
@@ -130,9 +130,9 @@ function decodeConsent (v: unknown): Consent {
 /** Decode and validate a manifest body. @throws {DecodeError} */
 export function decodeManifestBody (value: unknown): ManifestBody {
   const m = asMap(value, WHAT, ['v', 'templateId', 'tenant', 'modality', 'model', 'dim', 'custody', 't', 'n', 'shares', 'policy', 'consent', 'seq', 'state', 'created'])
-  const t = intField(m, 't', WHAT, 2, MAX_SHARES)
-  const n = intField(m, 'n', WHAT, t, MAX_SHARES)
-  const shares = arrayField(m, 'shares', WHAT, MAX_SHARES, decodeShareEntry)
+  const t = intField(m, 't', WHAT, { min: 2, max: MAX_SHARES })
+  const n = intField(m, 'n', WHAT, { min: t, max: MAX_SHARES })
+  const shares = arrayField(m, 'shares', WHAT, { max: MAX_SHARES, item: decodeShareEntry })
   if (shares.length !== n) throw new BioshardError('ERR_DECODE', `manifest lists ${shares.length} shares, n = ${n}`)
   const xs = new Set(shares.map((s) => s.x))
   const holders = new Set(shares.map((s) => s.holder))
@@ -141,21 +141,21 @@ export function decodeManifestBody (value: unknown): ManifestBody {
   // DESIGN: a template never has two shares at one node or at nodes of one site.
   if (holders.size !== n || sites.size !== n) throw new BioshardError('ERR_DECODE', 'manifest places two shares at one holder or site')
   return {
-    v: intField(m, 'v', WHAT, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', WHAT, { min: WIRE_VERSION, max: WIRE_VERSION }),
     templateId: bytesField(m, 'templateId', WHAT, { exact: TEMPLATE_ID_BYTES }),
     tenant: bytesField(m, 'tenant', WHAT, { exact: KEY_BYTES }),
     modality: enumField(m, 'modality', WHAT, ['face', 'voice'] as const),
-    model: strField(m, 'model', WHAT, 128, MODEL_ID),
-    dim: intField(m, 'dim', WHAT, 1, 8192),
+    model: strField(m, 'model', WHAT, { max: 128, pattern: MODEL_ID }),
+    dim: intField(m, 'dim', WHAT, { min: 1, max: 8192 }),
     custody: enumField(m, 'custody', WHAT, ['network', 'tenant'] as const),
     t,
     n,
     shares,
     policy: decodePolicy(m.policy),
     consent: decodeConsent(m.consent),
-    seq: intField(m, 'seq', WHAT, 1, MAX_SEQ),
+    seq: intField(m, 'seq', WHAT, { min: 1, max: MAX_SEQ }),
     state: enumField(m, 'state', WHAT, ['active', 'erased'] as const),
-    created: intField(m, 'created', WHAT, 0, Number.MAX_SAFE_INTEGER)
+    created: intField(m, 'created', WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 

@@ -36,12 +36,12 @@ export function decodeNodeAddressesBody (value: unknown): NodeAddressesBody {
   const what = 'address statement'
   const m = asMap(value, what, ['v', 'kind', 'network', 'peer', 'seq', 'addrs'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     kind: enumField(m, 'kind', what, ['addrs'] as const),
-    network: strField(m, 'network', what, 32, NETWORK_ID),
+    network: strField(m, 'network', what, { max: 32, pattern: NETWORK_ID }),
     peer: peerField(m, 'peer', what),
-    seq: intField(m, 'seq', what, 0, MAX_SEQ),
-    addrs: arrayField(m, 'addrs', what, MAX_ADDRS_PER_PEER, (a) => strField({ a }, 'a', `${what}.addrs[]`, MAX_MULTIADDR_CHARS, MULTIADDR))
+    seq: intField(m, 'seq', what, { min: 0, max: MAX_SEQ }),
+    addrs: arrayField(m, 'addrs', what, { max: MAX_ADDRS_PER_PEER, item: (a) => strField({ a }, 'a', `${what}.addrs[]`, { max: MAX_MULTIADDR_CHARS, pattern: MULTIADDR }) })
   }
 }
 

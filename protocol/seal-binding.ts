@@ -1,20 +1,19 @@
 /**
- * What a sealed share is bound to. A holder seals its share to the enclave
- * with, as HPKE associated data, the hash of the fetch request, the request's
- * time and the digest of the manifest the holder stored. The enclave
- * recomputes the same binding from what the host hands it, so a share opens
- * only for the request it was fetched with (which the enclave consumes once),
- * only while that request is fresh, and only under the manifest the holder
- * holds: a host that forges or alters the manifest (another threshold, other
- * commitments) opens nothing.
- *
- * Pure: imports only crypto/, so the enclave child can load it.
+ * What a sealed share is bound to: its `info` names the share (template id
+ * and x), its associated data the fetch request's hash and time and the
+ * digest of the manifest the holder stored. The enclave recomputes both from
+ * what the host hands it, so a share opens only as itself, for the request
+ * it was fetched with, while that request is fresh, under the holder's
+ * manifest. Pure (imports only crypto/), so the enclave child loads it.
  *
  * @module
  */
-import { abytes } from '../crypto/bytes.ts'
+import { abytes, aint, concat, utf8 } from '../crypto/bytes.ts'
 import { taggedHash } from '../crypto/hash.ts'
-import { HASH } from '../crypto/tags.ts'
+import { AEAD, HASH } from '../crypto/tags.ts'
+import { TEMPLATE_ID_BYTES } from '../crypto/constants.ts'
+
+const SHARE_SEAL_PREFIX = utf8(AEAD.HPKE_SHARE_SEAL)
 
 /** Bytes of a SHA-256 digest (request hash, manifest digest, binding). */
 const DIGEST_BYTES = 32
@@ -55,4 +54,19 @@ export function sealBinding (request: Uint8Array, time: number, manifest: Uint8A
   abytes(request, DIGEST_BYTES, 'request')
   abytes(manifest, DIGEST_BYTES, 'manifest')
   return taggedHash(HASH.SEAL_BINDING, request, u64be(time), manifest)
+}
+
+/**
+ * The `info` a holder seals share `x` of `templateId` under: the share's
+ * message key depends on it, so a sealed share cannot be presented as another
+ * template's or another x's.
+ *
+ * @param templateId - 32-byte template id
+ * @param x - the share's x-coordinate, 1 to 255
+ * @returns `"bioshard/v1/hpke/share-seal" || templateId || x`
+ * @throws {TypeError|RangeError} naming a malformed argument
+ * @example const info = shareSealInfo(templateId, 2)
+ */
+export function shareSealInfo (templateId: Uint8Array, x: number): Uint8Array {
+  return concat(SHARE_SEAL_PREFIX, abytes(templateId, TEMPLATE_ID_BYTES, 'templateId'), Uint8Array.of(aint(x, 1, 255, 'x')))
 }

@@ -22,13 +22,13 @@ function decodeStoreRequestBody (value: unknown): StoreRequestBody {
   const what = 'store request'
   const m = asMap(value, what, ['v', 'manifest', 'x', 'share', 'sender', 'nonce', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     manifest: readManifest(m.manifest),
-    x: intField(m, 'x', what, 1, 255),
+    x: intField(m, 'x', what, { min: 1, max: 255 }),
     share: bytesField(m, 'share', what, { min: 1, max: MAX_SHARE_BYTES }),
     sender: peerField(m, 'sender', what),
     nonce: bytesField(m, 'nonce', what, { exact: NONCE_BYTES }),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 
@@ -47,13 +47,13 @@ function decodeStoreReceiptBody (value: unknown): StoreReceiptBody {
   const what = 'store receipt'
   const m = asMap(value, what, ['v', 'templateId', 'x', 'holder', 'commitment', 'seq', 'time'])
   return {
-    v: intField(m, 'v', what, WIRE_VERSION, WIRE_VERSION),
+    v: intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION }),
     templateId: bytesField(m, 'templateId', what, { exact: TEMPLATE_ID_BYTES }),
-    x: intField(m, 'x', what, 1, 255),
+    x: intField(m, 'x', what, { min: 1, max: 255 }),
     holder: peerField(m, 'holder', what),
     commitment: bytesField(m, 'commitment', what, { exact: HASH_BYTES }),
-    seq: intField(m, 'seq', what, 1, Number.MAX_SAFE_INTEGER),
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER)
+    seq: intField(m, 'seq', what, { min: 1, max: Number.MAX_SAFE_INTEGER }),
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER })
   }
 }
 

@@ -186,8 +186,8 @@ export function encodeAuditRecord (record: AuditRecord): Uint8Array {
  */
 export function decodeAuditRecord (bytes: Uint8Array): AuditRecord {
   const what = 'audit record'
-  const m = decodeMap(bytes, AUDIT_RECORD_MAX_BYTES, what, ['seq', 'prev', 'entry', 'hash'])
-  const seq = intField(m, 'seq', what, 1, Number.MAX_SAFE_INTEGER)
+  const m = decodeMap(bytes, what, { maxBytes: AUDIT_RECORD_MAX_BYTES, required: ['seq', 'prev', 'entry', 'hash'] })
+  const seq = intField(m, 'seq', what, { min: 1, max: Number.MAX_SAFE_INTEGER })
   const prev = bytesField(m, 'prev', what, { exact: AUDIT_HASH_BYTES })
   const hash = bytesField(m, 'hash', what, { exact: AUDIT_HASH_BYTES })
   return { seq, prev, hash, entry: decodeEntry(m.entry) }
@@ -198,14 +198,14 @@ function decodeEntry (value: unknown): AuditEntry {
   const m: CborMap = asMap(value, what, ENTRY_REQUIRED, ENTRY_OPTIONAL)
   const S = AUDIT_LIMITS.SHORT_TEXT
   const entry: AuditEntry = {
-    time: intField(m, 'time', what, 0, Number.MAX_SAFE_INTEGER),
-    protocol: strField(m, 'protocol', what, S),
-    peer: strField(m, 'peer', what, S),
-    action: strField(m, 'action', what, S),
-    outcome: strField(m, 'outcome', what, S)
+    time: intField(m, 'time', what, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+    protocol: strField(m, 'protocol', what, { max: S }),
+    peer: strField(m, 'peer', what, { max: S }),
+    action: strField(m, 'action', what, { max: S }),
+    outcome: strField(m, 'outcome', what, { max: S })
   }
-  if ('subject' in m) entry.subject = strField(m, 'subject', what, S)
-  if ('reason' in m) entry.reason = strField(m, 'reason', what, AUDIT_LIMITS.LONG_TEXT)
+  if ('subject' in m) entry.subject = strField(m, 'subject', what, { max: S })
+  if ('reason' in m) entry.reason = strField(m, 'reason', what, { max: AUDIT_LIMITS.LONG_TEXT })
   if ('detail' in m) {
     const d = m.detail
     if (d === null || typeof d !== 'object' || Array.isArray(d) || d instanceof Uint8Array) throw new DecodeError(`${what}.detail must be a map`)

@@ -191,7 +191,7 @@ Canonical('rejects oversize input with ERR_TOO_LARGE before parsing it', () => {
     assert.instance(e, TooLargeError)
     assert.match((e as Error).message, 'fetch request')
   }
-  assert.is(codeOf(() => decodeMap(garbage, 10, 'store request', [])), 'ERR_TOO_LARGE')
+  assert.is(codeOf(() => decodeMap(garbage, 'store request', { maxBytes: 10, required: [] })), 'ERR_TOO_LARGE')
 })
 
 Canonical('does not crash on deep nesting within the size limit', () => {
@@ -216,7 +216,7 @@ const MSG: CborMap = {
 }
 
 Canonical('decodeMap returns a map with its required and optional fields', () => {
-  const m = decodeMap(encodeCanonical(MSG), MAX, WHAT, ['id', 't', 'score', 'name', 'modality', 'ok', 'items'], ['note', 'absent'])
+  const m = decodeMap(encodeCanonical(MSG), WHAT, { maxBytes: MAX, required: ['id', 't', 'score', 'name', 'modality', 'ok', 'items'], optional: ['note', 'absent'] })
   assert.equal(m, MSG)
 })
 
@@ -224,7 +224,7 @@ Canonical('asMap rejects non-maps, missing and unknown fields, naming them', () 
   for (const v of [null, 1, 'map', [], new Uint8Array(1), true]) decodeErrorNaming(() => asMap(v, WHAT, []), 'manifest must be a map')
   decodeErrorNaming(() => asMap({ a: 1 }, WHAT, ['a', 'b']), 'manifest.b is missing')
   decodeErrorNaming(() => asMap({ a: 1, extra: 2 }, WHAT, ['a'], ['opt']), 'manifest.extra is not a known field')
-  decodeErrorNaming(() => decodeMap(encodeCanonical([1]), MAX, 'store request', []), 'store request must be a map')
+  decodeErrorNaming(() => decodeMap(encodeCanonical([1]), 'store request', { maxBytes: MAX, required: [] }), 'store request must be a map')
   assert.equal(asMap({ a: 1, opt: 2 }, WHAT, ['a'], ['opt']), { a: 1, opt: 2 })
 })
 
@@ -239,27 +239,27 @@ Canonical('bytesField rejects wrong types and lengths, naming the field', () => 
 })
 
 Canonical('intField rejects non-integers and out-of-range values, naming the field', () => {
-  decodeErrorNaming(() => intField(MSG, 'score', WHAT, 0, 10), 'manifest.score must be an integer')
-  decodeErrorNaming(() => intField(MSG, 'name', WHAT, 0, 10), 'manifest.name must be an integer')
-  decodeErrorNaming(() => intField({ big: 2 ** 60 }, 'big', WHAT, 0, Infinity), 'manifest.big must be an integer')
-  decodeErrorNaming(() => intField(MSG, 't', WHAT, 4, 10), 'manifest.t must be in [4, 10]')
-  decodeErrorNaming(() => intField(MSG, 't', WHAT, 0, 2), 'manifest.t must be in [0, 2]')
-  assert.is(intField(MSG, 't', WHAT, 3, 3), 3)
+  decodeErrorNaming(() => intField(MSG, 'score', WHAT, { min: 0, max: 10 }), 'manifest.score must be an integer')
+  decodeErrorNaming(() => intField(MSG, 'name', WHAT, { min: 0, max: 10 }), 'manifest.name must be an integer')
+  decodeErrorNaming(() => intField({ big: 2 ** 60 }, 'big', WHAT, { min: 0, max: Infinity }), 'manifest.big must be an integer')
+  decodeErrorNaming(() => intField(MSG, 't', WHAT, { min: 4, max: 10 }), 'manifest.t must be in [4, 10]')
+  decodeErrorNaming(() => intField(MSG, 't', WHAT, { min: 0, max: 2 }), 'manifest.t must be in [0, 2]')
+  assert.is(intField(MSG, 't', WHAT, { min: 3, max: 3 }), 3)
 })
 
 Canonical('numberField rejects non-numbers and out-of-range values, naming the field', () => {
-  decodeErrorNaming(() => numberField(MSG, 'name', WHAT, 0, 1), 'manifest.name must be a number')
-  decodeErrorNaming(() => numberField({ n: NaN }, 'n', WHAT, 0, 1), 'manifest.n must be a number')
-  decodeErrorNaming(() => numberField({ n: Infinity }, 'n', WHAT, 0, Infinity), 'manifest.n must be a number')
-  decodeErrorNaming(() => numberField(MSG, 'score', WHAT, 0.8, 1), 'manifest.score must be in [0.8, 1]')
-  assert.is(numberField(MSG, 'score', WHAT, 0, 1), 0.75)
+  decodeErrorNaming(() => numberField(MSG, 'name', WHAT, { min: 0, max: 1 }), 'manifest.name must be a number')
+  decodeErrorNaming(() => numberField({ n: NaN }, 'n', WHAT, { min: 0, max: 1 }), 'manifest.n must be a number')
+  decodeErrorNaming(() => numberField({ n: Infinity }, 'n', WHAT, { min: 0, max: Infinity }), 'manifest.n must be a number')
+  decodeErrorNaming(() => numberField(MSG, 'score', WHAT, { min: 0.8, max: 1 }), 'manifest.score must be in [0.8, 1]')
+  assert.is(numberField(MSG, 'score', WHAT, { min: 0, max: 1 }), 0.75)
 })
 
 Canonical('strField rejects non-strings, overlong and malformed strings, naming the field', () => {
-  decodeErrorNaming(() => strField(MSG, 't', WHAT, 10), 'manifest.t must be a string')
-  decodeErrorNaming(() => strField(MSG, 'name', WHAT, 5), 'manifest.name exceeds 5 characters')
-  decodeErrorNaming(() => strField(MSG, 'name', WHAT, 50, /^[0-9]+$/), 'manifest.name has an invalid format')
-  assert.is(strField(MSG, 'name', WHAT, 6, /^site-[a-z]$/), 'site-a')
+  decodeErrorNaming(() => strField(MSG, 't', WHAT, { max: 10 }), 'manifest.t must be a string')
+  decodeErrorNaming(() => strField(MSG, 'name', WHAT, { max: 5 }), 'manifest.name exceeds 5 characters')
+  decodeErrorNaming(() => strField(MSG, 'name', WHAT, { max: 50, pattern: /^[0-9]+$/ }), 'manifest.name has an invalid format')
+  assert.is(strField(MSG, 'name', WHAT, { max: 6, pattern: /^site-[a-z]$/ }), 'site-a')
 })
 
 Canonical('enumField rejects values outside the set, naming the field', () => {
@@ -277,10 +277,10 @@ Canonical('boolField rejects non-booleans, naming the field', () => {
 })
 
 Canonical('arrayField rejects non-arrays and too many items, and lets item readers reject items', () => {
-  decodeErrorNaming(() => arrayField(MSG, 'name', WHAT, 10, (v) => v), 'manifest.name must be an array')
-  decodeErrorNaming(() => arrayField(MSG, 'items', WHAT, 2, (v) => v), 'manifest.items has more than 2 items')
-  decodeErrorNaming(() => arrayField({ xs: [1, 'two'] }, 'xs', WHAT, 10, (v, i) => intField({ v }, 'v', `${WHAT}.xs[${i}]`, 0, 9)), 'manifest.xs[1].v must be an integer')
-  assert.equal(arrayField(MSG, 'items', WHAT, 3, (v) => (v as number) * 2), [2, 4, 6])
+  decodeErrorNaming(() => arrayField(MSG, 'name', WHAT, { max: 10, item: (v) => v }), 'manifest.name must be an array')
+  decodeErrorNaming(() => arrayField(MSG, 'items', WHAT, { max: 2, item: (v) => v }), 'manifest.items has more than 2 items')
+  decodeErrorNaming(() => arrayField({ xs: [1, 'two'] }, 'xs', WHAT, { max: 10, item: (v, i) => intField({ v }, 'v', `${WHAT}.xs[${i}]`, { min: 0, max: 9 }) }), 'manifest.xs[1].v must be an integer')
+  assert.equal(arrayField(MSG, 'items', WHAT, { max: 3, item: (v) => (v as number) * 2 }), [2, 4, 6])
 })
 
 // --- fuzz -----------------------------------------------------------------------------------

@@ -173,16 +173,16 @@ Sign('random 32-byte strings as public keys return false, never throw', () => {
 
 Sign('assertSignature passes a valid signature and throws ERR_BAD_SIGNATURE naming what failed', () => {
   const sig = sign(SIG.STORE_RECEIPT, MSG, KEY)
-  assertSignature(SIG.STORE_RECEIPT, MSG, sig, KEY.publicKey, 'store receipt')
+  assertSignature(SIG.STORE_RECEIPT, MSG, { signature: sig, publicKey: KEY.publicKey, what: 'store receipt' })
   try {
-    assertSignature(SIG.ERASE_RECEIPT, MSG, sig, KEY.publicKey, 'erase receipt')
+    assertSignature(SIG.ERASE_RECEIPT, MSG, { signature: sig, publicKey: KEY.publicKey, what: 'erase receipt' })
     assert.unreachable('wrong tag accepted')
   } catch (e) {
     assert.instance(e, SignatureError)
     assert.is((e as SignatureError).code, 'ERR_BAD_SIGNATURE')
     assert.match((e as Error).message, 'erase receipt')
   }
-  assert.throws(() => assertSignature(SIG.STORE_RECEIPT, MSG, new Uint8Array(3), KEY.publicKey, 'x'), (e: unknown) => e instanceof SignatureError)
+  assert.throws(() => assertSignature(SIG.STORE_RECEIPT, MSG, { signature: new Uint8Array(3), publicKey: KEY.publicKey, what: 'x' }), (e: unknown) => e instanceof SignatureError)
 })
 
 Sign('rejects malformed arguments to signing with TypeError/RangeError naming them', () => {

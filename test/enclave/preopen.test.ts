@@ -14,7 +14,7 @@ import { openAhead, runMatch, type EnclaveKeys } from '../../enclave/match.ts'
 import { ConsumedRequests } from '../../enclave/consumed-requests.ts'
 import { checkOpenMessage } from '../../enclave/messages.ts'
 import { NotEnoughSharesError } from '../../crypto/shares.ts'
-import { generateSealKeyPair } from '../../crypto/seal.ts'
+import { Opener, generateSealKeyPair } from '../../crypto/seal.ts'
 import { generateSigningKey } from '../../crypto/sign.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { verifyDecision } from '../../protocol/decision.ts'
@@ -24,7 +24,7 @@ import { expectArgError, expectArgErrorAsync } from '../helpers/assert.ts'
 const zeroed = (b: Uint8Array): boolean => b.every((v) => v === 0)
 
 function keysWith (seal = generateSealKeyPair()): EnclaveKeys {
-  return { seal, signer: generateSigningKey().key, measurement: randomBytes(32) }
+  return { seal, opener: new Opener(seal), signer: generateSigningKey().key, measurement: randomBytes(32) }
 }
 
 function share (x: number): OpenedShare {
