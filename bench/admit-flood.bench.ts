@@ -65,13 +65,19 @@ async function realRoster (net: ProcessNetwork): Promise<Array<{ cert: unknown, 
   const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
   const roster = new Roster(anchor)
   const tenant = net.tenant('roster-reader')
-  const admission = new Admission({ libp2p: host, roster, budget: new RefusalBudget(20, 60_000, 60_000), credential: { key: tenant.key, cert: tenant.wire } })
+  const admission = new Admission({
+    libp2p: host,
+    roster,
+    budget: new RefusalBudget(20, 60_000, 60_000),
+    credential: { key: tenant.key, cert: tenant.wire }
+  })
   await host.start()
   await admission.start()
   try {
     await dialBootstrap(host, net.bootstrap)
     const deadline = Date.now() + 10_000
-    while (roster.list().filter((e) => e.statement !== undefined).length < NODES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    const stated = (): number => roster.list().filter((e) => e.statement !== undefined).length
+    while (stated() < NODES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     return roster.list().map((e) => ({ cert: toWire(e.cert), ...(e.statement !== undefined ? { addrs: toWire(e.statement) } : {}) }))
   } finally {
     await admission.stop()

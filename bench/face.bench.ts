@@ -35,7 +35,12 @@ export async function run (): Promise<BenchResult[]> {
   const src = await readFile(sharedPath(PHOTO))
   const photo = new Uint8Array(await sharp(src).resize(640, 640).jpeg({ quality: 90 }).toBuffer())
   const matcher = await FaceMatcher.create()
-  const bare = await ort.InferenceSession.create(matcher.config.embedder.model, { intraOpNumThreads: matcher.config.intraOpThreads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })
+  const bare = await ort.InferenceSession.create(matcher.config.embedder.model, {
+    intraOpNumThreads: matcher.config.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all'
+  })
   try {
     const img = await matcher.decode(photo)
     const faces = await matcher.detect(img)

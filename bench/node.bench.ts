@@ -104,13 +104,15 @@ async function exchange (host: Libp2p, peer: string, protocol: string, body: Uin
 /** One floor request/response on a new stream (the floor the goals are set against). */
 function echoOnce (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
-  return async () => { await echoExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
+  const exchange = { body, answerBytes, timeoutMs: REQUEST_TIMEOUT_MS }
+  return async () => { await echoExchange(host, id, exchange) }
 }
 
 /** One floor request/response on a reused stream, as the node's RPC client makes it. */
 function echoReused (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
-  return async () => { await echoReusedExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
+  const exchange = { body, answerBytes, timeoutMs: REQUEST_TIMEOUT_MS }
+  return async () => { await echoReusedExchange(host, id, exchange) }
 }
 
 /** Start the two nodes and the echo peer; each is added to `children` as soon as it runs. */

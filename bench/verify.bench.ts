@@ -132,8 +132,8 @@ function target (name: string, ms: number, opsPerSec = 1_000 / ms): BenchResult 
 /** One floor fan-out: the same request to each echo peer in parallel, as the client's RPC does it. */
 function floorOnce (host: Libp2p, peers: string[]): () => Promise<void> {
   const ids = peers.map((p) => peerIdFromString(p))
-  const body = echoRequest(FLOOR_REQUEST_BYTES, FLOOR_ANSWER_BYTES)
-  const one = async (id: ReturnType<typeof peerIdFromString>): Promise<void> => { await echoExchange(host, id, body, FLOOR_ANSWER_BYTES, REQUEST_TIMEOUT_MS) }
+  const exchange = { body: echoRequest(FLOOR_REQUEST_BYTES, FLOOR_ANSWER_BYTES), answerBytes: FLOOR_ANSWER_BYTES, timeoutMs: REQUEST_TIMEOUT_MS }
+  const one = async (id: ReturnType<typeof peerIdFromString>): Promise<void> => { await echoExchange(host, id, exchange) }
   return async () => { await Promise.all(ids.map(one)) }
 }
 

@@ -49,7 +49,6 @@ async function records (dir: string): Promise<AuditRecord[]> {
   }
 }
 
-
 const audit = suite('bioshard audit verify on a node\'s own log')
 
 audit.before(async () => {
