@@ -124,7 +124,7 @@ export async function run (): Promise<BenchResult[]> {
 
     const messages = floodMessages(await realRoster(net))
     progress(`admit-flood: flooding every node (${FLOOD_CONNECTIONS} connections each, ${messages.map((m) => m.length).join(' / ')} B messages)`)
-    flood = floodFromChild(net.nodes.map((n) => n.addr as string), messages, FLOOD_CONNECTIONS, scratch, { nice: true })
+    flood = floodFromChild(net.nodes.map((n) => n.addr as string), messages, { connections: FLOOD_CONNECTIONS, dir: scratch, nice: true })
     await new Promise((resolve) => setTimeout(resolve, FLOOD_LEAD_MS))
     progress('admit-flood: verify under the flood')
     const stormy = await sample('verify, flood', verifyOp, { warmup: 0, iterations: PHASE_OPS, minTimeMs: PHASE_MS })

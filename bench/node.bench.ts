@@ -59,7 +59,9 @@ import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
 import { testEnclave, prepareEnrolment } from '../test/helpers/enrol.ts'
 import { echoRequest, echoExchange, echoReusedExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
-import { inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
+import {
+  inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples
+} from './harness.ts'
 
 const TEMPLATE_BYTES = 2_048
 const PURPOSE = 'login'
@@ -85,14 +87,22 @@ const REQUEST_TIMEOUT_MS = 10_000
 interface Enrolment { templateId: Uint8Array, manifest: Manifest, shares: Share[] }
 
 /** Encrypt, split (2, 2) and sign a manifest placing share i at holder i. */
-async function prepare (tenant: { key: SigningKey, wire: ReturnType<typeof toWire> }, holders: Array<{ peer: string, site: string }>, measurement: Uint8Array): Promise<Enrolment> {
-  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy: { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE, burst: RATE_PER_MINUTE } })
+async function prepare (
+  tenant: { key: SigningKey, wire: ReturnType<typeof toWire> },
+  holders: Array<{ peer: string, site: string }>,
+  measurement: Uint8Array
+): Promise<Enrolment> {
+  const policy = { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE, burst: RATE_PER_MINUTE }
+  const prepared = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy })
+  const { templateId, template, secret, shares, manifest } = prepared
   wipe(template, secret)
   return { templateId, manifest, shares }
 }
 
 /** Send one raw request and return the sizes on the wire (length-prefixed payloads). */
-async function exchange (host: Libp2p, peer: string, protocol: string, body: Uint8Array): Promise<{ request: number, answer: number, bytes: Uint8Array }> {
+async function exchange (
+  host: Libp2p, peer: string, protocol: string, body: Uint8Array
+): Promise<{ request: number, answer: number, bytes: Uint8Array }> {
   const stream = await host.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
   const lp = lpStream(stream, { maxDataLength: 1 << 20 })
   await lp.write(body)
@@ -116,16 +126,20 @@ function echoReused (host: Libp2p, peer: string, body: Uint8Array, answerBytes: 
 }
 
 /** Start the two nodes and the echo peer; each is added to `children` as soon as it runs. */
-async function startNodes (dir: string, execArgv: string[], children: ChildPeer[]): Promise<{ nodes: ChildPeer[], echo: ChildPeer, authority: ReturnType<typeof loadAuthority>, sites: string[] }> {
+async function startNodes (
+  dir: string, execArgv: string[], children: ChildPeer[]
+): Promise<{ nodes: ChildPeer[], echo: ChildPeer, authority: ReturnType<typeof loadAuthority>, sites: string[] }> {
   initAuthority(join(dir, 'authority'))
   const authority = loadAuthority(join(dir, 'authority'))
   const sites = ['site-1', 'site-2']
   const nodes: ChildPeer[] = []
   for (let i = 0; i < sites.length; i++) {
     const nodeDir = join(dir, `node-${i + 1}`)
-    await provisionNode(nodeDir, sites[i], authority, nodes.length > 0 ? [nodes[0].addrs[0]] : [], { maxInboundStreams: 64 })
+    const bootstrap = nodes.length > 0 ? [nodes[0].addrs[0]] : []
+    await provisionNode(nodeDir, sites[i], authority, bootstrap, { maxInboundStreams: 64 })
     progress(`node: starting node-${i + 1} (${sites[i]}) in a child process`)
-    const node = await startChild('bin/bioshard.js', ['node', 'start', '--dir', nodeDir], { label: `node-${i + 1}`, execArgv, env: { BIOSHARD_METRICS: 'off' } })
+    const start = ['node', 'start', '--dir', nodeDir]
+    const node = await startChild('bin/bioshard.js', start, { label: `node-${i + 1}`, execArgv, env: { BIOSHARD_METRICS: 'off' } })
     children.push(node)
     nodes.push(node)
   }
@@ -172,7 +186,9 @@ export async function run (): Promise<BenchResult[]> {
     // --- enrol the template that is fetched; check one fetch end to end ---
     progress('node: enrolling the template to fetch')
     const enrolled = await prepare(tenant, holders, enclave.measurement)
-    await Promise.all(enrolled.shares.map(async (s, i) => await storeShare(host, holders[i].peer, enrolled.manifest, s.x, s.bytes.slice(), tenant.key)))
+    await Promise.all(enrolled.shares.map(async (s, i) => {
+      await storeShare(host, holders[i].peer, enrolled.manifest, s.x, s.bytes.slice(), tenant.key)
+    }))
     const x = enrolled.shares[0].x
     const holder = holders[0].peer
     const asked = Date.now()
@@ -183,7 +199,16 @@ export async function run (): Promise<BenchResult[]> {
     wipe(opened)
 
     // --- wire sizes, so the floor moves the same bytes ---
-    const fetchBody = encodeFetchRequest({ templateId: enrolled.templateId, xs: [x], purpose: PURPOSE, enclave: creds.attestation, cert: creds.cert, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, creds.verifier)
+    const fetchBody = encodeFetchRequest({
+      templateId: enrolled.templateId,
+      xs: [x],
+      purpose: PURPOSE,
+      enclave: creds.attestation,
+      cert: creds.cert,
+      sender: host.peerId.toString(),
+      nonce: randomBytes(NONCE_BYTES),
+      time: Date.now()
+    }, creds.verifier)
     const fetchWire = await exchange(host, holder, PROTOCOL.FETCH, fetchBody)
     readFrame(fetchWire.bytes, 1 << 20, holder) // throws if the holder refused
 
@@ -191,7 +216,14 @@ export async function run (): Promise<BenchResult[]> {
     const stores: Enrolment[] = []
     for (let i = 0; i < STORE_OPS + 1; i++) stores.push(await prepare(tenant, holders, enclave.measurement))
     const probe = stores.pop() as Enrolment
-    const storeBody = encodeStoreRequest({ manifest: probe.manifest, x: probe.shares[0].x, share: probe.shares[0].bytes, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, tenant.key)
+    const storeBody = encodeStoreRequest({
+      manifest: probe.manifest,
+      x: probe.shares[0].x,
+      share: probe.shares[0].bytes,
+      sender: host.peerId.toString(),
+      nonce: randomBytes(NONCE_BYTES),
+      time: Date.now()
+    }, tenant.key)
     const storeWire = await exchange(host, holder, PROTOCOL.STORE, storeBody)
     readFrame(storeWire.bytes, 1 << 20, holder)
     const sizes = (w: { request: number, answer: number }): string => `${w.request} B → ${w.answer} B`
@@ -200,7 +232,9 @@ export async function run (): Promise<BenchResult[]> {
     const results: BenchResult[] = []
 
     // --- warm up both paths (JIT, connections, caches) before any timing ---
-    const fetchOp = async (): Promise<void> => { await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds, { timeoutMs: REQUEST_TIMEOUT_MS }) }
+    const fetchOp = async (): Promise<void> => {
+      await fetchShare(host, holder, enrolled.templateId, x, PURPOSE, creds, { timeoutMs: REQUEST_TIMEOUT_MS })
+    }
     const fetchFloorOp = echoOnce(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
     const fetchReusedOp = echoReused(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
     const storeFloorOp = echoOnce(floorHost, echo.peer, echoRequest(storeWire.request, storeWire.answer), storeWire.answer)
@@ -251,7 +285,8 @@ export async function run (): Promise<BenchResult[]> {
     const fetch = summarize('fetch one share', seqFetch)
     const vsReused = toMs(fetch.median, fetch.unit) / toMs(reusedFloor.median, reusedFloor.unit)
     compare(fetch, fetchFloor, { atMost: FETCH_LATENCY_MAX })
-    fetch.note = `p99 ${(toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)).toFixed(2)}× the floor's; ${vsReused.toFixed(2)}× the reused-stream echo`
+    const p99VsFloor = toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)
+    fetch.note = `p99 ${p99VsFloor.toFixed(2)}× the floor's; ${vsReused.toFixed(2)}× the reused-stream echo`
     results.push(fetchFloor, reusedFloor, fetch)
     progress(`  fetch: median ${formatTime(fetch.median, fetch.unit)} vs floor ${formatTime(fetchFloor.median, fetchFloor.unit)}`)
 
@@ -269,8 +304,10 @@ export async function run (): Promise<BenchResult[]> {
         },
         async () => { loadFetch.push(await load('fetch', fetchOp, opts)) })
     }
-    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: 'bare libp2p request/response, new stream each' })
-    const reusedUnderLoad = summarizeLoad(`echo ${sizes(fetchWire)}, reused streams`, loadReused, { concurrency: CONCURRENCY, note: 'bare libp2p on reused streams, as fetch sends' })
+    const floorNote = 'bare libp2p request/response, new stream each'
+    const reusedNote = 'bare libp2p on reused streams, as fetch sends'
+    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: floorNote })
+    const reusedUnderLoad = summarizeLoad(`echo ${sizes(fetchWire)}, reused streams`, loadReused, { concurrency: CONCURRENCY, note: reusedNote })
     const fetchUnderLoad = summarizeLoad('fetch one share', loadFetch, { concurrency: CONCURRENCY })
     compare(fetchUnderLoad, floorUnderLoad, { metric: 'opsPerSec', atLeast: FETCH_THROUGHPUT_MIN })
     fetchUnderLoad.note = `${(fetchUnderLoad.opsPerSec / reusedUnderLoad.opsPerSec).toFixed(2)}× the reused-stream echo's ops/s`

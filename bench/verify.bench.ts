@@ -66,7 +66,9 @@ import { createClient, type Client } from '../client/client.ts'
 import type { VerifyResult } from '../client/verify.ts'
 import { echoRequest, echoExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
-import { inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, formatOps, toMs, median, type BenchResult, type LoadSamples } from './harness.ts'
+import {
+  inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, formatOps, toMs, median, type BenchResult, type LoadSamples
+} from './harness.ts'
 
 const NODES = 6
 const T = 3
@@ -272,10 +274,16 @@ export async function run (): Promise<BenchResult[]> {
     verify.note = `p99 ${(toMs(verify.p99, verify.unit) / toMs(floor.p99, floor.unit)).toFixed(2)}× the floor's; ${split(timings)}`
     const slow = slowdown(floor)
     const p99Ms = toMs(verify.p99, verify.unit)
-    const verifyP99 = { ...verify, name: 'verify p99 (absolute goal at this run\'s speed)', note: `p99 ${formatTime(verify.p99, verify.unit)}; ${absolute(p99Ms <= VERIFY_P99_MAX_MS, `${VERIFY_P99_MAX_MS} ms`)}` }
-    compare(verifyP99, target(`target: p99 ${VERIFY_P99_MAX_MS} ms × ${slow.toFixed(2)}`, VERIFY_P99_MAX_MS * slow), { metric: 'p99', atMost: 1 })
+    const verifyP99 = {
+      ...verify,
+      name: 'verify p99 (absolute goal at this run\'s speed)',
+      note: `p99 ${formatTime(verify.p99, verify.unit)}; ${absolute(p99Ms <= VERIFY_P99_MAX_MS, `${VERIFY_P99_MAX_MS} ms`)}`
+    }
+    const p99Target = target(`target: p99 ${VERIFY_P99_MAX_MS} ms × ${slow.toFixed(2)}`, VERIFY_P99_MAX_MS * slow)
+    compare(verifyP99, p99Target, { metric: 'p99', atMost: 1 })
     results.push(floor, verify, verifyP99)
-    progress(`  verify: median ${formatTime(verify.median, verify.unit)} vs floor ${formatTime(floor.median, floor.unit)}, p99 ${formatTime(verify.p99, verify.unit)}`)
+    const medians = `median ${formatTime(verify.median, verify.unit)} vs floor ${formatTime(floor.median, floor.unit)}`
+    progress(`  verify: ${medians}, p99 ${formatTime(verify.p99, verify.unit)}`)
 
     // --- verify under load, interleaved with its floor ---
     const loadFloor: LoadSamples[] = []
@@ -302,7 +310,8 @@ export async function run (): Promise<BenchResult[]> {
     const verifyLoad = summarizeLoad(`verify (${DIM}-d embedding, ${TEMPLATES} templates)`, loadVerify, { concurrency: CONCURRENCY })
     const opsMin = VERIFY_OPS_MIN / slow
     compare(verifyLoad, target(`target: ${VERIFY_OPS_MIN} ops/s ÷ ${slow.toFixed(2)}`, 1_000 / opsMin, opsMin), { metric: 'opsPerSec', atLeast: 1 })
-    verifyLoad.note = `${absolute(verifyLoad.opsPerSec >= VERIFY_OPS_MIN, `${VERIFY_OPS_MIN}/s`)}; ${(verifyLoad.opsPerSec / floorLoad.opsPerSec).toFixed(2)}× the floor's ops/s; ${split(timings)}`
+    const vsFloor = (verifyLoad.opsPerSec / floorLoad.opsPerSec).toFixed(2)
+    verifyLoad.note = `${absolute(verifyLoad.opsPerSec >= VERIFY_OPS_MIN, `${VERIFY_OPS_MIN}/s`)}; ${vsFloor}× the floor's ops/s; ${split(timings)}`
     results.push(floorLoad, verifyLoad)
 
     // --- face verify: a raw photo embedded inside the enclave ---
@@ -323,7 +332,8 @@ export async function run (): Promise<BenchResult[]> {
     }, { warmup: ENROLL_WARMUP, iterations: ENROLL_OPS, maxIterations: ENROLL_OPS })
     mark(profiling, 'enroll-end')
     const enroll = summarize(`enroll (${DIM}-d, t=${T}, n=${N})`, enrollSamples)
-    enroll.note = `${absolute(toMs(enroll.median, enroll.unit) <= ENROLL_MEDIAN_MAX_MS, `${ENROLL_MEDIAN_MAX_MS} ms`)}; encrypt, split, 5 synced stores, DHT publish`
+    const enrollVerdict = absolute(toMs(enroll.median, enroll.unit) <= ENROLL_MEDIAN_MAX_MS, `${ENROLL_MEDIAN_MAX_MS} ms`)
+    enroll.note = `${enrollVerdict}; encrypt, split, 5 synced stores, DHT publish`
     compare(enroll, target(`target: median ${ENROLL_MEDIAN_MAX_MS} ms × ${slow.toFixed(2)}`, ENROLL_MEDIAN_MAX_MS * slow), { atMost: 1 })
     results.push(enroll)
     progress(`  enroll: median ${formatTime(enroll.median, enroll.unit)}, p99 ${formatTime(enroll.p99, enroll.unit)}`)

@@ -63,23 +63,25 @@ audit.before(async () => {
   const verifier = net.verifier(tenant, ['login'])
   const enclave = testEnclave(verifier)
   const creds = { verifier: verifier.key, cert: verifier.wire, attestation: enclave.attestation }
-  const e = await enrolByHand(client.host, net.nodes, tenant, [enclave.measurement], 2)
+  const e = await enrolByHand(client.host, net.nodes, tenant, { measurements: [enclave.measurement], t: 2 })
   state.enrolled = e
   const holder = net.nodes[0].cert.body.peer
   await fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds)
   await fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds)
-  assert.is(await codeOfAsync(fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
+  const stale = { now: Date.now() - 5 * 60_000 }
+  assert.is(await codeOfAsync(fetchShare(client.host, holder, e.templateId, e.shares[0].x, 'login', creds, stale)), 'ERR_STALE')
   assert.is(await codeOfAsync(fetchShare(client.host, holder, randomBytes(32), 1, 'login', creds)), 'ERR_NOT_FOUND')
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, randomBytes(64), { timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
+  const raw = { timeoutMs: 5_000, maxResponseBytes: 4096 }
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, randomBytes(64), raw)), 'ERR_DECODE')
   for (let i = 0; i < 2; i++) await fetchShare(client.host, net.nodes[1].cert.body.peer, e.templateId, e.shares[1].x, 'login', creds)
   // A request listing every possible share is served and audited under the holder's own x.
   const every = prepareFetch(client.host, e.templateId, Array.from({ length: 255 }, (_, i) => i + 1), 'login', creds)
   await sendFetch(client.host, holder, e.shares[0].x, every)
-  const staleEvery = prepareFetch(client.host, e.templateId, Array.from({ length: 255 }, (_, i) => i + 1), 'login', creds, { now: Date.now() - 5 * 60_000 })
+  const staleEvery = prepareFetch(client.host, e.templateId, Array.from({ length: 255 }, (_, i) => i + 1), 'login', creds, stale)
   assert.is(await codeOfAsync(sendFetch(client.host, holder, e.shares[0].x, staleEvery)), 'ERR_STALE')
   // A refusal whose message would quote a huge field name of the peer's is still audited, its reason bounded.
   const hostile = encodeCanonical({ body: {}, sig: new Uint8Array(64), ['k'.repeat(4_000)]: 1 })
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, hostile, { timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
+  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, hostile, raw)), 'ERR_DECODE')
 })
 
 audit('refuses the database of a running node (ERR_BUSY) rather than read a live log', async () => {

@@ -22,7 +22,14 @@ const it = HAVE ? Cli : Cli.skip
 function fakeIo (): CliIo & { out: string[], err: string[] } {
   const out: string[] = []
   const err: string[] = []
-  return { out, err, stdout: (t) => { out.push(t) }, stderr: (t) => { err.push(t) }, env: { BIOSHARD_SHARED: sharedDir() }, stopSignal: new AbortController().signal }
+  return {
+    out,
+    err,
+    stdout: (t) => { out.push(t) },
+    stderr: (t) => { err.push(t) },
+    env: { BIOSHARD_SHARED: sharedDir() },
+    stopSignal: new AbortController().signal
+  }
 }
 
 async function usageError (p: Promise<unknown>): Promise<string> {
