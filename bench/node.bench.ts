@@ -1,27 +1,10 @@
 /**
  * Store and fetch between processes on loopback, against the floor a bare
- * libp2p request/response sets on the same machine in the same run.
- *
- * Setup: two site nodes, each `bioshard node start` in its own child process
- * (sites 1 and 2; the second bootstraps to the first), and the client — a
- * `createHost` host with role `client` — in this process. One 2,048-byte
- * template is enrolled at (t, n) = (2, 2) with a policy rate limit (and burst) of
- * 1,000,000 a minute, so the limiter is never what is measured. The floor is
- * `bench/fixtures/echo-node.ts` in a third child process: TCP, noise and
- * yamux only, answering one length-prefixed message with another, sized as
- * the real request and answer (measured on the wire first).
- *
- * Measured:
- * - store: one share to one holder per operation (each a fresh enrolment,
- *   manifests and shares prepared outside the timed section), beside the
- *   floor at the store's sizes;
- * - fetch: share x from one holder, sequentially (median, p99), and with 32
- *   in flight (requests/s), each interleaved in rounds with its floor so
- *   drift on a noisy machine hits both alike. Goals: fetch median ≤ 1.5× the
- *   floor's, fetch throughput ≥ 0.6× the floor's. The floor opens a stream
- *   per request; fetch reuses streams (see net/stream-pool.ts), so the echo
- *   on a reused stream is measured too and each fetch row also states its
- *   ratio to that like-for-like transport.
+ * libp2p request/response (bench/fixtures/echo-node.ts: TCP, noise, yamux,
+ * no checking) sets on the same machine in the same run, moving the same
+ * bytes. Each operation is interleaved in rounds with its floor so drift on
+ * a noisy machine hits both alike; goals are ratios to the floor
+ * ({@link FETCH_LATENCY_MAX}, {@link FETCH_THROUGHPUT_MIN}).
  *
  * Profile the node children: `BIOSHARD_BENCH_CPU_PROF=<dir> node bench/node.bench.ts`
  * writes one `.cpuprofile` per child process when they stop.
@@ -150,7 +133,23 @@ async function startNodes (
 }
 
 /**
- * Run the node benchmarks (about 25 s).
+ * Run the node benchmarks.
+ *
+ * Setup: two site nodes, each `bioshard node start` in its own child process
+ * (the second bootstraps to the first), and the client — a `createHost` host
+ * with role `client` — in this process. One template is enrolled at
+ * (t, n) = (2, 2) with a policy rate limit the limiter never reaches. The
+ * floor runs in a third child process and answers with the real request's
+ * and answer's sizes, measured on the wire first.
+ *
+ * Measured:
+ * - store: one share to one holder per operation (each a fresh enrolment,
+ *   prepared outside the timed section), beside the floor at the store's sizes;
+ * - fetch: one share from one holder, sequentially (median, p99) and with
+ *   {@link CONCURRENCY} in flight (requests/s). The floor opens a stream per
+ *   request; fetch reuses streams (see net/stream-pool.ts), so the echo on a
+ *   reused stream is measured too and each fetch row also states its ratio
+ *   to that like-for-like transport.
  *
  * @returns store and fetch results beside their floors, with goal verdicts for fetch
  * @example printTable(await run(), 'node')

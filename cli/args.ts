@@ -1,6 +1,8 @@
 /**
  * Argument parsing shared by the CLI commands: `node:util` parseArgs in
- * strict mode, with parse failures turned into usage errors.
+ * strict mode (an unknown flag is an error, never ignored), with parse
+ * failures turned into usage errors so every command exits 2 on a bad
+ * command line, and a `--help` flag on every command.
  *
  * @module
  */
