@@ -1,9 +1,9 @@
 /**
- * Face pipeline benchmark: median and p99 milliseconds per photo for each
- * stage (decode, detect, align, embed) and for detect+align+embed, on a
- * 640-px photo made by enlarging a shared test photo, with a baseline in the
- * same run: a bare ONNX Runtime run of a zero 1×3×112×112 tensor through the
- * embedder (the floor no pipeline can beat on this machine).
+ * Face pipeline benchmark: time per photo for each stage (decode, detect,
+ * align, embed) and for detect+align+embed, beside a bare ONNX Runtime run
+ * of a zero tensor through the same embedder in the same run — the floor no
+ * pipeline can beat on this machine. Needs the shared models and photos;
+ * without them it prints why and returns no rows.
  *
  * Run alone: `node bench/face.bench.ts` (prints a table).
  *
@@ -35,7 +35,12 @@ export async function run (): Promise<BenchResult[]> {
   const src = await readFile(sharedPath(PHOTO))
   const photo = new Uint8Array(await sharp(src).resize(640, 640).jpeg({ quality: 90 }).toBuffer())
   const matcher = await FaceMatcher.create()
-  const bare = await ort.InferenceSession.create(matcher.config.embedder.model, { intraOpNumThreads: matcher.config.intraOpThreads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' })
+  const bare = await ort.InferenceSession.create(matcher.config.embedder.model, {
+    intraOpNumThreads: matcher.config.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all'
+  })
   try {
     const img = await matcher.decode(photo)
     const faces = await matcher.detect(img)

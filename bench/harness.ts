@@ -397,7 +397,10 @@ export async function sample (name: string, fn: Op, options: MeasureOptions = {}
  */
 export async function measure (name: string, fn: Op, options: MeasureOptions = {}): Promise<BenchResult> {
   const samples = await sample(name, fn, options)
-  const r = summarize(name, samples, { ...(options.unit !== undefined ? { unit: options.unit } : {}), ...(options.note !== undefined ? { note: options.note } : {}) })
+  const r = summarize(name, samples, {
+    ...(options.unit !== undefined ? { unit: options.unit } : {}),
+    ...(options.note !== undefined ? { note: options.note } : {})
+  })
   progress(`  ${name}: median ${formatTime(r.median, r.unit)}, p99 ${formatTime(r.p99, r.unit)} (${samples.length} ops)`)
   return r
 }
@@ -497,7 +500,11 @@ export async function concurrent (name: string, fn: Op, options: LoadOptions): P
  * @throws {Error} when no operation succeeded
  * @example summarizeLoad('fetch', [round1, round2], { concurrency: 32 })
  */
-export function summarizeLoad (name: string, runs: LoadSamples | readonly LoadSamples[], options: Pick<LoadOptions, 'concurrency' | 'unit' | 'note'>): BenchResult {
+export function summarizeLoad (
+  name: string,
+  runs: LoadSamples | readonly LoadSamples[],
+  options: Pick<LoadOptions, 'concurrency' | 'unit' | 'note'>
+): BenchResult {
   const list = Array.isArray(runs) ? runs as readonly LoadSamples[] : [runs as LoadSamples]
   const latencies = list.flatMap((s) => s.latencies)
   const wallMs = list.reduce((a, s) => a + s.wallMs, 0)

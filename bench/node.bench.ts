@@ -1,27 +1,10 @@
 /**
  * Store and fetch between processes on loopback, against the floor a bare
- * libp2p request/response sets on the same machine in the same run.
- *
- * Setup: two site nodes, each `bioshard node start` in its own child process
- * (sites 1 and 2; the second bootstraps to the first), and the client — a
- * `createHost` host with role `client` — in this process. One 2,048-byte
- * template is enrolled at (t, n) = (2, 2) with a policy rate limit (and burst) of
- * 1,000,000 a minute, so the limiter is never what is measured. The floor is
- * `bench/fixtures/echo-node.ts` in a third child process: TCP, noise and
- * yamux only, answering one length-prefixed message with another, sized as
- * the real request and answer (measured on the wire first).
- *
- * Measured:
- * - store: one share to one holder per operation (each a fresh enrolment,
- *   manifests and shares prepared outside the timed section), beside the
- *   floor at the store's sizes;
- * - fetch: share x from one holder, sequentially (median, p99), and with 32
- *   in flight (requests/s), each interleaved in rounds with its floor so
- *   drift on a noisy machine hits both alike. Goals: fetch median ≤ 1.5× the
- *   floor's, fetch throughput ≥ 0.6× the floor's. The floor opens a stream
- *   per request; fetch reuses streams (see net/stream-pool.ts), so the echo
- *   on a reused stream is measured too and each fetch row also states its
- *   ratio to that like-for-like transport.
+ * libp2p request/response (bench/fixtures/echo-node.ts: TCP, noise, yamux,
+ * no checking) sets on the same machine in the same run, moving the same
+ * bytes. Each operation is interleaved in rounds with its floor so drift on
+ * a noisy machine hits both alike; goals are ratios to the floor
+ * ({@link FETCH_LATENCY_MAX}, {@link FETCH_THROUGHPUT_MIN}).
  *
  * Profile the node children: `BIOSHARD_BENCH_CPU_PROF=<dir> node bench/node.bench.ts`
  * writes one `.cpuprofile` per child process when they stop.
@@ -59,7 +42,9 @@ import { PROTOCOL, NONCE_BYTES } from '../protocol/constants.ts'
 import { testEnclave, prepareEnrolment } from '../test/helpers/enrol.ts'
 import { echoRequest, echoExchange, echoReusedExchange } from './fixtures/echo-node.ts'
 import { startChild, type ChildPeer } from './fixtures/child.ts'
-import { inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples } from './harness.ts'
+import {
+  inTurn, sample, summarize, load, summarizeLoad, compare, progress, printTable, formatTime, toMs, type BenchResult, type LoadSamples
+} from './harness.ts'
 
 const TEMPLATE_BYTES = 2_048
 const PURPOSE = 'login'
@@ -85,14 +70,22 @@ const REQUEST_TIMEOUT_MS = 10_000
 interface Enrolment { templateId: Uint8Array, manifest: Manifest, shares: Share[] }
 
 /** Encrypt, split (2, 2) and sign a manifest placing share i at holder i. */
-async function prepare (tenant: { key: SigningKey, wire: ReturnType<typeof toWire> }, holders: Array<{ peer: string, site: string }>, measurement: Uint8Array): Promise<Enrolment> {
-  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy: { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE, burst: RATE_PER_MINUTE } })
+async function prepare (
+  tenant: { key: SigningKey, wire: ReturnType<typeof toWire> },
+  holders: Array<{ peer: string, site: string }>,
+  measurement: Uint8Array
+): Promise<Enrolment> {
+  const policy = { purposes: [PURPOSE], ratePerMinute: RATE_PER_MINUTE, burst: RATE_PER_MINUTE }
+  const prepared = await prepareEnrolment(tenant, holders, { t: 2, dim: TEMPLATE_BYTES / 4, measurements: [measurement], policy })
+  const { templateId, template, secret, shares, manifest } = prepared
   wipe(template, secret)
   return { templateId, manifest, shares }
 }
 
 /** Send one raw request and return the sizes on the wire (length-prefixed payloads). */
-async function exchange (host: Libp2p, peer: string, protocol: string, body: Uint8Array): Promise<{ request: number, answer: number, bytes: Uint8Array }> {
+async function exchange (
+  host: Libp2p, peer: string, protocol: string, body: Uint8Array
+): Promise<{ request: number, answer: number, bytes: Uint8Array }> {
   const stream = await host.dialProtocol(peerIdFromString(peer), protocol, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
   const lp = lpStream(stream, { maxDataLength: 1 << 20 })
   await lp.write(body)
@@ -104,17 +97,21 @@ async function exchange (host: Libp2p, peer: string, protocol: string, body: Uin
 /** One floor request/response on a new stream (the floor the goals are set against). */
 function echoOnce (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
-  return async () => { await echoExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
+  const exchange = { body, answerBytes, timeoutMs: REQUEST_TIMEOUT_MS }
+  return async () => { await echoExchange(host, id, exchange) }
 }
 
 /** One floor request/response on a reused stream, as the node's RPC client makes it. */
 function echoReused (host: Libp2p, peer: string, body: Uint8Array, answerBytes: number): () => Promise<void> {
   const id = peerIdFromString(peer)
-  return async () => { await echoReusedExchange(host, id, body, answerBytes, REQUEST_TIMEOUT_MS) }
+  const exchange = { body, answerBytes, timeoutMs: REQUEST_TIMEOUT_MS }
+  return async () => { await echoReusedExchange(host, id, exchange) }
 }
 
 /** Start the two nodes and the echo peer; each is added to `children` as soon as it runs. */
-async function startNodes (dir: string, execArgv: string[], children: ChildPeer[]): Promise<{ nodes: ChildPeer[], echo: ChildPeer, authority: ReturnType<typeof loadAuthority>, sites: string[] }> {
+async function startNodes (
+  dir: string, execArgv: string[], children: ChildPeer[]
+): Promise<{ nodes: ChildPeer[], echo: ChildPeer, authority: ReturnType<typeof loadAuthority>, sites: string[] }> {
   initAuthority(join(dir, 'authority'))
   const authority = loadAuthority(join(dir, 'authority'))
   const sites = ['site-1', 'site-2']
@@ -123,7 +120,8 @@ async function startNodes (dir: string, execArgv: string[], children: ChildPeer[
     const nodeDir = join(dir, `node-${i + 1}`)
     await provisionNode({ dir: nodeDir, site: sites[i], authority, bootstrap: nodes.length > 0 ? [nodes[0].addrs[0]] : [], limits: { maxInboundStreams: 64 } })
     progress(`node: starting node-${i + 1} (${sites[i]}) in a child process`)
-    const node = await startChild('bin/bioshard.js', ['node', 'start', '--dir', nodeDir], { label: `node-${i + 1}`, execArgv, env: { BIOSHARD_METRICS: 'off' } })
+    const start = ['node', 'start', '--dir', nodeDir]
+    const node = await startChild('bin/bioshard.js', start, { label: `node-${i + 1}`, execArgv, env: { BIOSHARD_METRICS: 'off' } })
     children.push(node)
     nodes.push(node)
   }
@@ -134,7 +132,23 @@ async function startNodes (dir: string, execArgv: string[], children: ChildPeer[
 }
 
 /**
- * Run the node benchmarks (about 25 s).
+ * Run the node benchmarks.
+ *
+ * Setup: two site nodes, each `bioshard node start` in its own child process
+ * (the second bootstraps to the first), and the client — a `createHost` host
+ * with role `client` — in this process. One template is enrolled at
+ * (t, n) = (2, 2) with a policy rate limit the limiter never reaches. The
+ * floor runs in a third child process and answers with the real request's
+ * and answer's sizes, measured on the wire first.
+ *
+ * Measured:
+ * - store: one share to one holder per operation (each a fresh enrolment,
+ *   prepared outside the timed section), beside the floor at the store's sizes;
+ * - fetch: one share from one holder, sequentially (median, p99) and with
+ *   {@link CONCURRENCY} in flight (requests/s). The floor opens a stream per
+ *   request; fetch reuses streams (see net/stream-pool.ts), so the echo on a
+ *   reused stream is measured too and each fetch row also states its ratio
+ *   to that like-for-like transport.
  *
  * @returns store and fetch results beside their floors, with goal verdicts for fetch
  * @example printTable(await run(), 'node')
@@ -181,7 +195,16 @@ export async function run (): Promise<BenchResult[]> {
     wipe(opened)
 
     // --- wire sizes, so the floor moves the same bytes ---
-    const fetchBody = encodeFetchRequest({ templateId: enrolled.templateId, xs: [x], purpose: PURPOSE, enclave: creds.attestation, cert: creds.cert, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, creds.verifier)
+    const fetchBody = encodeFetchRequest({
+      templateId: enrolled.templateId,
+      xs: [x],
+      purpose: PURPOSE,
+      enclave: creds.attestation,
+      cert: creds.cert,
+      sender: host.peerId.toString(),
+      nonce: randomBytes(NONCE_BYTES),
+      time: Date.now()
+    }, creds.verifier)
     const fetchWire = await exchange(host, holder, PROTOCOL.FETCH, fetchBody)
     readFrame(fetchWire.bytes, 1 << 20, holder) // throws if the holder refused
 
@@ -189,7 +212,14 @@ export async function run (): Promise<BenchResult[]> {
     const stores: Enrolment[] = []
     for (let i = 0; i < STORE_OPS + 1; i++) stores.push(await prepare(tenant, holders, enclave.measurement))
     const probe = stores.pop() as Enrolment
-    const storeBody = encodeStoreRequest({ manifest: probe.manifest, x: probe.shares[0].x, share: probe.shares[0].bytes, sender: host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }, tenant.key)
+    const storeBody = encodeStoreRequest({
+      manifest: probe.manifest,
+      x: probe.shares[0].x,
+      share: probe.shares[0].bytes,
+      sender: host.peerId.toString(),
+      nonce: randomBytes(NONCE_BYTES),
+      time: Date.now()
+    }, tenant.key)
     const storeWire = await exchange(host, holder, PROTOCOL.STORE, storeBody)
     readFrame(storeWire.bytes, 1 << 20, holder)
     const sizes = (w: { request: number, answer: number }): string => `${w.request} B → ${w.answer} B`
@@ -249,7 +279,8 @@ export async function run (): Promise<BenchResult[]> {
     const fetch = summarize('fetch one share', seqFetch)
     const vsReused = toMs(fetch.median, fetch.unit) / toMs(reusedFloor.median, reusedFloor.unit)
     compare(fetch, fetchFloor, { atMost: FETCH_LATENCY_MAX })
-    fetch.note = `p99 ${(toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)).toFixed(2)}× the floor's; ${vsReused.toFixed(2)}× the reused-stream echo`
+    const p99VsFloor = toMs(fetch.p99, fetch.unit) / toMs(fetchFloor.p99, fetchFloor.unit)
+    fetch.note = `p99 ${p99VsFloor.toFixed(2)}× the floor's; ${vsReused.toFixed(2)}× the reused-stream echo`
     results.push(fetchFloor, reusedFloor, fetch)
     progress(`  fetch: median ${formatTime(fetch.median, fetch.unit)} vs floor ${formatTime(fetchFloor.median, fetchFloor.unit)}`)
 
@@ -267,8 +298,10 @@ export async function run (): Promise<BenchResult[]> {
         },
         async () => { loadFetch.push(await load('fetch', fetchOp, opts)) })
     }
-    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: 'bare libp2p request/response, new stream each' })
-    const reusedUnderLoad = summarizeLoad(`echo ${sizes(fetchWire)}, reused streams`, loadReused, { concurrency: CONCURRENCY, note: 'bare libp2p on reused streams, as fetch sends' })
+    const floorNote = 'bare libp2p request/response, new stream each'
+    const reusedNote = 'bare libp2p on reused streams, as fetch sends'
+    const floorUnderLoad = summarizeLoad(`floor: echo ${sizes(fetchWire)}`, loadFloor, { concurrency: CONCURRENCY, note: floorNote })
+    const reusedUnderLoad = summarizeLoad(`echo ${sizes(fetchWire)}, reused streams`, loadReused, { concurrency: CONCURRENCY, note: reusedNote })
     const fetchUnderLoad = summarizeLoad('fetch one share', loadFetch, { concurrency: CONCURRENCY })
     compare(fetchUnderLoad, floorUnderLoad, { metric: 'opsPerSec', atLeast: FETCH_THROUGHPUT_MIN })
     fetchUnderLoad.note = `${(fetchUnderLoad.opsPerSec / reusedUnderLoad.opsPerSec).toFixed(2)}× the reused-stream echo's ops/s`

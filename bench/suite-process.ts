@@ -7,10 +7,8 @@
  * next — V8's type feedback for shared code (the crypto suite calls the
  * same sealing, signing and encoding functions with other shapes and
  * sizes), a grown heap, native thread pools (the face suite's ONNX
- * Runtime). Measured: run after the other three suites in one process, the
- * verify suite gave 1.58× its floor's median (after the crypto suite alone,
- * 1.36× and 475 verifications/s), against 1.19–1.36× and 538–674/s in
- * eleven runs on its own. Each suite now starts as it would alone.
+ * Runtime) — and the verify suite measurably slowed after the others had run
+ * in its process. Each suite now starts as it would alone.
  *
  * The child prints its own table (stdout is shared) and sends its outcome
  * back over the IPC channel; a child that dies without one is a failed

@@ -1,6 +1,8 @@
 /**
  * Argument parsing shared by the CLI commands: `node:util` parseArgs in
- * strict mode, with parse failures turned into usage errors.
+ * strict mode (an unknown flag is an error, never ignored), with parse
+ * failures turned into usage errors so every command exits 2 on a bad
+ * command line, and a `--help` flag on every command.
  *
  * @module
  */
@@ -9,11 +11,23 @@ import { UsageError } from './io.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
+/** Parsed option values, by option name. */
+export type Values = Record<string, string | boolean | string[] | undefined>
+
 /** Parse `argv` strictly against `options` (a `help` flag is always added); `positionals: false` refuses bare words. */
-export function parse<O extends Options> (argv: string[], options: O, settings: { positionals?: boolean } = {}): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
+export function parse<O extends Options> (
+  argv: string[],
+  options: O,
+  settings: { positionals?: boolean } = {}
+): { values: Values, positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: settings.positionals ?? true, strict: true })
-    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals }
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: settings.positionals ?? true,
+      strict: true
+    })
+    return { values: values as Values, positionals }
   } catch (e) {
     throw new UsageError((e as Error).message)
   }

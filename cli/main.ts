@@ -1,5 +1,9 @@
 /**
- * `bioshard` command-line entry: dispatches to one module per command.
+ * `bioshard` command-line entry: finds the command, runs it with injected
+ * stdio, and turns what it throws into an exit code scripts can rely on (a
+ * bad command line or config 2, a refused operation 1), in this one place
+ * for every command. Commands live one per module and are loaded on demand
+ * (see commands.ts).
  *
  * @module
  */

@@ -101,7 +101,11 @@ export class ProcessNetwork {
         if (addr !== undefined) node.addr = addr
         if (/^ready$/m.test(out)) { clearTimeout(timer); resolve() }
       })
-      child.once('exit', (code) => { clearTimeout(timer); node.child = undefined; reject(new Error(`node ${node.index + 1} exited with ${code}: ${node.log.slice(-5).join(' | ')}`)) })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        node.child = undefined
+        reject(new Error(`node ${node.index + 1} exited with ${code}: ${node.log.slice(-5).join(' | ')}`))
+      })
     })
     child.removeAllListeners('exit')
     child.once('exit', () => { node.child = undefined })

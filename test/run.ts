@@ -59,7 +59,8 @@ async function worker (): Promise<void> {
     const r = await runFile(file)
     results.push(r)
     const mark = r.failed > 0 ? 'FAIL' : 'ok  '
-    process.stdout.write(`${mark} ${relative(ROOT, file)}  ${r.passed} passed${r.skipped > 0 ? `, ${r.skipped} skipped` : ''}${r.failed > 0 ? `, ${r.failed} failed` : ''}  (${(r.ms / 1000).toFixed(1)} s)\n`)
+    const counts = `${r.passed} passed${r.skipped > 0 ? `, ${r.skipped} skipped` : ''}${r.failed > 0 ? `, ${r.failed} failed` : ''}`
+    process.stdout.write(`${mark} ${relative(ROOT, file)}  ${counts}  (${(r.ms / 1000).toFixed(1)} s)\n`)
     if (r.failed > 0 || process.env.TEST_VERBOSE === '1') process.stdout.write(r.output.replace(/^/gm, '    ') + '\n')
   }
 }

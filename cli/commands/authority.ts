@@ -36,8 +36,12 @@ export const command: Command = {
   summary: 'create a network authority; admit nodes and tenants',
   run: async (argv, io) => {
     const { values, positionals } = parse(argv, {
-      dir: { type: 'string' }, peer: { type: 'string' }, site: { type: 'string' }, name: { type: 'string' },
-      days: { type: 'string' }, out: { type: 'string' }
+      dir: { type: 'string' },
+      peer: { type: 'string' },
+      site: { type: 'string' },
+      name: { type: 'string' },
+      days: { type: 'string' },
+      out: { type: 'string' }
     })
     if (values.help === true) { io.stdout(HELP); return EXIT.OK }
     const dir = resolve(required(values, 'dir'))

@@ -41,14 +41,18 @@ const pct = (x: number): string => `${(x * 100).toFixed(2)} %`
  */
 export function summarise (r: EvalResult): string {
   const t = r.f32.atTarget
+  const failed = r.images.failures.map((f) => `\n  failed    ${f.file}: ${f.code}`).join('')
+  const scoreDelta = r.i8.scoreDelta
   return [
-    `images      ${r.images.embedded}/${r.images.total} embedded, ${r.images.failures.length} failed${r.images.failures.map((f) => `\n  failed    ${f.file}: ${f.code}`).join('')}`,
+    `images      ${r.images.embedded}/${r.images.total} embedded, ${r.images.failures.length} failed${failed}`,
     `pairs       ${r.pairs.genuine} genuine, ${r.pairs.impostor} impostor (FMR resolution ${r.pairs.fmrResolution.toExponential(2)})`,
     `EER         ${pct(r.f32.eer)} (int8 ${pct(r.i8.eer)})`,
     `FNMR@1e-2   ${pct(r.f32.fnmrAtFmr1e2.fnmr)} (int8 ${pct(r.i8.fnmrAtFmr1e2.fnmr)})`,
     `FNMR@1e-3   ${pct(r.f32.fnmrAtFmr1e3.fnmr)} (int8 ${pct(r.i8.fnmrAtFmr1e3.fnmr)})`,
-    `threshold   ${t.threshold.toFixed(4)} for FMR <= ${t.targetFmr}: FMR ${pct(t.fmr)}, FNMR ${pct(t.fnmr)}, ${t.allowedFalseMatches} of ${t.impostorPairs} impostor pairs allowed`,
-    `int8 cost   ${r.i8.templateBytes.i8} vs ${r.i8.templateBytes.f32} bytes; score change mean ${r.i8.scoreDelta.meanAbs.toExponential(2)}, max ${r.i8.scoreDelta.maxAbs.toExponential(2)}`,
+    `threshold   ${t.threshold.toFixed(4)} for FMR <= ${t.targetFmr}: FMR ${pct(t.fmr)}, FNMR ${pct(t.fnmr)}, ` +
+      `${t.allowedFalseMatches} of ${t.impostorPairs} impostor pairs allowed`,
+    `int8 cost   ${r.i8.templateBytes.i8} vs ${r.i8.templateBytes.f32} bytes; ` +
+      `score change mean ${scoreDelta.meanAbs.toExponential(2)}, max ${scoreDelta.maxAbs.toExponential(2)}`,
     `time        ${r.timing.medianMsPerImage.toFixed(1)} ms median per image`,
     ''
   ].join('\n')

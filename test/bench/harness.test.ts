@@ -5,7 +5,9 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { percentile, median, summarize, summarizeLoad, compare, formatTable, formatTime, formatOps, toMs, sample, inTurn, setProgress, type BenchResult } from '../../bench/harness.ts'
+import {
+  percentile, median, summarize, summarizeLoad, compare, formatTable, formatTime, formatOps, toMs, sample, inTurn, setProgress, type BenchResult
+} from '../../bench/harness.ts'
 
 setProgress(null)
 
@@ -95,7 +97,8 @@ summary('pools load rounds: latencies joined, wall times added, errors counted',
 })
 
 summary('a load run with no success is an error, not a result', () => {
-  assert.throws(() => summarizeLoad('dead', { latencies: [], wallMs: 100, errors: 5, firstError: 'refused' }, { concurrency: 1 }), /no operation succeeded.*refused/)
+  const dead = { latencies: [], wallMs: 100, errors: 5, firstError: 'refused' }
+  assert.throws(() => summarizeLoad('dead', dead, { concurrency: 1 }), /no operation succeeded.*refused/)
 })
 
 summary('rejects no samples and negative or non-finite times', () => {
@@ -108,11 +111,12 @@ summary.run()
 
 const ratios = suite('compare')
 
-const result = (name: string, unit: 'ms' | 'µs', med: number, p99: number, ops: number): BenchResult => ({ name, unit, median: med, p99, opsPerSec: ops })
+/** A result from its name, unit and [median, p99, ops/s]. */
+const result = (name: string, unit: 'ms' | 'µs', [median, p99, opsPerSec]: [number, number, number]): BenchResult => ({ name, unit, median, p99, opsPerSec })
 
 ratios('divides medians in the same unit, whatever unit each is shown in', () => {
-  const base = result('floor', 'µs', 800, 2000, 1000)
-  const r = result('fetch', 'ms', 1.2, 3, 500)
+  const base = result('floor', 'µs', [800, 2000, 1000])
+  const r = result('fetch', 'ms', [1.2, 3, 500])
   assert.ok(Math.abs(compare(r, base) - 1.5) < 1e-9)
   assert.is(r.baseline, 'floor')
   assert.is(r.metric, undefined)
@@ -120,37 +124,37 @@ ratios('divides medians in the same unit, whatever unit each is shown in', () =>
 })
 
 ratios('a latency goal is met at the bound and missed above it', () => {
-  const base = result('floor', 'ms', 2, 4, 100)
-  const at = result('a', 'ms', 3, 4, 100)
+  const base = result('floor', 'ms', [2, 4, 100])
+  const at = result('a', 'ms', [3, 4, 100])
   compare(at, base, { atMost: 1.5 })
   assert.is(at.verdict, 'ok')
   assert.is(at.goal, '≤ 1.5')
-  const over = result('b', 'ms', 3.2, 4, 100)
+  const over = result('b', 'ms', [3.2, 4, 100])
   compare(over, base, { atMost: 1.5 })
   assert.is(over.verdict, 'MISS')
 })
 
 ratios('a throughput goal compares ops/s and needs at least the bound', () => {
-  const base = result('floor', 'ms', 1, 2, 1000)
-  const ok = result('a', 'ms', 5, 9, 600)
+  const base = result('floor', 'ms', [1, 2, 1000])
+  const ok = result('a', 'ms', [5, 9, 600])
   assert.is(compare(ok, base, { metric: 'opsPerSec', atLeast: 0.6 }), 0.6)
   assert.is(ok.verdict, 'ok')
   assert.is(ok.metric, 'opsPerSec')
-  const low = result('b', 'ms', 5, 9, 599)
+  const low = result('b', 'ms', [5, 9, 599])
   compare(low, base, { metric: 'opsPerSec', atLeast: 0.6 })
   assert.is(low.verdict, 'MISS')
 })
 
 ratios('compares p99 when asked', () => {
-  const base = result('floor', 'ms', 1, 2, 1000)
-  const r = result('a', 'ms', 1, 5, 1000)
+  const base = result('floor', 'ms', [1, 2, 1000])
+  const r = result('a', 'ms', [1, 5, 1000])
   assert.is(compare(r, base, { metric: 'p99' }), 2.5)
 })
 
 ratios('refuses two goals at once and a zero baseline', () => {
-  const base = result('floor', 'ms', 1, 2, 1000)
-  assert.throws(() => compare(result('a', 'ms', 1, 1, 1), base, { atMost: 2, atLeast: 1 }), RangeError)
-  assert.throws(() => compare(result('a', 'ms', 1, 1, 1), result('zero', 'ms', 0, 0, 0)), RangeError)
+  const base = result('floor', 'ms', [1, 2, 1000])
+  assert.throws(() => compare(result('a', 'ms', [1, 1, 1]), base, { atMost: 2, atLeast: 1 }), RangeError)
+  assert.throws(() => compare(result('a', 'ms', [1, 1, 1]), result('zero', 'ms', [0, 0, 0])), RangeError)
 })
 
 ratios('toMs converts µs and leaves ms', () => {
@@ -173,9 +177,9 @@ table('numbers keep about three significant digits', () => {
 })
 
 table('every column starts at the same offset on every row', () => {
-  const base = result('floor: echo', 'µs', 812.3, 2950, 1231)
-  const a = result('fetch one share', 'ms', 1.52, 12.7, 658)
-  const b = { ...result('fetch one share', 'ms', 44.1, 103, 712), concurrency: 32 }
+  const base = result('floor: echo', 'µs', [812.3, 2950, 1231])
+  const a = result('fetch one share', 'ms', [1.52, 12.7, 658])
+  const b = { ...result('fetch one share', 'ms', [44.1, 103, 712]), concurrency: 32 }
   compare(a, base, { atMost: 1.5 })
   compare(b, base, { metric: 'opsPerSec', atLeast: 0.6 })
   const lines = formatTable([base, a, b], 'node').trimEnd().split('\n')

@@ -49,7 +49,6 @@ async function records (dir: string): Promise<AuditRecord[]> {
   }
 }
 
-
 const audit = suite('bioshard audit verify on a node\'s own log')
 
 audit.before(async () => {
@@ -64,7 +63,7 @@ audit.before(async () => {
   const verifier = net.verifier(tenant, ['login'])
   const enclave = testEnclave(verifier)
   const creds = { verifier: verifier.key, cert: verifier.wire, attestation: enclave.attestation }
-  const e = await enrolByHand(client.host, net.nodes, tenant, [enclave.measurement], 2)
+  const e = await enrolByHand(client.host, net.nodes, tenant, { measurements: [enclave.measurement], t: 2 })
   state.enrolled = e
   const holder = net.nodes[0].cert.body.peer
   await fetchShare(client.host, holder, { templateId: e.templateId, x: e.shares[0].x, purpose: 'login', creds })

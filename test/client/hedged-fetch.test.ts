@@ -149,7 +149,7 @@ real('a stopped holder is refused and a spare serves; the t shares fetched recon
   const client = await clientHost(net)
   try {
     const { tenant, enclave, creds } = fetchParties(net)
-    const e = await enrolByHand(client.host, net.nodes, tenant, [enclave.measurement], 2)
+    const e = await enrolByHand(client.host, net.nodes, tenant, { measurements: [enclave.measurement], t: 2 })
     const entries = e.manifest.body.shares.map((s) => ({ holder: s.holder, x: s.x }))
     await net.nodes.find((n) => n.cert.body.peer === entries[0].holder)?.stop()
     const prepared = prepareFetch(client.host, { templateId: e.templateId, xs: entries.map((s) => s.x), purpose: 'login', creds })

@@ -107,14 +107,28 @@ export class AdmitFlood {
   }
 }
 
+/** How {@link floodFromChild} floods. */
+export interface ChildFloodOptions {
+  /** Hostile connections per target. */
+  connections: number
+  /** Where the messages are written for the child to read. */
+  dir: string
+  /** Run the child at the lowest scheduling priority. @default false */
+  nice?: boolean
+}
+
+/** The stats `stop` returns when the child exited without reporting (answered -1 marks it). */
+const NO_REPORT = '{"answered":-1,"refused":{},"cutOff":0,"peerIds":0}'
+
 /**
  * Run the flood in a child process (see admit-flooder.ts); `stop` ends it
  * and returns what it did.
  */
-export function floodFromChild (targets: string[], messages: Uint8Array[], connections: number, dir: string, options: { nice?: boolean } = {}): { stop: () => Promise<FloodStats> } {
-  const file = join(dir, `flood-${process.pid}-${Date.now()}.cbor`)
+export function floodFromChild (targets: string[], messages: Uint8Array[], options: ChildFloodOptions): { stop: () => Promise<FloodStats> } {
+  const file = join(options.dir, `flood-${process.pid}-${Date.now()}.cbor`)
   writeFileSync(file, encodeCanonical(messages))
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./admit-flooder.ts', import.meta.url)), file, String(connections), ...targets], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const flooder = fileURLToPath(new URL('./admit-flooder.ts', import.meta.url))
+  const child = spawn(process.execPath, [flooder, file, String(options.connections), ...targets], { stdio: ['pipe', 'pipe', 'inherit'] })
   // An attacker floods from its own machine: on a shared 2-core box, lowest priority keeps its CPU out of what is measured.
   if (options.nice === true && child.pid !== undefined) { try { setPriority(child.pid, 19) } catch {} }
   let out = ''
@@ -125,7 +139,7 @@ export function floodFromChild (targets: string[], messages: Uint8Array[], conne
       child.stdin.end()
       await exited
       rmSync(file, { force: true })
-      return JSON.parse(out.trim() === '' ? '{"answered":-1,"refused":{},"cutOff":0,"peerIds":0}' : out) as FloodStats
+      return JSON.parse(out.trim() === '' ? NO_REPORT : out) as FloodStats
     }
   }
 }

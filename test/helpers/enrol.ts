@@ -31,22 +31,43 @@ export const MODEL = 'test-model-1'
  * `credential` to the nodes it meets (by default the certificate of a tenant
  * made for it); `null` makes an uncertified peer.
  */
-export async function clientHost (net: LocalNetwork, options: { credential?: Credential | null } = {}): Promise<{ host: Host, roster: Roster, admission: Admission, stop: () => Promise<void> }> {
+export async function clientHost (
+  net: LocalNetwork,
+  options: { credential?: Credential | null } = {}
+): Promise<{ host: Host, roster: Roster, admission: Admission, stop: () => Promise<void> }> {
   const roster = new Roster(net.anchor)
-  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: net.anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString()) })
+  const host = await createHost({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: [],
+    anchor: net.anchor,
+    role: 'client',
+    isAdmitted: (peer) => roster.isAdmitted(peer.toString())
+  })
   const own = options.credential === undefined ? net.tenant('client-host') : undefined
   const credential = own !== undefined ? { key: own.key, cert: own.wire } : options.credential ?? undefined
-  const admission = new Admission({ libp2p: host, roster, budget: new InvalidRequestBudget(20, 60_000, 60_000), ...(credential !== undefined ? { credential } : {}) })
+  const admission = new Admission({
+    libp2p: host,
+    roster,
+    budget: new InvalidRequestBudget(20, 60_000, 60_000),
+    ...(credential !== undefined ? { credential } : {})
+  })
   await host.start()
   await admission.start()
   await dialBootstrap(host, net.bootstrap)
   const deadline = Date.now() + 10_000
-  while ((roster.size() < net.nodes.length || (credential !== undefined && admission.acceptances === 0)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  // Synced: every node is in the roster and, when proving a credential, some node has accepted it.
+  const synced = (): boolean => roster.size() >= net.nodes.length && (credential === undefined || admission.acceptances > 0)
+  while (!synced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   return { host, roster, admission, stop: async () => { await admission.stop(); await host.stop() } }
 }
 
 /** A tenant 'acme', its verifier for 'login', a test enclave, and the fetch credentials they make. */
-export function fetchParties (net: LocalNetwork): { tenant: Tenant, verifier: Verifier, enclave: ReturnType<typeof testEnclave>, creds: { verifier: Verifier['key'], cert: SignedWire, attestation: SignedWire } } {
+export function fetchParties (net: LocalNetwork): {
+  tenant: Tenant
+  verifier: Verifier
+  enclave: ReturnType<typeof testEnclave>
+  creds: { verifier: Verifier['key'], cert: SignedWire, attestation: SignedWire }
+} {
   const tenant = net.tenant('acme')
   const verifier = net.verifier(tenant, ['login'])
   const enclave = testEnclave(verifier)
@@ -56,7 +77,8 @@ export function fetchParties (net: LocalNetwork): { tenant: Tenant, verifier: Ve
 /** A test enclave: a fresh X25519 key, a measurement, and the verifier's attestation of both. */
 export function testEnclave (verifier: Verifier, measurement = randomBytes(32)): { keys: SealKeyPair, measurement: Uint8Array, attestation: SignedWire } {
   const keys = generateSealKeyPair()
-  return { keys, measurement, attestation: attestProcess({ key: keys.publicKey, signer: generateSigningKey().key.publicKey, measurement }, verifier.key) }
+  const attestation = attestProcess({ key: keys.publicKey, signer: generateSigningKey().key.publicKey, measurement }, verifier.key)
+  return { keys, measurement, attestation }
 }
 
 export interface Enrolled { templateId: Uint8Array, template: Uint8Array, manifest: Manifest, shares: Share[], holders: SiteNode[] }
@@ -69,7 +91,11 @@ export interface Prepared { templateId: Uint8Array, template: Uint8Array, secret
  * a manifest placing share i at holder i. The caller stores the shares and
  * wipes what it no longer needs.
  */
-export async function prepareEnrolment (tenant: Pick<Tenant, 'key' | 'wire'>, holders: ReadonlyArray<{ peer: string, site: string }>, o: { t: number, measurements: Uint8Array[], dim?: number, policy?: Record<string, unknown> }): Promise<Prepared> {
+export async function prepareEnrolment (
+  tenant: Pick<Tenant, 'key' | 'wire'>,
+  holders: ReadonlyArray<{ peer: string, site: string }>,
+  o: { t: number, measurements: Uint8Array[], dim?: number, policy?: Record<string, unknown> }
+): Promise<Prepared> {
   const dim = o.dim ?? 128
   const templateId = randomBytes(32)
   const template = new Uint8Array(new Float32Array(Array.from({ length: dim }, () => Math.random() - 0.5)).buffer)
@@ -96,7 +122,8 @@ export async function prepareEnrolment (tenant: Pick<Tenant, 'key' | 'wire'>, ho
  * the holder names.
  */
 export function openFetched (keys: SealKeyPair, res: FetchResponse, requestTime: number): Uint8Array {
-  return open(keys, res.body.sealed, shareSealInfo(res.body.templateId, res.body.x), sealBinding(res.body.request, requestTime, res.body.manifest))
+  const binding = sealBinding(res.body.request, requestTime, res.body.manifest)
+  return open(keys, res.body.sealed, shareSealInfo(res.body.templateId, res.body.x), binding)
 }
 
 /**
@@ -105,9 +132,21 @@ export function openFetched (keys: SealKeyPair, res: FetchResponse, requestTime:
  */
 export const TEST_RATE = { ratePerMinute: 100_000, burst: 100_000 }
 
-/** Encrypt, split and store a random 128-d template at the first n nodes (at {@link TEST_RATE} unless `policy` says otherwise). */
-export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, measurements: Uint8Array[], t = 3, policy: Record<string, unknown> = TEST_RATE): Promise<Enrolled> {
-  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, holders.map((h) => ({ peer: h.cert.body.peer, site: h.config.site })), { t, measurements, policy })
+/** What {@link enrolByHand} enrols under. */
+export interface ByHandOptions {
+  /** Enclave measurements the manifest's policy accepts. */
+  measurements: Uint8Array[]
+  /** Threshold. @default 3 */
+  t?: number
+  /** Policy fields beside the measurements. @default {@link TEST_RATE} */
+  policy?: Record<string, unknown>
+}
+
+/** Encrypt, split and store a random 128-d template at every one of `holders` (at {@link TEST_RATE} unless `policy` says otherwise). */
+export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tenant, options: ByHandOptions): Promise<Enrolled> {
+  const { measurements, t = 3, policy = TEST_RATE } = options
+  const placement = holders.map((h) => ({ peer: h.cert.body.peer, site: h.config.site }))
+  const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, placement, { t, measurements, policy })
   secret.fill(0)
   await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })))
   return { templateId, template, manifest, shares, holders }

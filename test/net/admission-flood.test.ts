@@ -43,7 +43,7 @@ flood('the event loop never stalls, the flooders are cut off, and a certified cl
   const entries = net.nodes[0].roster.list().map((e) => ({ cert: toWire(e.cert), ...(e.statement !== undefined ? { addrs: toWire(e.statement) } : {}) }))
   const delay = monitorEventLoopDelay({ resolution: 10 })
   delay.enable()
-  const attack = floodFromChild(net.nodes.map((n) => n.addrs[0]), floodMessages(entries), 3, net.dir)
+  const attack = floodFromChild(net.nodes.map((n) => n.addrs[0]), floodMessages(entries), { connections: 3, dir: net.dir })
   const verified: boolean[] = []
   const until = Date.now() + FLOOD_MS
   while (Date.now() < until) {

@@ -30,7 +30,7 @@ const client = await clientHost(net)
 const { tenant, enclave, creds } = fetchParties(net)
 const holders = net.nodes.slice(0, 3)
 const peerOf = (i: number): string => holders[i].cert.body.peer
-const enrolled = await enrolByHand(client.host, holders, tenant, [enclave.measurement], 2)
+const enrolled = await enrolByHand(client.host, holders, tenant, { measurements: [enclave.measurement], t: 2 })
 
 /** Fetch streams from the client to holder i, by state. */
 function fetchStreams (i: number): Stream[] {

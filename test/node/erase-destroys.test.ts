@@ -56,7 +56,7 @@ const holders = net.nodes
 const destroy = suite('erase destroys the share at every holder')
 
 destroy('before erase, every holder\'s files hold its share ciphertext and wrapped key, never the unwrapped key', async () => {
-  state.enrolled = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
+  state.enrolled = await enrolByHand(client.host, holders, tenant, { measurements: [enclave.measurement] })
   const slot = slotKey(tenant.key.publicKey, state.enrolled.templateId)
   for (const node of holders) state.residues.push(await residueAt(node, slot))
   holders.forEach((node, i) => { assert.equal(found(node, state.residues[i]), ['ciphertext', 'wrappedKey'], `holder ${i}`) })

@@ -40,7 +40,7 @@ async function stillServes (e: Enrolled, i = 0): Promise<void> {
   assert.ok(equalBytes(share, e.shares[i].bytes))
 }
 
-const enrolled = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
+const enrolled = await enrolByHand(client.host, holders, tenant, { measurements: [enclave.measurement] })
 
 const flow = suite('store → fetch → open')
 
@@ -138,7 +138,7 @@ refusals('an unknown template id is refused (ERR_NOT_FOUND)', async () => {
 })
 
 refusals('a share offered to a node that is not its listed holder is refused (ERR_NOT_HOLDER)', async () => {
-  const e = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
+  const e = await enrolByHand(client.host, holders, tenant, { measurements: [enclave.measurement] })
   assert.is(await codeOfAsync(storeShare(client.host, peerOf(0), { manifest: e.manifest, x: e.shares[1].x, share: e.shares[1].bytes, tenant: tenant.key })), 'ERR_NOT_HOLDER')
   await stillServes(enrolled)
 })
@@ -173,7 +173,7 @@ refusals('a request signed for another sender peer is refused (ERR_NOT_AUTHORISE
 })
 
 refusals('after erase no holder serves the share, and re-store is refused (ERR_ERASED)', async () => {
-  const e = await enrolByHand(client.host, holders, tenant, [enclave.measurement])
+  const e = await enrolByHand(client.host, holders, tenant, { measurements: [enclave.measurement] })
   const receipts = await Promise.all(holders.map(async (_, i) => await eraseAt(client.host, peerOf(i), { manifest: e.manifest, signer: tenant.key })))
   assert.ok(receipts.every((r) => r.body.held))
   const again = await eraseAt(client.host, peerOf(0), { manifest: e.manifest, signer: tenant.key })
@@ -189,7 +189,7 @@ refusals('a tenant that another authority admitted cannot store (ERR_NOT_ADMITTE
   const dir = mkdtempSync(join(tmpdir(), 'bioshard-auth-'))
   initAuthority(dir)
   const foreign = admitTenant(loadAuthority(dir), 'foreign')
-  const code1 = await codeOfAsync(enrolByHand(client.host, holders, { key: foreign.key, cert: foreign.cert, wire: toWire(foreign.cert) }, [enclave.measurement]))
+  const code1 = await codeOfAsync(enrolByHand(client.host, holders, { key: foreign.key, cert: foreign.cert, wire: toWire(foreign.cert) }, { measurements: [enclave.measurement] }))
   assert.is(code1, 'ERR_NOT_ADMITTED')
   await stillServes(enrolled)
 })

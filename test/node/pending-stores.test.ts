@@ -42,9 +42,9 @@ async function until (what: string, ok: () => Promise<boolean>, ms: number): Pro
 const pending = suite('stores without a published manifest')
 
 pending('a restarted holder does not republish a pending store\'s manifest', async () => {
-  state.published = await enrolByHand(client.host, net.nodes, tenant, [enclave.measurement])
+  state.published = await enrolByHand(client.host, net.nodes, tenant, { measurements: [enclave.measurement] })
   await manifests().publish(state.published.manifest, AbortSignal.timeout(10_000))
-  state.unpublished = await enrolByHand(client.host, net.nodes, tenant, [enclave.measurement])
+  state.unpublished = await enrolByHand(client.host, net.nodes, tenant, { measurements: [enclave.measurement] })
   const node = net.nodes[0]
   await node.stop()
   await node.start()
