@@ -9,7 +9,8 @@
  * all six nodes with their addresses (asked of each node by a short-lived
  * observer that leaves before the idle period). The baseline is six
  * `bench/fixtures/bare-peer.ts` processes (TCP, noise, yamux, identify,
- * ping) in a full mesh; the note gives each side's TCP links per process.
+ * ping) in a full mesh, with the node processes' compile cache and Node's
+ * defaults otherwise; the note gives each side's TCP links per process.
  *
  * Measured per process, after everything has idled for a while: RSS
  * (`VmRSS` of /proc/<pid>/status, MB of 2^20 bytes) and CPU (utime + stime
@@ -38,7 +39,7 @@ import { request } from '../net/rpc.ts'
 import { encodeAdmitMessage, readAdmitMessage } from '../protocol/admit.ts'
 import { makeClientProof } from '../protocol/client-proof.ts'
 import { PROTOCOL, MAX_RESPONSE_BYTES } from '../protocol/constants.ts'
-import { startChild, type ChildPeer } from './fixtures/child.ts'
+import { startChild, ROOT, type ChildPeer } from './fixtures/child.ts'
 import { summarize, compare, progress, printTable, type BenchResult } from './harness.ts'
 
 const NODES = 6
@@ -55,6 +56,12 @@ const REQUEST_TIMEOUT_MS = 5_000
 /** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`). */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 const MIB = 1024 * 1024
+/**
+ * The compile cache `bin/bioshard.js` gives node processes, given to the
+ * baseline too, so neither side carries the TypeScript stripper that running
+ * from source needs.
+ */
+const COMPILE_CACHE = join(ROOT, 'node_modules', '.cache', 'bioshard')
 
 async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
@@ -143,7 +150,7 @@ async function awaitMesh (pids: readonly number[], ports: ReadonlySet<number>): 
 async function startBare (children: ChildPeer[]): Promise<ChildPeer[]> {
   const bare: ChildPeer[] = []
   for (let i = 0; i < NODES; i++) {
-    const peer = await startChild('bench/fixtures/bare-peer.ts', bare.map((b) => b.addrs[0]), { label: `bare-${i + 1}` })
+    const peer = await startChild('bench/fixtures/bare-peer.ts', bare.map((b) => b.addrs[0]), { label: `bare-${i + 1}`, env: { NODE_COMPILE_CACHE: COMPILE_CACHE } })
     children.push(peer)
     bare.push(peer)
   }

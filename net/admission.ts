@@ -40,12 +40,18 @@ const log = logger('admit')
 
 /** Wait this long after a roster change before pushing it, so a burst of joins is one push. */
 const PUSH_DEBOUNCE_MS = 200
-const RESYNC_INTERVAL_MS = 30_000
+/**
+ * Anti-entropy: every this often, swap rosters with one random connected
+ * peer. News travels by the push on every change and the exchange on every
+ * new connection; the resync only repairs a push that was lost, so it can be
+ * rare, and an idle node does little else.
+ */
+const RESYNC_INTERVAL_MS = 120_000
 const EXCHANGE_TIMEOUT_MS = 5_000
 /**
  * Admit requests per connection and minute (a bucket that starts full): a
  * peer exchanges on connecting, on every roster change (debounced) and
- * every 30 s at most; a network's first start makes a few dozen changes.
+ * at each resync; a network's first start makes a few dozen changes.
  */
 const PER_CONNECTION_PER_MINUTE = 60
 /** Admit requests per minute from one address by unauthenticated peers (a site's nodes or a devnet share one). */
