@@ -184,11 +184,11 @@ function goalLines (s: Sampled): string {
     `idle goal: CPU per node ≤ ${CPU_GOAL_PERCENT} % of a core: max ${maxCpu.toFixed(2)} % ${maxCpu <= CPU_GOAL_PERCENT ? 'ok' : 'MISS'}\n`
 }
 
-function profileEnv (scratch: string): NodeJS.ProcessEnv {
+/** Node options that make each node process write a CPU profile when it stops, when asked to. */
+function profileEnv (): NodeJS.ProcessEnv {
   const dir = process.env.BIOSHARD_BENCH_CPU_PROF
   if (dir === undefined || dir === '') return {}
   mkdirSync(resolve(dir), { recursive: true })
-  void scratch
   return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(dir)}`.trim() }
 }
 
@@ -204,7 +204,7 @@ export async function run (): Promise<BenchResult[]> {
   let net: ProcessNetwork | undefined
   try {
     progress(`idle: starting ${NODES} node processes at ${NODES} sites`)
-    net = await ProcessNetwork.start({ nodes: NODES, sites: NODES, dir: join(scratch, 'net'), env: profileEnv(scratch), onProgress: (m) => { progress(`  ${m}`) } })
+    net = await ProcessNetwork.start({ nodes: NODES, sites: NODES, dir: join(scratch, 'net'), env: profileEnv(), onProgress: (m) => { progress(`  ${m}`) } })
     progress('idle: waiting for every roster to list every node')
     await awaitRosters(net)
     const nodePids = net.nodes.map((n) => n.child?.pid as number)
