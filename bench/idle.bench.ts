@@ -150,7 +150,8 @@ async function awaitMesh (pids: readonly number[], ports: ReadonlySet<number>): 
 async function startBare (children: ChildPeer[]): Promise<ChildPeer[]> {
   const bare: ChildPeer[] = []
   for (let i = 0; i < NODES; i++) {
-    const peer = await startChild('bench/fixtures/bare-peer.ts', bare.map((b) => b.addrs[0]), { label: `bare-${i + 1}`, env: { NODE_COMPILE_CACHE: COMPILE_CACHE } })
+    const earlier = bare.map((b) => b.addrs[0])
+    const peer = await startChild('bench/fixtures/bare-peer.ts', earlier, { label: `bare-${i + 1}`, env: { NODE_COMPILE_CACHE: COMPILE_CACHE } })
     children.push(peer)
     bare.push(peer)
   }

@@ -164,7 +164,8 @@ export async function run (): Promise<BenchResult[]> {
 
     client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
     // The nodes serve certified clients only: the client proves the tenant's certificate in admission, as createClient does.
-    admission = new Admission({ libp2p: client, roster: new Roster(anchor), budget: new RefusalBudget(20, 60_000, 60_000), credential: { key: tenant.key, cert: tenant.wire } })
+    const credential = { key: tenant.key, cert: tenant.wire }
+    admission = new Admission({ libp2p: client, roster: new Roster(anchor), budget: new RefusalBudget(20, 60_000, 60_000), credential })
     await client.start()
     await admission.start()
     for (const n of nodes) await client.dial(multiaddr(n.addrs[0]), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 18)) {
-  process.stderr.write(`bioshard needs Node >= 22.18 (this is ${process.version}); run it through npm (npx bioshard, npm start), which uses the pinned Node from npm ci\n`)
+  process.stderr.write(`bioshard needs Node >= 22.18 (this is ${process.version}); ` +
+    'run it through npm (npx bioshard, npm start), which uses the pinned Node from npm ci\n')
   process.exit(2)
 }
 

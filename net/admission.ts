@@ -110,7 +110,11 @@ export class Admission {
     const { libp2p } = this.init
     if (this.init.cert !== undefined) this.init.roster.offer({ cert: this.init.cert })
     await serve(libp2p, PROTOCOL.ADMIT, async (bytes, ctx) => await this.serveRequest(bytes, ctx), {
-      maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], timeoutMs: EXCHANGE_TIMEOUT_MS, idleTimeoutMs: EXCHANGE_TIMEOUT_MS, maxInboundStreams: 4, onServed: this.init.onServed
+      maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT],
+      timeoutMs: EXCHANGE_TIMEOUT_MS,
+      idleTimeoutMs: EXCHANGE_TIMEOUT_MS,
+      maxInboundStreams: 4,
+      onServed: this.init.onServed
     }, this.init.budget)
     libp2p.addEventListener('peer:identify', this.onIdentify as never)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect as never)
@@ -163,7 +167,8 @@ export class Admission {
     const who = peer.toString()
     try {
       const { credential } = this.init
-      const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, this.init.libp2p.peerId.toString(), Date.now()) : undefined
+      const self = this.init.libp2p.peerId.toString()
+      const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, self, Date.now()) : undefined
       const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, encodeAdmitMessage(this.entries(), proof), {
         timeoutMs: EXCHANGE_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
       })

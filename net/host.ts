@@ -121,7 +121,9 @@ export async function createHost (init: HostInit): Promise<Host> {
       })
     }
   })
-  if (init.authorise !== undefined) installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
+  if (init.authorise !== undefined) {
+    installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
+  }
   if (init.isAdmitted !== undefined) routeOnlyAdmitted(host.services.dht, init.isAdmitted)
   return host
 }
