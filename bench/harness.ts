@@ -19,8 +19,8 @@
  * @module
  */
 
-/** Time unit of a result's `median` and `p99`. */
-export type Unit = 'ms' | 'µs'
+/** Unit of a result's `median` and `p99`: a time, or (resource figures, no ops/s) MB of memory or % of a core. */
+export type Unit = 'ms' | 'µs' | 'MB' | '%'
 
 /** The metric a ratio compares. */
 export type Metric = 'median' | 'p99' | 'opsPerSec'
@@ -286,6 +286,7 @@ export function formatTime (value: number, unit: Unit): string {
  * @example formatOps(12345.6) // '12,346'
  */
 export function formatOps (value: number): string {
+  if (Number.isNaN(value)) return '–'
   if (!Number.isFinite(value)) return '∞'
   if (value < 10) return value.toFixed(2)
   return Math.round(value).toLocaleString('en-US')

@@ -27,6 +27,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../keys/authority.ts'
 import { provisionNode } from '../sim/local-network.ts'
 import { createHost, type Host } from '../net/host.ts'
+import { Admission } from '../net/admission.ts'
+import { Roster } from '../net/roster.ts'
+import { RefusalBudget } from '../net/policy/refusal-budget.ts'
 import { storeShare, fetchShare, type FetchCredentials } from '../client/holder-requests.ts'
 import type { Share } from '../crypto/shares.ts'
 import { open } from '../crypto/seal.ts'
@@ -159,6 +162,7 @@ export async function run (): Promise<BenchResult[]> {
   const execArgv = profDir !== undefined && profDir !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`] : []
   const children: ChildPeer[] = []
   let client: Host | undefined
+  let admission: Admission | undefined
   let floorClient: Libp2p | undefined
   try {
     const { nodes, echo, authority, sites } = await startNodes(dir, execArgv, children)
@@ -173,8 +177,14 @@ export async function run (): Promise<BenchResult[]> {
     const holders = nodes.map((n, i) => ({ peer: n.peer, site: sites[i] }))
 
     client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
+    // The nodes serve certified clients only: the client proves the tenant's certificate in admission, as createClient does.
+    const credential = { key: tenant.key, cert: tenant.wire }
+    admission = new Admission({ libp2p: client, roster: new Roster(anchor), budget: new RefusalBudget(20, 60_000, 60_000), credential })
     await client.start()
+    await admission.start()
     for (const n of nodes) await client.dial(multiaddr(n.addrs[0]), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    const accepted = Date.now() + REQUEST_TIMEOUT_MS
+    while (admission.acceptances < nodes.length && Date.now() < accepted) await new Promise((resolve) => setTimeout(resolve, 25))
     floorClient = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
     await floorClient.start()
     await floorClient.dial(multiaddr(echo.addrs[0]), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
@@ -311,6 +321,7 @@ export async function run (): Promise<BenchResult[]> {
     return results
   } finally {
     progress('node: stopping')
+    await admission?.stop().catch(() => {})
     await Promise.allSettled([client?.stop(), floorClient?.stop()])
     await Promise.all(children.map(async (c) => await c.stop()))
     rmSync(dir, { recursive: true, force: true })

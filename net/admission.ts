@@ -40,12 +40,18 @@ const log = logger('admit')
 
 /** Wait this long after a roster change before pushing it, so a burst of joins is one push. */
 const PUSH_DEBOUNCE_MS = 200
-const RESYNC_INTERVAL_MS = 30_000
+/**
+ * Anti-entropy: every this often, swap rosters with one random connected
+ * peer. News travels by the push on every change and the exchange on every
+ * new connection; the resync only repairs a push that was lost, so it can be
+ * rare, and an idle node does little else.
+ */
+const RESYNC_INTERVAL_MS = 120_000
 const EXCHANGE_TIMEOUT_MS = 5_000
 /**
  * Admit requests per connection and minute (a bucket that starts full): a
  * peer exchanges on connecting, on every roster change (debounced) and
- * every 30 s at most; a network's first start makes a few dozen changes.
+ * at each resync; a network's first start makes a few dozen changes.
  */
 const PER_CONNECTION_PER_MINUTE = 60
 /** Admit requests per minute from one address by unauthenticated peers (a site's nodes or a devnet share one). */
@@ -104,7 +110,12 @@ export class Admission {
     const { libp2p } = this.init
     if (this.init.cert !== undefined) this.init.roster.offer({ cert: this.init.cert })
     await serve(libp2p, PROTOCOL.ADMIT, async (bytes, ctx) => await this.serveRequest(bytes, ctx), {
-      maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT], timeoutMs: EXCHANGE_TIMEOUT_MS, idleTimeoutMs: EXCHANGE_TIMEOUT_MS, maxInboundStreams: 4, onServed: this.init.onServed, budget: this.init.budget
+      maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ADMIT],
+      timeoutMs: EXCHANGE_TIMEOUT_MS,
+      idleTimeoutMs: EXCHANGE_TIMEOUT_MS,
+      maxInboundStreams: 4,
+      onServed: this.init.onServed,
+      budget: this.init.budget
     })
     libp2p.addEventListener('peer:identify', this.onIdentify as never)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect as never)
@@ -157,9 +168,11 @@ export class Admission {
     const who = peer.toString()
     try {
       const { credential } = this.init
-      const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, this.init.libp2p.peerId.toString(), Date.now()) : undefined
+      const self = this.init.libp2p.peerId.toString()
+      const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, self, Date.now()) : undefined
       const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, {
-        body: encodeAdmitMessage(this.entries(), proof), timeoutMs: EXCHANGE_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
+        body: encodeAdmitMessage(this.entries(), proof),
+        timeoutMs: EXCHANGE_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
       })
       if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(who)
       await this.merge(readAdmitMessage(body).entries, false)

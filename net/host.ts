@@ -88,14 +88,16 @@ export async function createHost (init: HostInit): Promise<Host> {
       maxConnections: 1_000,
       dialTimeout: 10_000
     },
-    connectionMonitor: {
-      // The default pings every 10 s and drops a connection on one missed
-      // ping; on a loaded 2-core machine that tears down healthy links in the
-      // middle of a verification. Ping less often and keep the connection:
-      // a dead peer is found by the request that fails, and hedged.
-      pingInterval: 30_000,
-      abortConnectionOnPingFailure: false
-    },
+    // libp2p's connection monitor opens a ping stream on every connection
+    // every 10 s and drops a connection on one missed ping; on a loaded
+    // 2-core machine that tears down healthy links in the middle of a
+    // verification. Without the drop, all it does is estimate round-trip
+    // times nothing here reads, at the cost of a stream, a protocol
+    // negotiation and peer-store writes per ping: an idle node's largest
+    // chore. Off: a dead peer is found by the request that fails (and
+    // hedged), and yamux's keep-alive (a frame every 30 s) keeps idle links
+    // open through NATs and firewalls.
+    connectionMonitor: { enabled: false },
     connectionGater: {
       denyInboundConnection: (maConn) => init.isAddressDenied?.(maConn.remoteAddr) ?? false,
       denyInboundEncryptedConnection: (peer, maConn) => (init.isDenied?.(peer) ?? false) || (init.isAddressDenied?.(maConn.remoteAddr, peer) ?? false)
@@ -119,7 +121,9 @@ export async function createHost (init: HostInit): Promise<Host> {
       })
     }
   })
-  if (init.authorise !== undefined) installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
+  if (init.authorise !== undefined) {
+    installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
+  }
   if (init.isAdmitted !== undefined) routeOnlyAdmitted(host.services.dht, init.isAdmitted)
   return host
 }

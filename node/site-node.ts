@@ -20,7 +20,7 @@ import { PendingSweeper } from './store/pending-sweeper.ts'
 import { republishManifests } from './republish.ts'
 import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
 import { RefusalAggregator } from './audit/refusal-aggregator.ts'
-import { NodeMetrics } from './metrics/metrics.ts'
+import type { NodeMetrics } from './metrics/metrics.ts'
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
 import { createHost, dialBootstrap, type Host } from '../net/host.ts'
 import { Admission } from '../net/admission.ts'
@@ -169,11 +169,16 @@ export class SiteNode {
     })
     this.host = host
     const store = this.store
-    this.metrics = new NodeMetrics({
-      sharesHeld: () => store.countNow(),
-      peersConnected: () => host.getPeers().length,
-      peersAdmitted: () => this.roster.size()
-    })
+    const metricsAddr = this.options.metrics !== undefined ? this.options.metrics : this.config.metrics
+    // prom-client, and the tracing API it loads, only in a node that serves metrics.
+    if (metricsAddr !== null) {
+      const { NodeMetrics } = await import('./metrics/metrics.ts')
+      this.metrics = new NodeMetrics({
+        sharesHeld: () => store.countNow(),
+        peersConnected: () => host.getPeers().length,
+        peersAdmitted: () => this.roster.size()
+      })
+    }
     const components: HolderComponents = {
       self: keys.peerId,
       site: this.config.site,
@@ -199,8 +204,7 @@ export class SiteNode {
     budget.isKnown = (peer) => admission.isKnown(peer)
     await this.admission.start()
 
-    const metricsAddr = this.options.metrics !== undefined ? this.options.metrics : this.config.metrics
-    if (metricsAddr !== null) {
+    if (metricsAddr !== null && this.metrics !== undefined) {
       const { host: mhost, port } = parseHostPort(metricsAddr, 'metrics')
       this.metricsServer = await startMetricsServer({ host: mhost, port, metrics: this.metrics, health: () => this.health() })
     }

@@ -1,6 +1,11 @@
 /**
  * `bioshard node init|start`: set up and run a site node.
  *
+ * `start` is a site's long-lived process, so this module imports the site
+ * daemon (node/) and nothing else: the registry (cli/commands.ts) loads each
+ * command's module only when it runs, and bin/bioshard.js sets the process
+ * up (compile cache, young-generation size) before any of it loads.
+ *
  * @module
  */
 import { resolve } from 'node:path'
@@ -77,13 +82,15 @@ export const command: Command = {
         writeConfig(dir, config)
         const peer = await initKeys(dir)
         io.stdout(`${peer}\n`)
-        io.stderr(`node initialised in ${dir} (site ${site}, network ${authority.network})\nnext: bioshard authority admit --dir <authority-dir> --peer ${peer} --site '${site}' --out ${dir}/node.cert\n`)
+        io.stderr(`node initialised in ${dir} (site ${site}, network ${authority.network})\n` +
+          `next: bioshard authority admit --dir <authority-dir> --peer ${peer} --site '${site}' --out ${dir}/node.cert\n`)
         return EXIT.OK
       }
       case 'start': {
         const node = await SiteNode.open({ dir, env: io.env, ...(typeof values.metrics === 'string' ? { metrics: values.metrics } : {}) })
         await node.start()
-        io.stdout(`peer ${node.peerId.toString()}\n${node.addrs.map((a) => `listening ${a}`).join('\n')}\n${node.metricsUrl !== undefined ? `metrics ${node.metricsUrl}/metrics\n` : ''}ready\n`)
+        const metrics = node.metricsUrl !== undefined ? `metrics ${node.metricsUrl}/metrics\n` : ''
+        io.stdout(`peer ${node.peerId.toString()}\n${node.addrs.map((a) => `listening ${a}`).join('\n')}\n${metrics}ready\n`)
         if (!io.stopSignal.aborted) await new Promise((resolve) => io.stopSignal.addEventListener('abort', resolve, { once: true }))
         io.stderr('stopping…\n')
         await node.stop()

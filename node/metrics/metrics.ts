@@ -29,6 +29,13 @@ export interface NodeMetricsOptions {
 }
 
 /**
+ * How often prom-client's event-loop delay monitor samples, ms. Its default
+ * (10 ms) is a timer waking an idle node 100 times a second; ten samples a
+ * second still fill the delay histogram between two scrapes (15 s and more).
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100
+
+/**
  * Request-duration buckets in seconds: from a local fetch served from the
  * store cache (≈0.5 ms) to a slow store with a synced write under load (2 s).
  */
@@ -75,7 +82,7 @@ export class NodeMetrics {
     gauge(registry, 'bioshard_shares_held', 'Shares this node holds', sources.sharesHeld)
     gauge(registry, 'bioshard_peers_connected', 'Peers with an open connection', sources.peersConnected)
     gauge(registry, 'bioshard_peers_admitted', 'Peers whose node certificate this node has accepted', sources.peersAdmitted)
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry })
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
   }
 
   /**

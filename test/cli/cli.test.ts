@@ -404,7 +404,7 @@ config.run()
 
 const proc = suite('bioshard node start as a process: metrics, health, SIGTERM')
 
-const p: { node?: NodeProcess, dir: string } = { dir: '' }
+const p: { node?: NodeProcess, dir: string, authority?: Awaited<ReturnType<typeof makeAuthority>> } = { dir: '' }
 
 async function get (url: string): Promise<{ status: number, type: string, body: string }> {
   return await new Promise((resolve, reject) => {
@@ -419,12 +419,37 @@ async function get (url: string): Promise<{ status: number, type: string, body: 
   })
 }
 
+/**
+ * Node options that make a child write the URL of every module it loads to
+ * `file`, one a line (a synchronous module hook, preloaded).
+ */
+function recordModules (file: string): NodeJS.ProcessEnv {
+  const hook = join(root, 'record-modules.mjs')
+  writeFileSync(hook, [
+    "import { registerHooks } from 'node:module'",
+    "import { appendFileSync } from 'node:fs'",
+    `registerHooks({ load (url, context, next) { appendFileSync(${JSON.stringify(file)}, url + '\\n'); return next(url, context) } })`,
+    ''
+  ].join('\n'))
+  return { NODE_OPTIONS: `--import=${hook}` }
+}
+
+/** The project's own modules among `urls`, as paths from the repository root. */
+function ownModules (urls: readonly string[]): string[] {
+  const base = new URL('../../', import.meta.url).href
+  return urls.filter((u) => u.startsWith(base) && !u.includes('/node_modules/')).map((u) => u.slice(base.length))
+}
+
+/** What a site node never needs: the verifier library, the enclave, the matchers, the simulator, other commands. */
+const NOT_IN_A_NODE = /^(client|enclave|matcher|sim)\/|^cli\/commands\/(?!node\.ts$)/
+
 proc.before(async () => {
   const a = await makeAuthority()
+  p.authority = a
   const node = await makeNode(a, 'clinic-a')
   assert.is((await admit(a, node, 'clinic-a')).code, 0)
   p.dir = node.dir
-  p.node = await startNodeProcess(node.dir, ['--metrics', '127.0.0.1:0'])
+  p.node = await startNodeProcess(node.dir, ['--metrics', '127.0.0.1:0'], { env: recordModules(join(root, 'modules-clinic-a.txt')) })
   assert.is(p.node.peer, node.peer)
 })
 
@@ -439,6 +464,29 @@ proc('a node process loads neither ONNX Runtime nor the image decoder (commands 
   const maps = readFileSync(`/proc/${p.node!.child.pid}/maps`, 'utf8')
   assert.not.match(maps, /onnxruntime/, 'ONNX Runtime is mapped into a site node')
   assert.not.match(maps, /libvips|sharp/, 'the image decoder is mapped into a site node')
+})
+
+proc('a node process loads nothing from client/, enclave/, matcher/, sim/ or other commands\' modules', () => {
+  const loaded = readFileSync(join(root, 'modules-clinic-a.txt'), 'utf8').split('\n').filter(Boolean)
+  const own = ownModules(loaded)
+  assert.ok(own.includes('node/site-node.ts'), 'the recorder saw the node\'s own modules')
+  assert.equal(own.filter((m) => NOT_IN_A_NODE.test(m)), [], 'modules a site node does not need')
+  assert.equal(loaded.filter((u) => /\/node_modules\/(onnxruntime-node|sharp)\//.test(u)), [], 'packages of the face pipeline')
+})
+
+proc('a node process without a metrics address loads no metrics library', async () => {
+  const node = await makeNode(p.authority!, 'clinic-b')
+  assert.is((await admit(p.authority!, node, 'clinic-b')).code, 0)
+  const file = join(root, 'modules-clinic-b.txt')
+  const child = await startNodeProcess(node.dir, [], { env: recordModules(file) })
+  try {
+    const loaded = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    assert.ok(ownModules(loaded).includes('node/site-node.ts'), 'the recorder saw the node\'s own modules')
+    assert.equal(loaded.filter((u) => /\/node_modules\/(prom-client|@opentelemetry)\//.test(u)), [])
+    assert.equal(ownModules(loaded).filter((m) => m.startsWith('node/metrics/metrics')), [])
+  } finally {
+    await child.kill('SIGTERM')
+  }
 })
 
 proc('serves Prometheus metrics', async () => {
