@@ -24,7 +24,6 @@ export const CLOSE_GRACE_MS = 1_000
 /** Requests in flight at once; further calls fail fast with ERR_BUSY instead of queueing without bound. */
 export const MAX_PENDING = 256
 
-
 /** Encoded photos larger than this are refused before they cross into the child (the face matcher's own default limit). */
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024
 

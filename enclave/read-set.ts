@@ -155,4 +155,3 @@ export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
 export function inReadSet (entries: readonly ReadEntry[], path: string): boolean {
   return entries.some((e) => e.path === path || (e.dir && path.startsWith(e.path + sep)))
 }
-

@@ -135,4 +135,3 @@ export function checkClientProof (p: ClientProof, peer: string, ctx: ClientProof
   checkSigned(SIG.CLIENT_PROOF, p.proof, key, 'client proof')
   return until
 }
-

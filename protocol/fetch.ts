@@ -176,4 +176,3 @@ export const readFetchResponse = (v: unknown): FetchResponse => readSigned(v, 'f
 export function signFetchResponse (body: Omit<FetchResponseBody, 'v'>, holder: SigningKey): SignedWire {
   return signBody(SIG.FETCH_RESPONSE, { v: WIRE_VERSION, ...body }, holder)
 }
-

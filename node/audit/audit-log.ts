@@ -373,4 +373,3 @@ export class AuditLog {
     return toHex(this.#head.hash)
   }
 }
-
