@@ -34,7 +34,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { realpathSync } from 'node:fs'
 import { BioshardError } from '../errors.ts'
-import { checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire, type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type OpenTarget, type ReadyMessage, type ResultMessage } from './messages.ts'
+import {
+  checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire,
+  type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type OpenTarget, type ReadyMessage, type ResultMessage
+} from './messages.ts'
 import { checkIsolation } from './isolation.ts'
 import { planLaunch, type FaceModelPaths, type LaunchPlan } from './launch.ts'
 import { inReadSet, REPO_ROOT } from './read-set.ts'
@@ -90,7 +93,9 @@ function enclaveError (message: string, cause?: unknown): BioshardError {
 function readReady (msg: unknown): ReadyMessage {
   const m = msg as ReadyMessage
   if (m === null || typeof m !== 'object' || m.type !== 'ready') throw enclaveError('enclave sent something other than ready')
-  if (!(m.key instanceof Uint8Array) || m.key.length !== 32 || !(m.signer instanceof Uint8Array) || m.signer.length !== 32) throw enclaveError('enclave sent malformed keys')
+  if (!(m.key instanceof Uint8Array) || m.key.length !== 32 || !(m.signer instanceof Uint8Array) || m.signer.length !== 32) {
+    throw enclaveError('enclave sent malformed keys')
+  }
   return m
 }
 
@@ -235,9 +240,12 @@ export class Enclave extends EventEmitter {
         }
         const onMessage = (m: unknown): void => {
           cleanup()
-          try { resolve(readReady(m)) } catch (e) { reject(e as Error) }
+          try { resolve(readReady(m)) } catch (e) { reject(e) }
         }
-        const onExit = (code: number | null, signal: string | null): void => { cleanup(); reject(enclaveError(`enclave exited during start (code ${code}, signal ${signal})`)) }
+        const onExit = (code: number | null, signal: string | null): void => {
+          cleanup()
+          reject(enclaveError(`enclave exited during start (code ${code}, signal ${signal})`))
+        }
         const onError = (e: Error): void => { cleanup(); reject(enclaveError('enclave could not be spawned', e)) }
         child.on('message', onMessage)
         child.once('exit', onExit)
@@ -245,13 +253,22 @@ export class Enclave extends EventEmitter {
         child.send({ type: 'init', measurement: this.measurement.slice(), canary, ...(this.#plan.face !== undefined ? { face: this.#plan.face } : {}) })
       })
       checkIsolation(ready.isolation, this.#plan.face !== undefined)
-      if (this.#plan.face !== undefined && ready.faceModel !== this.#plan.faceModelId) throw enclaveError('enclave loaded a different face model than configured')
+      if (this.#plan.face !== undefined && ready.faceModel !== this.#plan.faceModelId) {
+        throw enclaveError('enclave loaded a different face model than configured')
+      }
       if (this.#closed) throw enclaveError('enclave was closed while starting')
     } catch (e) {
       child.kill('SIGKILL')
       throw e
     }
-    const live: Live = { child, generation, key: ready.key.slice(), signer: ready.signer.slice(), isolation: ready.isolation, ...(ready.faceModel !== undefined ? { faceModel: ready.faceModel } : {}) }
+    const live: Live = {
+      child,
+      generation,
+      key: ready.key.slice(),
+      signer: ready.signer.slice(),
+      isolation: ready.isolation,
+      ...(ready.faceModel !== undefined ? { faceModel: ready.faceModel } : {})
+    }
     child.on('message', (m: unknown) => { this.#onResult(live, m) })
     child.once('exit', (code, signal) => { this.#onExit(live, code, signal) })
     child.on('error', () => { child.kill('SIGKILL') })
@@ -304,9 +321,12 @@ export class Enclave extends EventEmitter {
    * @param req - the manifest's canonical bytes, a nonce, at least `t` sealed shares with their requests, the probe
    * @returns the signed decision, accept, threshold (the manifest's), the score only when its policy reveals it, and the x of bad shares
    * @throws {TypeError|RangeError} naming a malformed field of `req`
-   * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` (x that failed to open or failed their commitment) when fewer than `t` are good: fetch spares and call again
+   * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` (x that failed to open or failed their commitment)
+   *   when fewer than `t` are good: fetch spares and call again
    * @throws {DecryptError} ERR_DECRYPT when the combined envelope does not authenticate
-   * @throws {BioshardError} ERR_ENCLAVE when the child died, or has restarted since the shares were sealed (re-attest, fetch again); ERR_TIMEOUT after `timeoutMs`; ERR_BUSY with too many requests in flight; ERR_REPLAY when a share's fetch request was already matched; ERR_STALE when it is outside the freshness window; ERR_BAD_REQUEST, ERR_DECODE, ERR_NO_FACE, ERR_LOW_QUALITY from the match itself
+   * @throws {BioshardError} ERR_ENCLAVE when the child died, or has restarted since the shares were sealed (re-attest, fetch again);
+   *   ERR_TIMEOUT after `timeoutMs`; ERR_BUSY with too many requests in flight; ERR_REPLAY when a share's fetch request was already matched;
+   *   ERR_STALE when it is outside the freshness window; ERR_BAD_REQUEST, ERR_DECODE, ERR_NO_FACE, ERR_LOW_QUALITY from the match itself
    * @example const { accept, decision, bad } = await enclave.match(req)
    */
   async match (req: MatchRequest): Promise<MatchResult> {

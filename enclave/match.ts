@@ -79,7 +79,9 @@ async function probeVector (req: MatchRequest, m: ManifestBody, embedder: ImageE
   try {
     if (embedder === undefined) throw new BioshardError('ERR_BAD_REQUEST', 'image probes need an enclave started with faceModel')
     if (m.modality !== 'face') throw new BioshardError('ERR_BAD_REQUEST', `an image probe cannot match a ${m.modality} template`)
-    if (m.model !== embedder.modelId) throw new BioshardError('ERR_BAD_REQUEST', `template model ${m.model} differs from the enclave's face model ${embedder.modelId}`)
+    if (m.model !== embedder.modelId) {
+      throw new BioshardError('ERR_BAD_REQUEST', `template model ${m.model} differs from the enclave's face model ${embedder.modelId}`)
+    }
     return await embedder.embed(p.bytes)
   } finally {
     wipe(p.bytes)

@@ -94,7 +94,10 @@ function decodePolicy (v: unknown): Policy {
   // Optional fields stay absent when absent, so the body re-encodes to the bytes the tenant signed.
   return {
     verifiers: arrayField(m, 'verifiers', what, { max: MAX_POLICY_ITEMS, item: key }),
-    purposes: arrayField(m, 'purposes', what, { max: MAX_POLICY_ITEMS, item: (p) => strField({ p }, 'p', `${what}.purposes[]`, { max: 64, pattern: PURPOSE }) }),
+    purposes: arrayField(m, 'purposes', what, {
+      max: MAX_POLICY_ITEMS,
+      item: (p) => strField({ p }, 'p', `${what}.purposes[]`, { max: 64, pattern: PURPOSE })
+    }),
     measurements: arrayField(m, 'measurements', what, { max: MAX_POLICY_ITEMS, item: hash }),
     ratePerMinute: intField(m, 'ratePerMinute', what, { min: 1, max: 1_000_000 }),
     ...('burst' in m ? { burst: intField(m, 'burst', what, { min: 1, max: 1_000_000 }) } : {}),
@@ -129,7 +132,9 @@ function decodeConsent (v: unknown): Consent {
 
 /** Decode and validate a manifest body. @throws {DecodeError} */
 export function decodeManifestBody (value: unknown): ManifestBody {
-  const m = asMap(value, WHAT, ['v', 'templateId', 'tenant', 'modality', 'model', 'dim', 'custody', 't', 'n', 'shares', 'policy', 'consent', 'seq', 'state', 'created'])
+  const m = asMap(value, WHAT, [
+    'v', 'templateId', 'tenant', 'modality', 'model', 'dim', 'custody', 't', 'n', 'shares', 'policy', 'consent', 'seq', 'state', 'created'
+  ])
   const t = intField(m, 't', WHAT, { min: 2, max: MAX_SHARES })
   const n = intField(m, 'n', WHAT, { min: t, max: MAX_SHARES })
   const shares = arrayField(m, 'shares', WHAT, { max: MAX_SHARES, item: decodeShareEntry })
@@ -195,7 +200,9 @@ export function checkManifest (m: Manifest, anchor: TrustAnchor, now: number, op
   if (!equalBytes(m.cert.body.key, m.body.tenant)) throw new BioshardError('ERR_NOT_AUTHORISED', 'manifest tenant does not match its certificate')
   checkSigned(SIG.MANIFEST, m, m.body.tenant, WHAT)
   checkConsent(m.body)
-  if (options.ignoreExpiry !== true && m.body.policy.expires !== 0 && now > m.body.policy.expires) throw new BioshardError('ERR_EXPIRED', 'enrolment has expired')
+  if (options.ignoreExpiry !== true && m.body.policy.expires !== 0 && now > m.body.policy.expires) {
+    throw new BioshardError('ERR_EXPIRED', 'enrolment has expired')
+  }
 }
 
 /** The bytes a subject signs to consent to one enrolment (by one tenant, at one time). */
