@@ -1,6 +1,6 @@
 /**
  * The manifest: the public, tenant-signed description of one enrolment
- * (DESIGN.md, Data). It names every share's holder and commitment, the access
+ * (docs/architecture.md, "Data"). It names every share's holder and commitment, the access
  * policy and the consent record, and contains nothing biometric.
  *
  * @module
@@ -143,7 +143,7 @@ export function decodeManifestBody (value: unknown): ManifestBody {
   const holders = new Set(shares.map((s) => s.holder))
   const sites = new Set(shares.map((s) => s.site))
   if (xs.size !== n) throw new BioshardError('ERR_DECODE', 'manifest repeats an x-coordinate')
-  // DESIGN: a template never has two shares at one node or at nodes of one site.
+  // docs/architecture.md, "Flows" (Enrol): a template never has two shares at one node or at nodes of one site.
   if (holders.size !== n || sites.size !== n) throw new BioshardError('ERR_DECODE', 'manifest places two shares at one holder or site')
   return {
     v: intField(m, 'v', WHAT, { min: WIRE_VERSION, max: WIRE_VERSION }),

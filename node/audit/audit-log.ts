@@ -1,6 +1,7 @@
 /**
- * The node's append-only, hash-chained audit log (DESIGN: "every
- * store/fetch/erase/refusal with who, what, why, when"), kept in the `audit`
+ * The node's append-only, hash-chained audit log (docs/architecture.md,
+ * "Data": "every store, fetch, erase and refusal with who, what, why and
+ * when"), kept in the `audit`
  * sublevel so an operator can hand it to a regulator and anyone can check it
  * offline with `bioshard audit verify`.
  *
