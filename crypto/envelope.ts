@@ -16,7 +16,7 @@
  * only (NIST SP 800-38D §8.2.2 bounds apply per key).
  *
  * Encryption imports the AES key once per operation as a `KeyObject`, which
- * is roughly ten times cheaper per cipher than a raw key; its copy lives in
+ * is much cheaper per cipher than a raw key; its copy lives in
  * native memory that JavaScript cannot wipe and is released with the object.
  * Decryption — in the enclave, where the template must not outlive the
  * match — uses `@noble/ciphers` on the key bytes themselves, so the key and

@@ -1,32 +1,10 @@
 /**
- * Host side of the enclave: starts the isolated child process once, checks
- * its isolation, and multiplexes match requests to it by id, each with a
- * deadline; shares may be sent ahead of their match ({@link Enclave.preopen}).
- * The host never sees a share or a template in the clear: it forwards sealed
- * shares with the manifest they were sealed under and receives a signed
- * decision. It cannot choose the threshold (the child takes it from the
- * manifest, whose digest every share is sealed under) nor match one fetch's
- * shares twice (the child refuses a used request with ERR_REPLAY). (This module and
- * everything it imports stay clear of the functions that open, combine or
- * decrypt; a test walks the import graph to keep it so.)
- *
- * Keys live and die with the child. When it dies, requests in flight fail
- * with ERR_ENCLAVE and the {@link Enclave.generation} counter moves on at
- * once: shares sealed to the dead child's key can never be opened, so a
- * later `match` also fails with ERR_ENCLAVE (and restarts the child) rather
- * than blaming every holder for a bad share. The caller re-attests the new
- * keys (`ready()`, then `publicKey`/`signer`, or the `ready` event) and
- * fetches again.
- *
- * Node 24's permission model has no network switch; see `launch.ts` for what
- * stands in for one.
- *
- * @example
- * const enclave = await Enclave.start()
- * const attestation = new ProcessAttestor(verifierKey).attest(enclave.identity)
- * // … fetch shares sealed to enclave.publicKey …
- * const { accept, decision } = await enclave.match({ manifest: encodeManifest(m), nonce, shares, probe: { kind: 'embedding', vector } })
- * await enclave.close()
+ * Host side of the enclave: starts the isolated child, checks its isolation,
+ * and multiplexes match requests to it by id, each with a deadline. The host
+ * only forwards sealed shares with the manifest they were sealed under and
+ * receives a signed decision, so this module and everything it imports stay
+ * clear of the code that opens, combines or decrypts (a test walks the import
+ * graph); `launch.ts` says what stands in for Node 24's missing network switch.
  *
  * @module
  */
@@ -112,6 +90,24 @@ function checkResult (r: unknown): MatchResult {
  * A running enclave. Emits `ready` ({@link EnclaveReadyEvent}) whenever a
  * child comes up — including the first — and `exit` ({@link EnclaveExitEvent})
  * whenever one dies or is closed.
+ *
+ * The host cannot choose the threshold (the child takes it from the manifest,
+ * whose digest every share is sealed under) nor match one fetch's shares twice
+ * (the child refuses a used request with ERR_REPLAY).
+ *
+ * Keys live and die with the child. When it dies, requests in flight fail
+ * with ERR_ENCLAVE and {@link Enclave.generation} moves on at once: shares
+ * sealed to the dead child's key can never be opened, so a later `match` also
+ * fails with ERR_ENCLAVE (and restarts the child) rather than blaming every
+ * holder for a bad share. The caller re-attests the new keys (`ready()`, then
+ * `publicKey`/`signer`, or the `ready` event) and fetches again.
+ *
+ * @example
+ * const enclave = await Enclave.start()
+ * const attestation = new ProcessAttestor(verifierKey).attest(enclave.identity)
+ * // … fetch shares sealed to enclave.publicKey …
+ * const { accept, decision } = await enclave.match({ manifest: encodeManifest(m), nonce, shares, probe: { kind: 'embedding', vector } })
+ * await enclave.close()
  */
 export class Enclave extends EventEmitter {
   /** hash of the enclave's code, runtime and isolation flags (see measurement.ts), computed before spawning */
@@ -382,8 +378,7 @@ export class Enclave extends EventEmitter {
    * does not open is named bad by the match, as it would have been. Skipped
    * (false) when the enclave is closed, not running, or has restarted since
    * `generation`, and while a match is in flight: then the enclave has work
-   * queued anyway, and the extra message would only cost it time (measured:
-   * 7 % fewer verifications per second at 16 in flight when always sent).
+   * queued anyway, and the extra message would only cost it time.
    *
    * @param session - from {@link session}
    * @param target - the template the share belongs to and the digest of the manifest it was sealed under

@@ -14,7 +14,7 @@
  * on. The key is `seq` as 8-byte big-endian, so key order is chain order.
  *
  * Durability: appends are NOT fsync'd one by one — a synced write per fetch
- * would halve fetch throughput — and wait up to `flushMs` in memory to share
+ * would cost a large share of fetch throughput — and wait up to `flushMs` in memory to share
  * a write. A crash can therefore lose the newest entries (those still
  * waiting, and those written since the last synced write); the chain cannot
  * tell a lost tail from a shorter log, so such a loss shows only as a lower

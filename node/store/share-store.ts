@@ -34,7 +34,7 @@
  * open and added to only after an erase batch is on disk, so `isErased` (asked
  * on every fetch and store) reads no disk and can never report an erase that
  * a crash would undo. Tombstones are kept forever, so this set grows by one
- * short string (≈80 bytes) per erased id.
+ * short string per erased id.
  *
  * @module
  */
