@@ -194,7 +194,9 @@ export async function run (): Promise<BenchResult[]> {
     // --- enrol the template that is fetched; check one fetch end to end ---
     progress('node: enrolling the template to fetch')
     const enrolled = await prepare(tenant, holders, enclave.measurement)
-    await Promise.all(enrolled.shares.map(async (s, i) => await storeShare(host, holders[i].peer, { manifest: enrolled.manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })))
+    await Promise.all(enrolled.shares.map(async (s, i) => {
+      await storeShare(host, holders[i].peer, { manifest: enrolled.manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })
+    }))
     const x = enrolled.shares[0].x
     const holder = holders[0].peer
     const asked = Date.now()
@@ -238,7 +240,9 @@ export async function run (): Promise<BenchResult[]> {
     const results: BenchResult[] = []
 
     // --- warm up both paths (JIT, connections, caches) before any timing ---
-    const fetchOp = async (): Promise<void> => { await fetchShare(host, holder, { templateId: enrolled.templateId, x, purpose: PURPOSE, creds }, { timeoutMs: REQUEST_TIMEOUT_MS }) }
+    const fetchOp = async (): Promise<void> => {
+      await fetchShare(host, holder, { templateId: enrolled.templateId, x, purpose: PURPOSE, creds }, { timeoutMs: REQUEST_TIMEOUT_MS })
+    }
     const fetchFloorOp = echoOnce(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
     const fetchReusedOp = echoReused(floorHost, echo.peer, echoRequest(fetchWire.request, fetchWire.answer), fetchWire.answer)
     const storeFloorOp = echoOnce(floorHost, echo.peer, echoRequest(storeWire.request, storeWire.answer), storeWire.answer)
@@ -251,7 +255,8 @@ export async function run (): Promise<BenchResult[]> {
     // --- store, interleaved with its floor ---
     const storeOp = async (i: number): Promise<void> => {
       const e = stores[i]
-      await storeShare(host, holder, { manifest: e.manifest, x: e.shares[0].x, share: e.shares[0].bytes, tenant: tenant.key }, { timeoutMs: REQUEST_TIMEOUT_MS })
+      const request = { manifest: e.manifest, x: e.shares[0].x, share: e.shares[0].bytes, tenant: tenant.key }
+      await storeShare(host, holder, request, { timeoutMs: REQUEST_TIMEOUT_MS })
     }
     const storeSamples: number[] = []
     const storeFloorSamples: number[] = []

@@ -40,7 +40,6 @@ const log = logger('client:enroll')
 
 export { EnrollError } from './errors.ts'
 
-
 /** What an application passes to `client.enroll`. */
 export interface EnrollOptions {
   /**
@@ -262,4 +261,3 @@ export async function enroll (ctx: ClientContext, input: EnrollInput): Promise<E
     wipe(input.template)
   }
 }
-

@@ -22,7 +22,6 @@ import { PUBLISH_REPLICAS, PUBLISH_BACKGROUND_MS, GET_REPLICAS, GET_GRACE_MS, LO
 
 const log = logger('client:manifests')
 
-
 /** True when `candidate` should replace `current`: erased wins, then higher seq. */
 export function supersedes (candidate: Manifest, current: Manifest | undefined): boolean {
   if (current === undefined) return true

@@ -1,7 +1,8 @@
 /**
  * Template ids handed out before enrolment, so that a subject can sign
- * consent over the id (DESIGN: subject consent covers `{templateId, tenant,
- * at}`) before the template is stored. An id is fresh: random, issued by this
+ * consent over the id (docs/architecture.md, "Roles and keys": the subject
+ * signs consent over a reserved template id; the consent covers `{templateId,
+ * tenant, at}`) before the template is stored. An id is fresh: random, issued by this
  * client, used at most once, and only within its lifetime; `enroll` refuses
  * any other caller-supplied id.
  *

@@ -1,8 +1,8 @@
 /**
  * What a verifier checks of a manifest before it fetches a single share
- * (DESIGN trust rule: "a verifier trusts a manifest only if its tenant is the
- * verifier certificate's tenant and every holder it names is admitted at the
- * site it names"). The manifest's own signature and tenant certificate were
+ * (docs/architecture.md, "Trust rules": "A verifier trusts a manifest only if
+ * its tenant is the verifier's tenant and every holder it names is admitted at
+ * the site it names"). The manifest's own signature and tenant certificate were
  * checked when it entered the client's cache; this adds what only the
  * verifier can judge: whose it is, and where it sends the verifier.
  *

@@ -52,14 +52,14 @@ function sameBytes (a: Uint8Array, b: Uint8Array, bStart: number, bEnd: number):
   return true
 }
 
-/** Bytewise order of two ranges of `data`: negative, zero or positive. */
-function compareRanges (data: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
-  const n = Math.min(aEnd - aStart, bEnd - bStart)
+/** Bytewise order of two byte strings: negative, zero or positive. */
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {
-    const d = data[aStart + i] - data[bStart + i]
+    const d = a[i] - b[i]
     if (d !== 0) return d
   }
-  return (aEnd - aStart) - (bEnd - bStart)
+  return a.length - b.length
 }
 
 class Walk {
@@ -142,7 +142,7 @@ class Walk {
       const key = this.item(depth + 1)
       const keyEnd = this.tokens.pos()
       if (typeof key !== 'string') throw new NotCanonicalError('map keys must be text')
-      if (prevStart >= 0 && compareRanges(this.data, prevStart, prevEnd, keyStart, keyEnd) >= 0) {
+      if (prevStart >= 0 && compareBytes(this.data.subarray(prevStart, prevEnd), this.data.subarray(keyStart, keyEnd)) >= 0) {
         throw new NotCanonicalError('map keys are not in canonical order or repeat')
       }
       prevStart = keyStart

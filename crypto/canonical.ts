@@ -37,7 +37,7 @@ export function encodeCanonical (value: unknown): Uint8Array {
   }
   // cborg encodes values the strict decoder refuses (an optional field left
   // `undefined`, NaN, a Map with number keys, a BigInt): such bytes could be
-  // signed and sent but never decoded by a peer, so refuse them here (≈5 µs).
+  // signed and sent but never decoded by a peer, so refuse them here.
   let check: unknown
   try {
     check = decodeStrict(bytes, false)

@@ -6,5 +6,5 @@
  * @module
  */
 
-/** Template ids are 32 random bytes (DESIGN: never derived from a person or the template). */
+/** Template ids are 32 random bytes (docs/architecture.md, "Data": never derived from a name or from the template). */
 export const TEMPLATE_ID_BYTES = 32

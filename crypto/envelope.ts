@@ -16,7 +16,7 @@
  * only (NIST SP 800-38D §8.2.2 bounds apply per key).
  *
  * Encryption imports the AES key once per operation as a `KeyObject`, which
- * is roughly ten times cheaper per cipher than a raw key; its copy lives in
+ * is much cheaper per cipher than a raw key; its copy lives in
  * native memory that JavaScript cannot wipe and is released with the object.
  * Decryption — in the enclave, where the template must not outlive the
  * match — uses `@noble/ciphers` on the key bytes themselves, so the key and
@@ -28,7 +28,7 @@
 import { gcm } from '@noble/ciphers/aes.js'
 import { createCipheriv, createSecretKey, randomFillSync } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { abytes, concat, randomBytes, wipe } from './bytes.ts'
+import { abytes, concat, randomBytes } from './bytes.ts'
 import { encodeCanonical } from './canonical.ts'
 import { BioshardError, DecodeError, DecryptError } from '../errors.ts'
 import { AEAD } from './tags.ts'
@@ -174,7 +174,9 @@ export function decryptTemplate (secret: Uint8Array, ctx: TemplateContext): Uint
   const s = abytes(secret, undefined, 'secret')
   actx(ctx)
   if (s.length === 0) throw new DecodeError('template envelope is empty')
-  if (s[0] !== ENVELOPE_VERSION) throw new BioshardError('ERR_UNSUPPORTED_VERSION', `template envelope version ${s[0]} is not supported (expected ${ENVELOPE_VERSION})`)
+  if (s[0] !== ENVELOPE_VERSION) {
+    throw new BioshardError('ERR_UNSUPPORTED_VERSION', `template envelope version ${s[0]} is not supported (expected ${ENVELOPE_VERSION})`)
+  }
   if (s.length < envelopeOverhead() + 1) throw new DecodeError(`template envelope is ${s.length} bytes, at least ${envelopeOverhead() + 1} expected`)
   return open(s.subarray(KEY_OFFSET, KEY_OFFSET + DATA_KEY_BYTES), s.subarray(SEALED_OFFSET), ctx, s[0])
 }
@@ -242,7 +244,9 @@ export function decryptTemplateWithKey (sealed: Uint8Array, ctx: TemplateContext
 export function splitEnvelope (secret: Uint8Array): EnvelopeParts {
   const s = abytes(secret, undefined, 'secret')
   if (s.length === 0) throw new DecodeError('template envelope is empty')
-  if (s[0] !== ENVELOPE_VERSION) throw new BioshardError('ERR_UNSUPPORTED_VERSION', `template envelope version ${s[0]} is not supported (expected ${ENVELOPE_VERSION})`)
+  if (s[0] !== ENVELOPE_VERSION) {
+    throw new BioshardError('ERR_UNSUPPORTED_VERSION', `template envelope version ${s[0]} is not supported (expected ${ENVELOPE_VERSION})`)
+  }
   if (s.length < envelopeOverhead() + 1) throw new DecodeError(`template envelope is ${s.length} bytes, at least ${envelopeOverhead() + 1} expected`)
   const sealed = s.subarray(SEALED_OFFSET)
   return {

@@ -16,7 +16,10 @@ import { abytes, aint, concat, equalBytes, utf8, wipe } from './bytes.ts'
 import { DecodeError, DecryptError } from '../errors.ts'
 import { AEAD } from './tags.ts'
 import { setBounded } from './bounded-map.ts'
-import { N_ENC, N_K, N_N, N_PK, N_SK, N_T, deserializePrivateKey, exportSecret, generateKeyPair, setupBaseR, setupBaseS, type KemKeyPair, type KeySchedule } from './hpke.ts'
+import {
+  N_ENC, N_K, N_N, N_PK, N_SK, N_T, deserializePrivateKey, exportSecret, generateKeyPair, setupBaseR, setupBaseS,
+  type KemKeyPair, type KeySchedule
+} from './hpke.ts'
 
 /** Raw X25519 public key length (RFC 9180 Npk). */
 export const SEAL_PUBLIC_KEY_BYTES = N_PK

@@ -73,7 +73,10 @@ export class ConsumedRequests {
    * @throws {BioshardError} ERR_STALE
    */
   checkFresh (time: number, now: number): void {
-    if (Math.abs(now - time) > this.#windowMs) throw new BioshardError('ERR_STALE', `a share's fetch request is ${Math.round((now - time) / 1000)} s from the enclave clock, outside the ${this.#windowMs / 1000} s window`)
+    if (Math.abs(now - time) > this.#windowMs) {
+      const skewS = Math.round((now - time) / 1000)
+      throw new BioshardError('ERR_STALE', `a share's fetch request is ${skewS} s from the enclave clock, outside the ${this.#windowMs / 1000} s window`)
+    }
   }
 
   /** Whether `request` was used by a match (or is held by one in flight). */
@@ -97,11 +100,15 @@ export class ConsumedRequests {
       ids.set(toHex(r.request), r.time)
     }
     for (const id of ids.keys()) {
-      if (this.#used.has(id) || this.#claimed.has(id)) throw new BioshardError('ERR_REPLAY', 'these shares were fetched for a request the enclave has already matched')
+      if (this.#used.has(id) || this.#claimed.has(id)) {
+        throw new BioshardError('ERR_REPLAY', 'these shares were fetched for a request the enclave has already matched')
+      }
     }
     this.#pruneOldest(now)
     if (this.#used.size + this.#claimed.size + ids.size > this.#max) this.#prune(now)
-    if (this.#used.size + this.#claimed.size + ids.size > this.#max) throw new BioshardError('ERR_BUSY', `the enclave remembers ${this.#max} used requests; try again shortly`)
+    if (this.#used.size + this.#claimed.size + ids.size > this.#max) {
+      throw new BioshardError('ERR_BUSY', `the enclave remembers ${this.#max} used requests; try again shortly`)
+    }
     for (const id of ids.keys()) this.#claimed.add(id)
     let state: 'held' | 'consumed' | 'released' = 'held'
     return {

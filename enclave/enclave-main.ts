@@ -20,7 +20,10 @@ import { OpenedShares } from './opened-shares.ts'
 import { ConsumedRequests } from './consumed-requests.ts'
 import { Opener, generateSealKeyPair } from '../crypto/seal.ts'
 import { generateSigningKey } from '../crypto/sign.ts'
-import { errorToWire, checkMatchRequest, checkOpenMessage, type InitMessage, type MatchMessage, type OpenMessage, type ReadyMessage, type ResultMessage } from './messages.ts'
+import {
+  errorToWire, checkMatchRequest, checkOpenMessage,
+  type InitMessage, type MatchMessage, type OpenMessage, type ReadyMessage, type ResultMessage
+} from './messages.ts'
 import { openAhead, runMatch, type EnclaveKeys, type ImageEmbedder } from './match.ts'
 import { selfCheck } from './isolation.ts'
 
@@ -30,7 +33,8 @@ function send (msg: ReadyMessage | ResultMessage): void {
 
 function readInit (msg: unknown): InitMessage {
   const m = msg as InitMessage
-  if (m === null || typeof m !== 'object' || m.type !== 'init' || !(m.measurement instanceof Uint8Array) || m.measurement.length !== 32 || typeof m.canary !== 'string') {
+  if (m === null || typeof m !== 'object' || m.type !== 'init') throw new TypeError('first message must be a valid init')
+  if (!(m.measurement instanceof Uint8Array) || m.measurement.length !== 32 || typeof m.canary !== 'string') {
     throw new TypeError('first message must be a valid init')
   }
   return m

@@ -1,32 +1,10 @@
 /**
- * Host side of the enclave: starts the isolated child process once, checks
- * its isolation, and multiplexes match requests to it by id, each with a
- * deadline; shares may be sent ahead of their match ({@link Enclave.preopen}).
- * The host never sees a share or a template in the clear: it forwards sealed
- * shares with the manifest they were sealed under and receives a signed
- * decision. It cannot choose the threshold (the child takes it from the
- * manifest, whose digest every share is sealed under) nor match one fetch's
- * shares twice (the child refuses a used request with ERR_REPLAY). (This module and
- * everything it imports stay clear of the functions that open, combine or
- * decrypt; a test walks the import graph to keep it so.)
- *
- * Keys live and die with the child. When it dies, requests in flight fail
- * with ERR_ENCLAVE and the {@link Enclave.generation} counter moves on at
- * once: shares sealed to the dead child's key can never be opened, so a
- * later `match` also fails with ERR_ENCLAVE (and restarts the child) rather
- * than blaming every holder for a bad share. The caller re-attests the new
- * keys (`ready()`, then `publicKey`/`signer`, or the `ready` event) and
- * fetches again.
- *
- * Node 24's permission model has no network switch; see `launch.ts` for what
- * stands in for one.
- *
- * @example
- * const enclave = await Enclave.start()
- * const attestation = new ProcessAttestor(verifierKey).attest(enclave.identity)
- * // … fetch shares sealed to enclave.publicKey …
- * const { accept, decision } = await enclave.match({ manifest: encodeManifest(m), nonce, shares, probe: { kind: 'embedding', vector } })
- * await enclave.close()
+ * Host side of the enclave: starts the isolated child, checks its isolation,
+ * and multiplexes match requests to it by id, each with a deadline. The host
+ * only forwards sealed shares with the manifest they were sealed under and
+ * receives a signed decision, so this module and everything it imports stay
+ * clear of the code that opens, combines or decrypts (a test walks the import
+ * graph); `launch.ts` says what stands in for Node 24's missing network switch.
  *
  * @module
  */
@@ -34,7 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { realpathSync } from 'node:fs'
 import { BioshardError } from '../errors.ts'
-import { checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire, type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type OpenTarget, type ReadyMessage, type ResultMessage } from './messages.ts'
+import {
+  checkMatchRequest, checkOpenMessage, copyRequest, errorFromWire,
+  type EarlyShare, type IsolationReport, type MatchRequest, type MatchResult, type OpenMessage, type OpenTarget, type ReadyMessage, type ResultMessage
+} from './messages.ts'
 import { checkIsolation } from './isolation.ts'
 import { planLaunch, type FaceModelPaths, type LaunchPlan } from './launch.ts'
 import { inReadSet, REPO_ROOT } from './read-set.ts'
@@ -90,7 +71,9 @@ function enclaveError (message: string, cause?: unknown): BioshardError {
 function readReady (msg: unknown): ReadyMessage {
   const m = msg as ReadyMessage
   if (m === null || typeof m !== 'object' || m.type !== 'ready') throw enclaveError('enclave sent something other than ready')
-  if (!(m.key instanceof Uint8Array) || m.key.length !== 32 || !(m.signer instanceof Uint8Array) || m.signer.length !== 32) throw enclaveError('enclave sent malformed keys')
+  if (!(m.key instanceof Uint8Array) || m.key.length !== 32 || !(m.signer instanceof Uint8Array) || m.signer.length !== 32) {
+    throw enclaveError('enclave sent malformed keys')
+  }
   return m
 }
 
@@ -107,6 +90,24 @@ function checkResult (r: unknown): MatchResult {
  * A running enclave. Emits `ready` ({@link EnclaveReadyEvent}) whenever a
  * child comes up — including the first — and `exit` ({@link EnclaveExitEvent})
  * whenever one dies or is closed.
+ *
+ * The host cannot choose the threshold (the child takes it from the manifest,
+ * whose digest every share is sealed under) nor match one fetch's shares twice
+ * (the child refuses a used request with ERR_REPLAY).
+ *
+ * Keys live and die with the child. When it dies, requests in flight fail
+ * with ERR_ENCLAVE and {@link Enclave.generation} moves on at once: shares
+ * sealed to the dead child's key can never be opened, so a later `match` also
+ * fails with ERR_ENCLAVE (and restarts the child) rather than blaming every
+ * holder for a bad share. The caller re-attests the new keys (`ready()`, then
+ * `publicKey`/`signer`, or the `ready` event) and fetches again.
+ *
+ * @example
+ * const enclave = await Enclave.start()
+ * const attestation = new ProcessAttestor(verifierKey).attest(enclave.identity)
+ * // … fetch shares sealed to enclave.publicKey …
+ * const { accept, decision } = await enclave.match({ manifest: encodeManifest(m), nonce, shares, probe: { kind: 'embedding', vector } })
+ * await enclave.close()
  */
 export class Enclave extends EventEmitter {
   /** hash of the enclave's code, runtime and isolation flags (see measurement.ts), computed before spawning */
@@ -235,9 +236,12 @@ export class Enclave extends EventEmitter {
         }
         const onMessage = (m: unknown): void => {
           cleanup()
-          try { resolve(readReady(m)) } catch (e) { reject(e as Error) }
+          try { resolve(readReady(m)) } catch (e) { reject(e) }
         }
-        const onExit = (code: number | null, signal: string | null): void => { cleanup(); reject(enclaveError(`enclave exited during start (code ${code}, signal ${signal})`)) }
+        const onExit = (code: number | null, signal: string | null): void => {
+          cleanup()
+          reject(enclaveError(`enclave exited during start (code ${code}, signal ${signal})`))
+        }
         const onError = (e: Error): void => { cleanup(); reject(enclaveError('enclave could not be spawned', e)) }
         child.on('message', onMessage)
         child.once('exit', onExit)
@@ -245,13 +249,22 @@ export class Enclave extends EventEmitter {
         child.send({ type: 'init', measurement: this.measurement.slice(), canary, ...(this.#plan.face !== undefined ? { face: this.#plan.face } : {}) })
       })
       checkIsolation(ready.isolation, this.#plan.face !== undefined)
-      if (this.#plan.face !== undefined && ready.faceModel !== this.#plan.faceModelId) throw enclaveError('enclave loaded a different face model than configured')
+      if (this.#plan.face !== undefined && ready.faceModel !== this.#plan.faceModelId) {
+        throw enclaveError('enclave loaded a different face model than configured')
+      }
       if (this.#closed) throw enclaveError('enclave was closed while starting')
     } catch (e) {
       child.kill('SIGKILL')
       throw e
     }
-    const live: Live = { child, generation, key: ready.key.slice(), signer: ready.signer.slice(), isolation: ready.isolation, ...(ready.faceModel !== undefined ? { faceModel: ready.faceModel } : {}) }
+    const live: Live = {
+      child,
+      generation,
+      key: ready.key.slice(),
+      signer: ready.signer.slice(),
+      isolation: ready.isolation,
+      ...(ready.faceModel !== undefined ? { faceModel: ready.faceModel } : {})
+    }
     child.on('message', (m: unknown) => { this.#onResult(live, m) })
     child.once('exit', (code, signal) => { this.#onExit(live, code, signal) })
     child.on('error', () => { child.kill('SIGKILL') })
@@ -304,9 +317,12 @@ export class Enclave extends EventEmitter {
    * @param req - the manifest's canonical bytes, a nonce, at least `t` sealed shares with their requests, the probe
    * @returns the signed decision, accept, threshold (the manifest's), the score only when its policy reveals it, and the x of bad shares
    * @throws {TypeError|RangeError} naming a malformed field of `req`
-   * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` (x that failed to open or failed their commitment) when fewer than `t` are good: fetch spares and call again
+   * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` (x that failed to open or failed their commitment)
+   *   when fewer than `t` are good: fetch spares and call again
    * @throws {DecryptError} ERR_DECRYPT when the combined envelope does not authenticate
-   * @throws {BioshardError} ERR_ENCLAVE when the child died, or has restarted since the shares were sealed (re-attest, fetch again); ERR_TIMEOUT after `timeoutMs`; ERR_BUSY with too many requests in flight; ERR_REPLAY when a share's fetch request was already matched; ERR_STALE when it is outside the freshness window; ERR_BAD_REQUEST, ERR_DECODE, ERR_NO_FACE, ERR_LOW_QUALITY from the match itself
+   * @throws {BioshardError} ERR_ENCLAVE when the child died, or has restarted since the shares were sealed (re-attest, fetch again);
+   *   ERR_TIMEOUT after `timeoutMs`; ERR_BUSY with too many requests in flight; ERR_REPLAY when a share's fetch request was already matched;
+   *   ERR_STALE when it is outside the freshness window; ERR_BAD_REQUEST, ERR_DECODE, ERR_NO_FACE, ERR_LOW_QUALITY from the match itself
    * @example const { accept, decision, bad } = await enclave.match(req)
    */
   async match (req: MatchRequest): Promise<MatchResult> {
@@ -362,8 +378,7 @@ export class Enclave extends EventEmitter {
    * does not open is named bad by the match, as it would have been. Skipped
    * (false) when the enclave is closed, not running, or has restarted since
    * `generation`, and while a match is in flight: then the enclave has work
-   * queued anyway, and the extra message would only cost it time (measured:
-   * 7 % fewer verifications per second at 16 in flight when always sent).
+   * queued anyway, and the extra message would only cost it time.
    *
    * @param session - from {@link session}
    * @param target - the template the share belongs to and the digest of the manifest it was sealed under

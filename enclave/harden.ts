@@ -18,7 +18,9 @@
 import { registerHooks } from 'node:module'
 
 /** Built-in modules the enclave child refuses to load. */
-export const REFUSED_BUILTINS: readonly string[] = ['net', 'tls', 'http', 'https', 'http2', 'dgram', 'dns', 'dns/promises', 'inspector', 'inspector/promises', 'cluster', 'sqlite']
+export const REFUSED_BUILTINS: readonly string[] = [
+  'net', 'tls', 'http', 'https', 'http2', 'dgram', 'dns', 'dns/promises', 'inspector', 'inspector/promises', 'cluster', 'sqlite'
+]
 
 const refused = new Set(REFUSED_BUILTINS)
 

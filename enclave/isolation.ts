@@ -68,7 +68,14 @@ export function checkIsolation (report: IsolationReport, addons: boolean): void 
   for (const k of ['fsWrite', 'childProcess', 'worker', 'wasi', 'inspector', 'readRoot'] as const) {
     if (report[k] !== false) throw new BioshardError('ERR_ENCLAVE', `enclave isolation check failed: ${k} is allowed`)
   }
-  if (report.addons !== addons) throw new BioshardError('ERR_ENCLAVE', `enclave isolation check failed: addons ${report.addons ? 'allowed' : 'denied'}, expected ${addons ? 'allowed' : 'denied'}`)
-  if (report.canaryRead !== 'denied') throw new BioshardError('ERR_ENCLAVE', `enclave isolation check failed: reading outside the read set was ${report.canaryRead}, not denied`)
-  if (report.networkModule !== 'refused' || report.fetch !== false) throw new BioshardError('ERR_ENCLAVE', 'enclave isolation check failed: network modules or fetch are available')
+  if (report.addons !== addons) {
+    const word = (allowed: boolean): string => allowed ? 'allowed' : 'denied'
+    throw new BioshardError('ERR_ENCLAVE', `enclave isolation check failed: addons ${word(report.addons)}, expected ${word(addons)}`)
+  }
+  if (report.canaryRead !== 'denied') {
+    throw new BioshardError('ERR_ENCLAVE', `enclave isolation check failed: reading outside the read set was ${report.canaryRead}, not denied`)
+  }
+  if (report.networkModule !== 'refused' || report.fetch !== false) {
+    throw new BioshardError('ERR_ENCLAVE', 'enclave isolation check failed: network modules or fetch are available')
+  }
 }

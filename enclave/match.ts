@@ -1,35 +1,8 @@
 /**
- * One 1:1 match, as the enclave child runs it — the only module that brings
- * a template together in whole:
- *
- *     decode the manifest the host sends: template id, tenant, modality,
- *       model, t, commitments, threshold and score policy all come from it
- *     → claim every share's fetch request (fresh, never used: consumed-requests.ts)
- *     → probe (embed a photo here, if given one)
- *     → open each sealed share (HPKE, info binds templateId and x, AAD the seal
- *       binding of request hash, request time and manifest digest),
- *       or take the one opened ahead from the same bytes (opened-shares.ts)
- *     → check commitments and combine t good shares; the requests are now consumed
- *     → decrypt the envelope (AEAD binds templateId, modality, model)
- *     → decode the template, dequantise → cosine against the probe
- *     → wipe every buffer that held a share, the envelope, the template or the probe
- *     → sign the decision (bound to tenant, manifest digest and seq; the
- *       score only if the policy reveals it, quantised)
- *
- * The manifest's tenant signature is not checked here, and need not be:
- * holders checked it when they stored their shares, and each sealed its share
- * under the digest of the manifest it stores. A manifest the host forged or
- * altered (a lower threshold, other commitments, another tenant) has another
- * digest, so no share opens under it and the match fails with
- * ERR_NOT_ENOUGH_SHARES before anything is reconstructed.
- *
- * The photo is embedded first, so that the template exists in whole only for
- * the sub-millisecond of combine → score. Share failures (cannot be opened,
- * or fail the commitment) are named in `bad` and, when fewer than `t` good
- * ones remain, in the ERR_NOT_ENOUGH_SHARES error.
- *
- * Imported only by the child entry: host-side modules must never reach it
- * (a test walks the import graph to prove that).
+ * One 1:1 match as the enclave child runs it. This is the only module that
+ * brings a template together in whole, so it is imported only by the child
+ * entry (a test walks the host's import graph to prove it); the steps, and
+ * why the host cannot steer them, are on {@link runMatch}.
  *
  * @module
  */
@@ -79,7 +52,9 @@ async function probeVector (req: MatchRequest, m: ManifestBody, embedder: ImageE
   try {
     if (embedder === undefined) throw new BioshardError('ERR_BAD_REQUEST', 'image probes need an enclave started with faceModel')
     if (m.modality !== 'face') throw new BioshardError('ERR_BAD_REQUEST', `an image probe cannot match a ${m.modality} template`)
-    if (m.model !== embedder.modelId) throw new BioshardError('ERR_BAD_REQUEST', `template model ${m.model} differs from the enclave's face model ${embedder.modelId}`)
+    if (m.model !== embedder.modelId) {
+      throw new BioshardError('ERR_BAD_REQUEST', `template model ${m.model} differs from the enclave's face model ${embedder.modelId}`)
+    }
     return await embedder.embed(p.bytes)
   } finally {
     wipe(p.bytes)
@@ -101,7 +76,16 @@ export interface MatchContext {
 /** A manifest as the match uses it: decoded, with its digest. */
 interface MatchManifest { body: ManifestBody, digest: Uint8Array }
 
-/** Decode the request's manifest (size-limited, canonical, every field checked). */
+/**
+ * Decode the request's manifest (size-limited, canonical, every field checked).
+ *
+ * Its tenant signature is not checked here, and need not be: holders checked
+ * it when they stored their shares, and each sealed its share under the
+ * digest of the manifest it stores. A manifest the host forged or altered (a
+ * lower threshold, other commitments, another tenant) has another digest, so
+ * no share opens under it and the match fails with ERR_NOT_ENOUGH_SHARES
+ * before anything is reconstructed.
+ */
 function readManifest (bytes: Uint8Array, now: number): MatchManifest {
   const body = decodeManifest(bytes).body
   if (body.state !== 'active') throw new BioshardError('ERR_ERASED', 'the manifest marks the template erased')
@@ -169,17 +153,38 @@ function openAll (keys: EnclaveKeys, req: MatchRequest, m: MatchManifest, use: {
 }
 
 /**
- * Run one match.
+ * Run one match:
+ *
+ *     decode the manifest the host sends: template id, tenant, modality,
+ *       model, t, commitments, threshold and score policy all come from it
+ *     → claim every share's fetch request (fresh, never used: consumed-requests.ts)
+ *     → probe (embed a photo here, if given one)
+ *     → open each sealed share (HPKE, info binds templateId and x, AAD the seal
+ *       binding of request hash, request time and manifest digest),
+ *       or take the one opened ahead from the same bytes (opened-shares.ts)
+ *     → check commitments and combine t good shares; the requests are now consumed
+ *     → decrypt the envelope (AEAD binds templateId, modality, model)
+ *     → decode the template, dequantise → cosine against the probe
+ *     → wipe every buffer that held a share, the envelope, the template or the probe
+ *     → sign the decision (bound to tenant, manifest digest and seq; the
+ *       score only if the policy reveals it, quantised)
+ *
+ * The photo is embedded first, so that the template exists in whole only
+ * from combine to score. Share failures (cannot be opened, or fail the
+ * commitment) are named in `bad` and, when fewer than `t` good ones remain,
+ * in the ERR_NOT_ENOUGH_SHARES error.
  *
  * @param keys - the child's keys and measurement
  * @param req - a checked request (its buffers are consumed: wiped before return)
  * @param context - the used requests, the face pipeline, clock, and shares opened ahead
  * @returns the signed decision and its summary (the score only when the manifest policy reveals it)
- * @throws {BioshardError} ERR_STALE when a share's request time is outside the freshness window; ERR_REPLAY when a share's request was already matched; ERR_BUSY when the enclave cannot remember more requests
+ * @throws {BioshardError} ERR_STALE when a share's request time is outside the freshness window;
+ *   ERR_REPLAY when a share's request was already matched; ERR_BUSY when the enclave cannot remember more requests
  * @throws {NotEnoughSharesError} ERR_NOT_ENOUGH_SHARES with `bad` when fewer than `t` shares open and match their commitments (nothing is consumed)
  * @throws {DecryptError} ERR_DECRYPT when `t` committed shares combine into an envelope that does not authenticate
  * @throws {DecodeError} ERR_DECODE when the manifest or the template is malformed, or the template disagrees with its envelope's modality or model
- * @throws {BioshardError} ERR_BAD_REQUEST when the probe's dimension or kind does not fit the template or this enclave; ERR_ERASED, ERR_EXPIRED from the manifest; ERR_NO_FACE, ERR_LOW_QUALITY, ERR_DECODE from the face pipeline
+ * @throws {BioshardError} ERR_BAD_REQUEST when the probe's dimension or kind does not fit the template or this enclave;
+ *   ERR_ERASED, ERR_EXPIRED from the manifest; ERR_NO_FACE, ERR_LOW_QUALITY, ERR_DECODE from the face pipeline
  * @example const result = await runMatch(keys, checkMatchRequest(msg.req), { consumed, embedder, opened: kept.take(session) })
  */
 export async function runMatch (keys: EnclaveKeys, req: MatchRequest, context: MatchContext): Promise<MatchResult> {

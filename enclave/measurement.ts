@@ -1,24 +1,9 @@
 /**
  * The enclave measurement: one hash naming the code an enclave runs, the
- * runtime that runs it, the isolation flags it runs under and, with image
- * probes, the face models and their configuration. Holders compare it with
- * the measurements a template's policy allows.
- *
- *     measurement = taggedHash(HASH.ENCLAVE_MEASUREMENT, canonical({
- *       v: 1,
- *       runtime: 'node v24.21.0 linux x64',
- *       flags: [non-path launch flags, in order],
- *       config: face configuration without file paths, or null,
- *       files: [[label, sha256(content)], …] sorted by label
- *     }))
- *
- * `files` covers every file the child may read: each file entry of the read
- * set, and every file under each directory entry (labels are
- * location-independent: `crypto/seal.ts`, `node_modules/cborg/lib/encode.js`,
- * `face-model/embedder`), so two checkouts of the same code on the same
- * runtime measure the same, and changing any byte the child could load
- * changes the measurement. A symbolic link inside a directory entry is
- * recorded by its target text, not followed.
+ * runtime, the isolation flags and, with image probes, the face models and
+ * their configuration. Holders compare it with the measurements a template's
+ * policy allows, so it must change with any byte the child could load and with
+ * nothing else (see {@link measure}).
  *
  * @module
  */
@@ -54,7 +39,7 @@ const CHUNK = 1 << 20
 
 function fileDigest (path: string): Uint8Array {
   const h = createHash('sha256')
-  // Chunked: the face runtime's native library alone is 45 MB.
+  // Chunked: the face runtime's native library is large.
   const fd = openSync(path, 'r')
   try {
     const buf = Buffer.allocUnsafe(CHUNK)
@@ -77,7 +62,12 @@ function expand (label: string, path: string, out: Array<[string, Uint8Array]>):
 }
 
 /**
- * The `[label, sha256]` list a measurement commits to, sorted by label.
+ * The `[label, sha256]` list a measurement commits to, sorted by label: each
+ * file entry of the read set, and every file under each directory entry.
+ * Labels are location-independent (`crypto/seal.ts`,
+ * `node_modules/cborg/lib/encode.js`, `face-model/embedder`), so two checkouts
+ * of the same code on the same runtime measure the same. A symbolic link inside
+ * a directory entry is recorded by its target text, not followed.
  *
  * @param entries - the read set
  * @returns one pair per readable file
@@ -98,7 +88,15 @@ export function runtimeDescription (): string {
 }
 
 /**
- * Compute the measurement.
+ * Compute the measurement:
+ *
+ *     measurement = taggedHash(HASH.ENCLAVE_MEASUREMENT, canonical({
+ *       v: 1,
+ *       runtime: 'node v24.21.0 linux x64',
+ *       flags: [non-path launch flags, in order],
+ *       config: face configuration without file paths, or null,
+ *       files: [[label, sha256(content)], …] sorted by label   (see measuredFiles)
+ *     }))
  *
  * @param input - read set, flags, configuration and optionally the runtime
  * @returns 32 bytes

@@ -154,7 +154,9 @@ export function checkMatchRequest (req: unknown): MatchRequest {
   const probe = p as MatchProbe
   if (probe.kind === 'embedding') {
     if (!(probe.vector instanceof Float32Array)) throw new TypeError('req.probe.vector must be a Float32Array')
-    if (probe.vector.length < 1 || probe.vector.length > TEMPLATE_MAX_DIM) throw new RangeError(`req.probe.vector must have 1..${TEMPLATE_MAX_DIM} elements, got ${probe.vector.length}`)
+    if (probe.vector.length < 1 || probe.vector.length > TEMPLATE_MAX_DIM) {
+      throw new RangeError(`req.probe.vector must have 1..${TEMPLATE_MAX_DIM} elements, got ${probe.vector.length}`)
+    }
   } else if (probe.kind === 'image') {
     bytes(probe.bytes, 'req.probe.bytes', 1, MAX_IMAGE_BYTES)
   } else {
@@ -195,7 +197,9 @@ function checkEarlyShare (s: unknown, name: string): asserts s is EarlyShare {
   if (share.x < 1 || share.x > 255) throw new RangeError(`${name}.x must be in [1, 255], got ${share.x}`)
   bytes(share.sealed, `${name}.sealed`, 1, MAX_SEALED_SHARE_BYTES)
   bytes(share.request, `${name}.request`, HASH_BYTES, HASH_BYTES)
-  if (typeof share.time !== 'number' || !Number.isSafeInteger(share.time) || share.time < 0) throw new TypeError(`${name}.time must be a non-negative integer (ms)`)
+  if (typeof share.time !== 'number' || !Number.isSafeInteger(share.time) || share.time < 0) {
+    throw new TypeError(`${name}.time must be a non-negative integer (ms)`)
+  }
 }
 
 /**

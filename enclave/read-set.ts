@@ -1,22 +1,9 @@
 /**
  * The enclave's allowed read set: exactly the files and directories its code
  * needs, handed to Node's permission model as `--allow-fs-read` and hashed
- * into its measurement.
- *
- * - Project modules: the static import closure of the child entry
- *   (`enclave-main.ts`), plus `face-probe.ts`'s closure when raw image probes
- *   are enabled — individual files, never a directory.
- * - Packages those modules import: the whole package directory by default
- *   (@noble/ciphers, cborg, shamir-secret-sharing: small, pure JavaScript). Packages with
- *   native parts are narrowed to what loads on this platform, and their
- *   runtime dependencies are listed by hand: onnxruntime-node's declared
- *   dependencies include an installer and an HTTP proxy agent that it never
- *   loads at run time, and its directory holds binaries for five platforms
- *   (288 MB, of which 45 MB are this one's).
- * - Face model files, only when image probes are enabled.
- *
- * Paths are real paths (symlinks resolved), because Node's module loader
- * opens real paths and the permission model checks the path it opens.
+ * into its measurement. Paths are real paths (symlinks resolved), because
+ * Node's module loader opens real paths and the permission model checks the
+ * path it opens.
  *
  * @module
  */
@@ -99,7 +86,18 @@ function real (path: string, what: string): string {
 }
 
 /**
- * Compute the read set.
+ * Compute the read set:
+ *
+ * - project modules: the static import closure of the child entry
+ *   (`enclave-main.ts`), plus `face-probe.ts`'s closure when raw image probes
+ *   are enabled — individual files, never a directory;
+ * - packages those modules import: the whole package directory by default
+ *   (@noble/ciphers, cborg, shamir-secret-sharing: small, pure JavaScript).
+ *   Packages with native parts are narrowed to what loads on this platform, and
+ *   their runtime dependencies are listed by hand: onnxruntime-node's declared
+ *   dependencies include an installer and an HTTP proxy agent that it never
+ *   loads at run time, and its directory holds binaries for five platforms;
+ * - face model files, only when image probes are enabled.
  *
  * @param face - model files when image probes are enabled
  * @returns entries sorted by label, no label repeated
@@ -155,4 +153,3 @@ export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
 export function inReadSet (entries: readonly ReadEntry[], path: string): boolean {
   return entries.some((e) => e.path === path || (e.dir && path.startsWith(e.path + sep)))
 }
-

@@ -14,7 +14,10 @@ import { encodeCanonical, decodeCanonical } from '../crypto/canonical.ts'
 import { generateSigningKey, signingKeyFromSeed, type SigningKey } from '../crypto/sign.ts'
 import { randomBytes, toHex, fromHex, wipe } from '../crypto/bytes.ts'
 import { BioshardError } from '../errors.ts'
-import { issueNodeCert, issueTenantCert, issueVerifierCert, readNodeCert, readTenantCert, readVerifierCert, type NodeCert, type TenantCert, type VerifierCert } from '../protocol/certs.ts'
+import {
+  issueNodeCert, issueTenantCert, issueVerifierCert, readNodeCert, readTenantCert, readVerifierCert,
+  type NodeCert, type TenantCert, type VerifierCert
+} from '../protocol/certs.ts'
 import type { SignedWire } from '../protocol/signed.ts'
 import { NETWORK_ID } from '../protocol/fields.ts'
 import { writeSecretFile, readBytesFile, readJsonFile, ensurePrivateDir } from './files.ts'
@@ -23,6 +26,12 @@ const DAY_MS = 86_400_000
 
 /** The public description of an authority (what nodes are configured with). */
 export interface AuthorityInfo { network: string, publicKey: Uint8Array }
+
+/** An authority's description together with its signing key (what issues certificates). */
+export interface Authority { info: AuthorityInfo, key: SigningKey }
+
+/** A new key and the certificate issued for it (`seed` is the secret key material: store it, then wipe it). */
+export interface IssuedKey<C> { key: SigningKey, seed: Uint8Array, cert: C, bytes: Uint8Array }
 
 /** Create a new authority in `dir` (refuses if one exists). */
 export function initAuthority (dir: string): AuthorityInfo {
@@ -42,7 +51,9 @@ export function parseAuthorityInfo (value: unknown, where: string): AuthorityInf
   const v = value as { network?: unknown, publicKey?: unknown }
   if (typeof v !== 'object' || v === null) throw new BioshardError('ERR_CONFIG', `${where}: must be an object`)
   if (typeof v.network !== 'string' || !NETWORK_ID.test(v.network)) throw new BioshardError('ERR_CONFIG', `${where}: network must look like bsn-<16 hex>`)
-  if (typeof v.publicKey !== 'string' || !/^[0-9a-f]{64}$/.test(v.publicKey)) throw new BioshardError('ERR_CONFIG', `${where}: publicKey must be 64 hex characters`)
+  if (typeof v.publicKey !== 'string' || !/^[0-9a-f]{64}$/.test(v.publicKey)) {
+    throw new BioshardError('ERR_CONFIG', `${where}: publicKey must be 64 hex characters`)
+  }
   return { network: v.network, publicKey: fromHex(v.publicKey) }
 }
 
@@ -68,14 +79,16 @@ function window (v: Validity): { nb: number, na: number } {
 }
 
 /** Issue a node certificate for `peer` at `site`. */
-export function admitNode (authority: { info: AuthorityInfo, key: SigningKey }, peer: string, site: string, validity: Validity = {}): { wire: SignedWire, bytes: Uint8Array, cert: NodeCert } {
+export function admitNode (
+  authority: Authority, peer: string, site: string, validity: Validity = {}
+): { wire: SignedWire, bytes: Uint8Array, cert: NodeCert } {
   const wire = issueNodeCert({ network: authority.info.network, peer, site, ...window(validity) }, authority.key)
   const bytes = encodeCanonical(wire)
   return { wire, bytes, cert: readNodeCert(decodeCanonical(bytes, 4096, 'node certificate')) }
 }
 
 /** Issue a tenant certificate and a fresh tenant key. */
-export function admitTenant (authority: { info: AuthorityInfo, key: SigningKey }, name: string, validity: Validity = {}): { key: SigningKey, seed: Uint8Array, cert: TenantCert, bytes: Uint8Array } {
+export function admitTenant (authority: Authority, name: string, validity: Validity = {}): IssuedKey<TenantCert> {
   const { key, seed } = generateSigningKey()
   const wire = issueTenantCert({ network: authority.info.network, key: key.publicKey, name, ...window(validity) }, authority.key)
   const bytes = encodeCanonical(wire)
@@ -83,7 +96,7 @@ export function admitTenant (authority: { info: AuthorityInfo, key: SigningKey }
 }
 
 /** Issue a verifier certificate and a fresh verifier key (tenant side). */
-export function authoriseVerifier (tenant: SigningKey, name: string, purposes: string[], validity: Validity = {}): { key: SigningKey, seed: Uint8Array, cert: VerifierCert, bytes: Uint8Array } {
+export function authoriseVerifier (tenant: SigningKey, name: string, purposes: string[], validity: Validity = {}): IssuedKey<VerifierCert> {
   const { key, seed } = generateSigningKey()
   const wire = issueVerifierCert({ key: key.publicKey, name, purposes, ...window(validity) }, tenant)
   const bytes = encodeCanonical(wire)

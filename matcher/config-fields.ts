@@ -6,9 +6,21 @@
  * @module
  */
 
-/** A finite number (optionally an integer) in `[min, max]`. */
-export function num (v: unknown, name: string, min: number, max: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new TypeError(`${name} must be ${integer ? 'an integer' : 'a finite number'}`)
+/** A finite number in `[min, max]`. */
+export function num (v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new TypeError(`${name} must be a finite number`)
+  }
+  return inRange(v, name, min, max)
+}
+
+/** An integer in `[min, max]`. */
+export function int (v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`)
+  return inRange(v, name, min, max)
+}
+
+function inRange (v: number, name: string, min: number, max: number): number {
   if (v < min || v > max) throw new RangeError(`${name} must be in [${min}, ${max}], got ${v}`)
   return v
 }

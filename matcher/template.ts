@@ -89,7 +89,9 @@ export function quantiseInt8 (v: Float32Array): { data: Int8Array, scale: number
 export function makeTemplate (embedding: Float32Array, opts: { modality: Modality, model: string, dtype?: TemplateDtype }): Template {
   checkVector(embedding, 'embedding')
   if (!MODALITIES.includes(opts?.modality)) throw new TypeError(`opts.modality must be one of ${MODALITIES.join(', ')}`)
-  if (typeof opts.model !== 'string' || !MODEL_ID_PATTERN.test(opts.model)) throw new TypeError('opts.model must be a model id matching ' + String(MODEL_ID_PATTERN))
+  if (typeof opts.model !== 'string' || !MODEL_ID_PATTERN.test(opts.model)) {
+    throw new TypeError('opts.model must be a model id matching ' + String(MODEL_ID_PATTERN))
+  }
   const dtype = opts.dtype ?? 'f32'
   if (!DTYPES.includes(dtype)) throw new TypeError(`opts.dtype must be one of ${DTYPES.join(', ')}`)
   const dim = embedding.length

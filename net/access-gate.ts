@@ -1,6 +1,6 @@
 /**
- * Who may use which protocol (DESIGN trust rule: "unadmitted peers get
- * nothing but admission, identify and ping"). Every `/bioshard/` protocol
+ * Who may use which protocol (docs/architecture.md, "Trust rules": "Unadmitted
+ * peers get nothing but admission, identify and ping"). Every `/bioshard/` protocol
  * but admission — the DHT and the holder protocols, and any added later — is
  * served only to peers the node authorises (admitted nodes and clients that
  * proved a certificate of this network); so an unadmitted peer can neither

@@ -1,7 +1,7 @@
 /**
  * A datastore in which a stored manifest record can only be replaced by one
- * the selector prefers (DESIGN: "a record may replace a stored one only when
- * the selector prefers it").
+ * the selector prefers (docs/architecture.md, "Trust rules": "a record replaces
+ * a stored one only when the selector prefers it").
  *
  * kad-dht's PUT_VALUE handler validates an incoming record and then writes it
  * over whatever the node held under that key, without consulting the

@@ -170,4 +170,3 @@ export function writeConfig (dir: string, config: NodeConfig): void {
 export function authorityKeys (config: NodeConfig): Uint8Array[] {
   return config.authorities.map((a) => fromHex(a, 'authority'))
 }
-

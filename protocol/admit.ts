@@ -121,7 +121,9 @@ export function readAdmitMessage (value: unknown): AdmitMessage {
 export function admitMessageWire (entries: readonly RosterEntry[], client?: unknown): unknown {
   return {
     v: WIRE_VERSION,
-    entries: entries.slice(0, MAX_ROSTER_ENTRIES).map((e) => e.addrs !== undefined ? { cert: toWire(e.cert), addrs: toWire(e.addrs) } : { cert: toWire(e.cert) }),
+    entries: entries.slice(0, MAX_ROSTER_ENTRIES).map((e) => (
+      e.addrs !== undefined ? { cert: toWire(e.cert), addrs: toWire(e.addrs) } : { cert: toWire(e.cert) }
+    )),
     ...(client !== undefined ? { client } : {})
   }
 }

@@ -18,7 +18,15 @@ import { KEY_BYTES, HASH_BYTES, WIRE_VERSION } from './constants.ts'
  * `key`: the enclave's X25519 key that holders seal shares to; `signer`: the
  * enclave's Ed25519 key that signs match decisions; both generated inside it.
  */
-export interface AttestationBody { v: number, kind: 'process', key: Uint8Array, signer: Uint8Array, measurement: Uint8Array, verifier: Uint8Array, time: number }
+export interface AttestationBody {
+  v: number
+  kind: 'process'
+  key: Uint8Array
+  signer: Uint8Array
+  measurement: Uint8Array
+  verifier: Uint8Array
+  time: number
+}
 export type Attestation = Signed<AttestationBody>
 
 /** Decode an attestation body. @throws {DecodeError} */
@@ -54,5 +62,14 @@ export const processAttestation: AttestationVerifier = {
 
 /** Sign a process attestation for an enclave (verifier side). */
 export function attestProcess (enclave: { key: Uint8Array, signer: Uint8Array, measurement: Uint8Array }, verifier: SigningKey, time = Date.now()): SignedWire {
-  return signBody(SIG.ATTESTATION, { v: WIRE_VERSION, kind: 'process', key: enclave.key, signer: enclave.signer, measurement: enclave.measurement, verifier: verifier.publicKey, time } satisfies AttestationBody, verifier)
+  const body: AttestationBody = {
+    v: WIRE_VERSION,
+    kind: 'process',
+    key: enclave.key,
+    signer: enclave.signer,
+    measurement: enclave.measurement,
+    verifier: verifier.publicKey,
+    time
+  }
+  return signBody(SIG.ATTESTATION, body, verifier)
 }

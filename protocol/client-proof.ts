@@ -65,7 +65,9 @@ export function readClientProof (value: unknown): ClientProof {
   const kind = kindOf(m.cert)
   const cert = kind === 'tenant' ? readTenantCert(m.cert) : kind === 'verifier' ? readVerifierCert(m.cert) : undefined
   if (cert === undefined) throw new DecodeError(`${what}: cert must be a tenant or a verifier certificate`)
-  if ((cert.body.kind === 'verifier') !== (m.chain !== undefined)) throw new DecodeError(`${what}: a verifier certificate needs its tenant's certificate in chain, a tenant certificate none`)
+  if ((cert.body.kind === 'verifier') !== (m.chain !== undefined)) {
+    throw new DecodeError(`${what}: a verifier certificate needs its tenant's certificate in chain, a tenant certificate none`)
+  }
   return {
     cert,
     ...(m.chain !== undefined ? { chain: readTenantCert(m.chain) } : {}),
@@ -75,7 +77,11 @@ export function readClientProof (value: unknown): ClientProof {
 
 /** The wire form of a decoded proof. */
 export function clientProofWire (p: ClientProof): unknown {
-  return { cert: toWire<TenantCert['body'] | VerifierCert['body']>(p.cert), ...(p.chain !== undefined ? { chain: toWire(p.chain) } : {}), proof: toWire(p.proof) }
+  return {
+    cert: toWire<TenantCert['body'] | VerifierCert['body']>(p.cert),
+    ...(p.chain !== undefined ? { chain: toWire(p.chain) } : {}),
+    proof: toWire(p.proof)
+  }
 }
 
 /**
@@ -121,7 +127,9 @@ export function checkClientProof (p: ClientProof, peer: string, ctx: ClientProof
     const cert = p.cert as VerifierCert
     const tenant = p.chain as TenantCert
     checkTenant(tenant, anchor, now)
-    if (!equalBytes(cert.body.tenant, tenant.body.key)) throw new BioshardError('ERR_NOT_AUTHORISED', 'verifier certificate is from another tenant than its chain')
+    if (!equalBytes(cert.body.tenant, tenant.body.key)) {
+      throw new BioshardError('ERR_NOT_AUTHORISED', 'verifier certificate is from another tenant than its chain')
+    }
     verify(SIG.VERIFIER_CERT, cert, tenant.body.key, 'verifier certificate')
     if (now < cert.body.nb || now > cert.body.na) throw new BioshardError('ERR_EXPIRED', `verifier certificate of ${cert.body.name} is not valid now`)
     key = cert.body.key
@@ -135,4 +143,3 @@ export function checkClientProof (p: ClientProof, peer: string, ctx: ClientProof
   checkSigned(SIG.CLIENT_PROOF, p.proof, key, 'client proof')
   return until
 }
-

@@ -106,10 +106,13 @@ function decodeDecisionBody (value: unknown): DecisionBody {
     accept: boolField(m, 'accept', WHAT),
     nonce: bytesField(m, 'nonce', WHAT, { min: DECISION_NONCE_MIN_BYTES, max: DECISION_NONCE_MAX_BYTES }),
     time: intField(m, 'time', WHAT, { min: 0, max: Number.MAX_SAFE_INTEGER }),
-    bad: arrayField(m, 'bad', WHAT, { max: MAX_SHARES, item: (v, i) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 255) throw new DecodeError(`${WHAT}.bad[${i}] must be an integer in [1, 255]`)
-      return v
-    } }),
+    bad: arrayField(m, 'bad', WHAT, {
+      max: MAX_SHARES,
+      item: (v, i) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 255) throw new DecodeError(`${WHAT}.bad[${i}] must be an integer in [1, 255]`)
+        return v
+      }
+    }),
     measurement: bytesField(m, 'measurement', WHAT, { exact: HASH_BYTES })
   }
   // One encoding per statement: ascending, no repeats.

@@ -95,7 +95,16 @@ export function decodeFetchRequest (bytes: Uint8Array): FetchRequest {
 }
 
 /** Inputs of a fetch request; the attestation and certificate are passed in wire form. */
-export interface FetchRequestInit { templateId: Uint8Array, xs: number[], purpose: string, enclave: SignedWire, cert: SignedWire, sender: string, nonce: Uint8Array, time: number }
+export interface FetchRequestInit {
+  templateId: Uint8Array
+  xs: number[]
+  purpose: string
+  enclave: SignedWire
+  cert: SignedWire
+  sender: string
+  nonce: Uint8Array
+  time: number
+}
 
 function checkXs (xs: number[]): void {
   const problem = xsProblem(xs)
@@ -176,4 +185,3 @@ export const readFetchResponse = (v: unknown): FetchResponse => readSigned(v, 'f
 export function signFetchResponse (body: Omit<FetchResponseBody, 'v'>, holder: SigningKey): SignedWire {
   return signBody(SIG.FETCH_RESPONSE, { v: WIRE_VERSION, ...body }, holder)
 }
-

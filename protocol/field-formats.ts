@@ -28,4 +28,3 @@ export function peerField (m: CborMap, key: string, what: string): string {
 export function nameField (m: CborMap, key: string, what: string): string {
   return strField(m, key, what, { max: MAX_NAME_CHARS, pattern: NAME })
 }
-

@@ -1,6 +1,6 @@
 /**
  * The manifest: the public, tenant-signed description of one enrolment
- * (DESIGN.md, Data). It names every share's holder and commitment, the access
+ * (docs/architecture.md, "Data"). It names every share's holder and commitment, the access
  * policy and the consent record, and contains nothing biometric.
  *
  * @module
@@ -94,7 +94,10 @@ function decodePolicy (v: unknown): Policy {
   // Optional fields stay absent when absent, so the body re-encodes to the bytes the tenant signed.
   return {
     verifiers: arrayField(m, 'verifiers', what, { max: MAX_POLICY_ITEMS, item: key }),
-    purposes: arrayField(m, 'purposes', what, { max: MAX_POLICY_ITEMS, item: (p) => strField({ p }, 'p', `${what}.purposes[]`, { max: 64, pattern: PURPOSE }) }),
+    purposes: arrayField(m, 'purposes', what, {
+      max: MAX_POLICY_ITEMS,
+      item: (p) => strField({ p }, 'p', `${what}.purposes[]`, { max: 64, pattern: PURPOSE })
+    }),
     measurements: arrayField(m, 'measurements', what, { max: MAX_POLICY_ITEMS, item: hash }),
     ratePerMinute: intField(m, 'ratePerMinute', what, { min: 1, max: 1_000_000 }),
     ...('burst' in m ? { burst: intField(m, 'burst', what, { min: 1, max: 1_000_000 }) } : {}),
@@ -129,7 +132,9 @@ function decodeConsent (v: unknown): Consent {
 
 /** Decode and validate a manifest body. @throws {DecodeError} */
 export function decodeManifestBody (value: unknown): ManifestBody {
-  const m = asMap(value, WHAT, ['v', 'templateId', 'tenant', 'modality', 'model', 'dim', 'custody', 't', 'n', 'shares', 'policy', 'consent', 'seq', 'state', 'created'])
+  const m = asMap(value, WHAT, [
+    'v', 'templateId', 'tenant', 'modality', 'model', 'dim', 'custody', 't', 'n', 'shares', 'policy', 'consent', 'seq', 'state', 'created'
+  ])
   const t = intField(m, 't', WHAT, { min: 2, max: MAX_SHARES })
   const n = intField(m, 'n', WHAT, { min: t, max: MAX_SHARES })
   const shares = arrayField(m, 'shares', WHAT, { max: MAX_SHARES, item: decodeShareEntry })
@@ -138,7 +143,7 @@ export function decodeManifestBody (value: unknown): ManifestBody {
   const holders = new Set(shares.map((s) => s.holder))
   const sites = new Set(shares.map((s) => s.site))
   if (xs.size !== n) throw new BioshardError('ERR_DECODE', 'manifest repeats an x-coordinate')
-  // DESIGN: a template never has two shares at one node or at nodes of one site.
+  // docs/architecture.md, "Flows" (Enrol): a template never has two shares at one node or at nodes of one site.
   if (holders.size !== n || sites.size !== n) throw new BioshardError('ERR_DECODE', 'manifest places two shares at one holder or site')
   return {
     v: intField(m, 'v', WHAT, { min: WIRE_VERSION, max: WIRE_VERSION }),
@@ -195,7 +200,9 @@ export function checkManifest (m: Manifest, anchor: TrustAnchor, now: number, op
   if (!equalBytes(m.cert.body.key, m.body.tenant)) throw new BioshardError('ERR_NOT_AUTHORISED', 'manifest tenant does not match its certificate')
   checkSigned(SIG.MANIFEST, m, m.body.tenant, WHAT)
   checkConsent(m.body)
-  if (options.ignoreExpiry !== true && m.body.policy.expires !== 0 && now > m.body.policy.expires) throw new BioshardError('ERR_EXPIRED', 'enrolment has expired')
+  if (options.ignoreExpiry !== true && m.body.policy.expires !== 0 && now > m.body.policy.expires) {
+    throw new BioshardError('ERR_EXPIRED', 'enrolment has expired')
+  }
 }
 
 /** The bytes a subject signs to consent to one enrolment (by one tenant, at one time). */

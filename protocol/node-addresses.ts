@@ -41,7 +41,10 @@ export function decodeNodeAddressesBody (value: unknown): NodeAddressesBody {
     network: strField(m, 'network', what, { max: 32, pattern: NETWORK_ID }),
     peer: peerField(m, 'peer', what),
     seq: intField(m, 'seq', what, { min: 0, max: MAX_SEQ }),
-    addrs: arrayField(m, 'addrs', what, { max: MAX_ADDRS_PER_PEER, item: (a) => strField({ a }, 'a', `${what}.addrs[]`, { max: MAX_MULTIADDR_CHARS, pattern: MULTIADDR }) })
+    addrs: arrayField(m, 'addrs', what, {
+      max: MAX_ADDRS_PER_PEER,
+      item: (a) => strField({ a }, 'a', `${what}.addrs[]`, { max: MAX_MULTIADDR_CHARS, pattern: MULTIADDR })
+    })
   }
 }
 
@@ -56,7 +59,8 @@ export const readNodeAddresses = (v: unknown): NodeAddresses => readSigned(v, 'a
  * @example signNodeAddresses(keys.signing, { network, peer, seq: Date.now(), addrs: ['/ip4/10.0.0.1/tcp/4001'] })
  */
 export function signNodeAddresses (key: SigningKey, body: Omit<NodeAddressesBody, 'v' | 'kind'>): SignedWire {
-  return signBody(SIG.NODE_ADDRESSES, { v: WIRE_VERSION, kind: 'addrs', ...body, addrs: body.addrs.slice(0, MAX_ADDRS_PER_PEER) } satisfies NodeAddressesBody, key)
+  const signed: NodeAddressesBody = { v: WIRE_VERSION, kind: 'addrs', ...body, addrs: body.addrs.slice(0, MAX_ADDRS_PER_PEER) }
+  return signBody(SIG.NODE_ADDRESSES, signed, key)
 }
 
 /**

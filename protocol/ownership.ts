@@ -1,5 +1,5 @@
 /**
- * Template ownership as part of every key (DESIGN: trust rules). A template
+ * Template ownership as part of every key (docs/architecture.md, "Trust rules"). A template
  * id belongs to the tenant that first enrolled it; rather than remember that
  * binding somewhere and check it everywhere, the owner is named in the key
  * itself:

@@ -54,7 +54,9 @@ export function rankCandidates (templateId: Uint8Array, x: number, candidates: r
  * closest candidate whose site is not used yet and that `usable` accepts.
  * Returns undefined for an x with no candidate left (fewer distinct sites).
  */
-export function choosePlacement (templateId: Uint8Array, xs: readonly number[], candidates: readonly Candidate[], usable: (c: Candidate) => boolean = () => true): Array<Candidate | undefined> {
+export function choosePlacement (
+  templateId: Uint8Array, xs: readonly number[], candidates: readonly Candidate[], usable: (c: Candidate) => boolean = () => true
+): Array<Candidate | undefined> {
   const usedSites = new Set<string>()
   const out: Array<Candidate | undefined> = []
   for (const x of xs) {

@@ -27,7 +27,9 @@ export function validateManifestRecord (key: Uint8Array, value: Uint8Array, anch
   if (value.length > MAX_MANIFEST_BYTES) throw new BioshardError('ERR_TOO_LARGE', 'manifest record exceeds its size limit')
   const m = decodeManifest(value)
   // Ownership from the key alone: the key names the signing tenant and the id.
-  if (!isManifestKeyOf(key, m.body.tenant, m.body.templateId)) throw new BioshardError('ERR_NOT_AUTHORISED', 'record key does not name the manifest\'s tenant and template id')
+  if (!isManifestKeyOf(key, m.body.tenant, m.body.templateId)) {
+    throw new BioshardError('ERR_NOT_AUTHORISED', 'record key does not name the manifest\'s tenant and template id')
+  }
   checkManifest(m, anchor, now, { ignoreExpiry: true })
   return m
 }

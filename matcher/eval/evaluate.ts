@@ -20,7 +20,9 @@ import { listIdentityDir, scoreAllPairs, type ScoredPair } from './pairs.ts'
 import { detPoints, equalErrorRate, fnmrAtFmr, mean, type FmrThreshold, type OperatingPoint } from './metrics.ts'
 
 /** How the operating threshold is chosen, stated in every report. */
-export const THRESHOLD_RULE = 'smallest threshold whose empirical FMR is ≤ the target: with N impostor pairs at most ⌊target·N⌋ impostor scores may reach it (FMR resolution 1/N); when that is 0 the threshold sits just above the highest impostor score'
+export const THRESHOLD_RULE = 'smallest threshold whose empirical FMR is ≤ the target: ' +
+  'with N impostor pairs at most ⌊target·N⌋ impostor scores may reach it (FMR resolution 1/N); ' +
+  'when that is 0 the threshold sits just above the highest impostor score'
 
 /** Options of {@link evaluate}. */
 export interface EvalOptions {
@@ -157,7 +159,8 @@ export async function evaluate (dir: string, opts: EvalOptions = {}): Promise<Ev
   const pq = scoreAllPairs(identities, (i, j) => cosine(dequantised[i], dequantised[j]))
   for (const v of [...embeddings, ...dequantised]) v.fill(0)
   if (pf.genuine.length === 0 || pf.impostor.length === 0) {
-    throw new BioshardError('ERR_NOT_FOUND', `${dir}: need at least one genuine and one impostor pair, got ${pf.genuine.length} and ${pf.impostor.length} (${embeddings.length} of ${files.length} images embedded)`)
+    const got = `got ${pf.genuine.length} and ${pf.impostor.length} (${embeddings.length} of ${files.length} images embedded)`
+    throw new BioshardError('ERR_NOT_FOUND', `${dir}: need at least one genuine and one impostor pair, ${got}`)
   }
   const g = pf.genuine.map((p) => p.score)
   const im = pf.impostor.map((p) => p.score)
@@ -189,7 +192,14 @@ export async function evaluate (dir: string, opts: EvalOptions = {}): Promise<Ev
       intraOpThreads: cfg.intraOpThreads
     },
     thresholdRule: THRESHOLD_RULE,
-    images: { total: files.length, embedded: embeddings.length, failureToEnrolRate: files.length === 0 ? 0 : failures.length / files.length, failures, multiFace, qualityMin },
+    images: {
+      total: files.length,
+      embedded: embeddings.length,
+      failureToEnrolRate: files.length === 0 ? 0 : failures.length / files.length,
+      failures,
+      multiFace,
+      qualityMin
+    },
     identities: new Set(identities).size,
     pairs: { genuine: g.length, impostor: im.length, fmrResolution: 1 / im.length },
     f32: metricsOf(g, im, targetFmr),

@@ -10,7 +10,7 @@
 import { join } from 'node:path'
 import { sharedPath } from '../shared-path.ts'
 import { MODEL_ID_PATTERN } from '../template.ts'
-import { num, str } from '../config-fields.ts'
+import { int, num, str } from '../config-fields.ts'
 
 /** Model id of the shared embedder (foamliu/MobileFaceNet at commit a6cc9032). */
 export const SHARED_FACE_MODEL_ID = 'mobilefacenet-foamliu-a6cc9032'
@@ -166,18 +166,20 @@ export function resolveFaceConfig (init: FaceMatcherInit = {}): FaceMatcherConfi
   const q = { ...base.quality, ...init.quality }
   const detector: DetectorConfig = {
     model: str(d.model, 'detector.model'),
-    inputSize: num(d.inputSize, 'detector.inputSize', 32, 4096, true),
+    inputSize: int(d.inputSize, 'detector.inputSize', 32, 4096),
     upscale: (() => {
       if (typeof d.upscale !== 'boolean') throw new TypeError('detector.upscale must be a boolean')
       return d.upscale
     })(),
     strides: (() => {
-      if (!Array.isArray(d.strides) || d.strides.length === 0 || d.strides.length > 8) throw new TypeError('detector.strides must be a non-empty array of integers')
-      return d.strides.map((s, i) => num(s, `detector.strides[${i}]`, 1, 1024, true))
+      if (!Array.isArray(d.strides) || d.strides.length === 0 || d.strides.length > 8) {
+        throw new TypeError('detector.strides must be a non-empty array of integers')
+      }
+      return d.strides.map((s, i) => int(s, `detector.strides[${i}]`, 1, 1024))
     })(),
     scoreThreshold: num(d.scoreThreshold, 'detector.scoreThreshold', 0, 1),
     nmsIouThreshold: num(d.nmsIouThreshold, 'detector.nmsIouThreshold', 0, 1),
-    maxFaces: num(d.maxFaces, 'detector.maxFaces', 1, 10_000, true)
+    maxFaces: int(d.maxFaces, 'detector.maxFaces', 1, 10_000)
   }
   for (const s of detector.strides) if (detector.inputSize % s !== 0) throw new RangeError(`detector.inputSize must be a multiple of every stride (${s})`)
   if (!Array.isArray(e.template) || e.template.length !== 5) throw new TypeError('embedder.template must be 5 [x, y] points')
@@ -187,7 +189,7 @@ export function resolveFaceConfig (init: FaceMatcherInit = {}): FaceMatcherConfi
       if (typeof e.modelId !== 'string' || !MODEL_ID_PATTERN.test(e.modelId)) throw new TypeError('embedder.modelId must match ' + String(MODEL_ID_PATTERN))
       return e.modelId
     })(),
-    inputSize: num(e.inputSize, 'embedder.inputSize', 16, 1024, true),
+    inputSize: int(e.inputSize, 'embedder.inputSize', 16, 1024),
     mean: triple(e.mean, 'embedder.mean', -1e6),
     std: triple(e.std, 'embedder.std', 1e-9),
     template: e.template.map((p, i) => {
@@ -208,8 +210,8 @@ export function resolveFaceConfig (init: FaceMatcherInit = {}): FaceMatcherConfi
     detector,
     embedder,
     quality,
-    intraOpThreads: num(init.intraOpThreads ?? base.intraOpThreads, 'intraOpThreads', 1, 256, true),
-    maxImageBytes: num(init.maxImageBytes ?? base.maxImageBytes, 'maxImageBytes', 1, 2 ** 31, true),
-    maxImagePixels: num(init.maxImagePixels ?? base.maxImagePixels, 'maxImagePixels', 1, 2 ** 31, true)
+    intraOpThreads: int(init.intraOpThreads ?? base.intraOpThreads, 'intraOpThreads', 1, 256),
+    maxImageBytes: int(init.maxImageBytes ?? base.maxImageBytes, 'maxImageBytes', 1, 2 ** 31),
+    maxImagePixels: int(init.maxImagePixels ?? base.maxImagePixels, 'maxImagePixels', 1, 2 ** 31)
   }
 }

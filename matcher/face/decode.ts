@@ -62,7 +62,8 @@ export interface RgbImage {
  * @returns the upright RGB image
  * @throws {TypeError} when `bytes` is not a Uint8Array
  * @throws {TooLargeError} ERR_TOO_LARGE when `bytes` exceeds `limits.maxBytes`
- * @throws {DecodeError} ERR_DECODE when the bytes are not JPEG, PNG or WebP by their magic bytes (checked before decoding), are not a readable image, or exceed `limits.maxPixels`
+ * @throws {DecodeError} ERR_DECODE when the bytes are not JPEG, PNG or WebP by their magic bytes (checked before decoding),
+ *   are not a readable image, or exceed `limits.maxPixels`
  * @example const img = await decodeImage(await readFile('me.jpg'), { maxBytes: 20e6, maxPixels: 40e6 })
  */
 export async function decodeImage (bytes: Uint8Array, limits: { maxBytes: number, maxPixels: number }): Promise<RgbImage> {

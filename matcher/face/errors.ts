@@ -21,7 +21,8 @@ export class LowQualityError extends BioshardError {
   readonly quality: FaceQuality
   readonly floor: number
   constructor (quality: FaceQuality, floor: number) {
-    super('ERR_LOW_QUALITY', `face quality ${quality.score.toFixed(3)} is below the floor ${floor} (face ${quality.faceSize.toFixed(0)} px, sharpness ${quality.sharpness.toFixed(1)})`)
+    const measured = `face ${quality.faceSize.toFixed(0)} px, sharpness ${quality.sharpness.toFixed(1)}`
+    super('ERR_LOW_QUALITY', `face quality ${quality.score.toFixed(3)} is below the floor ${floor} (${measured})`)
     this.name = 'LowQualityError'
     this.quality = quality
     this.floor = floor

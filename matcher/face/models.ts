@@ -128,7 +128,9 @@ export async function loadEmbedder (cfg: EmbedderConfig, threads: number): Promi
     const run = async (data: Float32Array): Promise<Float32Array> => {
       const res = await session.run({ [inputName]: new ort.Tensor('float32', data, [1, 3, N, N]) })
       const t = res[outputName]
-      if (t.type !== 'float32' || t.dims.length !== 2 || t.dims[0] !== 1) throw new ModelError(`embedder output must be float32 [1,D], got ${t.type} [${t.dims.join(',')}]`)
+      if (t.type !== 'float32' || t.dims.length !== 2 || t.dims[0] !== 1) {
+        throw new ModelError(`embedder output must be float32 [1,D], got ${t.type} [${t.dims.join(',')}]`)
+      }
       return t.data as Float32Array
     }
     const probe = await run(new Float32Array(3 * N * N))

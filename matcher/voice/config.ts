@@ -11,7 +11,7 @@
  * @module
  */
 import { MODEL_ID_PATTERN } from '../template.ts'
-import { num, str } from '../config-fields.ts'
+import { int, num, str } from '../config-fields.ts'
 
 /** The only sample rate the filterbank accepts: what speaker models are trained on. */
 export const VOICE_SAMPLE_RATE = 16_000
@@ -139,7 +139,7 @@ export function resolveFbankOptions (init: Partial<FbankOptions> = {}, name = 'f
   const nyquist = VOICE_SAMPLE_RATE / 2
   const out: FbankOptions = {
     // Kaldi refuses fewer than 3 bins; more than 256 would leave filters without an FFT bin.
-    numMelBins: num(o.numMelBins, `${name}.numMelBins`, 3, 256, true),
+    numMelBins: int(o.numMelBins, `${name}.numMelBins`, 3, 256),
     lowFreq: num(o.lowFreq, `${name}.lowFreq`, 0, nyquist),
     highFreq: num(o.highFreq, `${name}.highFreq`, -nyquist, nyquist),
     waveformScale: num(o.waveformScale, `${name}.waveformScale`, 1e-6, 1e6),
@@ -172,9 +172,9 @@ export function resolveModelConfig (init: VoiceConfigInit['model'], name = 'mode
     inputName: m.inputName === undefined ? undefined : str(m.inputName, `${name}.inputName`),
     outputName: m.outputName === undefined ? undefined : str(m.outputName, `${name}.outputName`),
     layout,
-    featureDim: num(m.featureDim ?? DEFAULT_FBANK.numMelBins, `${name}.featureDim`, 1, 1024, true),
-    outputDim: m.outputDim === undefined ? undefined : num(m.outputDim, `${name}.outputDim`, 1, 4096, true),
-    intraOpThreads: num(m.intraOpThreads ?? 1, `${name}.intraOpThreads`, 1, 64, true)
+    featureDim: int(m.featureDim ?? DEFAULT_FBANK.numMelBins, `${name}.featureDim`, 1, 1024),
+    outputDim: m.outputDim === undefined ? undefined : int(m.outputDim, `${name}.outputDim`, 1, 4096),
+    intraOpThreads: int(m.intraOpThreads ?? 1, `${name}.intraOpThreads`, 1, 64)
   }
 }
 

@@ -1,41 +1,9 @@
 /**
  * Kaldi log-mel filterbank features, as `compute-fbank-feats` and
- * `torchaudio.compliance.kaldi.fbank` compute them with their defaults
- * (dither 0, as torchaudio defaults and as inference wants), plus the
- * per-utterance mean subtraction speaker models are trained with. Each step,
- * in Kaldi's order (feature-window.cc, mel-computations.cc, feature-fbank.cc):
- *
- * 1. Scale samples to int16 units (`waveformScale`, default 32768): Kaldi reads
- *    the integers from the file, and models trained on its features learnt
- *    that absolute level.
- * 2. Frames of 400 samples (25 ms) every 160 (10 ms), `snip_edges=true`:
- *    only frames lying wholly inside the signal, so `1 + ⌊(N − 400)/160⌋` frames
- *    and no invented samples at the edges.
- * 3. No dither: Kaldi's default adds Gaussian noise to avoid log(0) in digital
- *    silence; inference must be deterministic, and the log floor (step 10)
- *    covers silence instead.
- * 4. Remove each frame's DC offset (its mean), so a constant bias in cheap
- *    microphones does not leak into the low bins.
- * 5. Pre-emphasis `s[i] −= 0.97·s[i−1]`, with `s[−1] = s[0]` (Kaldi replicates
- *    the first sample): flattens speech's spectral tilt so high bins are not
- *    drowned by low ones.
- * 6. Povey window `(0.5 − 0.5·cos(2πi/(L−1)))^0.85`: Kaldi's Hann variant that
- *    is zero at both ends but less peaked (or, as an option for models trained
- *    that way, Hamming `0.54 − 0.46·cos(2πi/(L−1))`), to limit spectral leakage.
- * 7. Zero-pad to 512 (next power of two), for a fast FFT; it only interpolates
- *    the spectrum.
- * 8. Power spectrum |X[k]|², k = 0…256 (bin width 31.25 Hz).
- * 9. 80 triangular filters equally spaced on the Kaldi mel scale
- *    `1127·ln(1 + f/700)` between 20 Hz and Nyquist, each spanning its two
- *    neighbours' centres; triangles are linear in mel (not Hz), weights are
- *    not area-normalised, and the Nyquist bin gets no weight, all as in Kaldi.
- * 10. Natural log of each filter energy, floored at float32 epsilon (2^−23)
- *    so silence gives a finite value.
- * 11. CMN: subtract each bin's mean over the utterance's frames, removing the
- *    channel (microphone, room) and the level, which say nothing about the speaker.
- *
- * Arithmetic is float64 throughout (Kaldi and torchaudio use float32), and
- * the result is rounded to float32 once at the end.
+ * `torchaudio.compliance.kaldi.fbank` compute them with their defaults (no
+ * dither), plus the per-utterance mean subtraction speaker models are trained
+ * with: a model only recognises the features it was trained on, so each step
+ * follows Kaldi's (see {@link fbank}).
  *
  * @module
  */
@@ -127,7 +95,40 @@ function melFilters (o: FbankOptions): MelFilter[] {
 }
 
 /**
- * Compute Kaldi log-mel filterbank features.
+ * Compute Kaldi log-mel filterbank features, in Kaldi's order
+ * (feature-window.cc, mel-computations.cc, feature-fbank.cc):
+ *
+ * 1. Scale samples to int16 units (`waveformScale`, default 32768): Kaldi reads
+ *    the integers from the file, and models trained on its features learnt
+ *    that absolute level.
+ * 2. Frames of 400 samples (25 ms) every 160 (10 ms), `snip_edges=true`:
+ *    only frames lying wholly inside the signal, so `1 + ⌊(N − 400)/160⌋` frames
+ *    and no invented samples at the edges.
+ * 3. No dither: Kaldi's default adds Gaussian noise to avoid log(0) in digital
+ *    silence; inference must be deterministic, and the log floor (step 10)
+ *    covers silence instead.
+ * 4. Remove each frame's DC offset (its mean), so a constant bias in cheap
+ *    microphones does not leak into the low bins.
+ * 5. Pre-emphasis `s[i] −= 0.97·s[i−1]`, with `s[−1] = s[0]` (Kaldi replicates
+ *    the first sample): flattens speech's spectral tilt so high bins are not
+ *    drowned by low ones.
+ * 6. Povey window `(0.5 − 0.5·cos(2πi/(L−1)))^0.85`: Kaldi's Hann variant that
+ *    is zero at both ends but less peaked (or, as an option for models trained
+ *    that way, Hamming `0.54 − 0.46·cos(2πi/(L−1))`), to limit spectral leakage.
+ * 7. Zero-pad to 512 (next power of two), for a fast FFT; it only interpolates
+ *    the spectrum.
+ * 8. Power spectrum |X[k]|², k = 0…256 (bin width 31.25 Hz).
+ * 9. 80 triangular filters equally spaced on the Kaldi mel scale
+ *    `1127·ln(1 + f/700)` between 20 Hz and Nyquist, each spanning its two
+ *    neighbours' centres; triangles are linear in mel (not Hz), weights are
+ *    not area-normalised, and the Nyquist bin gets no weight, all as in Kaldi.
+ * 10. Natural log of each filter energy, floored at float32 epsilon (2^−23)
+ *    so silence gives a finite value.
+ * 11. CMN: subtract each bin's mean over the utterance's frames, removing the
+ *    channel (microphone, room) and the level, which say nothing about the speaker.
+ *
+ * Arithmetic is float64 throughout (Kaldi and torchaudio use float32), and
+ * the result is rounded to float32 once at the end.
  *
  * @param samples - 16 kHz mono samples in [-1, 1] scale (as {@link parseWav} returns them); not modified
  * @param options - overrides of {@link DEFAULT_FBANK}

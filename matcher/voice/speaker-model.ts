@@ -52,7 +52,9 @@ function checkInputShape (shape: ReadonlyArray<number | string>, layout: Feature
   if (shape.length !== 3) throw modelError(`speaker model input '${name}' has rank ${shape.length}, expected 3 (${want})`)
   const [b, f, t] = layout === 'btf' ? [shape[0], shape[2], shape[1]] : [shape[0], shape[1], shape[2]]
   if (fixed(b) && b !== 1) throw modelError(`speaker model input '${name}' has batch size ${b}, expected 1 or dynamic`)
-  if (fixed(f) && f !== featureDim) throw modelError(`speaker model input '${name}' takes ${f} features per frame on the ${layout} layout's feature axis, configured ${featureDim}`)
+  if (fixed(f) && f !== featureDim) {
+    throw modelError(`speaker model input '${name}' takes ${f} features per frame on the ${layout} layout's feature axis, configured ${featureDim}`)
+  }
   if (fixed(t)) throw modelError(`speaker model input '${name}' has a fixed time axis of ${t} frames; export it with a dynamic axis`)
 }
 
@@ -61,6 +63,15 @@ function outputLength (dims: readonly number[], name: string): number {
   if (dims.length === 2 && dims[0] === 1) return dims[1]
   if (dims.length === 1) return dims[0]
   throw modelError(`speaker model output '${name}' has shape [${dims.join(', ')}], expected [1, D]`)
+}
+
+/** What {@link SpeakerModel.create} has checked and hands to the constructor. */
+interface LoadedModel {
+  config: SpeakerModelConfig
+  session: ort.InferenceSession
+  inputName: string
+  outputName: string
+  dim: number
 }
 
 /** A loaded speaker model. Create with {@link SpeakerModel.create}. */
@@ -74,12 +85,12 @@ export class SpeakerModel {
   private readonly outputName: string
   private closed = false
 
-  private constructor (config: SpeakerModelConfig, session: ort.InferenceSession, inputName: string, outputName: string, dim: number) {
-    this.config = config
-    this.session = session
-    this.inputName = inputName
-    this.outputName = outputName
-    this.dim = dim
+  private constructor (parts: LoadedModel) {
+    this.config = parts.config
+    this.session = parts.session
+    this.inputName = parts.inputName
+    this.outputName = parts.outputName
+    this.dim = parts.dim
   }
 
   /**
@@ -88,8 +99,10 @@ export class SpeakerModel {
    * @param init - `path` and `id`, plus names, layout, dims and threads as needed
    * @returns the ready model
    * @throws {TypeError|RangeError} for an invalid configuration
-   * @throws {BioshardError} ERR_MODEL when the file is missing or unreadable, a name is unknown, a shape disagrees with the configuration, or the probe run fails
-   * @example const m = await SpeakerModel.create({ path: 'wespeaker.onnx', id: 'wespeaker-resnet34', inputName: 'feats', outputName: 'embs', outputDim: 256 })
+   * @throws {BioshardError} ERR_MODEL when the file is missing or unreadable, a name is unknown, a shape disagrees with the configuration,
+   *   or the probe run fails
+   * @example
+   * const m = await SpeakerModel.create({ path: 'wespeaker.onnx', id: 'wespeaker-resnet34', inputName: 'feats', outputName: 'embs', outputDim: 256 })
    */
   static async create (init: VoiceConfigInit['model']): Promise<SpeakerModel> {
     const config = resolveModelConfig(init)
@@ -115,7 +128,10 @@ export class SpeakerModel {
       const inputName = pickName(config.inputName, session.inputNames, 'input')
       const outputName = pickName(config.outputName, session.outputNames, 'output')
       // Only one input is fed: a model that needs more (lengths, masks) cannot run here.
-      if (session.inputNames.length !== 1) throw modelError(`speaker model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); only single-input models are supported`)
+      if (session.inputNames.length !== 1) {
+        const names = session.inputNames.join(', ')
+        throw modelError(`speaker model has ${session.inputNames.length} inputs (${names}); only single-input models are supported`)
+      }
       const inMeta = tensorMeta(session.inputMetadata, inputName)
       checkInputShape(inMeta.shape, config.layout, config.featureDim, inputName)
       const outMeta = tensorMeta(session.outputMetadata, outputName)
@@ -136,8 +152,10 @@ export class SpeakerModel {
       const dim = outputLength(out.dims, outputName)
       out.dispose()
       if (dim < 1 || dim > 4096) throw modelError(`speaker model output has ${dim} dimensions, expected 1–4096`)
-      if (config.outputDim !== undefined && dim !== config.outputDim) throw modelError(`speaker model produced ${dim} dimensions, configured ${config.outputDim}`)
-      return new SpeakerModel(config, session, inputName, outputName, dim)
+      if (config.outputDim !== undefined && dim !== config.outputDim) {
+        throw modelError(`speaker model produced ${dim} dimensions, configured ${config.outputDim}`)
+      }
+      return new SpeakerModel({ config, session, inputName, outputName, dim })
     } catch (e) {
       await session.release().catch(() => {})
       throw e
@@ -155,11 +173,15 @@ export class SpeakerModel {
    */
   async embed (features: FbankFeatures): Promise<Float32Array> {
     if (this.closed) throw modelError('speaker model is closed')
-    if (features === null || typeof features !== 'object' || !(features.data instanceof Float32Array)) throw new TypeError('features must be { frames, bins, data: Float32Array }')
+    if (features === null || typeof features !== 'object' || !(features.data instanceof Float32Array)) {
+      throw new TypeError('features must be { frames, bins, data: Float32Array }')
+    }
     const { frames, bins, data } = features
     const F = this.config.featureDim
     if (bins !== F) throw new RangeError(`features.bins must be ${F}, got ${bins}`)
-    if (!Number.isInteger(frames) || frames < 1 || data.length !== frames * bins) throw new RangeError(`features.data must hold frames·bins values (frames ${frames}, bins ${bins}, got ${data.length})`)
+    if (!Number.isInteger(frames) || frames < 1 || data.length !== frames * bins) {
+      throw new RangeError(`features.data must hold frames·bins values (frames ${frames}, bins ${bins}, got ${data.length})`)
+    }
     // [T, F] is frame-major already; the feature-first layout needs a transposed copy.
     let input = data
     if (this.config.layout === 'bft') {

@@ -104,7 +104,9 @@ function checkSupported (f: Fmt, wantRate: number): 'pcm16' | 'float32' {
     throw new DecodeError(`WAV format tag 0x${f.tag.toString(16).padStart(4, '0')} is not supported; only PCM (1) and IEEE float (3)`)
   }
   if (f.channels !== 1) throw new DecodeError(`WAV has ${f.channels} channels; the voice pipeline needs mono`)
-  if (f.sampleRate !== wantRate) throw new DecodeError(`WAV sample rate is ${f.sampleRate} Hz; the voice pipeline needs ${wantRate} Hz (resample before enrolling)`)
+  if (f.sampleRate !== wantRate) {
+    throw new DecodeError(`WAV sample rate is ${f.sampleRate} Hz; the voice pipeline needs ${wantRate} Hz (resample before enrolling)`)
+  }
   return format
 }
 
@@ -123,8 +125,12 @@ export function parseWav (bytes: Uint8Array, options: ParseWavOptions = {}): Wav
   const b = abytes(bytes, undefined, 'bytes')
   const wantRate = options.sampleRate ?? VOICE_SAMPLE_RATE
   const maxSeconds = options.maxSeconds ?? 60
-  if (!Number.isInteger(wantRate) || wantRate < 1 || wantRate > 384_000) throw new RangeError(`options.sampleRate must be an integer in [1, 384000], got ${wantRate}`)
-  if (typeof maxSeconds !== 'number' || !(maxSeconds > 0) || maxSeconds > 3600) throw new RangeError(`options.maxSeconds must be in (0, 3600], got ${maxSeconds}`)
+  if (!Number.isInteger(wantRate) || wantRate < 1 || wantRate > 384_000) {
+    throw new RangeError(`options.sampleRate must be an integer in [1, 384000], got ${wantRate}`)
+  }
+  if (typeof maxSeconds !== 'number' || !(maxSeconds > 0) || maxSeconds > 3600) {
+    throw new RangeError(`options.maxSeconds must be in (0, 3600], got ${maxSeconds}`)
+  }
   const maxFrames = Math.floor(maxSeconds * wantRate)
   // Four bytes per sample is the widest format accepted, so this bounds the
   // work before a single header field is trusted.

@@ -1,5 +1,5 @@
 /**
- * Every refusal is charged (DESIGN, trust rules): against the peer id, and,
+ * Every refusal is charged (docs/architecture.md, "Trust rules"): against the peer id, and,
  * when the peer is not authenticated (neither an admitted node nor a
  * certified client), against its remote IP address too, since peer ids cost
  * nothing to make. Past the budget the peer (or address) is disconnected and

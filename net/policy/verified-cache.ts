@@ -33,8 +33,8 @@ import type { VerifierCert } from '../../protocol/certs.ts'
 import { processAttestation, type Attestation, type AttestationVerifier } from '../../protocol/attestation.ts'
 
 /**
- * Default number of remembered signatures. Each entry is one short string
- * (≈100 bytes with the map's overhead); a holder sees one certificate and a
+ * Default number of remembered signatures. Each entry is one short string;
+ * a holder sees one certificate and a
  * few attestations per verifier instance, so this covers thousands of them.
  */
 export const VERIFIED_CACHE_MAX = 4_096

@@ -1,6 +1,7 @@
 /**
- * The node's append-only, hash-chained audit log (DESIGN: "every
- * store/fetch/erase/refusal with who, what, why, when"), kept in the `audit`
+ * The node's append-only, hash-chained audit log (docs/architecture.md,
+ * "Data": "every store, fetch, erase and refusal with who, what, why and
+ * when"), kept in the `audit`
  * sublevel so an operator can hand it to a regulator and anyone can check it
  * offline with `bioshard audit verify`.
  *
@@ -13,7 +14,7 @@
  * on. The key is `seq` as 8-byte big-endian, so key order is chain order.
  *
  * Durability: appends are NOT fsync'd one by one — a synced write per fetch
- * would halve fetch throughput — and wait up to `flushMs` in memory to share
+ * would cost a large share of fetch throughput — and wait up to `flushMs` in memory to share
  * a write. A crash can therefore lose the newest entries (those still
  * waiting, and those written since the last synced write); the chain cannot
  * tell a lost tail from a shorter log, so such a loss shows only as a lower
@@ -373,4 +374,3 @@ export class AuditLog {
     return toHex(this.#head.hash)
   }
 }
-

@@ -1,6 +1,6 @@
 /**
- * Repeated refusals, aggregated (DESIGN: "repeated refusals are aggregated
- * in the audit log"). Without it a peer that sends refused requests as fast
+ * Repeated refusals, aggregated (docs/architecture.md, "Trust rules": "repeats
+ * are aggregated in the audit log"). Without it a peer that sends refused requests as fast
  * as it can writes one audit record per request, and the log grows by
  * gigabytes a day.
  *

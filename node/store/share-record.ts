@@ -1,6 +1,6 @@
 /**
  * The at-rest formats of one held share (format 2), so that erase can
- * destroy it (DESIGN: "Erase destroys"):
+ * destroy it (docs/architecture.md, "Trust rules": "Erase destroys"):
  *
  * - share record: `version(1) || x(1) || nonce(12) || ciphertext || tag(16)`,
  *   AES-256-GCM under a random key of this share alone, with

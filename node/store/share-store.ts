@@ -15,7 +15,7 @@
  * Every write is one LevelDB batch with `{ sync: true }`: the share and its
  * manifest copy (or, on erase, the deletions and the tombstone) land together
  * and are on disk before the promise resolves, so an acknowledged store
- * survives kill -9 and power loss (DESIGN invariant 6).
+ * survives kill -9 and power loss (docs/architecture.md, "Invariants", 6).
  *
  * Writes (and reads, so a get never sees a share without its manifest) are
  * serialised per slot; different slots proceed in parallel.
@@ -34,7 +34,7 @@
  * open and added to only after an erase batch is on disk, so `isErased` (asked
  * on every fetch and store) reads no disk and can never report an erase that
  * a crash would undo. Tombstones are kept forever, so this set grows by one
- * short string (≈80 bytes) per erased id.
+ * short string per erased id.
  *
  * @module
  */
