@@ -83,8 +83,16 @@ const manifest = { body: { templateId: randomBytes(32), tenant: randomBytes(32),
 const digest = randomBytes(32)
 const nonce = randomBytes(16)
 const init: DecisionInit = {
-  templateId: manifest.body.templateId, tenant: manifest.body.tenant, manifest: digest, seq: 4,
-  threshold: 0.5, accept: true, nonce, time: Date.now(), bad: [2], measurement: randomBytes(32)
+  templateId: manifest.body.templateId,
+  tenant: manifest.body.tenant,
+  manifest: digest,
+  seq: 4,
+  threshold: 0.5,
+  accept: true,
+  nonce,
+  time: Date.now(),
+  bad: [2],
+  measurement: randomBytes(32)
 }
 const resultOf = (d: DecisionInit, over: Partial<MatchResult> = {}): MatchResult =>
   ({ decision: signDecision(d, signer), accept: d.accept, threshold: d.threshold, bad: [...d.bad], ...(d.score !== undefined ? { score: d.score } : {}), ...over })

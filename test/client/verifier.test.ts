@@ -28,7 +28,6 @@ const MODEL = 'synthetic-128'
 const alice = syntheticIdentity(128, rand)
 const bob = syntheticIdentity(128, rand)
 
-
 const nodeOf = (peer: string): SiteNode => net.nodes.find((n) => n.cert.body.peer === peer) as SiteNode
 
 const flow = suite('enroll → verify → erase')

@@ -19,13 +19,11 @@ const Canonical = suite('canonical')
 
 const MAX = 64 * 1024
 
-
 function seededBytes (rnd: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n)
   for (let i = 0; i < n; i++) out[i] = Math.floor(rnd() * 256)
   return out
 }
-
 
 /** Assert `f` throws DecodeError whose message contains `text`. */
 function decodeErrorNaming (f: () => unknown, text: string): void {

@@ -72,7 +72,6 @@ process.on('message', (m) => {
 process.send({ type: 'ready', key: pair.publicKey })
 `
 
-
 /** A window from the middle of each plaintext (the ends could be shared structure). */
 const middles = (plaintexts: Uint8Array[]): Uint8Array[] => plaintexts.map((p) => p.slice(100, 100 + WINDOW))
 

@@ -20,7 +20,6 @@ const Sign = suite('sign')
 
 const TAGS = Object.values(SIG) as SigTag[]
 
-
 function flipBit (b: Uint8Array, bit: number): Uint8Array {
   const out = b.slice()
   out[bit >> 3] ^= 1 << (bit & 7)

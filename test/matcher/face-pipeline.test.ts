@@ -34,7 +34,6 @@ async function rgbOf (path: string): Promise<Uint8Array> {
   return new Uint8Array(await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer())
 }
 
-
 const raw = (file: string): Uint8Array => new Uint8Array(readFileSync(sharedPath('data/faces/raw', file)))
 
 it('reproduces the reference embedding of every aligned crop (cosine > 0.999)', async () => {

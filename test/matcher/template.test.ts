@@ -19,7 +19,6 @@ function vector (dim: number, seed = 1): Float32Array {
   return l2normalise(v)
 }
 
-
 Tpl('round-trips a float32 template bit for bit', () => {
   const v = vector(128)
   const t = makeTemplate(v, { modality: 'face', model: MODEL })
