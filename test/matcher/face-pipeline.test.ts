@@ -16,7 +16,13 @@ import { hasCode, type ErrorCode } from '../../errors.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
 const Pipeline = suite('face pipeline')
-const NEEDED = ['models/face-detect-yunet.onnx', 'models/face-embed-mobilefacenet.onnx', 'data/faces/raw', 'data/faces/aligned', 'data/faces/reference-embeddings.json']
+const NEEDED = [
+  'models/face-detect-yunet.onnx',
+  'models/face-embed-mobilefacenet.onnx',
+  'data/faces/raw',
+  'data/faces/aligned',
+  'data/faces/reference-embeddings.json'
+]
 const HAVE = requireShared('face pipeline', NEEDED)
 const it = HAVE ? Pipeline : Pipeline.skip
 
