@@ -8,12 +8,27 @@ import { expectArgErrorAsync } from '../helpers/assert.ts'
 
 const Args = suite('createClient arguments')
 const authority = { network: 'bsn-0000000000000000', publicKey: new Uint8Array(32) }
+/** A bootstrap address nothing listens on: argument checks must refuse before any dial. */
+const UNREACHABLE = '/ip4/127.0.0.1/tcp/1'
 
 Args('an empty bootstrap list, a bad authority key and bad timeouts are refused by name', async () => {
   await expectArgErrorAsync(async () => await createClient({ bootstrap: [], authority, credentials: {} }), TypeError, 'bootstrap')
-  await expectArgErrorAsync(async () => await createClient({ bootstrap: ['/ip4/127.0.0.1/tcp/1'], authority: { ...authority, publicKey: new Uint8Array(3) }, credentials: {} }), RangeError, 'authority.publicKey')
-  await expectArgErrorAsync(async () => await createClient({ bootstrap: ['/ip4/127.0.0.1/tcp/1'], authority, credentials: {}, timeouts: { requestMs: -1 } }), RangeError, 'timeouts.requestMs')
-  await expectArgErrorAsync(async () => await createClient({ bootstrap: ['/ip4/127.0.0.1/tcp/1'], authority, credentials: {}, timeouts: { nope: 5 } as never }), TypeError, 'timeouts.nope')
+  const shortKey = { ...authority, publicKey: new Uint8Array(3) }
+  await expectArgErrorAsync(
+    async () => await createClient({ bootstrap: [UNREACHABLE], authority: shortKey, credentials: {} }),
+    RangeError,
+    'authority.publicKey'
+  )
+  await expectArgErrorAsync(
+    async () => await createClient({ bootstrap: [UNREACHABLE], authority, credentials: {}, timeouts: { requestMs: -1 } }),
+    RangeError,
+    'timeouts.requestMs'
+  )
+  await expectArgErrorAsync(
+    async () => await createClient({ bootstrap: [UNREACHABLE], authority, credentials: {}, timeouts: { nope: 5 } as never }),
+    TypeError,
+    'timeouts.nope'
+  )
 })
 
 Args.run()

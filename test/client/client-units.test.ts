@@ -32,9 +32,16 @@ constants('the defaults keep their relations: a request outlasts the hedge delay
 })
 
 constants('a hedge delay that is not below the request deadline is refused, by name, before any network work', async () => {
-  assert.throws(() => { checkTimeouts({ ...DEFAULT_TIMEOUTS, hedgeMs: DEFAULT_TIMEOUTS.requestMs }) }, (e: unknown) => e instanceof RangeError && /timeouts\.hedgeMs/.test(e.message))
+  assert.throws(
+    () => { checkTimeouts({ ...DEFAULT_TIMEOUTS, hedgeMs: DEFAULT_TIMEOUTS.requestMs }) },
+    (e: unknown) => e instanceof RangeError && /timeouts\.hedgeMs/.test(e.message)
+  )
   const authority = { network: 'bsn-0000000000000000', publicKey: new Uint8Array(32) }
-  await expectArgErrorAsync(async () => await createClient({ bootstrap: ['/ip4/127.0.0.1/tcp/1'], authority, credentials: {}, timeouts: { requestMs: 100, hedgeMs: 200 } }), RangeError, 'timeouts.hedgeMs')
+  await expectArgErrorAsync(
+    async () => await createClient({ bootstrap: ['/ip4/127.0.0.1/tcp/1'], authority, credentials: {}, timeouts: { requestMs: 100, hedgeMs: 200 } }),
+    RangeError,
+    'timeouts.hedgeMs'
+  )
 })
 
 constants.run()
@@ -83,11 +90,26 @@ const manifest = { body: { templateId: randomBytes(32), tenant: randomBytes(32),
 const digest = randomBytes(32)
 const nonce = randomBytes(16)
 const init: DecisionInit = {
-  templateId: manifest.body.templateId, tenant: manifest.body.tenant, manifest: digest, seq: 4,
-  threshold: 0.5, accept: true, nonce, time: Date.now(), bad: [2], measurement: randomBytes(32)
+  templateId: manifest.body.templateId,
+  tenant: manifest.body.tenant,
+  manifest: digest,
+  seq: 4,
+  threshold: 0.5,
+  accept: true,
+  nonce,
+  time: Date.now(),
+  bad: [2],
+  measurement: randomBytes(32)
 }
 const resultOf = (d: DecisionInit, over: Partial<MatchResult> = {}): MatchResult =>
-  ({ decision: signDecision(d, signer), accept: d.accept, threshold: d.threshold, bad: [...d.bad], ...(d.score !== undefined ? { score: d.score } : {}), ...over })
+  ({
+    decision: signDecision(d, signer),
+    accept: d.accept,
+    threshold: d.threshold,
+    bad: [...d.bad],
+    ...(d.score !== undefined ? { score: d.score } : {}),
+    ...over
+  })
 const expected = { signer: signer.publicKey, manifest, digest, nonce }
 
 decision('a decision that says what the result reports, about this manifest and nonce, passes', () => {

@@ -35,7 +35,8 @@ consent.after(async () => {
 consent('a prepared id carries the subject\'s signed consent to every holder; the subject erases with its own key', async () => {
   const subject = generateSigningKey().key
   const { templateId, tenant: tenantKey } = client.prepareEnrollment()
-  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId, consent: subjectConsent(templateId, tenantKey, subject) })
+  const consent = subjectConsent(templateId, tenantKey, subject)
+  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId, consent })
   assert.ok(equalBytes(r.templateId, templateId))
   assert.is(r.manifest.body.consent.by, 'subject')
   assert.ok(equalBytes(r.manifest.body.consent.subject as Uint8Array, subject.publicKey))
@@ -55,10 +56,14 @@ consent('an id not prepared here, an id used twice, and consent over another id 
   const subject = generateSigningKey().key
   const before = await shares()
   const stranger = randomBytes(32)
-  assert.is(await codeOfAsync(client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId: stranger, consent: subjectConsent(stranger, tenant.key.publicKey, subject) })), 'ERR_BAD_REQUEST')
+  const strangerConsent = subjectConsent(stranger, tenant.key.publicKey, subject)
+  const unprepared = client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId: stranger, consent: strangerConsent })
+  assert.is(await codeOfAsync(unprepared), 'ERR_BAD_REQUEST')
   const { templateId } = client.prepareEnrollment()
   const other = client.prepareEnrollment().templateId
-  assert.is(await codeOfAsync(client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId, consent: subjectConsent(other, tenant.key.publicKey, subject) })), 'ERR_BAD_SIGNATURE')
+  const otherConsent = subjectConsent(other, tenant.key.publicKey, subject)
+  const crossed = client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId, consent: otherConsent })
+  assert.is(await codeOfAsync(crossed), 'ERR_BAD_SIGNATURE')
   const once = client.prepareEnrollment().templateId
   await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId: once })
   assert.is(await codeOfAsync(client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 2, n: 3, templateId: once })), 'ERR_BAD_REQUEST')

@@ -34,7 +34,8 @@ const client = await clientHost(net)
 const tenant = net.tenant('acme')
 const verifier = net.verifier(tenant, ['login'])
 const enclave = await Enclave.start()
-const creds = { verifier: verifier.key, cert: verifier.wire, attestation: attestProcess({ key: enclave.publicKey, signer: enclave.signer, measurement: enclave.measurement }, verifier.key) }
+const attestation = attestProcess({ key: enclave.publicKey, signer: enclave.signer, measurement: enclave.measurement }, verifier.key)
+const creds = { verifier: verifier.key, cert: verifier.wire, attestation }
 const holders = net.nodes.slice(0, 3)
 
 interface Enrolment { manifest: Manifest, vector: Float32Array }
@@ -57,7 +58,8 @@ async function enrolAtHolders (policy: Partial<Policy> = {}): Promise<Enrolment>
     shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].cert.body.peer, site: holders[i].config.site, commitment: commitShare(templateId, s) })),
     policy: { measurements: [enclave.measurement], ...policy }
   })
-  await Promise.all(shares.map(async (s, i) => await storeShare(client.host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes, tenant: tenant.key })))
+  await Promise.all(shares.map(async (s, i) =>
+    await storeShare(client.host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes, tenant: tenant.key })))
   return { manifest, vector }
 }
 

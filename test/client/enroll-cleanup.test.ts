@@ -44,7 +44,15 @@ function failingContext (before: () => Promise<void> = async () => {}): ClientCo
   }
 }
 
-const input = (): EnrollInput => ({ template: randomBytes(512), modality: 'face', model: MODEL, dim: 128, t: 3, n: 5, policy: { measurements: [enclave.measurement] } })
+const input = (): EnrollInput => ({
+  template: randomBytes(512),
+  modality: 'face',
+  model: MODEL,
+  dim: 128,
+  t: 3,
+  n: 5,
+  policy: { measurements: [enclave.measurement] }
+})
 
 async function enrolFailure (ctx: ClientContext): Promise<EnrollError> {
   try {

@@ -22,7 +22,12 @@ if (!requireShared('raw face verify', PHOTOS)) {
   const net = await LocalNetwork.start({ nodes: 5 })
   await net.converged()
   const tenant = net.tenant('acme')
-  const client = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } }, enclave: { faceModel: { modelDir: sharedPath('models') } } })
+  const client = await createClient({
+    bootstrap: net.bootstrap,
+    authority: net.info,
+    credentials: { tenant: { key: tenant.key, cert: tenant.wire } },
+    enclave: { faceModel: { modelDir: sharedPath('models') } }
+  })
 
   Face('a genuine photo is accepted and an impostor photo rejected, with enclave-signed decisions', async () => {
     const r = await client.enroll({ template: { image: photo('amy', 1) }, modality: 'face' })

@@ -153,7 +153,8 @@ real('a stopped holder is refused and a spare serves; the t shares fetched recon
     const entries = e.manifest.body.shares.map((s) => ({ holder: s.holder, x: s.x }))
     await net.nodes.find((n) => n.cert.body.peer === entries[0].holder)?.stop()
     const prepared = prepareFetch(client.host, { templateId: e.templateId, xs: entries.map((s) => s.x), purpose: 'login', creds })
-    const request: HolderRequest<FetchResponse> = async (c, signal) => await sendFetch(client.host, c.holder, { x: c.x, prepared }, { signal, timeoutMs: 5_000 })
+    const request: HolderRequest<FetchResponse> = async (c, signal) =>
+      await sendFetch(client.host, c.holder, { x: c.x, prepared }, { signal, timeoutMs: 5_000 })
     const f = new HedgedFetch({ holders: entries, request, hedgeMs: NEVER_MS, deadlineMs: 30_000 })
     const r = await f.collect(2)
     assert.ok(r.complete, JSON.stringify(r.refused))

@@ -74,7 +74,8 @@ async function put (host: Host, key: Uint8Array, value: Uint8Array): Promise<num
 
 /** The manifest record a node holds for `key` in its own DHT store, if any. */
 async function localRecord (node: SiteNode, key: Uint8Array): Promise<Manifest | undefined> {
-  const ds = (node.libp2p as unknown as { components: { datastore: { query: (q: { prefix: string }) => AsyncIterable<{ value: Uint8Array }> } } }).components.datastore
+  type Datastore = { query: (q: { prefix: string }) => AsyncIterable<{ value: Uint8Array }> }
+  const ds = (node.libp2p as unknown as { components: { datastore: Datastore } }).components.datastore
   for await (const { value } of ds.query({ prefix: '/dht/record/' })) {
     const r = Libp2pRecord.deserialize(value)
     if (equalBytes(r.key, key)) return decodeManifest(r.value)
@@ -176,7 +177,11 @@ verifier('a manifest naming holders outside the roster is refused before any fet
 
 verifier('a manifest placing an admitted holder at another site than its certificate is refused (ERR_NOT_ADMITTED)', async () => {
   const templateId = randomBytes(32)
-  const m = forgedByB(templateId, { seq: 1, shares: [1, 2].map((x) => ({ x, holder: net.nodes[x - 1].cert.body.peer, site: `not-${net.nodes[x - 1].config.site}`, commitment: randomBytes(32) })) })
+  const shares = [1, 2].map((x) => {
+    const holder = net.nodes[x - 1]
+    return { x, holder: holder.cert.body.peer, site: `not-${holder.config.site}`, commitment: randomBytes(32) }
+  })
+  const m = forgedByB(templateId, { seq: 1, shares })
   await put(hostile.host, manifestKey(tenantB.key.publicKey, templateId), encodeManifest(m))
   assert.is(await codeOfAsync(b.verify({ templateId, probe: syntheticProbe(mallory, rand), purpose: 'login' })), 'ERR_NOT_ADMITTED')
 })

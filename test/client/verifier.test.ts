@@ -28,7 +28,6 @@ const MODEL = 'synthetic-128'
 const alice = syntheticIdentity(128, rand)
 const bob = syntheticIdentity(128, rand)
 
-
 const nodeOf = (peer: string): SiteNode => net.nodes.find((n) => n.cert.body.peer === peer) as SiteNode
 
 const flow = suite('enroll → verify → erase')
@@ -62,7 +61,8 @@ flow('an impostor probe is rejected', async () => {
 })
 
 flow('the manifest is found through the DHT by a second client that never saw it', async () => {
-  const other = await createClient({ bootstrap: net.bootstrap.slice(0, 1), authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
+  const credentials = { tenant: { key: tenant.key, cert: tenant.wire } }
+  const other = await createClient({ bootstrap: net.bootstrap.slice(0, 1), authority: net.info, credentials })
   try {
     const m = await other.manifest(aliceId)
     assert.is(m.body.seq, 1)
@@ -162,7 +162,8 @@ invariants('4: a fetch without a fresh, authorised, in-policy request returns no
     const s = m.body.shares[0]
     const enclave = testEnclave(rogueVerifier)
     // Another tenant's verifier is answered from its own tenant's slots only: nothing is held there.
-    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, { templateId: aliceId, x: s.x, purpose: 'login', creds: { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation } })), 'ERR_NOT_FOUND')
+    const creds = { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation }
+    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, { templateId: aliceId, x: s.x, purpose: 'login', creds })), 'ERR_NOT_FOUND')
   } finally {
     await plain.stop()
   }
@@ -187,7 +188,9 @@ invariants('5: after erase no holder returns the share and re-store of the id is
     const s = r.manifest.body.shares[0]
     // ERR_BUSY means the holder could not be reached yet (a transport failure, not a decision): ask again.
     let answer = 'ERR_BUSY'
-    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) answer = await codeOfAsync(storeShare(plain.host, s.holder, { manifest: r.manifest, x: s.x, share: randomBytes(64), tenant: tenant.key }))
+    for (let i = 0; i < 3 && answer === 'ERR_BUSY'; i++) {
+      answer = await codeOfAsync(storeShare(plain.host, s.holder, { manifest: r.manifest, x: s.x, share: randomBytes(64), tenant: tenant.key }))
+    }
     assert.is(answer, 'ERR_ERASED')
   } finally {
     await plain.stop()

@@ -16,7 +16,8 @@ const tenant = net.tenant('acme')
 const client = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
 const rand = prng(11)
 const alice = syntheticIdentity(128, rand)
-const enrolled = await client.enroll({ template: alice.slice(), modality: 'face', model: 'synthetic-128', t: 3, n: 5, policy: { ratePerMinute: 600, burst: 600 } })
+const policy = { ratePerMinute: 600, burst: 600 }
+const enrolled = await client.enroll({ template: alice.slice(), modality: 'face', model: 'synthetic-128', t: 3, n: 5, policy })
 const shares = enrolled.manifest.body.shares
 const stop = async (holder: string): Promise<void> => { await net.nodes.find((n) => n.cert.body.peer === holder)?.stop() }
 // Never the bootstrap node: the client keeps its DHT through it.

@@ -60,7 +60,10 @@ Envelope('opens a pinned envelope and binds exactly the canonical AAD {tag, temp
   // Format fixture: an envelope written by version 1; any change to the layout or AAD breaks it.
   const templateId = new Uint8Array(32).map((_, i) => i)
   const ctx: TemplateContext = { templateId, modality: 'face', model: 'arcface-r100@1' }
-  const secret = fromHex('013d1fc3e9e37f48cc624823619f4a5a2e5f788bdc8d5512e1e44e41d6bfb052a6c0e82ed2eb00019ecb74ed601a8c9c563130ff551ad2d2af1ad3502099d34aa0917f70e74a32d9e9fb3615f3')
+  const secret = fromHex(
+    '013d1fc3e9e37f48cc624823619f4a5a2e5f788bdc8d5512e1e44e41d6bfb052a6c0e82ed2eb' +
+    '00019ecb74ed601a8c9c563130ff551ad2d2af1ad3502099d34aa0917f70e74a32d9e9fb3615f3'
+  )
   const template = fromHex('0000803e000000bf0000803f0000003e')
   assert.equal(decryptTemplate(secret, ctx), template)
   assert.equal(Array.from(new Float32Array(decryptTemplate(secret, ctx).slice().buffer)), [0.25, -0.5, 1, 0.125])

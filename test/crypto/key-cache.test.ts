@@ -31,7 +31,8 @@ Cache('a key that fails to import is not cached', () => {
   const cache = new PublicKeyCache({ max: 4, importKey: (raw): KeyObject => createPublicKey({ key: Buffer.from(raw), format: 'der', type: 'spki' }) })
   assert.throws(() => cache.get(randomBytes(5)))
   assert.is(cache.size, 0)
-  assert.throws(() => new PublicKeyCache({ max: 0, importKey: () => { throw new Error('unused') } }), (e: Error) => e instanceof RangeError && e.message.includes('max'))
+  const importKey = (): never => { throw new Error('unused') }
+  assert.throws(() => new PublicKeyCache({ max: 0, importKey }), (e: Error) => e instanceof RangeError && e.message.includes('max'))
 })
 
 Cache('sign.ts verifies through its own bounded cache', () => {

@@ -59,7 +59,11 @@ function derive (): Record<string, string> {
 }
 
 Vector('the document lists every input and output', () => {
-  for (const k of ['skR', 'skE', 'template_id', 'x', 'request', 'time', 'manifest', 'salt', 'share', 'pkR', 'info', 'aad', 'enc', 'exporter_secret', 'message_key', 'sealed']) {
+  const fields = [
+    'skR', 'skE', 'template_id', 'x', 'request', 'time', 'manifest', 'salt',
+    'share', 'pkR', 'info', 'aad', 'enc', 'exporter_secret', 'message_key', 'sealed'
+  ]
+  for (const k of fields) {
     assert.ok(V[k] !== undefined, k)
   }
 })

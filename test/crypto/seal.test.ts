@@ -288,12 +288,13 @@ Seal('rejects malformed arguments with TypeError/RangeError naming them', () => 
   assert.throws(() => open(R, SEALED, INFO, undefined as unknown as Uint8Array), (e: Error) => e instanceof TypeError && e.message.includes('aad'))
   assert.throws(() => open(R, [1, 2, 3] as unknown as Uint8Array, INFO, AAD), (e: Error) => e instanceof TypeError && e.message.includes('sealed'))
   assert.throws(() => open({} as SealKeyPair, SEALED, INFO, AAD), (e: Error) => e instanceof TypeError && e.message.includes('recipient'))
-  assert.throws(() => open({ privateKey: R.privateKey, publicKey: new Uint8Array(5) }, SEALED, INFO, AAD), (e: Error) => e instanceof RangeError && e.message.includes('recipient.publicKey'))
+  const shortPublic = { privateKey: R.privateKey, publicKey: new Uint8Array(5) }
+  assert.throws(() => open(shortPublic, SEALED, INFO, AAD), (e: Error) => e instanceof RangeError && e.message.includes('recipient.publicKey'))
   assert.throws(() => sealKeyPairFromSecret(new Uint8Array(33)), (e: Error) => e instanceof RangeError && e.message.includes('secret'))
   assert.throws(() => new Sealer({ maxAgeMs: Number.NaN }), (e: Error) => e instanceof TypeError && e.message.includes('maxAgeMs'))
   assert.throws(() => new Sealer({ maxMessages: 0 }), (e: Error) => e instanceof RangeError && e.message.includes('maxMessages'))
   assert.throws(() => new Opener(R, { maxSenders: 0 }), (e: Error) => e instanceof RangeError && e.message.includes('maxSenders'))
-  assert.throws(() => new Opener({ privateKey: R.privateKey, publicKey: new Uint8Array(5) }), (e: Error) => e instanceof RangeError && e.message.includes('recipient.publicKey'))
+  assert.throws(() => new Opener(shortPublic), (e: Error) => e instanceof RangeError && e.message.includes('recipient.publicKey'))
 })
 
 Seal.run()

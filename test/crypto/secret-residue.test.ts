@@ -47,7 +47,11 @@ import { signAndEncode, readSigned, checkSigned } from ${JSON.stringify(SIGNED)}
 import { decodeCanonical, asMap, bytesField } from ${JSON.stringify(CANONICAL)}
 const pair = generateSealKeyPair()
 const signer = generateSigningKey()
-const unmask = (masked, mask) => { const out = new Uint8Array(masked.length); for (let i = 0; i < out.length; i++) out[i] = masked[i] ^ mask[i % mask.length]; return out }
+const unmask = (masked, mask) => {
+  const out = new Uint8Array(masked.length)
+  for (let i = 0; i < out.length; i++) out[i] = masked[i] ^ mask[i % mask.length]
+  return out
+}
 const TAG = 'bioshard/v1/sig/store-request'
 process.on('message', (m) => {
   if (m.type === 'open') for (const s of m.items) wipe(open(pair, s.sealed, s.info, s.aad))
@@ -61,7 +65,8 @@ process.on('message', (m) => {
     const key = signingKeyFromSeed(m.seed)
     for (const s of m.items) {
       const msg = unmask(s.masked, m.mask)
-      const req = readSigned(decodeCanonical(msg, 1 << 20, 'message'), 'message', (b) => ({ share: bytesField(asMap(b, 'body', ['x', 'share']), 'share', 'body') }))
+      const readBody = (b) => ({ share: bytesField(asMap(b, 'body', ['x', 'share']), 'share', 'body') })
+      const req = readSigned(decodeCanonical(msg, 1 << 20, 'message'), 'message', readBody)
       checkSigned(TAG, req, key.publicKey, 'message')
       wipe(req.body.share, req.bytes, msg)
     }
@@ -71,7 +76,6 @@ process.on('message', (m) => {
 })
 process.send({ type: 'ready', key: pair.publicKey })
 `
-
 
 /** A window from the middle of each plaintext (the ends could be shared structure). */
 const middles = (plaintexts: Uint8Array[]): Uint8Array[] => plaintexts.map((p) => p.slice(100, 100 + WINDOW))

@@ -17,7 +17,12 @@ import { enrol, near, request } from '../helpers/match-request.ts'
 const Child = suite('enclave child input')
 
 const plan = await planLaunch()
-const child: ChildProcess = spawn(process.execPath, plan.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', env: {}, cwd: REPO_ROOT })
+const child: ChildProcess = spawn(process.execPath, plan.args, {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  serialization: 'advanced',
+  env: {},
+  cwd: REPO_ROOT
+})
 const results = new Map<number, (m: Record<string, unknown>) => void>()
 let onReady: (m: Record<string, unknown>) => void = () => {}
 child.on('message', (m: Record<string, unknown>) => {

@@ -14,7 +14,20 @@ const Decision = suite('signed decision')
 const { key } = generateSigningKey()
 
 function init (over: Partial<DecisionInit> = {}): DecisionInit {
-  return { templateId: randomBytes(32), tenant: randomBytes(32), manifest: randomBytes(32), seq: 3, score: 0.81, threshold: 0.5, accept: true, nonce: randomBytes(16), time: 1_700_000_000_000, bad: [], measurement: randomBytes(32), ...over } as DecisionInit
+  return {
+    templateId: randomBytes(32),
+    tenant: randomBytes(32),
+    manifest: randomBytes(32),
+    seq: 3,
+    score: 0.81,
+    threshold: 0.5,
+    accept: true,
+    nonce: randomBytes(16),
+    time: 1_700_000_000_000,
+    bad: [],
+    measurement: randomBytes(32),
+    ...over
+  } as DecisionInit
 }
 
 function code (f: () => unknown): string {
@@ -106,13 +119,39 @@ Decision('refuses to sign an accept that contradicts score ≥ threshold', () =>
 })
 
 Decision('the decoder refuses a self-contradicting body even when signed', () => {
-  const body = { v: 1, templateId: randomBytes(32), tenant: randomBytes(32), manifest: randomBytes(32), seq: 1, score: 0.1, threshold: 0.5, accept: true, nonce: randomBytes(16), time: 1, bad: [], measurement: randomBytes(32) }
+  const body = {
+    v: 1,
+    templateId: randomBytes(32),
+    tenant: randomBytes(32),
+    manifest: randomBytes(32),
+    seq: 1,
+    score: 0.1,
+    threshold: 0.5,
+    accept: true,
+    nonce: randomBytes(16),
+    time: 1,
+    bad: [],
+    measurement: randomBytes(32)
+  }
   const bytes = encodeCanonical({ body, sig: sign(SIG.DECISION, encodeCanonical(body), key) })
   assert.is(code(() => decodeDecision(bytes)), 'ERR_DECODE')
 })
 
 Decision('the decoder refuses unsorted or repeated bad, unknown fields, out-of-range numbers', () => {
-  const base = { v: 1, templateId: randomBytes(32), tenant: randomBytes(32), manifest: randomBytes(32), seq: 1, score: 0.9, threshold: 0.5, accept: true, nonce: randomBytes(16), time: 1, bad: [] as number[], measurement: randomBytes(32) }
+  const base = {
+    v: 1,
+    templateId: randomBytes(32),
+    tenant: randomBytes(32),
+    manifest: randomBytes(32),
+    seq: 1,
+    score: 0.9,
+    threshold: 0.5,
+    accept: true,
+    nonce: randomBytes(16),
+    time: 1,
+    bad: [] as number[],
+    measurement: randomBytes(32)
+  }
   const signed = (b: Record<string, unknown>): Uint8Array => encodeCanonical({ body: b, sig: sign(SIG.DECISION, encodeCanonical(b), key) })
   assert.is(code(() => decodeDecision(signed({ ...base, bad: [3, 2] }))), 'ERR_DECODE')
   assert.is(code(() => decodeDecision(signed({ ...base, bad: [2, 2] }))), 'ERR_DECODE')

@@ -19,7 +19,14 @@ import { requireShared, sharedPath } from '../../matcher/shared-path.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
 const Face = suite('Enclave image probes')
-const HAVE = requireShared('enclave image probes', ['models/face-detect-yunet.onnx', 'models/face-embed-mobilefacenet.onnx', 'data/faces/raw/amy/amy2.png', 'data/faces/raw/sheldon/sheldon1.png', 'data/faces/reference-embeddings.json'])
+const NEEDED = [
+  'models/face-detect-yunet.onnx',
+  'models/face-embed-mobilefacenet.onnx',
+  'data/faces/raw/amy/amy2.png',
+  'data/faces/raw/sheldon/sheldon1.png',
+  'data/faces/reference-embeddings.json'
+]
+const HAVE = requireShared('enclave image probes', NEEDED)
 const it = HAVE ? Face : Face.skip
 const MODEL = SHARED_FACE_MODEL_ID
 // Shared-model figures: genuine pairs score 0.56–0.74 on average, impostors 0.02–0.05.
@@ -89,7 +96,19 @@ it('embedding probes still work, and the caller\'s photo buffer is left intact',
 it('the child loads addons and nothing more: no fs.write, child processes, workers; reads outside its set denied', () => {
   const iso = enclave.isolation
   assert.is(iso.addons, true)
-  assert.equal({ ...iso, addons: false }, { fsWrite: false, childProcess: false, worker: false, wasi: false, inspector: false, addons: false, readRoot: false, canaryRead: 'denied', networkModule: 'refused', fetch: false })
+  const confined = {
+    fsWrite: false,
+    childProcess: false,
+    worker: false,
+    wasi: false,
+    inspector: false,
+    addons: false,
+    readRoot: false,
+    canaryRead: 'denied',
+    networkModule: 'refused',
+    fetch: false
+  }
+  assert.equal({ ...iso, addons: false }, confined)
   assert.is(enclave.faceModel, MODEL)
 })
 

@@ -32,7 +32,12 @@ const ReadSet = suite('enclave read set')
 ReadSet('holds the child entry and what it imports, file by file, and the three packages it loads', () => {
   const entries = enclaveReadSet()
   const l = labels(entries)
-  for (const f of ['enclave/enclave-main.ts', 'enclave/match.ts', 'enclave/harden.ts', 'crypto/seal.ts', 'crypto/shares.ts', 'crypto/envelope.ts', 'matcher/template.ts', 'matcher/score.ts', 'protocol/decision.ts']) {
+  const childFiles = [
+    'enclave/enclave-main.ts', 'enclave/match.ts', 'enclave/harden.ts',
+    'crypto/seal.ts', 'crypto/shares.ts', 'crypto/envelope.ts',
+    'matcher/template.ts', 'matcher/score.ts', 'protocol/decision.ts'
+  ]
+  for (const f of childFiles) {
     assert.ok(l.includes(f), f)
   }
   assert.equal(entries.filter((e) => e.dir).map((e) => e.label), ['node_modules/@noble/ciphers', 'node_modules/cborg', 'node_modules/shamir-secret-sharing'])
@@ -41,7 +46,11 @@ ReadSet('holds the child entry and what it imports, file by file, and the three 
 
 ReadSet('leaves out host code, the network protocols, the face pipeline and any model without face models', () => {
   const l = labels(enclaveReadSet())
-  for (const f of ['enclave/enclave.ts', 'enclave/launch.ts', 'enclave/measurement.ts', 'protocol/fetch.ts', 'matcher/face/pipeline.ts', 'enclave/face-probe.ts', 'package.json']) {
+  const hostFiles = [
+    'enclave/enclave.ts', 'enclave/launch.ts', 'enclave/measurement.ts', 'protocol/fetch.ts',
+    'matcher/face/pipeline.ts', 'enclave/face-probe.ts', 'package.json'
+  ]
+  for (const f of hostFiles) {
     assert.not.ok(l.includes(f), f)
   }
   assert.not.ok(l.some((x) => x.startsWith('node/') || x.startsWith('face-model/') || x.includes('onnxruntime') || x.includes('sharp')))
@@ -51,14 +60,19 @@ if (haveModels) {
   ReadSet('with face models: the pipeline, this platform\'s native runtime only, and the two model files', () => {
     const entries = enclaveReadSet(FACE)
     const l = labels(entries)
-    for (const f of ['enclave/face-probe.ts', 'matcher/face/pipeline.ts', 'face-model/detector', 'face-model/embedder', 'node_modules/onnxruntime-common', 'node_modules/sharp/dist', 'node_modules/detect-libc', 'node_modules/semver', 'node_modules/@img/colour']) {
+    const faceEntries = [
+      'enclave/face-probe.ts', 'matcher/face/pipeline.ts', 'face-model/detector', 'face-model/embedder',
+      'node_modules/onnxruntime-common', 'node_modules/sharp/dist', 'node_modules/detect-libc', 'node_modules/semver', 'node_modules/@img/colour'
+    ]
+    for (const f of faceEntries) {
       assert.ok(l.includes(f), f)
     }
     assert.ok(l.includes(`node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}`))
     assert.not.ok(l.includes('node_modules/onnxruntime-node'), 'not the whole 288 MB package')
     assert.not.ok(l.some((x) => /global-agent|adm-zip/.test(x)), 'installer dependencies are never loaded')
     assert.not.ok(l.some((x) => x.startsWith('node_modules/sharp/src')))
-    assert.equal(l.filter((x) => !x.startsWith('node_modules/') && !x.startsWith('face-model/')), importClosure([ENCLAVE_ENTRY, FACE_PROBE_MODULE]).files.map((f) => relative(REPO_ROOT, f)))
+    const sources = l.filter((x) => !x.startsWith('node_modules/') && !x.startsWith('face-model/'))
+    assert.equal(sources, importClosure([ENCLAVE_ENTRY, FACE_PROBE_MODULE]).files.map((f) => relative(REPO_ROOT, f)))
   })
 } else {
   ReadSet.skip('with face models: the pipeline, this platform\'s native runtime only, and the two model files')
@@ -168,7 +182,9 @@ Network('no module the child loads imports a network built-in (Node 24 has no --
   const closure = importClosure(haveModels ? [ENCLAVE_ENTRY, FACE_PROBE_MODULE] : [ENCLAVE_ENTRY])
   assert.equal(closure.builtins.filter((b) => NETWORK.includes(b)), [])
   for (const [file, refs] of closure.edges) {
-    for (const r of refs) assert.not.ok(r.resolved.kind === 'builtin' && NETWORK.includes(r.resolved.name), `${relative(REPO_ROOT, file)} imports ${r.specifier}`)
+    for (const r of refs) {
+      assert.not.ok(r.resolved.kind === 'builtin' && NETWORK.includes(r.resolved.name), `${relative(REPO_ROOT, file)} imports ${r.specifier}`)
+    }
   }
   assert.ok(NETWORK.filter((n) => n !== 'undici').every((n) => REFUSED_BUILTINS.includes(n)), 'and the child refuses each at run time')
 })

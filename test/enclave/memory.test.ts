@@ -87,7 +87,8 @@ if (!CAN_SCAN) {
   const ahead = [sealedShares[0], sealedShares[1], sealedShares[3]]
   const probe = vector.map((v) => v + (Math.random() - 0.5) * 0.05)
   const target = { templateId: e.templateId, manifest: e.digest }
-  const result = await ask(host, 'result', { type: 'match', ahead, target, req: { manifest: e.manifestBytes, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } } })
+  const req = { manifest: e.manifestBytes, nonce: randomBytes(16), shares: sealedShares.slice(0, 3), probe: { kind: 'embedding', vector: probe } }
+  const result = await ask(host, 'result', { type: 'match', ahead, target, req })
 
   const secrets: Array<{ name: string, bytes: Uint8Array }> = [
     ...windows(templateBytes).map((bytes, i) => ({ name: `template encoding #${i}`, bytes })),
@@ -127,7 +128,8 @@ if (!CAN_SCAN) {
     const { path } = await ask(host, 'snapshot', { type: 'snapshot', path: join(dir, 'host.heapsnapshot') })
     const snap = readFileSync(path as string)
     assert.ok(snap.indexOf(controlString) >= 0, 'control: a held hex string appears in the snapshot')
-    assert.is(snap.indexOf(Buffer.from(control)), -1, 'as documented: typed-array contents never appear in a snapshot, so raw bytes are checked via /proc above')
+    const why = 'as documented: typed-array contents never appear in a snapshot, so raw bytes are checked via /proc above'
+    assert.is(snap.indexOf(Buffer.from(control)), -1, why)
     for (const { name, bytes } of secrets) {
       const b = Buffer.from(bytes)
       for (const form of [b, b.toString('hex'), b.toString('base64'), b.toString('base64url')]) {

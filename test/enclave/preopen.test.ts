@@ -32,7 +32,8 @@ function share (x: number): OpenedShare {
 }
 
 /** What a share of `e` is opened for. */
-const target = (e: { templateId: Uint8Array, digest: Uint8Array }): { templateId: Uint8Array, manifest: Uint8Array } => ({ templateId: e.templateId, manifest: e.digest })
+const target = (e: { templateId: Uint8Array, digest: Uint8Array }): { templateId: Uint8Array, manifest: Uint8Array } =>
+  ({ templateId: e.templateId, manifest: e.digest })
 
 // ---------------------------------------------------------------------------
 const Kept = suite('OpenedShares')

@@ -16,7 +16,12 @@ const pixels = sharp({ create: { width: 8, height: 6, channels: 3, background: {
 const bytesOf = async (s: Sharp): Promise<Uint8Array> => new Uint8Array(await s.toBuffer())
 
 Decode('JPEG, PNG and WebP decode to RGB', async () => {
-  for (const [format, bytes] of [['jpeg', await bytesOf(pixels.clone().jpeg())], ['png', await bytesOf(pixels.clone().png())], ['webp', await bytesOf(pixels.clone().webp())]] as const) {
+  const encoded = [
+    ['jpeg', await bytesOf(pixels.clone().jpeg())],
+    ['png', await bytesOf(pixels.clone().png())],
+    ['webp', await bytesOf(pixels.clone().webp())]
+  ] as const
+  for (const [format, bytes] of encoded) {
     assert.is(imageFormat(bytes), format)
     const img = await decodeImage(bytes, LIMITS)
     assert.is(img.width, 8, format)

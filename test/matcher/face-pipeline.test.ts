@@ -16,7 +16,13 @@ import { hasCode, type ErrorCode } from '../../errors.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 
 const Pipeline = suite('face pipeline')
-const NEEDED = ['models/face-detect-yunet.onnx', 'models/face-embed-mobilefacenet.onnx', 'data/faces/raw', 'data/faces/aligned', 'data/faces/reference-embeddings.json']
+const NEEDED = [
+  'models/face-detect-yunet.onnx',
+  'models/face-embed-mobilefacenet.onnx',
+  'data/faces/raw',
+  'data/faces/aligned',
+  'data/faces/reference-embeddings.json'
+]
 const HAVE = requireShared('face pipeline', NEEDED)
 const it = HAVE ? Pipeline : Pipeline.skip
 
@@ -33,7 +39,6 @@ Pipeline.after(async () => { if (HAVE) await matcher.close() })
 async function rgbOf (path: string): Promise<Uint8Array> {
   return new Uint8Array(await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer())
 }
-
 
 const raw = (file: string): Uint8Array => new Uint8Array(readFileSync(sharedPath('data/faces/raw', file)))
 

@@ -19,7 +19,6 @@ function vector (dim: number, seed = 1): Float32Array {
   return l2normalise(v)
 }
 
-
 Tpl('round-trips a float32 template bit for bit', () => {
   const v = vector(128)
   const t = makeTemplate(v, { modality: 'face', model: MODEL })
@@ -56,7 +55,8 @@ Tpl('quantiseInt8 uses the symmetric range [-127, 127] with max|v| at ±127', ()
 
 Tpl('encoding is canonical: the same template always gives the same bytes', () => {
   const v = vector(64, 3)
-  assert.equal(encodeTemplate(makeTemplate(v, { modality: 'face', model: MODEL, dtype: 'i8' })), encodeTemplate(makeTemplate(v, { modality: 'face', model: MODEL, dtype: 'i8' })))
+  const opts = { modality: 'face', model: MODEL, dtype: 'i8' } as const
+  assert.equal(encodeTemplate(makeTemplate(v, opts)), encodeTemplate(makeTemplate(v, opts)))
 })
 
 Tpl('makeTemplate rejects bad arguments naming them', () => {
@@ -106,7 +106,8 @@ Tpl('decodeTemplate rejects bad fields with ERR_DECODE', () => {
 
 Tpl('decodeTemplate rejects other versions with ERR_UNSUPPORTED_VERSION and oversized input with ERR_TOO_LARGE', () => {
   const t = makeTemplate(vector(4), { modality: 'face', model: MODEL })
-  assert.is(codeOf(() => decodeTemplate(encodeCanonical({ v: 2, modality: 'face', model: MODEL, dim: 4, dtype: 'f32', data: t.data }))), 'ERR_UNSUPPORTED_VERSION')
+  const v2 = encodeCanonical({ v: 2, modality: 'face', model: MODEL, dim: 4, dtype: 'f32', data: t.data })
+  assert.is(codeOf(() => decodeTemplate(v2)), 'ERR_UNSUPPORTED_VERSION')
   assert.is(codeOf(() => decodeTemplate(new Uint8Array(100_000))), 'ERR_TOO_LARGE')
 })
 

@@ -12,7 +12,16 @@ Config('fills Kaldi fbank defaults, btf layout, 1–60 s and featureDim from num
   const c = resolveVoiceConfig({ model: { path: '/m.onnx', id: 'ecapa-v1' } })
   assert.equal(c.fbank, { numMelBins: 80, lowFreq: 20, highFreq: 0, waveformScale: 32768, subtractMean: true, windowType: 'povey' })
   assert.equal(c.fbank, { ...DEFAULT_FBANK })
-  assert.equal(c.model, { path: '/m.onnx', id: 'ecapa-v1', inputName: undefined, outputName: undefined, layout: 'btf', featureDim: 80, outputDim: undefined, intraOpThreads: 1 })
+  assert.equal(c.model, {
+    path: '/m.onnx',
+    id: 'ecapa-v1',
+    inputName: undefined,
+    outputName: undefined,
+    layout: 'btf',
+    featureDim: 80,
+    outputDim: undefined,
+    intraOpThreads: 1
+  })
   assert.is(c.minSeconds, 1)
   assert.is(c.maxSeconds, 60)
   assert.is(resolveVoiceConfig({ model: { path: '/m.onnx', id: 'x' }, fbank: { numMelBins: 64 } }).model.featureDim, 64)

@@ -148,7 +148,9 @@ real('plumbing check: same-speaker pairs score above different-speaker pairs on 
     for (let j = i + 1; j < items.length; j++) (items[i].speaker === items[j].speaker ? same : diff).push(cosine(items[i].emb, items[j].emb))
   }
   const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length
-  process.stdout.write(`  toy model: mean cosine same speaker ${mean(same).toFixed(4)} (${same.length} pairs), different ${mean(diff).toFixed(4)} (${diff.length} pairs)\n`)
+  const sameText = `${mean(same).toFixed(4)} (${same.length} pairs)`
+  const diffText = `${mean(diff).toFixed(4)} (${diff.length} pairs)`
+  process.stdout.write(`  toy model: mean cosine same speaker ${sameText}, different ${diffText}\n`)
   assert.ok(mean(same) > mean(diff))
 })
 

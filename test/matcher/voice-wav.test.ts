@@ -220,7 +220,12 @@ Refuses('throws TypeError/RangeError for bad arguments', () => {
 })
 
 Refuses('never throws anything but a BioshardError on 5000 randomly corrupted files', () => {
-  const base = riff([chunk('LIST', [1, 2, 3]), chunk('fmt ', [...fmtBody({ tag: 3, bits: 32 }), ...u16(0)]), chunk('fact', u32(6)), chunk('data', float32([0, 0.5, -0.5, 0.25, 1, -1]))])
+  const base = riff([
+    chunk('LIST', [1, 2, 3]),
+    chunk('fmt ', [...fmtBody({ tag: 3, bits: 32 }), ...u16(0)]),
+    chunk('fact', u32(6)),
+    chunk('data', float32([0, 0.5, -0.5, 0.25, 1, -1]))
+  ])
   let s = 2463534242
   const rnd = (n: number): number => {
     s ^= s << 13; s >>>= 0
@@ -235,10 +240,17 @@ Refuses('never throws anything but a BioshardError on 5000 randomly corrupted fi
     const edits = 1 + rnd(4)
     for (let e = 0; e < edits; e++) {
       const kind = rnd(4)
-      if (kind === 0) b[rnd(b.length)] = rnd(256)
-      else if (kind === 1) b = b.subarray(0, rnd(b.length + 1))
-      else if (kind === 2 && b.length >= 4) new DataView(b.buffer, b.byteOffset).setUint32(rnd(b.length - 3), [0, 1, 0x7fffffff, 0xffffffff, rnd(2 ** 32)][rnd(5)], true)
-      else b = Uint8Array.from([...b.subarray(0, 40), ...b.subarray(40 + rnd(20))])
+      if (kind === 0) {
+        b[rnd(b.length)] = rnd(256)
+      } else if (kind === 1) {
+        b = b.subarray(0, rnd(b.length + 1))
+      } else if (kind === 2 && b.length >= 4) {
+        const at = rnd(b.length - 3)
+        const word = [0, 1, 0x7fffffff, 0xffffffff, rnd(2 ** 32)][rnd(5)]
+        new DataView(b.buffer, b.byteOffset).setUint32(at, word, true)
+      } else {
+        b = Uint8Array.from([...b.subarray(0, 40), ...b.subarray(40 + rnd(20))])
+      }
     }
     try {
       const w = parseWav(b)

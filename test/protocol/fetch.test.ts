@@ -6,7 +6,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { encodeFetchRequest, encodeFetchRequestWithHash, decodeFetchRequest, fetchRequestHash, readFetchResponse, signFetchResponse, type FetchRequestInit } from '../../protocol/fetch.ts'
+import {
+  encodeFetchRequest, encodeFetchRequestWithHash, decodeFetchRequest, fetchRequestHash, readFetchResponse, signFetchResponse, type FetchRequestInit
+} from '../../protocol/fetch.ts'
 import { MAX_SEALED_SHARE_BYTES, MAX_SHARE_BYTES } from '../../protocol/constants.ts'
 import { SEALED_MIN_BYTES } from '../../crypto/seal.ts'
 import { checkOpenMessage } from '../../enclave/messages.ts'
@@ -100,9 +102,23 @@ const response = suite('fetch response')
 
 response('sealed shares are bounded as the enclave bounds them: longer ones are refused at decoding (ERR_DECODE)', () => {
   const holder = generateSigningKey().key
-  const signed = (sealedBytes: number): unknown => signFetchResponse({ templateId: randomBytes(32), x: 2, holder: sender, sealed: new Uint8Array(sealedBytes), request: randomBytes(32), manifest: randomBytes(32), time: Date.now() }, holder)
+  const signed = (sealedBytes: number): unknown => signFetchResponse({
+    templateId: randomBytes(32),
+    x: 2,
+    holder: sender,
+    sealed: new Uint8Array(sealedBytes),
+    request: randomBytes(32),
+    manifest: randomBytes(32),
+    time: Date.now()
+  }, holder)
   assert.is(MAX_SEALED_SHARE_BYTES, MAX_SHARE_BYTES + SEALED_MIN_BYTES, 'the bound is a largest share plus HPKE\'s overhead')
-  const hint = (n: number): unknown => ({ type: 'open', session: 1, templateId: randomBytes(32), manifest: randomBytes(32), share: { x: 2, sealed: new Uint8Array(n), request: randomBytes(32), time: Date.now() } })
+  const hint = (n: number): unknown => ({
+    type: 'open',
+    session: 1,
+    templateId: randomBytes(32),
+    manifest: randomBytes(32),
+    share: { x: 2, sealed: new Uint8Array(n), request: randomBytes(32), time: Date.now() }
+  })
   checkOpenMessage(hint(MAX_SEALED_SHARE_BYTES))
   assert.throws(() => checkOpenMessage(hint(MAX_SEALED_SHARE_BYTES + 1)), RangeError, 'the enclave refuses what the decoder refuses')
   assert.is(readFetchResponse(signed(MAX_SEALED_SHARE_BYTES)).body.sealed.length, MAX_SEALED_SHARE_BYTES)

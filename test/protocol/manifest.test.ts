@@ -35,13 +35,19 @@ const peers = await Promise.all(Array.from({ length: 8 }, async () => peerIdFrom
 
 function manifest (over: Partial<Parameters<typeof buildManifest>[0]> = {}): Manifest {
   return buildManifest({
-    templateId: randomBytes(32), tenant: tenant.key, tenantCert: tenant.cert, modality: 'face', model: 'm1', dim: 128, t: 2, n: 3,
+    templateId: randomBytes(32),
+    tenant: tenant.key,
+    tenantCert: tenant.cert,
+    modality: 'face',
+    model: 'm1',
+    dim: 128,
+    t: 2,
+    n: 3,
     shares: [1, 2, 3].map((x) => ({ x, holder: peers[x], site: `site-${x}`, commitment: randomBytes(32) })),
     policy: { measurements: [randomBytes(32)] },
     ...over
   })
 }
-
 
 const M = suite('manifest')
 
