@@ -31,7 +31,6 @@ const { tenant, verifier, enclave, creds } = fetchParties(net)
 const holders = net.nodes.slice(0, 5)
 const peerOf = (i: number): string => holders[i].cert.body.peer
 
-
 /** The node at index i still serves a good fetch. */
 async function stillServes (e: Enrolled, i = 0): Promise<void> {
   const now = Date.now()
