@@ -197,7 +197,8 @@ Store('a database of the pinned v1 format (records keyed by template id) is refu
 })
 
 Store('reads the pinned v2 record format (fixture)', async () => {
-  const fx = JSON.parse(readFileSync(join(FIXTURES, 'share-record-v2.json'), 'utf8')) as { storageKey: string, slot: string, x: number, share: string, sublevels: Record<string, string> }
+  type Fixture = { storageKey: string, slot: string, x: number, share: string, sublevels: Record<string, string> }
+  const fx = JSON.parse(readFileSync(join(FIXTURES, 'share-record-v2.json'), 'utf8')) as Fixture
   const slot = fromHex(fx.slot)
   const { db, store } = await openStore(tempDir(), fromHex(fx.storageKey))
   for (const [name, value] of Object.entries(fx.sublevels)) await (db as unknown as Record<string, NodeDb['shares']>)[name].put(slot, fromHex(value))
