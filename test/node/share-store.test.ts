@@ -1,3 +1,9 @@
+/**
+ * The share store (node/store/share-store.ts): shares encrypted at rest under
+ * the node's storage key, bound to their slot and x, durable once acknowledged,
+ * with tombstones that outlive an erase and pinned record formats. A real
+ * database in a temporary directory, and a child process for kill -9.
+ */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
