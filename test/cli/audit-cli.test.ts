@@ -66,20 +66,26 @@ audit.before(async () => {
   const e = await enrolByHand(client.host, net.nodes, tenant, { measurements: [enclave.measurement], t: 2 })
   state.enrolled = e
   const holder = net.nodes[0].cert.body.peer
-  await fetchShare(client.host, holder, { templateId: e.templateId, x: e.shares[0].x, purpose: 'login', creds })
-  await fetchShare(client.host, holder, { templateId: e.templateId, x: e.shares[0].x, purpose: 'login', creds })
-  assert.is(await codeOfAsync(fetchShare(client.host, holder, { templateId: e.templateId, x: e.shares[0].x, purpose: 'login', creds }, { now: Date.now() - 5 * 60_000 })), 'ERR_STALE')
+  const own = { templateId: e.templateId, x: e.shares[0].x, purpose: 'login', creds }
+  const fiveMinutesAgo = { now: Date.now() - 5 * 60_000 }
+  const storeRaw = async (body: Uint8Array): Promise<unknown> =>
+    await request(client.host, peerIdFromString(holder), PROTOCOL.STORE, { body, timeoutMs: 5_000, maxResponseBytes: 4096 })
+  await fetchShare(client.host, holder, own)
+  await fetchShare(client.host, holder, own)
+  assert.is(await codeOfAsync(fetchShare(client.host, holder, own, fiveMinutesAgo)), 'ERR_STALE')
   assert.is(await codeOfAsync(fetchShare(client.host, holder, { templateId: randomBytes(32), x: 1, purpose: 'login', creds })), 'ERR_NOT_FOUND')
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, { body: randomBytes(64), timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
-  for (let i = 0; i < 2; i++) await fetchShare(client.host, net.nodes[1].cert.body.peer, { templateId: e.templateId, x: e.shares[1].x, purpose: 'login', creds })
+  assert.is(await codeOfAsync(storeRaw(randomBytes(64))), 'ERR_DECODE')
+  const second = { templateId: e.templateId, x: e.shares[1].x, purpose: 'login', creds }
+  for (let i = 0; i < 2; i++) await fetchShare(client.host, net.nodes[1].cert.body.peer, second)
   // A request listing every possible share is served and audited under the holder's own x.
-  const every = prepareFetch(client.host, { templateId: e.templateId, xs: Array.from({ length: 255 }, (_, i) => i + 1), purpose: 'login', creds })
+  const everyX = { templateId: e.templateId, xs: Array.from({ length: 255 }, (_, i) => i + 1), purpose: 'login', creds }
+  const every = prepareFetch(client.host, everyX)
   await sendFetch(client.host, holder, { x: e.shares[0].x, prepared: every })
-  const staleEvery = prepareFetch(client.host, { templateId: e.templateId, xs: Array.from({ length: 255 }, (_, i) => i + 1), purpose: 'login', creds }, { now: Date.now() - 5 * 60_000 })
+  const staleEvery = prepareFetch(client.host, everyX, fiveMinutesAgo)
   assert.is(await codeOfAsync(sendFetch(client.host, holder, { x: e.shares[0].x, prepared: staleEvery })), 'ERR_STALE')
   // A refusal whose message would quote a huge field name of the peer's is still audited, its reason bounded.
   const hostile = encodeCanonical({ body: {}, sig: new Uint8Array(64), ['k'.repeat(4_000)]: 1 })
-  assert.is(await codeOfAsync(request(client.host, peerIdFromString(holder), PROTOCOL.STORE, { body: hostile, timeoutMs: 5_000, maxResponseBytes: 4096 })), 'ERR_DECODE')
+  assert.is(await codeOfAsync(storeRaw(hostile)), 'ERR_DECODE')
 })
 
 audit('refuses the database of a running node (ERR_BUSY) rather than read a live log', async () => {

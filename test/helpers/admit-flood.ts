@@ -89,7 +89,8 @@ export class AdmitFlood {
       try {
         while (!this.stopped) {
           try {
-            await request(host, addr, PROTOCOL.ADMIT, { body: this.messages[i++ % this.messages.length], timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
+            const body = this.messages[i++ % this.messages.length]
+            await request(host, addr, PROTOCOL.ADMIT, { body, timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
             this.stats.answered++
           } catch (e) {
             const code = (e as { code?: string }).code ?? 'error'

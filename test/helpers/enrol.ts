@@ -148,6 +148,7 @@ export async function enrolByHand (host: Host, holders: SiteNode[], tenant: Tena
   const placement = holders.map((h) => ({ peer: h.cert.body.peer, site: h.config.site }))
   const { templateId, template, secret, shares, manifest } = await prepareEnrolment(tenant, placement, { t, measurements, policy })
   secret.fill(0)
-  await Promise.all(shares.map(async (s, i) => await storeShare(host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })))
+  await Promise.all(shares.map(async (s, i) =>
+    await storeShare(host, holders[i].cert.body.peer, { manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })))
   return { templateId, template, manifest, shares, holders }
 }

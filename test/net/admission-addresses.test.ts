@@ -48,7 +48,9 @@ poison('bogus addresses pushed for real nodes reach no roster and no peer store;
     })
     for (const target of net.nodes) {
       try {
-        await request(attacker.host, peerIdFromString(target.cert.body.peer), PROTOCOL.ADMIT, { body: encodeCanonical({ v: WIRE_VERSION, entries }), timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] })
+        const body = encodeCanonical({ v: WIRE_VERSION, entries })
+        const opts = { body, timeoutMs: 3_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }
+        await request(attacker.host, peerIdFromString(target.cert.body.peer), PROTOCOL.ADMIT, opts)
         outcomes.push('ok')
       } catch (e) {
         outcomes.push((e as { code?: string }).code ?? 'error')

@@ -60,15 +60,18 @@ certified('proofs for another peer, stale, from another authority or missing the
   const tenant = net.tenant('acme-2')
   const verifier = net.verifier(tenant, ['login'])
   const self = plain.host.peerId.toString()
-  const send = async (proof: unknown): Promise<string> => await codeOfAsync(request(plain.host, target, PROTOCOL.ADMIT, { body: encodeAdmitMessage([], proof), ...opts }))
+  const send = async (proof: unknown): Promise<string> =>
+    await codeOfAsync(request(plain.host, target, PROTOCOL.ADMIT, { body: encodeAdmitMessage([], proof), ...opts }))
   const cred = { key: tenant.key, cert: tenant.wire }
   assert.is(await send(makeClientProof(cred, net.info.network, net.nodes[0].cert.body.peer, Date.now())), 'ERR_NOT_AUTHORISED', 'for another peer')
   assert.is(await send(makeClientProof(cred, net.info.network, self, Date.now() - 2 * FRESHNESS_WINDOW_MS)), 'ERR_STALE')
   initAuthority(`${net.dir}/foreign`)
   const foreign = admitTenant(loadAuthority(`${net.dir}/foreign`), 'mallory')
   assert.is(await send(makeClientProof({ key: foreign.key, cert: toWire(foreign.cert) }, net.info.network, self, Date.now())), 'ERR_NOT_ADMITTED')
-  assert.is(await send(makeClientProof({ key: verifier.key, cert: verifier.wire }, net.info.network, self, Date.now())), 'ERR_DECODE', 'a verifier certificate without its chain')
-  assert.is(await send(makeClientProof({ key: tenant.key, cert: verifier.wire, chain: tenant.wire }, net.info.network, self, Date.now())), 'ERR_BAD_SIGNATURE', 'signed by a key the certificate does not name')
+  const chainless = makeClientProof({ key: verifier.key, cert: verifier.wire }, net.info.network, self, Date.now())
+  assert.is(await send(chainless), 'ERR_DECODE', 'a verifier certificate without its chain')
+  const wrongKey = makeClientProof({ key: tenant.key, cert: verifier.wire, chain: tenant.wire }, net.info.network, self, Date.now())
+  assert.is(await send(wrongKey), 'ERR_BAD_SIGNATURE', 'signed by a key the certificate does not name')
   assert.not.ok(admissionOf(net.nodes[1]).isAuthorised(self))
 })
 

@@ -158,8 +158,10 @@ roster('a node\'s addresses come only from its own statement, and a newer one re
   assert.equal(r.get(peer)?.addrs, ['/ip4/10.0.0.2/tcp/2'], 'replaced, not merged')
   assert.is(r.add({ cert, addrs: statement(key, peer, 9, ['/ip4/10.0.0.9/tcp/9']) }), false, 'an older statement changes nothing')
   assert.is(r.add({ cert, addrs: statement(stranger.key, peer, 99, ['/ip4/6.6.6.6/tcp/6']) }), false, 'signed by another key')
-  assert.is(await codeOfAsync(Promise.resolve().then(() => r.offer({ cert, addrs: statement(stranger.key, peer, 99, ['/ip4/6.6.6.6/tcp/6']) }))), 'ERR_BAD_SIGNATURE')
-  assert.is(await codeOfAsync(Promise.resolve().then(() => r.offer({ cert, addrs: statement(stranger.key, stranger.peer, 99, ['/ip4/6.6.6.6/tcp/6']) }))), 'ERR_BAD_REQUEST', 'another node\'s statement')
+  const foreignSigned = statement(stranger.key, peer, 99, ['/ip4/6.6.6.6/tcp/6'])
+  assert.is(await codeOfAsync(Promise.resolve().then(() => r.offer({ cert, addrs: foreignSigned }))), 'ERR_BAD_SIGNATURE')
+  const othersStatement = statement(stranger.key, stranger.peer, 99, ['/ip4/6.6.6.6/tcp/6'])
+  assert.is(await codeOfAsync(Promise.resolve().then(() => r.offer({ cert, addrs: othersStatement }))), 'ERR_BAD_REQUEST', 'another node\'s statement')
   assert.equal(r.get(peer)?.addrs, ['/ip4/10.0.0.2/tcp/2'])
 })
 
@@ -239,9 +241,9 @@ gossip.run()
 
 const budget = suite('the invalid-request budget')
 
-
 async function admitRoundTrip (host: Awaited<ReturnType<typeof clientHost>>['host'], peer: string): Promise<number> {
-  const answer = readAdmitMessage(await request(host, peerIdFromString(peer), PROTOCOL.ADMIT, { body: encodeAdmitMessage([]), timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }))
+  const opts = { body: encodeAdmitMessage([]), timeoutMs: 5_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT] }
+  const answer = readAdmitMessage(await request(host, peerIdFromString(peer), PROTOCOL.ADMIT, opts))
   return answer.entries.length
 }
 
@@ -273,7 +275,8 @@ budget('a client over the budget (3) is disconnected and its next connection ref
 
   // Everyone else is served as before, by that node and by the others.
   assert.is(await admitRoundTrip(good.host, targetId), net.nodes.length)
-  assert.is(await codeOfAsync(request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, { body: randomBytes(64), ...junk })), 'ERR_DECODE', 'a refusal is still a typed answer')
+  const junkStore = request(good.host, peerIdFromString(targetId), PROTOCOL.STORE, { body: randomBytes(64), ...junk })
+  assert.is(await codeOfAsync(junkStore), 'ERR_DECODE', 'a refusal is still a typed answer')
   assert.is(await admitRoundTrip(bad.host, net.nodes[2].cert.body.peer), net.nodes.length, 'the ban is per node, not network-wide')
 })
 

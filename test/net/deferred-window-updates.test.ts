@@ -54,9 +54,17 @@ function frames (sent: Uint8Array[]): Array<{ type: number, flags: number, strea
 /** Wrap a muxer factory that only exposes the connection it was given, and record what reaches that connection's transport. */
 function wrapped (): { send: (data: Uint8Array) => boolean, sent: Uint8Array[] } {
   const sent: Uint8Array[] = []
-  const connection = { send: (data: Uint8Array | { subarray: () => Uint8Array }) => { sent.push(data instanceof Uint8Array ? data : data.subarray()); return true } } as unknown as MessageStream
+  const send = (data: Uint8Array | { subarray: () => Uint8Array }): boolean => {
+    sent.push(data instanceof Uint8Array ? data : data.subarray())
+    return true
+  }
+  const connection = { send } as unknown as MessageStream
   let given: MessageStream | undefined
-  const factory = (): StreamMuxerFactory => ({ protocol: '/fake-mux', createStreamMuxer: (c: MessageStream) => { given = c; return {} as never } }) as unknown as StreamMuxerFactory
+  const createStreamMuxer = (c: MessageStream): never => {
+    given = c
+    return {} as never
+  }
+  const factory = (): StreamMuxerFactory => ({ protocol: '/fake-mux', createStreamMuxer }) as unknown as StreamMuxerFactory
   const outer = deferredWindowUpdates(factory)({})
   assert.is(outer.protocol, '/fake-mux', 'the wrapped factory keeps its protocol id')
   outer.createStreamMuxer(connection)
@@ -191,7 +199,12 @@ Deferred('a request and its answer on a reused stream take two encrypted message
   }
 })
 
-for (const [name, deferA, deferB] of [['both wrapped', true, true], ['wrapped caller, stock yamux answering', true, false], ['stock yamux caller, wrapped answering', false, true]] as const) {
+const pairings = [
+  ['both wrapped', true, true],
+  ['wrapped caller, stock yamux answering', true, false],
+  ['stock yamux caller, wrapped answering', false, true]
+] as const
+for (const [name, deferA, deferB] of pairings) {
   Deferred(`messages many times the 256 KiB window cross in both directions (${name})`, async () => {
     const [a, b] = [await peer(deferA), await peer(deferB)]
     try {

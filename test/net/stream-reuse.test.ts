@@ -38,6 +38,11 @@ function fetchStreams (i: number): Stream[] {
 }
 const open = (s: Stream): boolean => s.status === 'open' && s.remoteWriteStatus === 'writable'
 
+/** A bare libp2p peer (TCP, noise, yamux) listening on `listen`, for a server whose behaviour a test scripts itself. */
+async function plainPeer (listen: string[]): Promise<Libp2p> {
+  return await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+}
+
 async function until (what: string, ok: () => boolean, ms = 3_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!ok()) {
@@ -115,9 +120,8 @@ reuse(`a holder closes a stream left idle for limits.streamIdleMs (${IDLE_MS} ms
 
 reuse('a request whose reused stream fails before any answer is sent once more on a new stream', async () => {
   // A peer that answers the first request on a stream and resets the stream on the second.
-  const mk = async (listen: string[]): Promise<Libp2p> => await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
-  const server = await mk(['/ip4/127.0.0.1/tcp/0'])
-  const caller = await mk([])
+  const server = await plainPeer(['/ip4/127.0.0.1/tcp/0'])
+  const caller = await plainPeer([])
   let received = 0
   await server.handle('/bioshard-test/flaky/1.0.0', async (stream: Stream) => {
     const lp = lpStream(stream)
@@ -142,9 +146,8 @@ reuse('a request whose reused stream fails before any answer is sent once more o
 })
 
 reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered one leaves no deadline timer behind', async () => {
-  const mk = async (listen: string[]): Promise<Libp2p> => await createLibp2p({ addresses: { listen }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
-  const server = await mk(['/ip4/127.0.0.1/tcp/0'])
-  const caller = await mk([])
+  const server = await plainPeer(['/ip4/127.0.0.1/tcp/0'])
+  const caller = await plainPeer([])
   await server.handle('/bioshard-test/silent/1.0.0', async (stream: Stream) => {
     await lpStream(stream).read() // and never answer
   })
@@ -169,7 +172,8 @@ reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered 
   }) as typeof clearTimeout
   try {
     try {
-      const answered = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/prompt/1.0.0', { body: Uint8Array.of(1), timeoutMs: TIMEOUT_MS, maxResponseBytes: 1_024 })
+      const prompt = { body: Uint8Array.of(1), timeoutMs: TIMEOUT_MS, maxResponseBytes: 1_024 }
+      const answered = await request(caller, server.getMultiaddrs()[0], '/bioshard-test/prompt/1.0.0', prompt)
       assert.equal(answered, { ok: true })
     } finally {
       globalThis.setTimeout = realSet
@@ -177,7 +181,8 @@ reuse('a request unanswered within timeoutMs fails ERR_TIMEOUT, and an answered 
     }
     assert.equal([...armed.values()], [true], 'one deadline was armed for the request and cleared when it was answered')
     const started = Date.now()
-    const code = await codeOfAsync(async () => await request(caller, server.getMultiaddrs()[0], '/bioshard-test/silent/1.0.0', { body: Uint8Array.of(2), timeoutMs: 300, maxResponseBytes: 1_024 }))
+    const silent = { body: Uint8Array.of(2), timeoutMs: 300, maxResponseBytes: 1_024 }
+    const code = await codeOfAsync(async () => await request(caller, server.getMultiaddrs()[0], '/bioshard-test/silent/1.0.0', silent))
     assert.is(code, 'ERR_TIMEOUT')
     assert.ok(Date.now() - started >= 250, 'not before its deadline')
   } finally {

@@ -64,7 +64,8 @@ async function putRaw (key: Uint8Array, value: Uint8Array): Promise<void> {
 
 /** The manifest the target's own DHT store holds under `key`. */
 async function heldAt (key: Uint8Array): Promise<Manifest | undefined> {
-  const ds = (target.libp2p as unknown as { components: { datastore: { query: (q: { prefix: string }) => AsyncIterable<{ value: Uint8Array }> } } }).components.datastore
+  type RecordStore = { query: (q: { prefix: string }) => AsyncIterable<{ value: Uint8Array }> }
+  const ds = (target.libp2p as unknown as { components: { datastore: RecordStore } }).components.datastore
   for await (const { value } of ds.query({ prefix: '/dht/record/' })) {
     const r = Libp2pRecord.deserialize(value)
     if (equalBytes(r.key, key)) return decodeManifest(r.value)
@@ -89,7 +90,8 @@ async function kad (host: Host, node: SiteNode, msg: Partial<Message>): Promise<
 
 /** Keys the node's datastore holds under `prefix`. */
 async function storedKeys (node: SiteNode, prefix: string): Promise<string[]> {
-  const ds = (node.libp2p as unknown as { components: { datastore: { queryKeys: (q: { prefix: string }) => AsyncIterable<{ toString: () => string }> } } }).components.datastore
+  type KeyStore = { queryKeys: (q: { prefix: string }) => AsyncIterable<{ toString: () => string }> }
+  const ds = (node.libp2p as unknown as { components: { datastore: KeyStore } }).components.datastore
   const keys: string[] = []
   for await (const k of ds.queryKeys({ prefix })) keys.push(k.toString())
   return keys
@@ -114,7 +116,8 @@ dht('provider records with addresses are neither stored nor merged into the addr
   const addrs = Array.from({ length: 40 }, (_, i) => multiaddr(`/ip4/10.9.${i}.1/tcp/4001`).bytes)
   for (let i = 0; i < 3; i++) {
     const cid = CID.createV1(0x55, await sha256.digest(randomBytes(32)))
-    await kad(hostile.host, target, { type: MessageType.ADD_PROVIDER, key: cid.multihash.bytes, providers: [{ id: self.toMultihash().bytes, multiaddrs: addrs }] })
+    const providers = [{ id: self.toMultihash().bytes, multiaddrs: addrs }]
+    await kad(hostile.host, target, { type: MessageType.ADD_PROVIDER, key: cid.multihash.bytes, providers })
   }
   // ADD_PROVIDER has no answer: a later request's answer tells the node has read the writes.
   await kad(hostile.host, target, { type: MessageType.FIND_NODE, key: randomBytes(32) })

@@ -1,3 +1,9 @@
+/**
+ * The audit log (node/audit/): a hash chain of one record per request, written
+ * in batches, and its verifier, which names the seq where a changed, moved,
+ * deleted or undecodable record breaks the chain; plus the `audit verify`
+ * command. A real database in a temporary directory.
+ */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

@@ -26,7 +26,7 @@ import { createHost, type Host } from '../../net/host.ts'
 import { Admission } from '../../net/admission.ts'
 import { Roster } from '../../net/roster.ts'
 import { InvalidRequestBudget } from '../../net/rpc.ts'
-import { storeShare, fetchShare } from '../../client/holder-requests.ts'
+import { storeShare, fetchShare, type StoreOrder } from '../../client/holder-requests.ts'
 import { decryptTemplate } from '../../crypto/envelope.ts'
 import { combineShares, type Share } from '../../crypto/shares.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
@@ -55,11 +55,15 @@ interface Stored { templateId: Uint8Array, template: Uint8Array, secret: Uint8Ar
 
 /** Encrypt and split a fresh template; share 1 is for the node under test. */
 async function prepare (): Promise<Stored> {
-  const { templateId, template, secret, shares: [held, kept], manifest } = await prepareEnrolment(tenant, [{ peer, site: 'site-1' }, { peer: absent, site: 'site-2' }], { t: 2, measurements: [enclave.measurement] })
+  const placement = [{ peer, site: 'site-1' }, { peer: absent, site: 'site-2' }]
+  const enrolment = await prepareEnrolment(tenant, placement, { t: 2, measurements: [enclave.measurement] })
+  const { templateId, template, secret, shares: [held, kept], manifest } = enrolment
   return { templateId, template, secret, held, kept, manifest }
 }
 
-const state: { client?: Host, node?: NodeProcess, logs: string[], sent: Stored[], acked: Array<{ s: Stored, receipt: StoreReceipt }> } = { logs: [], sent: [], acked: [] }
+/** What the suite's steps hand on to each other: the client, the node process, its logs, and the stores sent and acknowledged. */
+interface CrashState { client?: Host, node?: NodeProcess, logs: string[], sent: Stored[], acked: Array<{ s: Stored, receipt: StoreReceipt }> }
+const state: CrashState = { logs: [], sent: [], acked: [] }
 
 /** Start the node process and connect the client to the address it printed. */
 async function startNode (): Promise<NodeProcess> {
@@ -68,6 +72,11 @@ async function startNode (): Promise<NodeProcess> {
   assert.is(node.peer, peer)
   await state.client!.dial(multiaddr(node.addrs[0]), { signal: AbortSignal.timeout(5_000) })
   return node
+}
+
+/** The store order for the node's share of `s`, on a copy of the share bytes so `s` keeps its own. */
+function storeOrder (s: Stored): StoreOrder {
+  return { manifest: s.manifest, x: s.held.x, share: s.held.bytes.slice(), tenant: tenant.key }
 }
 
 async function fetchHeld (s: Stored): Promise<Uint8Array> {
@@ -81,7 +90,12 @@ const crash = suite('an acknowledged store survives kill -9 of its holder (invar
 crash.before(async () => {
   state.client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
   // Nodes serve certified clients only: this one proves the tenant's certificate in admission.
-  const admission = new Admission({ libp2p: state.client, roster: new Roster(anchor), budget: new InvalidRequestBudget(20, 60_000, 60_000), credential: { key: tenant.key, cert: tenant.wire } })
+  const admission = new Admission({
+    libp2p: state.client,
+    roster: new Roster(anchor),
+    budget: new InvalidRequestBudget(20, 60_000, 60_000),
+    credential: { key: tenant.key, cert: tenant.wire }
+  })
   await state.client.start()
   await admission.start()
 })
@@ -91,7 +105,7 @@ crash('stores are acknowledged with receipts signed by the holder', async () => 
   for (let i = 0; i < 3; i++) {
     const s = await prepare()
     state.sent.push(s)
-    const receipt = await storeShare(state.client!, peer, { manifest: s.manifest, x: s.held.x, share: s.held.bytes.slice(), tenant: tenant.key })
+    const receipt = await storeShare(state.client!, peer, storeOrder(s))
     assert.is(receipt.body.holder, peer)
     assert.is(receipt.body.x, s.held.x)
     assert.ok(equalBytes(receipt.body.templateId, s.templateId))
@@ -107,7 +121,7 @@ crash('SIGKILL the moment acknowledgements arrive, with more stores still in fli
   state.sent.push(...batch)
   let acks = 0
   await Promise.allSettled(batch.map(async (s) => {
-    const receipt = await storeShare(state.client!, peer, { manifest: s.manifest, x: s.held.x, share: s.held.bytes.slice(), tenant: tenant.key }, { timeoutMs: 3_000 })
+    const receipt = await storeShare(state.client!, peer, storeOrder(s), { timeoutMs: 3_000 })
     state.acked.push({ s, receipt })
     // No await between the third acknowledgement and the kill.
     if (++acks === 3) node.child.kill('SIGKILL')

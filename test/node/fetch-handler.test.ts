@@ -93,8 +93,14 @@ function ctx (): RequestContext {
 }
 function request (o: { cert?: SignedWire, attestation?: SignedWire, signer?: SigningKey } = {}): Uint8Array {
   return encodeFetchRequest({
-    templateId, xs: [share.x], purpose: 'login', enclave: o.attestation ?? enclave.attestation, cert: o.cert ?? verifier.wire,
-    sender: client, nonce: randomBytes(16), time: clock
+    templateId,
+    xs: [share.x],
+    purpose: 'login',
+    enclave: o.attestation ?? enclave.attestation,
+    cert: o.cert ?? verifier.wire,
+    sender: client,
+    nonce: randomBytes(16),
+    time: clock
   }, o.signer ?? verifier.key)
 }
 function tamperedSig (w: SignedWire): SignedWire {

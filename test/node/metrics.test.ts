@@ -1,3 +1,8 @@
+/**
+ * Node metrics (node/metrics/): request counts and durations per protocol,
+ * gauges read at scrape time on the node's own registry, and the HTTP server
+ * for /metrics and /healthz on a free local port.
+ */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { request } from 'node:http'

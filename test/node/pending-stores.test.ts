@@ -50,7 +50,8 @@ pending('a restarted holder does not republish a pending store\'s manifest', asy
   await node.start()
   await (node as unknown as { republishing: Promise<void> }).republishing
   assert.ok(await storeOf(node).isPending(slotOf(state.unpublished)), 'still within its grace period (the check below means something)')
-  assert.is(await codeOfAsync(manifests().get(state.unpublished.templateId, { signal: AbortSignal.timeout(5_000) })), 'ERR_NOT_FOUND', 'the failed enrolment\'s manifest was published by its holder')
+  const lookup = manifests().get(state.unpublished.templateId, { signal: AbortSignal.timeout(5_000) })
+  assert.is(await codeOfAsync(lookup), 'ERR_NOT_FOUND', 'the failed enrolment\'s manifest was published by its holder')
 })
 
 pending('after the grace period every holder drops the unpublished share and keeps the published one', async () => {

@@ -1,3 +1,9 @@
+/**
+ * The share store (node/store/share-store.ts): shares encrypted at rest under
+ * the node's storage key, bound to their slot and x, durable once acknowledged,
+ * with tombstones that outlive an erase and pinned record formats. A real
+ * database in a temporary directory, and a child process for kill -9.
+ */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
@@ -197,7 +203,8 @@ Store('a database of the pinned v1 format (records keyed by template id) is refu
 })
 
 Store('reads the pinned v2 record format (fixture)', async () => {
-  const fx = JSON.parse(readFileSync(join(FIXTURES, 'share-record-v2.json'), 'utf8')) as { storageKey: string, slot: string, x: number, share: string, sublevels: Record<string, string> }
+  type Fixture = { storageKey: string, slot: string, x: number, share: string, sublevels: Record<string, string> }
+  const fx = JSON.parse(readFileSync(join(FIXTURES, 'share-record-v2.json'), 'utf8')) as Fixture
   const slot = fromHex(fx.slot)
   const { db, store } = await openStore(tempDir(), fromHex(fx.storageKey))
   for (const [name, value] of Object.entries(fx.sublevels)) await (db as unknown as Record<string, NodeDb['shares']>)[name].put(slot, fromHex(value))

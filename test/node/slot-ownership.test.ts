@@ -10,7 +10,7 @@ import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, fetchParties, prepareEnrolment, openFetched } from '../helpers/enrol.ts'
 import { storeShare, fetchShare, eraseAt } from '../../client/holder-requests.ts'
 import { buildManifest } from '../../client/manifest-builder.ts'
-import { splitSecret, commitShare } from '../../crypto/shares.ts'
+import { splitSecret, commitShare, type Share } from '../../crypto/shares.ts'
 import { equalBytes, randomBytes } from '../../crypto/bytes.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { Tenant } from '../../sim/local-network.ts'
@@ -23,7 +23,7 @@ const rival = net.tenant('rival')
 const holders = net.nodes.map((n) => ({ peer: n.cert.body.peer, site: n.config.site }))
 
 /** A manifest signed by `who` for someone else's template id, placing its own shares at `at`. */
-async function squat (who: Tenant, templateId: Uint8Array, at: typeof holders): Promise<{ manifest: Manifest, shares: Awaited<ReturnType<typeof splitSecret>> }> {
+async function squat (who: Tenant, templateId: Uint8Array, at: typeof holders): Promise<{ manifest: Manifest, shares: Share[] }> {
   const shares = await splitSecret(randomBytes(600), 2, at.length)
   const manifest = buildManifest({
     templateId,
@@ -47,7 +47,8 @@ slots('another tenant who learns an id can neither tombstone nor occupy it at a 
   // The rival erases the id at holder 2 and stores its own share under it at holder 1 first.
   const rivalStore = await squat(rival, mine.templateId, [holders[2], holders[1]])
   await eraseAt(client.host, holders[2].peer, { manifest: rivalStore.manifest, signer: rival.key })
-  await storeShare(client.host, holders[1].peer, { manifest: rivalStore.manifest, x: rivalStore.shares[1].x, share: rivalStore.shares[1].bytes, tenant: rival.key })
+  const squatted = rivalStore.shares[1]
+  await storeShare(client.host, holders[1].peer, { manifest: rivalStore.manifest, x: squatted.x, share: squatted.bytes, tenant: rival.key })
   // The owner's enrolment is untouched by either: every holder takes its share.
   for (const [i, s] of mine.shares.entries()) {
     await storeShare(client.host, holders[i].peer, { manifest: mine.manifest, x: s.x, share: s.bytes.slice(), tenant: tenant.key })
