@@ -124,7 +124,8 @@ async function awaitRosters (net: ProcessNetwork): Promise<void> {
         const proof = makeClientProof({ key: tenant.key, cert: tenant.wire }, net.info.network, observer.peerId.toString(), Date.now())
         const body = await request(observer, multiaddr(addr), PROTOCOL.ADMIT, {
           body: encodeAdmitMessage([], proof),
-          timeoutMs: REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
+          timeoutMs: REQUEST_TIMEOUT_MS,
+          maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
         }).catch(() => undefined)
         if (body === undefined) continue
         const entries = readAdmitMessage(body).entries

@@ -19,7 +19,7 @@
 import { readdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import { progress } from './harness.ts'
+import { progress, type BenchResult } from './harness.ts'
 import { runSuiteInChild, type Suite, type SuiteOutcome } from './suite-process.ts'
 
 /** Suites that run first, in this order; others found in bench/ follow. */
@@ -52,7 +52,9 @@ async function main (): Promise<number> {
     progress(`== ${suite.name}`)
     outcomes.push(await runSuiteInChild(suite))
   }
-  const missed = outcomes.flatMap((o) => o.results.filter((r) => r.verdict === 'MISS').map((r) => `${o.name}: ${r.name}${r.concurrency !== undefined ? ` ×${r.concurrency}` : ''} (${r.ratio?.toFixed(2)}× vs goal ${r.goal})`))
+  const missLine = (suite: string, r: BenchResult): string =>
+    `${suite}: ${r.name}${r.concurrency !== undefined ? ` ×${r.concurrency}` : ''} (${r.ratio?.toFixed(2)}× vs goal ${r.goal})`
+  const missed = outcomes.flatMap((o) => o.results.filter((r) => r.verdict === 'MISS').map((r) => missLine(o.name, r)))
   const failed = outcomes.filter((o) => o.status === 'failed').map((o) => o.name)
   process.stdout.write(`suites: ${outcomes.map((o) => `${o.name} ${o.status} (${o.seconds} s)`).join(', ')}\n`)
   const checked = outcomes.reduce((n, o) => n + o.results.filter((r) => r.verdict !== undefined).length, 0)

@@ -172,7 +172,8 @@ export class Admission {
       const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, self, Date.now()) : undefined
       const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, {
         body: encodeAdmitMessage(this.entries(), proof),
-        timeoutMs: EXCHANGE_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
+        timeoutMs: EXCHANGE_TIMEOUT_MS,
+        maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
       })
       if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(who)
       await this.merge(readAdmitMessage(body).entries, false)

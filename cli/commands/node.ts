@@ -57,8 +57,13 @@ export const command: Command = {
   summary: 'set up (init) and run (start) a site node',
   run: async (argv, io) => {
     const { values, positionals } = parse(argv, {
-      dir: { type: 'string' }, site: { type: 'string' }, authority: { type: 'string' }, network: { type: 'string' },
-      listen: { type: 'string', multiple: true }, bootstrap: { type: 'string', multiple: true }, metrics: { type: 'string' }
+      dir: { type: 'string' },
+      site: { type: 'string' },
+      authority: { type: 'string' },
+      network: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      metrics: { type: 'string' }
     })
     if (values.help === true) { io.stdout(HELP); return EXIT.OK }
     const dir = resolve(required(values, 'dir'))

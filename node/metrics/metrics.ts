@@ -112,8 +112,8 @@ export class NodeMetrics {
   }
 }
 
-function gauge (registry: Registry, name: string, help: string, read: () => number): void {
-  new Gauge({
+function gauge (registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
     name,
     help,
     registers: [registry],

@@ -11,6 +11,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { NodeMetrics } from './metrics.ts'
 
+const TEXT = 'text/plain; charset=utf-8'
+
 /** What `/healthz` reports: `ok` decides the status code; other fields are shown as they are. */
 export interface HealthReport {
   ok: boolean
@@ -57,7 +59,7 @@ export async function startMetricsServer (init: MetricsServerInit): Promise<Metr
 
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
     handle(req, res, metrics, health).catch(() => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n')
+      if (!res.headersSent) send(res, { status: 500, type: TEXT, body: 'internal error\n' })
       else res.destroy()
     })
   })
@@ -87,16 +89,16 @@ async function handle (req: IncomingMessage, res: ServerResponse, metrics: NodeM
   // Only the path matters; a query string (some scrapers add one) is ignored.
   const path = (req.url ?? '/').split('?', 1)[0]
   if (path !== '/metrics' && path !== '/healthz') {
-    send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
+    send(res, { status: 404, type: TEXT, body: 'not found\n' })
     return
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD')
-    send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n')
+    send(res, { status: 405, type: TEXT, body: 'method not allowed\n' })
     return
   }
   if (path === '/metrics') {
-    send(res, 200, metrics.contentType, await metrics.text(), req.method === 'HEAD')
+    send(res, { status: 200, type: metrics.contentType, body: await metrics.text(), headOnly: req.method === 'HEAD' })
     return
   }
   let report: HealthReport
@@ -106,10 +108,14 @@ async function handle (req: IncomingMessage, res: ServerResponse, metrics: NodeM
     report = { ok: false, error: (e as Error).message }
   }
   const ok = report.ok === true
-  send(res, ok ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify({ ...report, ok }) + '\n', req.method === 'HEAD')
+  const body = JSON.stringify({ ...report, ok }) + '\n'
+  send(res, { status: ok ? 200 : 503, type: 'application/json; charset=utf-8', body, headOnly: req.method === 'HEAD' })
 }
 
-function send (res: ServerResponse, status: number, type: string, body: string, headOnly = false): void {
+/** One plain answer: its status, content type and body (left out for HEAD). */
+interface Answer { status: number, type: string, body: string, headOnly?: boolean }
+
+function send (res: ServerResponse, { status, type, body, headOnly = false }: Answer): void {
   res.writeHead(status, {
     'Content-Type': type,
     'Content-Length': Buffer.byteLength(body),
