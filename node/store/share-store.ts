@@ -4,10 +4,9 @@
  * Everything is keyed by the 64-byte storage slot `tenantTag || templateId`
  * (protocol/ownership.ts), so another tenant's record can never sit under the
  * same key. Each share is encrypted under a key of its own, wrapped under the
- * node's storage key (`share-record.ts`), so erase can destroy both and
- * compact them away; every write is one synced LevelDB batch, so an
- * acknowledged store survives kill -9 and power loss (docs/architecture.md,
- * "Invariants", 6).
+ * node's storage key, so erase can destroy both and compact them away; every
+ * write is one synced LevelDB batch, so an acknowledged store survives kill -9
+ * and power loss (docs/architecture.md, "Invariants", 6).
  *
  * @module
  */
