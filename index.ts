@@ -1,21 +1,13 @@
 /**
- * bioshard — the verifier library applications import.
- *
- * Enrol biometric templates as threshold shares across independent sites,
- * verify probes inside an isolated enclave that returns a signed decision,
- * and erase templates everywhere. Importing this module has no side effects.
+ * bioshard — the verifier library applications import: enrol biometric templates as threshold
+ * shares across independent sites, verify probes inside an isolated enclave that returns a signed
+ * decision, and erase templates everywhere. Importing this module has no side effects.
  *
  * @example
- * ```ts
- * import { createClient, loadTenantCredentials } from './index.ts' // from a checkout of bioshard
  * const { authority, tenant } = loadTenantCredentials('./tenant')
- * const client = await createClient({ bootstrap: ['/ip4/10.0.0.5/tcp/4100/p2p/12D3KooW…'], authority, credentials: { tenant } })
- * const { templateId } = await client.enroll({ template: embedding, modality: 'face', model: 'mobilefacenet-foamliu-a6cc9032' })
- * const { accept, score, decision } = await client.verify({ templateId, probe, purpose: 'login' })
- * const { complete } = await client.erase(templateId)
- * await client.close()
- * ```
- *
+ * const client = await createClient({ bootstrap, authority, credentials: { tenant } })
+ * const { templateId } = await client.enroll({ template: embedding, modality: 'face', model })
+ * const { accept, decision } = await client.verify({ templateId, probe, purpose: 'login' })
  * @module
  */
 export { createClient } from './client/client.ts'

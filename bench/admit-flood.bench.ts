@@ -1,15 +1,12 @@
 /**
  * Whether an admission flood slows a good verifier down: its verify latency
  * without and then with a flood running against every node, in one run, so
- * the goal ({@link P99_RATIO_MAX}) is a ratio and not an absolute time.
- *
- * The flood runs in a process of its own at the lowest scheduling priority:
- * a real attacker floods from its own machines, and here it shares the cores
- * with the network. Verifications are timed only after the flood has run for
- * a while, so the nodes' reaction to it is part of what is measured.
+ * the goal ({@link P99_RATIO_MAX}) is a ratio and not an absolute time. The
+ * flood runs in its own process at the lowest scheduling priority (a real
+ * attacker floods from its own machines), and verifications are timed only
+ * after it has run a while, so the nodes' reaction is part of what is measured.
  *
  * Run alone: `node bench/admit-flood.bench.ts` (prints a table).
- *
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -1,14 +1,9 @@
 /**
  * The crypto layer's costs, each beside a baseline measured in the same run
- * (so a verdict is a ratio, robust to a noisy machine):
- *
- * - split + commit and verify + combine of a template envelope, against a
- *   bare AES-256-GCM pass over the same bytes (what one pass costs natively);
- * - HPKE seal / open of one share, against `@hpke/core` single-shot, with the
- *   sender's context reused (every share after a holder's first to an
- *   enclave) and with a new context each time;
- * - Ed25519 sign / verify of a canonical message, against `@noble/curves`
- *   signing the same tagged bytes.
+ * (so a verdict is a ratio, robust to a noisy machine): split + commit and
+ * verify + combine against a bare AES-256-GCM pass over the same bytes; HPKE
+ * seal / open of one share against `@hpke/core`; Ed25519 sign / verify against
+ * `@noble/curves` signing the same tagged bytes ({@link run}).
  *
  * Run alone: `node bench/crypto.bench.ts` (prints a table).
  *
@@ -163,7 +158,9 @@ async function signAndVerify (results: BenchResult[]): Promise<void> {
 }
 
 /**
- * Run the crypto benchmarks.
+ * Run the crypto benchmarks. HPKE is measured with the sender's context
+ * reused (every share after a holder's first to an enclave) and with a new
+ * context each time.
  *
  * @returns one result per operation, each compared with its baseline
  * @example printTable(await run(), 'crypto')

@@ -1,20 +1,11 @@
 /**
  * The benchmark harness: per-operation timing, load at a fixed concurrency,
  * percentiles, ratios against a baseline measured in the same run, and an
- * aligned table.
- *
- * Speed goals are stated as ratios to a baseline measured beside the code
- * under test, never as absolute times: the 2-core machines this runs on are
+ * aligned table. Speed goals are ratios to a baseline measured beside the code
+ * under test, never absolute times: the 2-core machines this runs on are
  * noisy, and a ratio taken in one run cancels most of the noise that an
- * absolute threshold would turn into a flaky verdict.
- *
- * Statistics: the median interpolates between the two middle samples; p99 is
- * the nearest-rank 99th percentile (a real sample, never an interpolation
- * that no operation took). Sequential ops/s is `samples / Σ time` (one
- * caller's throughput); under load it is completed operations / wall time.
- *
- * Progress goes to stderr (one line per benchmark, and a line a second for
- * long ones) so stdout holds only the tables.
+ * absolute threshold would turn into a flaky verdict. Progress goes to stderr
+ * so stdout holds only the tables.
  *
  * @module
  */
@@ -109,7 +100,8 @@ export function setProgress (writer: ProgressWriter | null): void {
 }
 
 /**
- * Write one progress line (stderr by default).
+ * Write one progress line (stderr by default): one per benchmark, and a line
+ * a second for long ones.
  *
  * @param line - the text, without a newline
  * @example progress('node: starting 2 nodes')
@@ -130,7 +122,8 @@ function asorted (sorted: ArrayLike<number>, name: string): void {
 
 /**
  * Nearest-rank percentile of sorted samples: the smallest sample with at
- * least `p` % of the samples at or below it.
+ * least `p` % of the samples at or below it (a real sample, never an
+ * interpolation that no operation took).
  *
  * @param sorted - samples in ascending order, at least one
  * @param p - percentile, 0 < p ≤ 100
@@ -183,7 +176,9 @@ export interface SummaryOptions {
 
 /**
  * Turn per-operation samples into a result: median, p99 and ops/s, in µs
- * when the median is under a millisecond, else in ms.
+ * when the median is under a millisecond, else in ms. Sequential ops/s is
+ * `samples / Σ time` (one caller's throughput); under load it is completed
+ * operations / wall time.
  *
  * @param name - the benchmark's name
  * @param samplesMs - per-operation times in milliseconds (not modified)

@@ -4,25 +4,6 @@
  * with the same transport stack, idling with the same number of peers, in
  * the same run (so the ratio says what bioshard adds).
  *
- * Setup: `ProcessNetwork` with 6 nodes at 6 sites, each `bioshard node
- * start` in its own process; the run waits until every node's roster lists
- * all six nodes with their addresses (asked of each node by a short-lived
- * observer that leaves before the idle period). The baseline is six
- * `bench/fixtures/bare-peer.ts` processes (TCP, noise, yamux, identify,
- * ping) in a full mesh, with the node processes' compile cache and Node's
- * defaults otherwise; the note gives each side's TCP links per process.
- *
- * Measured per process, after everything has idled for a while: RSS
- * (`VmRSS` of /proc/<pid>/status, MB of 2^20 bytes) and CPU (utime + stime
- * of /proc/<pid>/stat over a window, as % of one core). Rows give the median
- * (and, in the p99 column, the maximum) across the six processes. Goals,
- * from the product's issue: each node at most 80 MB RSS and 1 % of a core.
- *
- * Knobs: `BIOSHARD_BENCH_IDLE_MS` (idle before sampling, default 60 s),
- * `BIOSHARD_BENCH_IDLE_WINDOW_MS` (CPU window, default and minimum 20 s,
- * unless the idle time is shortened too, for a quick check),
- * `BIOSHARD_BENCH_CPU_PROF=<dir>` (one `.cpuprofile` per node process).
- *
  * Run alone: `node bench/idle.bench.ts` (prints a table).
  *
  * @module
@@ -197,6 +178,25 @@ function profileEnv (): NodeJS.ProcessEnv {
 
 /**
  * Run the idle benchmark (about 2 minutes with the default idle time).
+ *
+ * Setup: `ProcessNetwork` with 6 nodes at 6 sites, each `bioshard node
+ * start` in its own process; the run waits until every node's roster lists
+ * all six nodes with their addresses (asked of each node by a short-lived
+ * observer that leaves before the idle period). The baseline is six
+ * `bench/fixtures/bare-peer.ts` processes (TCP, noise, yamux, identify,
+ * ping) in a full mesh, with the node processes' compile cache and Node's
+ * defaults otherwise; the note gives each side's TCP links per process.
+ *
+ * Measured per process, after everything has idled for a while: RSS
+ * (`VmRSS` of /proc/<pid>/status, MB of 2^20 bytes) and CPU (utime + stime
+ * of /proc/<pid>/stat over a window, as % of one core). Rows give the median
+ * (and, in the p99 column, the maximum) across the six processes, against
+ * {@link RSS_GOAL_MB} and {@link CPU_GOAL_PERCENT}.
+ *
+ * Knobs: `BIOSHARD_BENCH_IDLE_MS` (idle before sampling, default 60 s),
+ * `BIOSHARD_BENCH_IDLE_WINDOW_MS` (CPU window, default and minimum 20 s,
+ * unless the idle time is shortened too, for a quick check),
+ * `BIOSHARD_BENCH_CPU_PROF=<dir>` (one `.cpuprofile` per node process).
  *
  * @returns RSS and CPU of the node processes and of the bare libp2p baseline, node rows with their ratio to it
  * @example printTable(await run(), 'idle')

@@ -1,16 +1,12 @@
 /**
  * Store and fetch between processes on loopback, against the floor a bare
- * libp2p request/response (bench/fixtures/echo-node.ts: TCP, noise, yamux,
- * no checking) sets on the same machine in the same run, moving the same
- * bytes. Each operation is interleaved in rounds with its floor so drift on
- * a noisy machine hits both alike; goals are ratios to the floor
- * ({@link FETCH_LATENCY_MAX}, {@link FETCH_THROUGHPUT_MIN}).
- *
- * Profile the node children: `BIOSHARD_BENCH_CPU_PROF=<dir> node bench/node.bench.ts`
- * writes one `.cpuprofile` per child process when they stop.
+ * libp2p request/response (bench/fixtures/echo-node.ts) sets on the same
+ * machine in the same run, moving the same bytes. Each operation is
+ * interleaved in rounds with its floor so drift on a noisy machine hits both
+ * alike; goals are ratios to the floor ({@link FETCH_LATENCY_MAX},
+ * {@link FETCH_THROUGHPUT_MIN}).
  *
  * Run alone: `node bench/node.bench.ts` (prints a table).
- *
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -152,6 +148,9 @@ async function startNodes (
  *   request; fetch reuses streams (see net/stream-pool.ts), so the echo on a
  *   reused stream is measured too and each fetch row also states its ratio
  *   to that like-for-like transport.
+ *
+ * Profile the node children: `BIOSHARD_BENCH_CPU_PROF=<dir> node bench/node.bench.ts`
+ * writes one `.cpuprofile` per child process when they stop.
  *
  * @returns store and fetch results beside their floors, with goal verdicts for fetch
  * @example printTable(await run(), 'node')

@@ -1,19 +1,13 @@
 /**
- * Benchmark runner (`npm run bench`): runs the suites in order — crypto,
- * node, face, then any other `bench/*.bench.ts` in name order — and prints
- * one table per suite on stdout (progress goes to stderr).
+ * Benchmark runner (`npm run bench`): runs the suites in order (crypto, node,
+ * face, then any other `bench/*.bench.ts` in name order), each in a fresh
+ * Node process of its own (`suite-process.ts` says why), and prints one table
+ * per suite on stdout. A suite that is missing what it needs, fails or
+ * crashes is reported with its reason and the others still run; the exit code
+ * is 1 when a suite failed or a goal was missed.
  *
- * Usage: `node bench/run.ts [filter...] [--json <file>]`
- *
- * - `filter`: run only suites whose name contains one of these substrings;
- * - `--json <file>`: also write every result, with the machine it ran on.
- *
- * Each suite module exports `run(): Promise<BenchResult[]>` and runs in a
- * fresh Node process of its own (`suite-process.ts` says why), so a suite
- * whose dependencies or shared files are missing, or that fails or crashes,
- * is reported with its reason and the others still run. The exit code is 1
- * when a suite failed or a goal was missed.
- *
+ * Usage: `node bench/run.ts [filter...] [--json <file>]` (suites whose name
+ * contains a filter; `--json` also writes every result with its machine).
  * @module
  */
 import { readdirSync, writeFileSync } from 'node:fs'
@@ -26,6 +20,7 @@ import { runSuiteInChild, type Suite, type SuiteOutcome } from './suite-process.
 const ORDER = ['crypto', 'node', 'face']
 const SUFFIX = '.bench.ts'
 
+/** Every suite module in bench/, in run order; each exports `run(): Promise<BenchResult[]>`. */
 function suites (): Suite[] {
   const dir = new URL('./', import.meta.url)
   const found = readdirSync(dir).filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length))

@@ -1,18 +1,10 @@
 /**
- * Running one benchmark suite, in this process ({@link runSuiteHere}) or in
- * a fresh Node process of its own ({@link runSuiteInChild}, what
- * `bench/run.ts` does for every suite).
- *
- * Why a process per suite: a suite can leave its process changed for the
- * next — V8's type feedback for shared code (the crypto suite calls the
- * same sealing, signing and encoding functions with other shapes and
- * sizes), a grown heap, native thread pools (the face suite's ONNX
- * Runtime) — and the verify suite measurably slowed after the others had run
- * in its process. Each suite now starts as it would alone.
- *
- * The child prints its own table (stdout is shared) and sends its outcome
- * back over the IPC channel; a child that dies without one is a failed
- * suite, and the other suites still run.
+ * Running one benchmark suite, in this process ({@link runSuiteHere}) or in a
+ * fresh Node process of its own ({@link runSuiteInChild}, what `bench/run.ts`
+ * does for every suite). A suite can leave its process changed for the next
+ * (V8's type feedback for shared code, a grown heap, native thread pools such
+ * as the face suite's ONNX Runtime), and the verify suite measurably slowed
+ * after the others had run in its process; so each suite starts as it would alone.
  *
  * @module
  */
@@ -93,7 +85,10 @@ function isOutcome (m: unknown, name: string): m is SuiteOutcome {
 
 /**
  * Run `suite` in a fresh Node process with this process's Node flags (so
- * `--cpu-prof` and the like carry over), and wait for it.
+ * `--cpu-prof` and the like carry over), and wait for it. The child prints
+ * its own table (stdout is shared) and sends its outcome back over the IPC
+ * channel; a child that dies without one is a failed suite, and the other
+ * suites still run.
  *
  * @param suite - name and module URL
  * @param options - `quiet`: drop the child's stdout and stderr (tests)

@@ -1,27 +1,10 @@
 /**
- * Verify and enroll end to end on a devnet of separate node processes,
- * beside the floor a bare libp2p fan-out sets on the same machine in the
- * same run: the same request to {@link FLOOR_PEERS} echo peers in parallel
+ * Verify and enroll end to end on a devnet of separate node processes, beside
+ * the floor a bare libp2p fan-out sets on the same machine in the same run: the
+ * same request to {@link FLOOR_PEERS} echo peers in parallel
  * (bench/fixtures/echo-node.ts), the shape of a verify's t parallel share
- * fetches with no checking, crypto, storage or matching.
- *
- * Goals are a ratio to the floor ({@link VERIFY_MEDIAN_MAX}) and absolute
- * figures ({@link VERIFY_P99_MAX_MS}, {@link VERIFY_OPS_MIN},
- * {@link ENROLL_MEDIAN_MAX_MS}) set when the floor's median was
- * {@link REFERENCE_FLOOR_MS}. The floor's speed moves by more than 2× between
- * phases of these shared machines, so each absolute goal is checked at this
- * run's speed: a time goal is multiplied and a rate divided by floor median /
- * reference when the floor runs slower, never loosened on a faster run. Each
- * such row's note says whether the unscaled figure also holds, and the goal
- * is shown as a ratio to a target row so the runner treats every goal alike.
- *
- * Profile: `BIOSHARD_BENCH_CPU_PROF=<dir> node --cpu-prof --cpu-prof-dir=<dir> bench/verify.bench.ts`
- * writes a `.cpuprofile` for this process, each echo peer and each node
- * process (`node-<pid>.cpuprofile`, started through a preload module since
- * Node refuses `--cpu-prof` in NODE_OPTIONS). The enclave child runs with an
- * empty environment and without the inspector, so its time shows only as
- * the client's match time. Under `--cpu-prof` the progress lines include
- * `verify: mark <phase>-start|end <µs>` on the profiles' clock.
+ * fetches with no checking, crypto, storage or matching. Goals are a ratio to
+ * the floor and absolute figures checked at this run's speed ({@link run}).
  *
  * Run alone: `node bench/verify.bench.ts` (prints a table).
  *
@@ -89,7 +72,12 @@ const VERIFY_MEDIAN_MAX = 1.6
 const VERIFY_P99_MAX_MS = 15
 const VERIFY_OPS_MIN = 500
 const ENROLL_MEDIAN_MAX_MS = 300
-/** The floor's median (ms) on the machine and at the speed the absolute goals were set for. */
+/**
+ * The floor's median (ms) on the machine and at the speed the absolute goals were set for. The floor's
+ * speed moves between phases of these shared machines, so each absolute goal is checked at this run's
+ * speed: a time goal is multiplied and a rate divided by floor median / reference when the floor runs
+ * slower, never loosened on a faster run.
+ */
 const REFERENCE_FLOOR_MS = 2.4
 const REQUEST_TIMEOUT_MS = 10_000
 
@@ -179,6 +167,21 @@ interface Identity { templateId: Uint8Array, probe: Float32Array }
  * - verify with a raw face photo as probe, embedded inside the enclave, when
  *   the shared models and photos are present (skipped with a printed reason
  *   otherwise).
+ *
+ * Goals are a ratio to the floor ({@link VERIFY_MEDIAN_MAX}) and absolute
+ * figures ({@link VERIFY_P99_MAX_MS}, {@link VERIFY_OPS_MIN},
+ * {@link ENROLL_MEDIAN_MAX_MS}) scaled to this run's speed
+ * ({@link REFERENCE_FLOOR_MS}). Each such row's note says whether the unscaled
+ * figure also holds, and the goal is shown as a ratio to a target row so the
+ * runner treats every goal alike.
+ *
+ * Profile: `BIOSHARD_BENCH_CPU_PROF=<dir> node --cpu-prof --cpu-prof-dir=<dir> bench/verify.bench.ts`
+ * writes a `.cpuprofile` for this process, each echo peer and each node
+ * process (`node-<pid>.cpuprofile`, started through a preload module since
+ * Node refuses `--cpu-prof` in NODE_OPTIONS). The enclave child runs with an
+ * empty environment and without the inspector, so its time shows only as
+ * the client's match time. Under `--cpu-prof` the progress lines include
+ * `verify: mark <phase>-start|end <µs>` on the profiles' clock.
  *
  * @returns the floor, verify (sequential and at 16), enroll and, when shared faces are present, face verify, with goal verdicts
  * @throws {Error} when the devnet does not start or a genuine synthetic probe is rejected

@@ -1,17 +1,10 @@
 /**
- * Enrolment: the application's options checked and turned into an encoded
- * template ({@link enrollWithOptions}), then template → envelope → shares → n holders at n distinct sites →
+ * Enrolment: template → envelope → shares → n holders at n distinct sites →
  * signed receipts → manifest in the DHT. A manifest is never published for
- * fewer than n stored shares: if a store fails, what was stored is erased and
- * the enrolment is retried once under a fresh template id without the failed
- * holder. If the publish fails, every stored share is erased. Either way the
- * failure is an {@link EnrollError} naming the template id and any holder
- * that could not be cleaned (those drop the share themselves once it has
- * waited their grace period without a published manifest).
- *
- * The template is in the clear in this process only because the application
- * handed it over; it and every share are wiped before this returns. (A raw
- * sample can instead be embedded inside the enclave.)
+ * fewer than n stored shares, and a failed enrolment erases what it stored
+ * ({@link enroll}). The template is in the clear in this process only because
+ * the application handed it over; it and every share are wiped before this
+ * returns. (A raw sample can instead be embedded inside the enclave.)
  *
  * @module
  */
@@ -234,9 +227,13 @@ async function eraseStored (ctx: ClientContext, manifest: Manifest, peers: strin
 }
 
 /**
- * Enrol one template across the network. A failed store is retried once
- * under a fresh id when what was stored could be erased everywhere; a failed
- * publish is not retried.
+ * Enrol one template across the network. If a store fails, what was stored
+ * is erased and the enrolment is retried once under a fresh template id
+ * without the failed holder (only when what was stored could be erased
+ * everywhere). If the publish fails, every stored share is erased and it is
+ * not retried. Either way the failure is an {@link EnrollError} naming the
+ * template id and any holder that could not be cleaned (those drop the share
+ * themselves once it has waited their grace period without a published manifest).
  *
  * @throws {EnrollError} after shares were stored: ERR_QUORUM_UNAVAILABLE (a store or the publish
  *   failed) or the publish's own code, with the template id and the holders left uncleaned

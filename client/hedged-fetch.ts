@@ -1,15 +1,10 @@
 /**
  * A hedged t-of-n fetch: ask holders in the order given, ask a spare when the
- * first ones are slow (after the hedge delay) and one more for every refusal,
- * stop as soon as enough good answers are in and cancel the requests still
- * running. A deadline and the caller's AbortSignal bound every collection, so
- * it always returns, even when a holder never answers and ignores its signal.
- *
- * It knows nothing of shares or enclaves: the holders' request function is a
- * parameter, so verify plugs in the signed fetch and tests plug in real
- * holders or scripted ones. A share found bad later (by the enclave) is
- * handed back with {@link HedgedFetch.reject}, and the next collection asks
- * a spare in its place.
+ * first ones are slow and one more for every refusal, stop as soon as enough
+ * good answers are in and cancel the rest. A deadline and the caller's
+ * AbortSignal bound every collection, so it always returns. It knows nothing
+ * of shares or enclaves: the holders' request function is a parameter, so
+ * verify plugs in the signed fetch and tests plug in real or scripted holders.
  *
  * @module
  */
@@ -70,7 +65,13 @@ interface Round {
   wake: () => void
 }
 
-/** One t-of-n fetch over a fixed list of holders (see the module doc); one collection at a time. */
+/**
+ * One t-of-n fetch over a fixed list of holders; one collection at a time. A
+ * spare is asked after the hedge delay; a collection returns even when a
+ * holder never answers and ignores its signal. A share found bad later (by the
+ * enclave) is handed back with {@link HedgedFetch.reject}, and the next
+ * collection asks a spare in its place.
+ */
 export class HedgedFetch<T> {
   readonly #init: HedgedFetchInit<T>
   readonly #queue: Candidate[]

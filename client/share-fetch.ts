@@ -1,16 +1,11 @@
 /**
  * The fetch step of a verification: one signed request for every share of the
- * template (one signature and one encoding, re-signed when it gets old),
- * sent by a {@link HedgedFetch} to the manifest's holders, connected ones
- * first. Each answer must be sealed under the digest of the manifest the
- * enclave will match (a holder that stores another version is counted as
- * refusing, ERR_CONFLICT), and is sent ahead to the enclave while the rest
- * are on their way.
- *
- * Holders' response signatures are checked only for shares the enclave
- * rejects ({@link blame}): what makes a share usable is the enclave's check
- * against the tenant-signed commitment and the seal bound to this request;
- * the signature is evidence for others that this holder sent that share.
+ * template, sent by a {@link HedgedFetch} to the manifest's holders, connected
+ * ones first, each answer sent ahead to the enclave while the rest are on
+ * their way. What makes a share usable is the enclave's check against the
+ * tenant-signed commitment and the seal bound to this request, so holders'
+ * response signatures are checked only for shares the enclave rejects
+ * ({@link blame}), as evidence for others that this holder sent that share.
  *
  * @module
  */
@@ -46,7 +41,10 @@ export interface ShareFetchInit {
 }
 
 /**
- * A hedged fetch of the manifest's shares, ready to collect.
+ * A hedged fetch of the manifest's shares, ready to collect. The request is
+ * signed and encoded once (re-signed when it gets old). Each answer must be
+ * sealed under the digest of the manifest the enclave will match (a holder
+ * that stores another version is counted as refusing, ERR_CONFLICT).
  *
  * @example const fetch = shareFetch(ctx, { manifest, digest, purpose, verifier, handle, session }); await fetch.collect(t)
  */

@@ -2,12 +2,10 @@
  * What a verifier checks of a manifest before it fetches a single share
  * (docs/architecture.md, "Trust rules": "A verifier trusts a manifest only if
  * its tenant is the verifier's tenant and every holder it names is admitted at
- * the site it names"). The manifest's own signature and tenant certificate were
- * checked when it entered the client's cache; this adds what only the
- * verifier can judge: whose it is, and where it sends the verifier.
- *
- * Without it, a manifest naming holders the author runs outside the network
- * would have the verifier fetch shares of the author's choosing from them.
+ * the site it names"). The signature and tenant certificate were checked when
+ * the manifest entered the client's cache; without this, a manifest naming
+ * holders its author runs outside the network would have the verifier fetch
+ * shares of the author's choosing from them.
  *
  * @module
  */

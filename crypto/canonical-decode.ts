@@ -2,21 +2,11 @@
  * A strict, single-pass decoder for deterministic CBOR (RFC 8949 §4.2.1)
  * that remembers where each decoded map came from.
  *
- * `cborg` decodes but does not check canonical form (map key order, float
- * width, UTF-8 round trip) and does not report where an item sits in its
- * input; checking by re-encoding the whole value cost a second full pass,
- * and recovering the bytes a nested signature covers cost a third. This
- * walks cborg's own tokenizer once (so every head, length and minimal-integer
- * rule is cborg's, under `strict`), builds the value, checks what the
- * tokenizer does not, and records the exact input bytes of every map, so
- * {@link sourceOf} can hand back the signed bytes without encoding again.
- *
- * Checked here, beyond the tokenizer: map keys are text, in strictly
- * increasing bytewise order of their encodings (so no duplicates); text
- * re-encodes to its own bytes (valid UTF-8); a float is in its shortest form
- * and not integral (as the encoder writes it); no tags; a `__proto__` key is
- * plain data;
- * nesting at most {@link MAX_DEPTH} deep; nothing after the top-level item.
+ * `cborg` decodes but neither checks canonical form nor reports where an item
+ * sits in its input. This walks cborg's own tokenizer once (so every head,
+ * length and minimal-integer rule is cborg's, under `strict`), checks what the
+ * tokenizer does not, and records each map's input bytes, so {@link sourceOf}
+ * hands back signed bytes without a second encoding pass.
  *
  * @module
  */
@@ -159,6 +149,13 @@ class Walk {
 
 /**
  * Decode one canonical CBOR item.
+ *
+ * Checked here, beyond cborg's tokenizer: map keys are text, in strictly
+ * increasing bytewise order of their encodings (so no duplicates); text
+ * re-encodes to its own bytes (valid UTF-8); a float is in its shortest form
+ * and not integral (as the encoder writes it); no tags; a `__proto__` key is
+ * plain data; nesting at most {@link MAX_DEPTH} deep; nothing after the
+ * top-level item.
  *
  * @param data the complete encoding (nothing may follow the item)
  * @param record remember each map's input bytes for {@link sourceOf}

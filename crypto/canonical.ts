@@ -1,15 +1,10 @@
 /**
  * The one canonical encoding for everything bioshard signs, hashes or sends:
  * deterministic CBOR (RFC 8949 §4.2.1 core deterministic encoding) via `cborg`.
- *
- * Decoding is strict: a size limit is checked before parsing, indefinite
- * lengths, undefined, NaN/Infinity, big integers, tags and duplicate map keys
- * are rejected, and every item must be in its one canonical form (checked in
- * the same pass, see {@link decodeStrict}), so two encodings of one message
- * cannot both verify (no signature malleability).
- *
- * The field readers below let each message decoder validate every field and
- * reject unknown ones before a value is used.
+ * Decoding is strict and checks canonical form in the same pass
+ * ({@link decodeCanonical}), so two encodings of one message cannot both verify
+ * (no signature malleability). The field readers below let each message
+ * decoder validate every field and reject unknown ones before a value is used.
  *
  * @module
  */
@@ -70,7 +65,10 @@ export function reencodeDecoded (value: unknown): Uint8Array {
 }
 
 /**
- * Decode canonical CBOR of at most `maxBytes`.
+ * Decode canonical CBOR of at most `maxBytes`. The size limit is checked
+ * before parsing; indefinite lengths, undefined, NaN/Infinity, big integers,
+ * tags and duplicate map keys are rejected, and every item must be in its one
+ * canonical form (checked in the same pass, see {@link decodeStrict}).
  *
  * @throws {TooLargeError} ERR_TOO_LARGE before parsing when over the limit
  * @throws {DecodeError} ERR_DECODE for malformed or non-canonical bytes

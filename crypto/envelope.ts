@@ -1,27 +1,10 @@
 /**
- * The template envelope: AES-256-GCM (node:crypto) under a fresh random data
- * key, with associated data binding the template id, modality and model id,
- * so a ciphertext cannot be replayed under another enrolment or model.
- *
- * Layout of the secret that is split (key custody "network"):
- *
- *     version(1) || dataKey(32) || nonce(12) || ciphertext || tag(16)
- *
- * For key custody "tenant", the tenant keeps the data key and only the
- * sealed part `nonce || ciphertext || tag` is split
- * ({@link encryptTemplateWithKey}, {@link decryptTemplateWithKey}).
- *
- * AAD = canonical CBOR of `{tag: AEAD.TEMPLATE, templateId, modality, model, v}`.
- * A random 96-bit nonce is safe because every data key encrypts one template
- * only (NIST SP 800-38D §8.2.2 bounds apply per key).
- *
- * Encryption imports the AES key once per operation as a `KeyObject`, which
- * is much cheaper per cipher than a raw key; its copy lives in
- * native memory that JavaScript cannot wipe and is released with the object.
- * Decryption — in the enclave, where the template must not outlive the
- * match — uses `@noble/ciphers` on the key bytes themselves, so the key and
- * the plaintext exist only in buffers the caller wipes (see `open`).
- * Data key copies made here in JavaScript memory are zeroed.
+ * The template envelope: AES-256-GCM under a fresh random data key, with
+ * associated data binding the template id, modality and model id, so a
+ * ciphertext cannot be replayed under another enrolment or model. With key
+ * custody "network" the data key travels inside the secret that is split
+ * ({@link encryptTemplate}); with custody "tenant" the tenant keeps it and
+ * only the sealed part is split ({@link encryptTemplateWithKey}).
  *
  * @module
  */
@@ -104,11 +87,22 @@ function atemplate (template: unknown): Uint8Array {
   return t
 }
 
+/**
+ * AAD = canonical CBOR of `{tag: AEAD.TEMPLATE, templateId, modality, model, v}`.
+ * A random 96-bit nonce is safe because every data key encrypts one template
+ * only (NIST SP 800-38D §8.2.2 bounds apply per key).
+ */
 function aad (ctx: TemplateContext, version: number): Uint8Array {
   return encodeCanonical({ tag: AEAD.TEMPLATE, templateId: ctx.templateId, modality: ctx.modality, model: ctx.model, v: version })
 }
 
-/** Encrypt into `out` at `offset`: nonce(12) is already there; writes ciphertext || tag after it. */
+/**
+ * Encrypt into `out` at `offset`: nonce(12) is already there; writes ciphertext || tag after it.
+ * Encryption (node:crypto) takes the AES key as a `KeyObject`, much cheaper per
+ * cipher than a raw key; its copy lives in native memory that JavaScript cannot
+ * wipe and is released with the object. Decryption, in the enclave where the
+ * template must not outlive the match, uses `@noble/ciphers` instead (see `open`).
+ */
 function sealInto (key: KeyObject, template: Uint8Array, ctx: TemplateContext, at: { out: Uint8Array, offset: number }): void {
   const { out, offset } = at
   const nonce = out.subarray(offset, offset + NONCE_BYTES)
@@ -139,6 +133,10 @@ function open (key: Uint8Array, sealed: Uint8Array, ctx: TemplateContext, versio
 
 /**
  * Encrypt a template under a fresh random data key.
+ *
+ * Layout of the secret that is split (key custody "network"):
+ *
+ *     version(1) || dataKey(32) || nonce(12) || ciphertext || tag(16)
  *
  * @param template - the template bytes (e.g. a float32 embedding); not modified
  * @param ctx - template id, modality and model bound as associated data

@@ -1,18 +1,10 @@
 /**
  * Arithmetic in GF(2^8) with exactly the field and tables of
  * `shamir-secret-sharing` (reduction polynomial x^8 + x^4 + x^3 + x + 1,
- * generator 0xe5, its LOG/EXP layout including `LOG[1] = 255`), so
- * polynomials built here stay compatible with that library's `combine`.
- *
- * Proactive refresh adds a {@link zeroSharing} to existing shares; repair
- * evaluates the sharing polynomial at a new x via Lagrange coefficients
- * ({@link lagrangeCoefficient}, {@link interpolateAt}). Neither needs the
- * secret itself.
- *
- * Not constant-time: like the library, multiplication uses table lookups
- * indexed by secret bytes and branches on zero operands. Both run inside one
- * process on data that process already holds; no remote timing oracle is
- * exposed by these loops.
+ * generator 0xe5, its LOG/EXP layout including `LOG[1] = 255`), so polynomials
+ * built here stay compatible with that library's `combine`. Proactive refresh
+ * ({@link zeroSharing}) and repair ({@link interpolateAt}) build on it without
+ * needing the secret. Not constant-time, like the library ({@link mul}).
  *
  * @module
  */
@@ -86,6 +78,10 @@ export function add (a: number, b: number): number {
 
 /**
  * Field multiplication.
+ *
+ * Not constant-time: like the library, it uses table lookups indexed by
+ * secret bytes and branches on zero operands. It runs inside one process on
+ * data that process already holds; no remote timing oracle is exposed.
  *
  * @param a - a byte
  * @param b - a byte

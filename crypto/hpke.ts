@@ -1,13 +1,11 @@
 /**
  * HPKE (RFC 9180) in base mode for one suite: DHKEM(X25519, HKDF-SHA256),
- * HKDF-SHA256, ChaCha20-Poly1305 — the suite of Appendix A.2, whose published
+ * HKDF-SHA256, ChaCha20-Poly1305, the suite of Appendix A.2, whose published
  * vectors pin every step here. Only the RFC lives in this file; bioshard's use
- * of it (one context, many exporter-derived share keys) is `seal.ts`.
- *
- * Why composed on node:crypto rather than calling `@hpke/core`: X25519 and
- * HMAC on KeyObjects are synchronous and much faster than pure JavaScript;
- * `@hpke/core` stays in the tests as the independent oracle. Every secret
- * returned as a `Uint8Array` is the caller's to wipe.
+ * of it is `seal.ts`. Composed on node:crypto rather than `@hpke/core` because
+ * X25519 and HMAC on KeyObjects are synchronous and much faster than pure
+ * JavaScript; `@hpke/core` stays in the tests as the independent oracle.
+ * Every secret returned as a `Uint8Array` is the caller's to wipe.
  *
  * @module
  */

@@ -2,15 +2,10 @@
  * Threshold sharing of a template envelope: a thin wrapper over
  * `shamir-secret-sharing` (byte-wise Shamir over GF(2^8)) that adds argument
  * checks naming the argument, a typed share `{x, bytes}`, and per-share
- * commitments so a verifier can tell *which* holder returned a bad share.
- *
- * The library does not check integrity on reconstruction (its README says
- * so): {@link reconstruct} checks every share against its commitment before
+ * commitments so a verifier can tell *which* holder returned a bad share. The
+ * library does not check integrity on reconstruction (its README says so):
+ * {@link reconstruct} checks every share against its commitment before
  * combining, and the AEAD tag of the envelope checks the result.
- *
- * Library format: a share is its y-bytes followed by the x-coordinate as the
- * last byte. The library rejects Node `Buffer`s (it compares constructors),
- * so it only ever sees plain `Uint8Array` views.
  *
  * @module
  */
@@ -196,7 +191,9 @@ export async function reconstruct (templateId: Uint8Array, shares: Share[], comm
 }
 
 /**
- * Convert to the library's format: y-bytes followed by x.
+ * Convert to the library's format: y-bytes followed by x. The library rejects
+ * Node `Buffer`s (it compares constructors), so it only ever sees plain
+ * `Uint8Array` views.
  *
  * @returns a fresh buffer (holds share bytes: wipe it after use)
  * @throws {TypeError}/{RangeError} naming `share` when malformed

@@ -1,13 +1,9 @@
 /**
- * Enclave attestation, pluggable. An attestor turns an enclave's identity —
- * its X25519 key, its decision key and its measurement — into a signed
- * statement holders check before sealing a share to that key.
- *
- * The built-in {@link ProcessAttestor} is process isolation: the verifier
- * signs, with its own key, that its enclave child holds those keys and runs
- * that code (`protocol/attestation.ts`, kind `process`). A hardware quote
- * (SGX, SEV-SNP, Nitro) can replace it behind the same interface; it would
- * put the keys and measurement in the quote's report data instead.
+ * Enclave attestation, pluggable. An attestor turns an enclave's identity (its
+ * X25519 key, its decision key and its measurement) into a signed statement
+ * holders check before sealing a share to that key. A hardware quote (SGX,
+ * SEV-SNP, Nitro) can replace the built-in {@link ProcessAttestor} behind the
+ * same interface; it would put the keys and measurement in the quote's report data.
  *
  * @module
  */
@@ -28,7 +24,9 @@ export interface EnclaveAttestor {
 }
 
 /**
- * Process isolation, vouched for by the verifier.
+ * Process isolation, vouched for by the verifier: it signs, with its own key,
+ * that its enclave child holds those keys and runs that code
+ * (`protocol/attestation.ts`, kind `process`).
  *
  * @example const attestation = new ProcessAttestor(verifier.key).attest(enclave.identity)
  */

@@ -1,18 +1,10 @@
 /**
- * The fetch requests whose shares the enclave has already used — child-side
+ * The fetch requests whose shares the enclave has already used: child-side
  * state, never imported by host code. It is what makes the enclave open one
  * fetch's shares once: a host that fetched t shares once cannot replay them
  * with other probes (each replay would be one more question to a template
- * oracle).
- *
- * A match claims the request hashes of all its shares before it does
- * anything else (so two concurrent matches cannot share one), releases them
- * if it fails before the template is reconstructed (a retry with spare shares
- * must still work), and consumes them once it is. A consumed hash is kept
- * until its request time + 2 × the freshness window: by then the enclave
- * refuses the request as stale anyway, whatever the two clocks say within the
- * window. Memory is bounded: when full of live entries, new claims are
- * refused (ERR_BUSY) — forgetting one would reopen the oracle.
+ * oracle). Memory is bounded: when full of live entries, new claims are
+ * refused (ERR_BUSY), since forgetting one would reopen the oracle.
  *
  * @module
  */
@@ -47,6 +39,14 @@ export interface ConsumedRequestsOptions {
 
 /**
  * Used and in-use fetch requests.
+ *
+ * A match claims the request hashes of all its shares before it does
+ * anything else (so two concurrent matches cannot share one), releases them
+ * if it fails before the template is reconstructed (a retry with spare shares
+ * must still work), and consumes them once it is. A consumed hash is kept
+ * until its request time + 2 × the freshness window: by then the enclave
+ * refuses the request as stale anyway, whatever the two clocks say within the
+ * window.
  *
  * @example
  * const claim = consumed.claim(req.shares, Date.now()) // ERR_STALE, ERR_REPLAY or ERR_BUSY

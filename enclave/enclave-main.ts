@@ -1,16 +1,10 @@
 /**
  * Entry of the enclave child process (spawned by `enclave.ts` under Node's
- * permission model; never imported by host code). It generates its keys —
- * the X25519 key holders seal shares to and the Ed25519 key that signs
- * decisions — which never leave it; reports them and its isolation; then
+ * permission model; never imported by host code). It generates its keys (the
+ * X25519 key holders seal shares to and the Ed25519 key that signs
+ * decisions), which never leave it; reports them and its isolation; then
  * answers match requests until the IPC channel closes, when it exits.
- *
- * Requests are handled concurrently (each owns its buffers). A malformed
- * request gets an error result, never a crash. Every match shares one record
- * of the fetch requests already matched (consumed-requests.ts), so the
- * shares of one fetch are matched once. Shares sent ahead (`open`) are
- * opened on arrival and kept for their session's match (opened-shares.ts);
- * a malformed, stale or already-used one is dropped. Nothing is logged.
+ * Nothing is logged.
  *
  * @module
  */
@@ -40,6 +34,14 @@ function readInit (msg: unknown): InitMessage {
   return m
 }
 
+/**
+ * Serve the host until the channel closes. Requests are handled concurrently
+ * (each owns its buffers). A malformed request gets an error result, never a
+ * crash. Every match shares one record of the fetch requests already matched
+ * (consumed-requests.ts), so the shares of one fetch are matched once. Shares
+ * sent ahead (`open`) are opened on arrival and kept for their session's match
+ * (opened-shares.ts); a malformed, stale or already-used one is dropped.
+ */
 async function main (): Promise<void> {
   if (process.send === undefined) throw new Error('enclave-main must be started with an IPC channel')
   // The host dying closes the channel; never outlive it.

@@ -1,23 +1,21 @@
 /**
  * First module the enclave child evaluates (imported before anything else by
  * `enclave-main.ts`). Node 24's permission model cannot deny the network, so
- * this closes the doors that are open by default:
- *
- * - the globals `fetch`, `WebSocket` and `EventSource` are deleted;
- * - a module resolve hook refuses the network modules (`net`, `tls`, `http`,
- *   `https`, `http2`, `dgram`, `dns`) and `inspector`, `cluster` and `sqlite`,
- *   for `import` and `require` alike;
- * - `process.getBuiltinModule`, which bypasses resolution, refuses the same.
- *
- * This makes an accidental network use by enclave code or a dependency fail
- * loudly; it is not a barrier against code already running in the child
- * (native addons, in particular, are outside every JavaScript-level check).
+ * this deletes the globals `fetch`, `WebSocket` and `EventSource` and refuses
+ * the network modules, for `import`, `require` and `process.getBuiltinModule`
+ * alike. It makes an accidental network use fail loudly; it is not a barrier
+ * against code already running in the child (native addons, in particular,
+ * are outside every JavaScript-level check).
  *
  * @module
  */
 import { registerHooks } from 'node:module'
 
-/** Built-in modules the enclave child refuses to load. */
+/**
+ * Built-in modules the enclave child refuses to load: the network modules and
+ * `inspector`, `cluster` and `sqlite`, refused by a module resolve hook and by
+ * `process.getBuiltinModule`, which bypasses resolution.
+ */
 export const REFUSED_BUILTINS: readonly string[] = [
   'net', 'tls', 'http', 'https', 'http2', 'dgram', 'dns', 'dns/promises', 'inspector', 'inspector/promises', 'cluster', 'sqlite'
 ]

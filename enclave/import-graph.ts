@@ -3,14 +3,8 @@
  * files a module loads at run time, which packages and which Node built-ins.
  * The enclave's read set and measurement are computed from it, and tests use
  * it to prove that host-side modules never reach the code that opens shares.
- *
- * The parser is deliberately small: it reads top-level `import … from`,
- * `import '…'` and `export … from` declarations that start a line (the
- * project's style), drops `import type` / `export type` (erased by type
- * stripping), and keeps `import { type A }` (which still loads the module).
- * Dynamic `import('…')` is reported separately and never followed: the
- * enclave names those modules as extra roots when it enables them. A test
- * cross-checks this parser against the TypeScript compiler's AST.
+ * The parser is deliberately small ({@link parseImports}); a test cross-checks
+ * it against the TypeScript compiler's AST.
  *
  * @module
  */
@@ -47,7 +41,12 @@ function braceNames (clause: string): string[] {
 }
 
 /**
- * The runtime imports of one module's source.
+ * The runtime imports of one module's source. Reads top-level `import … from`,
+ * `import '…'` and `export … from` declarations that start a line (the
+ * project's style), drops `import type` / `export type` (erased by type
+ * stripping), and keeps `import { type A }` (which still loads the module).
+ * Dynamic `import('…')` is reported separately and never followed: the
+ * enclave names those modules as extra roots when it enables them.
  *
  * @param source - TypeScript or JavaScript ESM source
  * @returns static imports and re-exports (type-only ones dropped), then dynamic imports

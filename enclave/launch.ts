@@ -1,20 +1,10 @@
 /**
- * How the enclave child is launched: Node's permission model with exactly
- * the read set (`--permission`, one `--allow-fs-read` per entry), no
- * `--allow-fs-write`, `--allow-child-process`, `--allow-worker`, `--allow-wasi`
- * or `--allow-inspector`; `--allow-addons` only for image probes, whose
- * decoder (sharp) and model runtime (onnxruntime-node) are native addons.
- *
- * Node 24's permission model has no network switch (`node --help` lists no
- * `--allow-net`): the child could open sockets with `node:net`. Instead, no
- * enclave module imports a network module (a test checks the import graph),
- * the child refuses to load one at run time (`harden.ts`), and the globals
- * `fetch`, `WebSocket` and `EventSource` are removed before any other module
- * loads.
- *
- * Native addons run outside the permission model entirely: with image probes
- * enabled, the isolation of file access is only as good as sharp's and
- * ONNX Runtime's native code. The measurement covers their binaries.
+ * How the enclave child is launched: Node's permission model with exactly the
+ * read set, no write, child-process, worker, WASI or inspector permission, and
+ * addons only for image probes. Node 24's permission model has no network
+ * switch, so the network is closed by other means: no enclave module imports
+ * a network module (a test checks the import graph), and the child refuses to
+ * load one at run time (`harden.ts`).
  *
  * @module
  */
@@ -34,7 +24,13 @@ export interface FaceModelPaths {
   modelId?: string
 }
 
-/** Flags every enclave child runs with, besides the read set. */
+/**
+ * Flags every enclave child runs with, besides the read set (`--permission`, one
+ * `--allow-fs-read` per entry): no `--allow-fs-write`, `--allow-child-process`,
+ * `--allow-worker`, `--allow-wasi` or `--allow-inspector`. Node 24 has no
+ * `--allow-net` (`node --help` lists none), so the child could open sockets
+ * with `node:net` but for `harden.ts`.
+ */
 export const BASE_FLAGS: readonly string[] = [
   '--permission',
   // no eval/new Function: nothing in the enclave needs them
@@ -76,6 +72,11 @@ export function faceConfig (paths: FaceModelPaths): FaceMatcherConfig {
 
 /**
  * Plan a launch: compute the read set, the arguments and the measurement.
+ * `--allow-addons` is added only for image probes, whose decoder (sharp) and
+ * model runtime (onnxruntime-node) are native addons. Native addons run
+ * outside the permission model entirely: with image probes enabled, the
+ * isolation of file access is only as good as sharp's and ONNX Runtime's
+ * native code. The measurement covers their binaries.
  *
  * @param faceModel - enables image probes with these models
  * @returns the plan

@@ -2,15 +2,8 @@
  * What crosses between the host and the enclave child over the IPC channel
  * (Node's `advanced` serialization, a structured clone, so `Uint8Array` and
  * `Float32Array` arrive as such), and the checks both sides apply.
- *
- * host → child: `init` once, then `match` requests tagged with an id, and
- * `open` hints: a sealed share to open now, ahead of the match of a session
- * (opened-shares.ts says why). A hint is never answered; one that is
- * malformed, stale, for a consumed request or does not open is dropped, and
- * its share opened (or named bad, or refused) by the match as usual.
- * child → host: `ready` once (keys and its own isolation report), then one
- * `result` per request id: the signed decision and its summary, or an error
- * as `{ name, code, message, bad }`. Nothing else ever leaves the child.
+ * host → child: `init`, then `match` requests and `open` hints; child → host:
+ * `ready`, then one `result` per match. Nothing else ever leaves the child.
  *
  * @module
  */
@@ -75,7 +68,12 @@ export interface OpenTarget {
   manifest: Uint8Array
 }
 
-/** host → child: open `share` now and keep it for the match of `session`. */
+/**
+ * host → child: open `share` now and keep it for the match of `session`
+ * (opened-shares.ts says why). A hint is never answered; one that is
+ * malformed, stale, for a consumed request or does not open is dropped, and
+ * its share opened (or named bad, or refused) by the match as usual.
+ */
 export interface OpenMessage extends OpenTarget { type: 'open', session: number, share: EarlyShare }
 
 /** The outcome of a match. */
@@ -117,7 +115,7 @@ export interface ReadyMessage { type: 'ready', key: Uint8Array, signer: Uint8Arr
 export interface MatchMessage { type: 'match', id: number, req: MatchRequest }
 /** An error as it crosses the channel: never a stack, never a secret. */
 export interface WireError { name: string, code?: ErrorCode, message: string, bad?: number[], good?: number, needed?: number }
-/** child → host, per match. */
+/** child → host, per match id: the signed decision and its summary, or an error. */
 export type ResultMessage = { type: 'result', id: number, ok: true, result: MatchResult } | { type: 'result', id: number, ok: false, error: WireError }
 
 function bytes (v: unknown, name: string, min: number, max: number): Uint8Array {

@@ -1,18 +1,10 @@
 /**
  * Shares the enclave child opened ahead of their match, kept per session
- * until the match takes them — child-side state, never imported by host
- * code.
- *
- * Why: a verification's shares arrive one by one, a few hundred
- * microseconds apart, and opening one (X25519 + HKDF + ChaCha20-Poly1305)
- * is the largest part of a match. Opening each as it arrives leaves only the
- * last one to open once the quorum is complete.
- *
- * What is kept is bounded and short-lived: at most `maxSessions` sessions
- * and `maxShares` shares in all (the oldest sessions are wiped to make
- * room), each wiped `ttlMs` after its first share unless a match took it
- * first. A match takes a session whole; the
- * shares it does not use are wiped with the rest (see match.ts).
+ * until the match takes them: child-side state, never imported by host code.
+ * A verification's shares arrive one by one, and opening one (X25519 + HKDF +
+ * ChaCha20-Poly1305) is the largest part of a match; opening each as it
+ * arrives leaves only the last one to open once the quorum is complete. What
+ * is kept is bounded and short-lived ({@link OpenedShares}).
  *
  * @module
  */
@@ -44,7 +36,10 @@ export interface OpenedSharesOptions {
 interface Session { shares: Map<number, OpenedShare>, timer: NodeJS.Timeout }
 
 /**
- * Opened shares by session.
+ * Opened shares by session. At most `maxSessions` sessions and `maxShares`
+ * shares in all (the oldest sessions are wiped to make room), each wiped
+ * `ttlMs` after its first share unless a match took it first. A match takes a
+ * session whole; the shares it does not use are wiped with the rest (see match.ts).
  *
  * @example
  * const kept = new OpenedShares()

@@ -1,17 +1,10 @@
 /**
  * Continuous-authentication trust (zero trust: verify continuously, not
- * once). Trust is a number in [0, 1] that decays exponentially with a
- * configured half-life; each passive match raises it (an accepted match
- * restores it towards 1 in proportion to how far the score clears the
- * threshold), a rejected match cuts it. Decisions carry no score unless the
- * tenant's policy reveals it (protocol/decision.ts); then an accept counts as
- * clearing the threshold by half the possible margin: it closes three
- * quarters of the gap to full trust, so two accepts in a row restore trust
- * from the floor to above 0.9, and the trust model works from accept alone. Below the policy floor the session
- * moves to `step-up` (the application must re-verify explicitly). Every
- * change of state carries the signed decisions that caused it.
- *
- * Pure: the clock is injected, so tests drive time.
+ * once). Trust is a number in [0, 1] that decays with a configured half-life;
+ * each passive match raises or cuts it, and below the policy floor the session
+ * moves to `step-up` (the application must re-verify explicitly). Every change
+ * of state carries the signed decisions that caused it. Pure: the clock is
+ * injected, so tests drive time.
  *
  * @module
  */
@@ -47,6 +40,15 @@ export function resolveSessionPolicy (p: Partial<SessionPolicy> = {}): SessionPo
   return out
 }
 
+/**
+ * The trust of one session. Trust decays exponentially; an accepted match
+ * restores it towards 1 in proportion to how far the score clears the
+ * threshold, a rejected match cuts it. Decisions carry no score unless the
+ * tenant's policy reveals it (protocol/decision.ts); then an accept counts as
+ * clearing the threshold by half the possible margin: it closes three quarters
+ * of the gap to full trust, so two accepts in a row restore trust from the
+ * floor to above 0.9, and the model works from accept alone.
+ */
 export class TrustModel {
   readonly policy: SessionPolicy
   private value: number

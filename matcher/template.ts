@@ -1,16 +1,9 @@
 /**
  * The versioned template: one embedding plus what it takes to compare it
  * safely (modality, model id, dimension, element type), encoded with the
- * project's canonical CBOR so it can be encrypted, split and hashed as bytes.
- *
- * Layout (CBOR map, deterministic encoding):
- * `{ v: 1, modality: 'face'|'voice', model: string, dim: int, dtype: 'f32'|'i8', scale?: float, data: bytes }`
- * - `f32`: `data` is `dim` little-endian IEEE-754 float32 values (`4·dim` bytes).
- * - `i8`: `data` is `dim` two's-complement int8 values; element `i` is
- *   `data[i] · scale` (symmetric quantisation, one scale per template, `scale`
- *   required and only allowed here). Four times smaller than `f32`.
- *
- * Template bytes are biometric secrets: callers wipe them after use.
+ * project's canonical CBOR so it can be encrypted, split and hashed as bytes
+ * ({@link encodeTemplate}). Template bytes are biometric secrets: callers wipe
+ * them after use.
  *
  * @module
  */
@@ -151,7 +144,12 @@ function validate (t: Template): void {
 }
 
 /**
- * Encode a template canonically.
+ * Encode a template canonically, as the CBOR map (deterministic encoding)
+ * `{ v: 1, modality: 'face'|'voice', model: string, dim: int, dtype: 'f32'|'i8', scale?: float, data: bytes }`:
+ * - `f32`: `data` is `dim` little-endian IEEE-754 float32 values (`4·dim` bytes).
+ * - `i8`: `data` is `dim` two's-complement int8 values; element `i` is
+ *   `data[i] · scale` (symmetric quantisation, one scale per template, `scale`
+ *   required and only allowed here). Four times smaller than `f32`.
  *
  * @param t - the template
  * @returns deterministic CBOR bytes (secret: wipe after use)

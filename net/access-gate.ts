@@ -1,15 +1,11 @@
 /**
  * Who may use which protocol (docs/architecture.md, "Trust rules": "Unadmitted
- * peers get nothing but admission, identify and ping"). Every `/bioshard/` protocol
- * but admission — the DHT and the holder protocols, and any added later — is
- * served only to peers the node authorises (admitted nodes and clients that
- * proved a certificate of this network); so an unadmitted peer can neither
- * read DHT records nor learn whether a node holds or erased an id.
- *
- * The gate sits in the registrar, where every handler is registered, rather
- * than in each handler: kad-dht registers its own, and a protocol added later
- * is gated without anyone remembering to. A refused request/response
- * protocol gets a typed ERR_NOT_ADMITTED frame; the DHT stream is reset.
+ * peers get nothing but admission, identify and ping"). Every `/bioshard/`
+ * protocol but admission, the DHT included, is served only to peers the node
+ * authorises, so an unadmitted peer can neither read DHT records nor learn
+ * whether a node holds or erased an id. The gate sits in the registrar rather
+ * than in each handler, so kad-dht's own handlers and any protocol added later
+ * are gated without anyone remembering to.
  *
  * @module
  */
@@ -62,7 +58,9 @@ async function admittedWithinGrace (connection: Connection, authorise: (peer: Pe
 
 /**
  * Install the gate on a created, not yet started, libp2p node: from now on
- * every handler registered for a gated protocol first checks the peer.
+ * every handler registered for a gated protocol first checks the peer. A
+ * refused request/response protocol gets a typed ERR_NOT_ADMITTED frame; the
+ * DHT stream is reset.
  *
  * @example installAccessGate(host, { authorise: (p) => admission.isAuthorised(p.toString()) })
  */

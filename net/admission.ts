@@ -3,18 +3,8 @@
  * `/bioshard/admit/1.0.0` when it connects, pushes changes to connected peers
  * (debounced), and re-syncs with one random peer periodically (anti-entropy),
  * so every node and client converges on the full roster without a directory.
- *
- * A node states its own addresses in a statement signed with its peer key
- * and re-signed when they change; the roster and the libp2p peer store take
- * a node's addresses from its newest statement only, replacing the old ones.
- * A client proves its certificate in its requests (protocol/client-proof.ts)
- * and counts as authorised while its connection lasts.
- *
- * Admit traffic is unauthenticated by nature, so it is bounded: messages by
- * size and item count before decoding, requests per connection and (for
- * unauthenticated peers) per address, signature checks remembered, entries
- * checked in slices that yield to the event loop, and every refusal, push
- * that changes nothing or forged entry charged against the sender.
+ * Admit traffic is unauthenticated by nature, so every part of it is bounded
+ * and every refusal charged against the sender ({@link Admission}).
  *
  * @module
  */
@@ -81,6 +71,21 @@ async function yieldToEventLoop (): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve))
 }
 
+/**
+ * The admit service of one host.
+ *
+ * A node states its own addresses in a statement signed with its peer key
+ * and re-signed when they change; the roster and the libp2p peer store take
+ * a node's addresses from its newest statement only, replacing the old ones.
+ * A client proves its certificate in its requests (protocol/client-proof.ts)
+ * and counts as authorised while its connection lasts.
+ *
+ * Bounds: messages by size and item count before decoding, requests per
+ * connection and (for unauthenticated peers) per address, signature checks
+ * remembered, entries checked in slices that yield to the event loop, and
+ * every refusal, push that changes nothing or forged entry charged against
+ * the sender.
+ */
 export class Admission {
   private readonly init: AdmissionInit
   private pushTimer?: ReturnType<typeof setTimeout>

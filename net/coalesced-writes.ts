@@ -1,18 +1,11 @@
 /**
  * One socket write per encrypted message.
  *
- * Noise hands each encrypted message to the TCP connection as two buffers
- * (a 2-byte length and the ciphertext), and the TCP transport writes every
- * buffer it is given with its own `socket.write`. On loopback each write is
- * a system call that also wakes the reader, which then finds half a message:
- * two writes, two wake-ups, for every yamux frame. Joining the buffers before
- * they reach the transport changes nothing on the wire (the same bytes, in
- * the same order) and halves the system calls and wake-ups per message
+ * Noise hands each encrypted message to the TCP connection as two buffers (a
+ * 2-byte length and the ciphertext), and the TCP transport writes each with
+ * its own `socket.write`: two system calls and two reader wake-ups per yamux
+ * frame. Joining the buffers first changes nothing on the wire and halves both
  * (measured gains: docs/performance.md).
- *
- * There is no transport option for this, so the wrapper sits where libp2p
- * allows one: around the connection encrypter, which receives the raw
- * connection before anything is written to it (the handshake included).
  *
  * @module
  */
@@ -27,7 +20,10 @@ function coalesce (connection: MessageStream): MessageStream {
 
 /**
  * Wrap a connection encrypter factory (e.g. `noise()`) so that every message
- * it sends reaches the transport as one buffer.
+ * it sends reaches the transport as one buffer. There is no transport option
+ * for this, so the wrapper sits where libp2p allows one: around the connection
+ * encrypter, which receives the raw connection before anything is written to
+ * it (the handshake included).
  *
  * @param factory - the encrypter factory libp2p would otherwise be given
  * @returns a factory for the same encrypter, writing coalesced

@@ -1,29 +1,11 @@
 /**
  * Window updates ride along with the next frame instead of travelling alone.
  *
- * @chainsafe/libp2p-yamux answers every data frame it receives with a window
- * update of its own (go-yamux and the yamux spec's reference implementation
- * wait until half the window is used). For a request and its answer on one
- * stream that is four encrypted messages instead of two: the holder sends a
- * window update as soon as the request arrives and the answer later, and the
- * caller's window update for the answer wakes the holder once more with
- * nothing to do. On two cores every wake-up is CPU the next verification
- * does not get.
- *
- * The yamux spec lets a receiver grant window whenever it likes, so this
- * wrapper holds back plain window updates (no flags, small delta) and sends
- * them, merged per stream, in front of the next frame the muxer writes on
- * that connection. What it holds is bounded: once a stream's held delta
- * reaches {@link FLUSH_DELTA} (a quarter of yamux's 256 KiB initial window),
- * or {@link MAX_HELD_STREAMS} streams have one, everything held goes out at
- * once, so a sender never sees less than three quarters of its window and a
- * bulk transfer never waits. Updates with flags (SYN, ACK, FIN, RST) are
- * never held: they change stream state, and they flush what is held.
- *
- * The wrapper reads only the yamux wire format (spec: 12-byte header), not
- * the muxer's internals; a frame it does not recognise as a plain window
- * update passes through untouched, so a muxer that batches its own frames
- * would simply see no change.
+ * @chainsafe/libp2p-yamux answers every data frame with a window update of its
+ * own, so a request and its answer on one stream cost four encrypted messages
+ * instead of two, and each extra one wakes the peer with nothing to do. The
+ * yamux spec lets a receiver grant window whenever it likes, so this wrapper
+ * holds plain window updates back (bounded) and sends them with the next frame.
  *
  * @module
  */
@@ -86,6 +68,20 @@ function deferring (connection: MessageStream): MessageStream {
 /**
  * Wrap a stream muxer factory (e.g. `yamux()`) so that its plain window
  * updates are sent together with its next frame on the same connection.
+ *
+ * go-yamux and the yamux spec's reference implementation already wait until
+ * half the window is used. Plain window updates (no flags, small delta) are
+ * held and sent, merged per stream, in front of the next frame the muxer
+ * writes on that connection. Once a stream's held delta reaches
+ * {@link FLUSH_DELTA} (a quarter of yamux's 256 KiB initial window), or
+ * {@link MAX_HELD_STREAMS} streams have one, everything held goes out at once,
+ * so a sender never sees less than three quarters of its window and a bulk
+ * transfer never waits. Updates with flags (SYN, ACK, FIN, RST) are never
+ * held: they change stream state, and they flush what is held.
+ *
+ * Only the yamux wire format (spec: 12-byte header) is read, not the muxer's
+ * internals; a frame that is not a plain window update passes through
+ * untouched, so a muxer that batches its own frames would simply see no change.
  *
  * @param factory - the muxer factory libp2p would otherwise be given
  * @returns a factory for the same muxer, writing through the deferring connection

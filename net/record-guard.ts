@@ -1,22 +1,10 @@
 /**
  * A datastore in which a stored manifest record can only be replaced by one
- * the selector prefers (docs/architecture.md, "Trust rules": "a record replaces
- * a stored one only when the selector prefers it").
- *
- * kad-dht's PUT_VALUE handler validates an incoming record and then writes it
- * over whatever the node held under that key, without consulting the
- * selector; so any peer could roll a stored erased manifest back to an active
- * one of the same tenant, or a higher seq back to a lower one. Guarding the
- * one place every record is written (the datastore) covers the PUT handler,
- * the node's own puts and kad-dht's record corrections alike.
- *
- * The same place keeps out everything else a peer could have kad-dht store:
- * records of namespaces the network never reads (kad-dht accepts `/pk/`
- * records by default) and provider records, whose ADD_PROVIDER handler also
- * merges the addresses the message carries into the address book, beside
- * the node-signed statements admission keeps capped and replaced. Neither is
- * used by bioshard, and both would let any peer that is let in grow a node's
- * memory without bound.
+ * the selector prefers (docs/architecture.md, "Trust rules"). kad-dht's
+ * PUT_VALUE handler overwrites without consulting the selector, so any peer
+ * could roll an erased manifest back to an active one, or a higher seq back to
+ * a lower one; guarding the one place every record is written covers the PUT
+ * handler, the node's own puts and kad-dht's record corrections alike.
  *
  * @module
  */
@@ -78,6 +66,13 @@ export function mayReplace (stored: Uint8Array, incoming: Uint8Array): boolean {
  * replace a stored manifest record with one the selector does not prefer.
  * Writes to one key are serialised, so two racing PUTs cannot both pass the
  * check against the same stored record.
+ *
+ * It also keeps out everything else a peer could have kad-dht store: records
+ * of namespaces the network never reads (kad-dht accepts `/pk/` records by
+ * default) and provider records, whose ADD_PROVIDER handler also merges the
+ * addresses the message carries into the address book, beside the node-signed
+ * statements admission keeps capped and replaced. Neither is used by
+ * bioshard, and both would let any admitted peer grow a node's memory without bound.
  */
 export class GuardedDatastore extends MemoryDatastore {
   readonly #locks = new Map<string, Promise<unknown>>()

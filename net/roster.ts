@@ -2,15 +2,9 @@
  * The roster: every admitted node this peer knows, with its site and the
  * addresses the node itself last stated. Filled by the admit protocol;
  * placement reads it. A certificate enters only if it chains to the
- * configured authority, and an entry silently drops out when its
- * certificate expires.
- *
- * Addresses come only from a node's own signed statement
- * (protocol/node-addresses.ts): a statement with a higher `seq` replaces the
- * entry's addresses as a whole, so nothing accumulates and no relay can add
- * an address. Signatures already verified (certificates and statements are
- * gossiped again and again, byte for byte) are remembered in a bounded
- * cache, so a repeated entry costs a hash, not a verify.
+ * configured authority, and an entry silently drops out when its certificate
+ * expires. Addresses come only from a node's own signed statement, so no relay
+ * can add one ({@link Roster}).
  *
  * @module
  */
@@ -54,6 +48,16 @@ export function checkAuthorityCertWith (cache: VerifiedCache, cert: NodeCert | T
   checkWindow(cert.body.nb, cert.body.na, now, what)
 }
 
+/**
+ * The admitted nodes one peer knows.
+ *
+ * Addresses come only from a node's own signed statement
+ * (protocol/node-addresses.ts): a statement with a higher `seq` replaces the
+ * entry's addresses as a whole, so nothing accumulates. Signatures already
+ * verified (certificates and statements are gossiped again and again, byte
+ * for byte) are remembered in a bounded cache, so a repeated entry costs a
+ * hash, not a verify.
+ */
 export class Roster {
   private readonly entries = new Map<string, Admitted>()
   readonly anchor: TrustAnchor

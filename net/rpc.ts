@@ -2,19 +2,10 @@
  * Request/response RPC over libp2p: the caller writes a length-prefixed
  * request, the handler answers with one length-prefixed response frame
  * (success body or typed refusal). A stream may carry one request after
- * another: callers keep finished streams in a {@link StreamPool} and reuse
- * them, which saves a stream open and protocol negotiation per request. A
- * caller that sends one request and closes sees exactly the one-shot
- * exchange.
- *
- * Every inbound request is bounded (js-libp2p protocol-service style): a
- * deadline, a maximum request size enforced from the length prefix before the
- * body is read, a per-connection stream limit, an idle limit between requests
- * on one stream, and a budget every refusal is charged against, after which
- * the peer (or, for unauthenticated peers, its address) is disconnected and
- * refused for a while. A refusal or failure ends the stream
- * (its state is no longer known to both sides); it never stops the node
- * serving the next request.
+ * another so callers can reuse it from a {@link StreamPool}; a caller that
+ * sends one request and closes sees exactly the one-shot exchange. Every
+ * inbound request is bounded ({@link serve}), and no refusal or failure stops
+ * the node serving the next request.
  *
  * @module
  */
@@ -82,6 +73,14 @@ function codeOf (e: unknown): { code: ErrorCode, message: string } {
 
 /**
  * Register a bounded request/response handler for `protocol`.
+ *
+ * Every inbound request is bounded (js-libp2p protocol-service style): a
+ * deadline, a maximum request size enforced from the length prefix before the
+ * body is read, a per-connection stream limit, an idle limit between requests
+ * on one stream, and a budget every refusal is charged against, after which
+ * the peer (or, for unauthenticated peers, its address) is disconnected and
+ * refused for a while. A refusal or failure ends the stream (its state is no
+ * longer known to both sides).
  *
  * @param handle - decodes and serves one request; returns the response body or throws a BioshardError
  * @param options - the request's bounds, the refusal budget and the audit callback

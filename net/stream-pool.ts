@@ -2,17 +2,10 @@
  * Reusable request streams, one pool per libp2p host.
  *
  * Opening a stream per request costs a yamux open/close and a
- * multistream-select negotiation each time: on loopback most of a small
- * request's latency (docs/performance.md). The holder protocols therefore let a stream
- * carry one request after another (see {@link serve}); this pool keeps the
- * streams a caller has finished with, per peer and protocol, and hands them
- * out again.
- *
- * A stream is put back only after an exchange that ended in a success frame;
- * a refusal, an error or a timeout ends the stream instead, so a pooled
- * stream is always between two well-formed exchanges. Idle streams are
- * closed after {@link POOL_IDLE_MS} (well before holders give up on them),
- * and a stream found closed when taken is dropped.
+ * multistream-select negotiation each time, most of a small request's latency
+ * on loopback. The holder protocols therefore let a stream carry one request
+ * after another (see {@link serve}); this pool keeps the streams a caller has
+ * finished with, per peer and protocol, and hands them out again.
  *
  * @module
  */
@@ -35,6 +28,12 @@ function usable (stream: Stream): boolean {
 
 /**
  * Idle request streams of one host, keyed by peer and protocol.
+ *
+ * A stream is put back only after an exchange that ended in a success frame;
+ * a refusal, an error or a timeout ends the stream instead, so a pooled
+ * stream is always between two well-formed exchanges. Idle streams are
+ * closed after {@link POOL_IDLE_MS} (well before holders give up on them),
+ * and a stream found closed when taken is dropped.
  *
  * @example
  * const pool = streamPool(libp2p)

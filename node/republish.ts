@@ -1,14 +1,10 @@
 /**
  * Put every manifest a node holds back into the DHT, in the background.
- * DHT records live in memory at the peers that store them, so a node that
- * restarts (or a network that restarts) would otherwise forget them; the
- * holders' durable copies are the source they are restored from. A pending
- * store (its manifest not yet seen published) is skipped: its enrolment may
- * have failed, and must not be published by its holders.
- *
- * Republishing is housekeeping: it waits for the node to settle into the
- * network, then trickles one manifest at a time so it never competes with
- * requests for the CPU.
+ * DHT records live in memory at the peers that store them, so a node (or a
+ * network) that restarts would otherwise forget them; the holders' durable
+ * copies are the source they are restored from. Republishing is housekeeping:
+ * it waits for the node to settle, then trickles one manifest at a time so it
+ * never competes with requests for the CPU.
  *
  * @module
  */
@@ -39,7 +35,9 @@ async function pause (ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Republish every confirmed manifest of `store`; never throws.
+ * Republish every confirmed manifest of `store`; never throws. A pending
+ * store (its manifest not yet seen published) is skipped: its enrolment may
+ * have failed, and must not be published by its holders.
  *
  * @returns how many manifests were put
  * @example const done = republishManifests({ store, dht: host.services.dht, signal: stop.signal })

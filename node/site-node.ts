@@ -2,13 +2,9 @@
  * A site node: composes the libp2p host, admission, the durable share store,
  * the holder protocol handlers, the audit log and metrics. `start()` brings
  * it up and joins the network; `stop()` stops taking requests, lets those in
- * flight finish (bounded), and closes the database cleanly.
- *
- * The holder protocols come from one table (node/handlers/registry.ts): the
- * node builds its components once and registers every entry the same way,
- * bounded by the entry's limits over the configured ones. A node can be
- * given another table (the simulator's misbehaving nodes are made so); the
- * node itself knows nothing of what a handler does.
+ * flight finish (bounded), and closes the database cleanly. The holder
+ * protocols come from one table (node/handlers/registry.ts), so the node
+ * itself knows nothing of what a handler does.
  *
  * @module
  */
@@ -59,6 +55,12 @@ export interface SiteNodeOptions {
   handlers?: readonly HandlerEntry[]
 }
 
+/**
+ * One site node. The node builds its components once and registers every
+ * entry of its handler table the same way, bounded by the entry's limits over
+ * the configured ones. A node can be given another table (the simulator's
+ * misbehaving nodes are made so).
+ */
 export class SiteNode {
   readonly dir: string
   readonly config: NodeConfig

@@ -1,17 +1,10 @@
 /**
  * `/bioshard/admit/1.0.0` messages: peers swap the node certificates they
- * know, each with the node's own signed address statement when known, so
- * every node and client learns the roster of admitted nodes, their sites and
- * where to dial them. Certificates carry the authority's signature and
- * statements the node's own (protocol/node-addresses.ts), so gossip needs no
- * trust in the relaying peer. A client's request may also carry its proof
- * of certification (protocol/client-proof.ts).
- *
- * A request is bounded before it is decoded: by size, and by a walk over
- * its CBOR heads that counts items without building anything (see
- * protocol/cbor-heads.ts); its entries are then decoded one at a time, so a
- * large message can be decoded in slices. A message that lists one node
- * twice is malformed (refused before any signature is checked).
+ * know, each with the node's own signed address statement when known, so every
+ * node and client learns the roster of admitted nodes, their sites and where to
+ * dial them. Certificates carry the authority's signature and statements the
+ * node's own, so gossip needs no trust in the relaying peer. A request is
+ * bounded before it is decoded ({@link decodeAdmitMessage}).
  *
  * @module
  */
@@ -26,6 +19,7 @@ import { ADMIT_OVERHEAD_ITEMS, MAX_MESSAGE_BYTES, MAX_ROSTER_ENTRIES, PROTOCOL, 
 
 /** One admitted node as gossiped: its certificate and, when known, its own address statement. */
 export interface RosterEntry { cert: NodeCert, addrs?: NodeAddresses }
+/** An admit message; a client's request may also carry its proof of certification (protocol/client-proof.ts). */
 export interface AdmitMessage { v: number, entries: RosterEntry[], client?: ClientProof }
 
 /** Most CBOR items an admit message may hold. */
@@ -43,7 +37,8 @@ const KEYS = ['v', 'client', 'entries'] as const
 
 /**
  * Decode an admit message (a request body) in bounded steps: the size, then
- * a walk over its CBOR heads that counts items (no array longer than
+ * a walk over its CBOR heads (protocol/cbor-heads.ts) that counts items
+ * without building anything (no array longer than
  * {@link MAX_ROSTER_ENTRIES}, at most {@link MAX_ADMIT_ITEMS} in all) and
  * finds each entry's bytes, then each entry decoded on its own, with
  * `pause` awaited whenever `sliceMs` have passed, so a large message never

@@ -1,16 +1,11 @@
 /**
- * A client's proof of certification, carried in its admit request: a tenant
- * certificate (authority-signed), or a verifier certificate with the
- * certificate of the tenant that issued it (the chain to the authority), and
- * a signature by the certified key over `{network, peer, time}`, where `peer`
- * is the client's own libp2p peer id.
- *
- * Nodes serve the DHT and the holder protocols only to admitted nodes and to
- * clients holding a certificate of the network; this proof is how a client
- * says it holds one. Binding the proof to the peer id of the connection it
- * arrives on makes a copied proof useless to anyone else (the connection's
- * peer id is authenticated by the transport); `time` bounds how long a proof
- * lives if the certified key is later lost.
+ * A client's proof of certification, carried in its admit request: its
+ * certificate (with the issuing tenant's, for a verifier) and a signature by
+ * the certified key over `{network, peer, time}`. Nodes serve the DHT and the
+ * holder protocols only to admitted nodes and certified clients; this is how a
+ * client says it is one. Binding the proof to the connection's authenticated
+ * peer id makes a copied proof useless to anyone else, and `time` bounds how
+ * long a proof lives if the certified key is later lost.
  *
  * @module
  */

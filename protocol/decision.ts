@@ -2,23 +2,9 @@
  * The signed match decision: what an enclave says about one 1:1 match, signed
  * with the enclave's own Ed25519 key (generated inside it and vouched for by
  * its attestation), so a relying party can check the outcome without trusting
- * the verifier process that carried it.
- *
- * Wire form: canonical CBOR of `{ body, sig }`, `sig` over the canonical body
- * under {@link SIG.DECISION}. Body:
- *
- *     { v, templateId, tenant, manifest, seq, score?, threshold, accept, nonce, time, bad, measurement }
- *
- * `tenant`, `manifest` (its digest, protocol/seal-binding.ts) and `seq` name
- * the exact enrolment matched, so a decision cannot be presented for another
- * tenant's template or another version of the manifest. `threshold` is the
- * one the tenant's signed policy sets (the enclave takes it from the
- * manifest, never from its host). `score` is present only when that policy
- * says `revealScore`, and then quantised ({@link quantiseScore}). `bad`
- * lists, in ascending order, the x of shares that failed to open or to match
- * their commitment in this match. When a score is present `accept` must equal
- * `score >= threshold`, so a decision cannot claim an outcome its own numbers
- * contradict.
+ * the verifier process that carried it. It names the exact enrolment matched
+ * and the tenant's own threshold, and cannot claim an outcome its own numbers
+ * contradict ({@link DecisionBody}).
  *
  * @module
  */
@@ -58,7 +44,18 @@ export const DECISION_NONCE_MAX_BYTES = 64
 /** A decision with all 255 x listed as bad is under 1.5 KiB; anything larger is refused unparsed. */
 export const MAX_DECISION_BYTES = 2048
 
-/** The signed statement. */
+/**
+ * The signed statement. Wire form: canonical CBOR of `{ body, sig }`, `sig`
+ * over the canonical body under {@link SIG.DECISION}.
+ *
+ * `tenant`, `manifest` (its digest, protocol/seal-binding.ts) and `seq` name
+ * the exact enrolment matched, so a decision cannot be presented for another
+ * tenant's template or another version of the manifest. `threshold` is the
+ * one the tenant's signed policy sets (the enclave takes it from the
+ * manifest, never from its host). `score` is present only when that policy
+ * says `revealScore`, and then quantised ({@link quantiseScore}). When a
+ * score is present `accept` must equal `score >= threshold`.
+ */
 export interface DecisionBody {
   v: number
   /** 32-byte template id that was matched */

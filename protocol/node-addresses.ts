@@ -1,14 +1,10 @@
 /**
- * A node's address statement: the multiaddrs a node can be dialled at,
- * signed by that node's own libp2p Ed25519 key, with a sequence number.
- *
- * Addresses are the one part of a roster entry the authority does not sign;
- * letting any relaying peer say where a node lives let a stranger poison
- * every roster and peer store with bogus addresses. So a node's addresses
- * come only from the node: a statement verifies under the public key inside
- * the peer id it names, a newer `seq` replaces an older statement as a
- * whole (never merged), and peers relay the signed statement unchanged
- * (a relay cannot forge or extend it).
+ * A node's address statement: the multiaddrs a node can be dialled at, signed
+ * by that node's own libp2p Ed25519 key, with a sequence number. Addresses are
+ * the one part of a roster entry the authority does not sign; letting any
+ * relaying peer say where a node lives let a stranger poison every roster and
+ * peer store. So addresses come only from the node, a newer `seq` replaces an
+ * older statement as a whole, and relays pass the signed statement unchanged.
  *
  * @module
  */
@@ -65,7 +61,8 @@ export function signNodeAddresses (key: SigningKey, body: Omit<NodeAddressesBody
 
 /**
  * Check that `statement` is about `peer` in `network` and signed by that
- * peer's own key.
+ * peer's own key (it verifies under the public key inside the peer id it
+ * names, so a relay cannot forge or extend it).
  *
  * @param verify the signature check to use (a cache of verified signatures, or `checkSigned`)
  * @throws {BioshardError} ERR_BAD_REQUEST for another peer or network, ERR_BAD_SIGNATURE when not signed by the peer

@@ -1,17 +1,11 @@
 /**
- * Template ownership as part of every key (docs/architecture.md, "Trust rules"). A template
- * id belongs to the tenant that first enrolled it; rather than remember that
- * binding somewhere and check it everywhere, the owner is named in the key
- * itself:
- *
- * - DHT record: `/bioshard/<hex tenantTag>/<hex templateId>`
- * - holder storage slot: `tenantTag || templateId` (64 bytes)
- *
- * where `tenantTag = H(HASH.TENANT_TAG, tenant key)`. A validator checks
- * ownership from the key alone (the manifest under it must be signed by the
- * tenant whose tag the key names), another tenant's manifest can never sit
- * under the same key, and a verifier looks up only under its own tenant.
- * Tenant keys are not rotated: a new key is a new tenant with new ids.
+ * Template ownership as part of every key (docs/architecture.md, "Trust
+ * rules"). A template id belongs to the tenant that first enrolled it; rather
+ * than remember that binding somewhere and check it everywhere, the owner's
+ * tag is named in the key itself ({@link manifestKey}, {@link slotKey}), so a
+ * validator checks ownership from the key alone and another tenant's manifest
+ * can never sit under the same key. Tenant keys are not rotated: a new key is
+ * a new tenant with new ids.
  *
  * @module
  */
@@ -32,7 +26,7 @@ const KEY_PATTERN = new RegExp(`^/${RECORD_NAMESPACE}/([0-9a-f]{64})/([0-9a-f]{6
 const MAX_KEY_CHARS = RECORD_NAMESPACE.length + 2 * 64 + 3
 
 /**
- * The tag that names a tenant in keys.
+ * The tag that names a tenant in keys: `H(HASH.TENANT_TAG, tenant key)`.
  *
  * @param tenant - the tenant's 32-byte Ed25519 public key
  * @returns 32 bytes
@@ -62,7 +56,9 @@ export function slotTenantTag (slot: Uint8Array): Uint8Array {
 }
 
 /**
- * DHT key of a template's manifest, under its owner.
+ * DHT key of a template's manifest, under its owner. A validator accepts under
+ * it only a manifest signed by the tenant whose tag the key names, and a
+ * verifier looks up only under its own tenant.
  *
  * @param tenant - the owning tenant's 32-byte public key
  * @param templateId - 32-byte template id

@@ -1,16 +1,10 @@
 /**
- * Verification accuracy from genuine and impostor similarity scores (higher
- * = more alike; a pair is accepted when score ≥ threshold), following
- * ISO/IEC 19795-1 terms:
- * - FMR(t): fraction of impostor scores ≥ t (false matches);
- * - FNMR(t): fraction of genuine scores < t (false non-matches);
- * - EER: where the two cross — reported as (FMR + FNMR)/2 at the observed
- *   threshold where |FMR − FNMR| is smallest;
- * - threshold for a target FMR: the smallest threshold whose empirical FMR
- *   is ≤ the target. With N impostor pairs the FMR resolution is 1/N: at most
- *   ⌊target·N⌋ impostor scores may reach it, and when that is 0 the threshold
- *   is just above the highest impostor score, so a small N says little about
- *   a small target (report N beside it).
+ * Verification accuracy from genuine and impostor similarity scores (higher =
+ * more alike; a pair is accepted when score ≥ threshold), following ISO/IEC
+ * 19795-1 terms: FMR(t), the fraction of impostor scores ≥ t; FNMR(t), the
+ * fraction of genuine scores < t; the EER where they cross; and the threshold
+ * for a target FMR. With N impostor pairs the FMR resolution is 1/N, so a
+ * small N says little about a small target (report N beside it).
  *
  * @module
  */
@@ -122,7 +116,8 @@ export function detPoints (genuine: readonly number[], impostor: readonly number
 }
 
 /**
- * Equal error rate.
+ * Equal error rate: where FMR and FNMR cross, reported as (FMR + FNMR)/2 at
+ * the observed threshold where |FMR − FNMR| is smallest.
  *
  * @param genuine - genuine scores
  * @param impostor - impostor scores
@@ -158,7 +153,9 @@ export interface FmrThreshold {
  * The smallest threshold whose empirical FMR is ≤ `targetFmr`: sort
  * impostor scores descending, allow k = ⌊target·N⌋ of them, and put the
  * threshold just above the (k+1)-th highest (the next double up, so that
- * score and every tie with it are rejected).
+ * score and every tie with it are rejected). At most ⌊target·N⌋ impostor
+ * scores may reach it, and when that is 0 the threshold is just above the
+ * highest impostor score.
  *
  * @param impostor - impostor scores
  * @param targetFmr - in (0, 1)

@@ -1,13 +1,10 @@
 /**
  * Photo decoding with sharp: JPEG, PNG and WebP only, into interleaved 8-bit
- * RGB, EXIF orientation applied, greyscale expanded to three channels and
- * alpha dropped, so everything downstream sees one pixel layout. Also the
- * letterbox scaling that fits a photo into the detector's square input.
- *
- * libvips reads many more formats (SVG, TIFF, GIF, HEIF, PDF…) through native
- * code that runs outside Node's permission model, inside the enclave. The
- * format is therefore checked by its magic bytes before sharp sees a byte:
- * anything but the three photo formats is refused with ERR_DECODE.
+ * RGB with one pixel layout for everything downstream, and the letterbox
+ * scaling that fits a photo into the detector's square input. libvips reads
+ * many more formats through native code that runs outside Node's permission
+ * model, inside the enclave, so the format is checked by its magic bytes
+ * before sharp sees a byte ({@link decodeImage}).
  *
  * @module
  */
@@ -55,7 +52,10 @@ export interface RgbImage {
 }
 
 /**
- * Decode an encoded photo into RGB.
+ * Decode an encoded photo into RGB: EXIF orientation applied, greyscale
+ * expanded to three channels and alpha dropped. libvips reads SVG, TIFF, GIF,
+ * HEIF, PDF and more, so anything but the three photo formats is refused by
+ * its magic bytes before sharp sees it.
  *
  * @param bytes - the encoded image: JPEG, PNG or WebP
  * @param limits - refuse more encoded bytes or decoded pixels than these

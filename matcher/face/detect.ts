@@ -4,11 +4,6 @@
  * non-maximum suppression. Pure functions; the ONNX session lives in
  * `models.ts`.
  *
- * Decoding (libfacedetection.train / OpenCV FaceDetectorYN): for stride s the
- * grid is (S/s)×(S/s) cells, cell i at row r = ⌊i / cols⌋, col c = i mod cols,
- * anchor (c·s, r·s); score = √(clamp(cls)·clamp(obj)); box centre =
- * bbox[0..1]·s + anchor, size = exp(bbox[2..3])·s; landmark k = kps[2k..2k+1]·s + anchor.
- *
  * @module
  */
 import type { RgbImage } from './decode.ts'
@@ -58,6 +53,11 @@ const clamp01 = (v: number): number => v < 0 ? 0 : v > 1 ? 1 : v
 /**
  * Decode YuNet's outputs into candidate faces above `scoreThreshold`, in
  * detector-input pixels (before NMS).
+ *
+ * As libfacedetection.train and OpenCV FaceDetectorYN do: for stride s the
+ * grid is (S/s)×(S/s) cells, cell i at row r = ⌊i / cols⌋, col c = i mod cols,
+ * anchor (c·s, r·s); score = √(clamp(cls)·clamp(obj)); box centre =
+ * bbox[0..1]·s + anchor, size = exp(bbox[2..3])·s; landmark k = kps[2k..2k+1]·s + anchor.
  *
  * @param outputs - tensors by name for every stride
  * @param opts - input size, strides and score threshold

@@ -4,11 +4,9 @@
  * individual stages.
  *
  * @example
- * import { FaceMatcher } from './matcher/face/index.ts'
  * const m = await FaceMatcher.create({ modelDir: '/opt/models', embedder: { modelId: 'acme-face-v2' } })
  * const { embedding, faces, quality } = await m.embed(photoBytes)
  * await m.close()
- *
  * @module
  */
 export { FaceMatcher, type AlignedFace, type FaceEmbedding } from './pipeline.ts'

@@ -1,14 +1,11 @@
 /**
- * Power spectrum of a real frame: an iterative radix-2 complex FFT of half
- * the length, with the standard split step that turns it into the spectrum
- * of the real input (Oppenheim & Schafer, "computing the DFT of a real
- * sequence with an N/2-point complex DFT").
- *
- * Written here rather than taken from npm: the one fast, popular package
- * (`fft.js`) has had no release since 2017, ships CommonJS without types and
- * would be the pipeline's only numeric dependency, for ~80 lines that the
- * tests check against a naive DFT. Everything is float64, so rounding stays
- * far below what the float32 features can show.
+ * Power spectrum of a real frame: an iterative radix-2 complex FFT of half the
+ * length, with the standard split step that turns it into the spectrum of the
+ * real input (Oppenheim & Schafer, "computing the DFT of a real sequence with
+ * an N/2-point complex DFT"). Written here rather than taken from npm: the one
+ * fast, popular package (`fft.js`) has had no release since 2017, ships
+ * CommonJS without types and would be the pipeline's only numeric dependency;
+ * tests check this against a naive DFT. Everything is float64.
  *
  * @module
  */

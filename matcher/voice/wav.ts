@@ -1,19 +1,11 @@
 /**
- * A strict RIFF/WAVE reader for what the voice pipeline needs: mono,
- * 16 kHz (by default), 16-bit PCM or 32-bit IEEE float, plain or
- * WAVE_FORMAT_EXTENSIBLE. Input is hostile until proven otherwise: the file
- * size is capped before any parsing, every chunk size is checked against the
- * bytes that are really there, every `fmt ` field against the others, and
- * anything else is refused with a typed error (ERR_DECODE, ERR_TOO_LARGE)
- * rather than guessed at.
- *
- * Other sample rates are refused, not resampled: a resampler good enough not
- * to shift a speaker embedding (band-limited, anti-aliased) is a project of
- * its own, and converting once with sox or ffmpeg is better done by the caller.
- *
- * Reference: Microsoft "Multimedia Programming Interface and Data
- * Specifications 1.0" (RIFF, WAVE `fmt `/`data`), and the
- * WAVEFORMATEXTENSIBLE documentation for format tag 0xFFFE.
+ * A strict RIFF/WAVE reader for what the voice pipeline needs: mono, 16 kHz
+ * (by default), 16-bit PCM or 32-bit IEEE float, plain or
+ * WAVE_FORMAT_EXTENSIBLE. Input is hostile until proven otherwise, so anything
+ * unexpected is refused with a typed error rather than guessed at. Other
+ * sample rates are refused, not resampled: a resampler good enough not to
+ * shift a speaker embedding is a project of its own, and converting once with
+ * sox or ffmpeg is better done by the caller.
  *
  * @module
  */
@@ -111,7 +103,13 @@ function checkSupported (f: Fmt, wantRate: number): 'pcm16' | 'float32' {
 }
 
 /**
- * Decode a mono 16-bit PCM or 32-bit float WAV file.
+ * Decode a mono 16-bit PCM or 32-bit float WAV file. The file size is capped
+ * before any parsing, every chunk size is checked against the bytes that are
+ * really there, and every `fmt ` field against the others.
+ *
+ * Reference: Microsoft "Multimedia Programming Interface and Data
+ * Specifications 1.0" (RIFF, WAVE `fmt `/`data`), and the
+ * WAVEFORMATEXTENSIBLE documentation for format tag 0xFFFE.
  *
  * @param bytes - the whole file
  * @param options - accepted sample rate and maximum duration

@@ -1,17 +1,10 @@
 /**
- * Every refusal is charged (docs/architecture.md, "Trust rules"): against the peer id, and,
- * when the peer is not authenticated (neither an admitted node nor a
- * certified client), against its remote IP address too, since peer ids cost
- * nothing to make. Past the budget the peer (or address) is disconnected and
- * refused until the ban expires.
- *
- * A refusal weighs by what it says about the sender: malformed or forged
- * input is a full unit; any other refusal (not found, rate limited, stale,
- * timed out) a small fraction, so a legitimate client's occasional refusal
- * never adds up to a ban while a loop of thousands does within seconds; a
- * refusal that is this node's own fault (busy, internal) costs nothing.
- * The charge drains at `budget` units per window (a leaky bucket), so a
- * peer is banned for a rate of refusals, not for a lifetime's total.
+ * Every refusal is charged (docs/architecture.md, "Trust rules"): against the
+ * peer id, and, when the peer is not authenticated (neither an admitted node
+ * nor a certified client), against its remote IP address too, since peer ids
+ * cost nothing to make. Past the budget the peer (or address) is disconnected
+ * and refused until the ban expires. The charge drains over time (a leaky
+ * bucket), so a peer is banned for a rate of refusals, not a lifetime's total.
  *
  * @module
  */
@@ -49,7 +42,14 @@ export const BANNED_ADDRESS_CONNECTS_PER_MINUTE = 60
 /** Most peers and addresses tracked at once (oldest charge forgotten first). */
 const MAX_TRACKED = 65_536
 
-/** Weight of one refusal with `code`. */
+/**
+ * Weight of one refusal with `code`, by what it says about the sender:
+ * malformed or forged input is a full unit; any other refusal (not found, rate
+ * limited, stale, timed out) a small fraction, so a legitimate client's
+ * occasional refusal never adds up to a ban while a loop of thousands does
+ * within seconds; a refusal that is this node's own fault (busy, internal)
+ * costs nothing.
+ */
 export function refusalWeight (code: ErrorCode): number {
   if (INVALID_CODES.has(code)) return 1
   if (FREE_CODES.has(code)) return 0
@@ -65,7 +65,8 @@ export function addressKey (addr: Multiaddr): string {
 interface Charge { units: number, at: number }
 
 /**
- * Per-peer and per-address refusal budget.
+ * Per-peer and per-address refusal budget. The charge drains at `budget`
+ * units per window (a leaky bucket).
  *
  * @example
  * const budget = new RefusalBudget(20, 600_000, 600_000)

@@ -1,25 +1,11 @@
 /**
  * A bounded memory of Ed25519 signatures this node has already verified.
  *
- * A verifier sends the same certificate and the same enclave attestation, byte
- * for byte, with every fetch; checking their signatures again costs two
- * Ed25519 verifies per request and proves nothing new. Only the
- * signature check is remembered: everything that depends on the request or on
- * the clock (which tenant, which verifier, validity windows) is checked again
- * on every call, so a certificate that has expired since it was cached is
- * refused exactly as before.
- *
- * An entry is keyed by a tagged SHA-256 of (signature tag, public key,
- * signature, signed bytes): a hit means this exact verification succeeded
- * before, and verification is a pure function of those inputs. Failures are
- * never remembered, so a tampered or forged signature always reaches the real
- * verify and is refused. A request's own signature must not go through the
- * cache (its bytes are new every time; caching it would only evict useful
- * entries).
- *
- * Only successful checks insert, and the cache is bounded (least recently
- * used entry out first), so a peer that sends many valid, distinct objects
- * can cost others a cache miss, never memory.
+ * A verifier sends the same certificate and enclave attestation, byte for
+ * byte, with every fetch, and peers gossip the same certificates again and
+ * again; verifying them each time proves nothing new. Only the signature
+ * check is remembered: everything that depends on the request or on the clock
+ * is checked on every call, and failures are never remembered.
  *
  * @module
  */
@@ -41,6 +27,18 @@ export const VERIFIED_CACHE_MAX = 4_096
 
 /**
  * Ed25519 checks with successful verifications remembered.
+ *
+ * An entry is keyed by a tagged SHA-256 of (signature tag, public key,
+ * signature, signed bytes): a hit means this exact verification succeeded
+ * before, and verification is a pure function of those inputs. Which tenant,
+ * which verifier and validity windows are checked again on every call, so a
+ * certificate that has expired since it was cached is refused exactly as
+ * before. Failures are never remembered, so a tampered or forged signature
+ * always reaches the real verify. A request's own signature must not go
+ * through the cache (its bytes are new every time; caching it would only evict
+ * useful entries). Only successful checks insert, and the cache is bounded
+ * (least recently used out first), so a peer that sends many valid, distinct
+ * objects can cost others a cache miss, never memory.
  *
  * @example
  * const verified = new VerifiedCache()

@@ -1,30 +1,12 @@
 /**
- * The node's append-only, hash-chained audit log (docs/architecture.md,
- * "Data": "every store, fetch, erase and refusal with who, what, why and
- * when"), kept in the `audit`
- * sublevel so an operator can hand it to a regulator and anyone can check it
- * offline with `bioshard audit verify`.
+ * The node's append-only, hash-chained audit log (docs/architecture.md, "Data":
+ * every store, fetch, erase and refusal with who, what, why and when), kept in
+ * the `audit` sublevel so an operator can hand it to a regulator and anyone can
+ * check it offline with `bioshard audit verify`.
  *
- * Record `seq` (1, 2, …) is the canonical CBOR of `{ seq, prev, entry, hash }`
- * where `prev` is the `hash` of record `seq − 1` (32 zero bytes for seq 1) and
- *
- *   hash = taggedHash(HASH.AUDIT_ENTRY, prev, encodeCanonical({ seq, prev, entry }))
- *
- * so changing, removing or reordering any record breaks the chain from there
- * on. The key is `seq` as 8-byte big-endian, so key order is chain order.
- *
- * Durability: appends are NOT fsync'd one by one — a synced write per fetch
- * would cost a large share of fetch throughput — and wait up to `flushMs` in memory to share
- * a write. A crash can therefore lose the newest entries (those still
- * waiting, and those written since the last synced write); the chain cannot
- * tell a lost tail from a shorter log, so such a loss shows only as a lower
- * entry count in verify (anchor the head hash elsewhere to detect it). Every
- * synced store or erase makes all records written before it durable with
- * it, since LevelDB has a single write-ahead log; a clean stop writes
- * everything ({@link AuditLog.flush}).
- *
- * Entries carry only strings, numbers and booleans — never share or template
- * bytes; a runtime guard rejects byte arrays in case a caller's types lie.
+ * Each record's hash covers the previous record's hash ({@link auditHash}), so
+ * changing, removing or reordering any record breaks the chain from there on.
+ * Entries carry only strings, numbers and booleans, never share or template bytes.
  *
  * @module
  */
@@ -110,7 +92,13 @@ export function seqOfKey (key: Uint8Array): number {
 }
 
 /**
- * The chain hash of a record.
+ * The chain hash of a record. Record `seq` (1, 2, …) is stored as the
+ * canonical CBOR of `{ seq, prev, entry, hash }`, where `prev` is the hash of
+ * record `seq − 1` (32 zero bytes for seq 1) and
+ *
+ *   hash = taggedHash(HASH.AUDIT_ENTRY, prev, encodeCanonical({ seq, prev, entry }))
+ *
+ * Its key is `seq` as 8-byte big-endian ({@link auditKey}), so key order is chain order.
  *
  * @example auditHash(1, new Uint8Array(32), entry)
  */
@@ -120,7 +108,8 @@ export function auditHash (seq: number, prev: Uint8Array, entry: AuditEntry): Ui
 
 /**
  * Validate an entry and return a copy without undefined fields (CBOR has no
- * `undefined` that decodes canonically).
+ * `undefined` that decodes canonically). Byte arrays are rejected at run time
+ * in case a caller's types lie, so share or template bytes never reach the log.
  *
  * @throws {TypeError|RangeError} naming the offending field; a Uint8Array in `detail` is a TypeError
  */
@@ -249,6 +238,14 @@ export interface AuditLogOptions {
  * LevelDB write is a trip through the thread pool and back, which on a
  * loaded two-core machine costs more than the request it records; a site
  * node waits 20 ms by default (`limits.auditFlushMs`).
+ *
+ * Durability: appends are not fsync'd one by one. A crash can therefore lose
+ * the newest entries (those still waiting, and those written since the last
+ * synced write); the chain cannot tell a lost tail from a shorter log, so such
+ * a loss shows only as a lower entry count in verify (anchor the head hash
+ * elsewhere to detect it). Every synced store or erase makes all records
+ * written before it durable with it, since LevelDB has a single write-ahead
+ * log; a clean stop writes everything ({@link AuditLog.flush}).
  *
  * @example
  * const log = await AuditLog.open(ndb, { flushMs: 20 })

@@ -1,16 +1,10 @@
 /**
  * Repeated refusals, aggregated (docs/architecture.md, "Trust rules": "repeats
- * are aggregated in the audit log"). Without it a peer that sends refused requests as fast
- * as it can writes one audit record per request, and the log grows by
- * gigabytes a day.
- *
- * Within a window, the first refusal of each (peer, code) is written at once,
- * in full; the later ones are only counted, and written as one entry
- * `{ peer, outcome: code, detail: { count, first, last } }` when the window
- * closes (or the node stops). At most `maxKeys` (peer, code) pairs are
- * tracked per window; refusals beyond them are counted in one overflow entry
- * (peer `*`, outcome `ERR_MANY`), itself written once per window. So a
- * window writes at most 2 · maxKeys + 1 refusal entries, whatever the load.
+ * are aggregated in the audit log"). Without it a peer that sends refused
+ * requests as fast as it can writes one audit record per request, and the log
+ * grows without bound. Within a window the first refusal of each (peer, code)
+ * is written in full and the rest only counted, so a window writes a bounded
+ * number of entries whatever the load ({@link RefusalAggregator}).
  *
  * @module
  */
@@ -39,6 +33,14 @@ interface Tally { protocol: string, peer: string, outcome: string, count: number
 
 /**
  * Aggregates refusal entries per (peer, code) and window.
+ *
+ * Within a window, the first refusal of each (peer, code) is written at once,
+ * in full; the later ones are only counted, and written as one entry
+ * `{ peer, outcome: code, detail: { count, first, last } }` when the window
+ * closes (or the node stops). At most `maxKeys` (peer, code) pairs are
+ * tracked per window; refusals beyond them are counted in one overflow entry
+ * (peer `*`, outcome `ERR_MANY`), itself written once per window. So a
+ * window writes at most 2 · maxKeys + 1 refusal entries.
  *
  * @example
  * const agg = new RefusalAggregator({ windowMs: 300_000, maxKeys: 256, write: (e) => { void log.append(e) } })

@@ -5,10 +5,7 @@
  * id can never be stored or fetched again there, and returns a signed
  * receipt. Erasing twice returns a receipt again (idempotent). A node that
  * the manifest does not list and that holds nothing of the id refuses
- * (ERR_NOT_HOLDER) rather than keep a tombstone for good.
- *
- * {@link eraseHandler} builds the handler from the dependencies it names
- * ({@link EraseHandlerDeps}); the node registers it from its handler table.
+ * (ERR_NOT_HOLDER) rather than keep a tombstone for good ({@link eraseHandler}).
  *
  * @module
  */
@@ -45,7 +42,8 @@ export interface EraseHandlerDeps {
 }
 
 /**
- * The handler of `/bioshard/erase/1.0.0`.
+ * The handler of `/bioshard/erase/1.0.0`, built from the dependencies it names;
+ * the node registers it from its handler table.
  *
  * @param deps - what the handler uses, and nothing else
  * @returns a handler that serves one erase request and returns the signed erase receipt (wire form)

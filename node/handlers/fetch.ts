@@ -2,28 +2,10 @@
  * Holder side of `/bioshard/fetch/1.0.0`: release a share, sealed to an
  * attested enclave, to an authorised verifier.
  *
- * Checks, in order (cheapest and least revealing first): sender binding and
- * freshness; the verifier certificate is signed by the tenant it names; the
- * request signature; only then, under that tenant's own slot, the id is not
- * erased and is held here; the tenant certificate and enrolment are in date;
- * the manifest policy allows this verifier, this purpose and this enclave
- * measurement; the nonce is new; the rate limit. Only then is the share
- * decrypted from disk, sealed with HPKE to the enclave key (bound to the
- * request hash, the request time and the digest of the manifest stored here:
- * protocol/seal-binding.ts) and wiped. The node's
- * sealer keeps one HPKE context per enclave key for up to a minute
- * (crypto/seal.ts), so only its first fetch costs an X25519 operation.
- *
- * Per-request cost is kept low without skipping a check: the manifest comes
- * from {@link ManifestCache} (so only the share is read from disk), the
- * erased-id check is answered from memory by the store, and the signatures of
- * the verifier certificate and enclave attestation, identical on every
- * request of one verifier, are verified once and remembered in a
- * {@link VerifiedCache}; their tenant, verifier and validity-window checks
- * run every time, and the request's own signature is always verified.
- *
- * {@link fetchHandler} builds the handler from the dependencies it names
- * ({@link FetchHandlerDeps}); the node registers it from its handler table.
+ * Checks run cheapest and least revealing first, and the share is decrypted
+ * from disk only after all have passed, then sealed with HPKE to the enclave
+ * key and wiped. Repeated work is remembered (manifests, verified signatures,
+ * the sealer's HPKE contexts) but no check is skipped ({@link fetchHandler}).
  *
  * @module
  */
@@ -73,7 +55,26 @@ export interface FetchHandlerDeps {
 }
 
 /**
- * The handler of `/bioshard/fetch/1.0.0`.
+ * The handler of `/bioshard/fetch/1.0.0`, built from the dependencies it names;
+ * the node registers it from its handler table.
+ *
+ * Checks, in order: sender binding and freshness; the verifier certificate is
+ * signed by the tenant it names; the request signature; only then, under that
+ * tenant's own slot, the id is not erased and is held here; the tenant
+ * certificate and enrolment are in date; the manifest policy allows this
+ * verifier, this purpose and this enclave measurement; the nonce is new; the
+ * rate limit. Only then is the share decrypted from disk, sealed with HPKE to
+ * the enclave key (bound to the request hash, the request time and the digest
+ * of the manifest stored here: protocol/seal-binding.ts) and wiped.
+ *
+ * Per-request cost is kept low without skipping a check: the manifest comes
+ * from {@link ManifestCache} (so only the share is read from disk), the
+ * erased-id check is answered from memory by the store, the sealer keeps one
+ * HPKE context per enclave key for up to a minute (crypto/seal.ts), and the
+ * signatures of the verifier certificate and enclave attestation, identical on
+ * every request of one verifier, are verified once and remembered in a
+ * {@link VerifiedCache}; their tenant, verifier and validity-window checks run
+ * every time, and the request's own signature is always verified.
  *
  * @param deps - what the handler uses, and nothing else
  * @returns a handler that serves one fetch request and returns the signed response with the sealed share (wire form)

@@ -5,10 +5,7 @@
  * authority, the manifest and the request are signed by that tenant, this
  * node is the manifest's listed holder of exactly that x, the share matches
  * its commitment, and the id was never erased here. It answers only after
- * the share is on disk (synced), with a signed receipt.
- *
- * {@link storeHandler} builds the handler from the dependencies it names
- * ({@link StoreHandlerDeps}); the node registers it from its handler table.
+ * the share is on disk (synced), with a signed receipt ({@link storeHandler}).
  *
  * @module
  */
@@ -45,7 +42,8 @@ export interface StoreHandlerDeps {
 }
 
 /**
- * The handler of `/bioshard/store/1.0.0`.
+ * The handler of `/bioshard/store/1.0.0`, built from the dependencies it names;
+ * the node registers it from its handler table.
  *
  * @param deps - what the handler uses, and nothing else
  * @returns a handler that serves one store request and returns the signed receipt (wire form)

@@ -1,15 +1,10 @@
 /**
  * The node's one on-disk database: a single LevelDB (`level`, classic-level)
  * at `<dir>/db`, split into sublevels so that one atomic batch can span a
- * share, its manifest copy and a tombstone.
- *
- * LevelDB takes an exclusive lock on open, so a second process (an operator
- * running `bioshard audit verify` beside a live node) cannot open it; that is
- * reported as `ERR_BUSY` rather than as a raw I/O error.
- *
- * {@link NodeDb.compactAway} makes deleted records leave the files: LevelDB
- * keeps a deleted value in its write-ahead log and table files until a
- * compaction drops it, so erase asks for one over the erased keys.
+ * share, its manifest copy and a tombstone. A second process cannot open it
+ * while a node runs (LevelDB's lock), which is reported as `ERR_BUSY`; erase
+ * uses {@link NodeDb.compactAway} so deleted records leave the files, which
+ * LevelDB would otherwise keep until a compaction happened to drop them.
  *
  * @module
  */

@@ -5,17 +5,7 @@
  * publish fails (or the client dies first) the holders would otherwise keep
  * shares nobody can find or erase, and republish them on every restart. So a
  * store stays *pending* at its holder until the holder has seen the manifest
- * in the DHT. Once a pending store is older than the grace period the
- * sweeper looks the manifest up under `manifestKey(tenant, templateId)`:
- *
- * - a valid record that lists this node at the x it holds → confirmed;
- * - a lookup that completes with no such record, after enough peers answered
- *   it (three, or every other admitted node of a smaller network), at two
- *   sweeps in a row → the share is dropped (destroyed like an erase, but
- *   without a tombstone: there is no signed erase to keep as evidence);
- * - a lookup that fails (too few answers, a timeout) → tried again at the
- *   next sweep. A network failure, or one slow sweep on a loaded machine
- *   whose record holders did not answer in time, never drops a share.
+ * in the DHT, and is dropped only on repeated clear evidence it never will be.
  *
  * @module
  */
@@ -61,7 +51,18 @@ export interface PendingSweeperInit {
 }
 
 /**
- * Periodically confirms or drops pending stores (see the module comment).
+ * Periodically confirms or drops pending stores. Once a pending store is
+ * older than the grace period the sweeper looks the manifest up under
+ * `manifestKey(tenant, templateId)`:
+ *
+ * - a valid record that lists this node at the x it holds → confirmed;
+ * - a lookup that completes with no such record, after enough peers answered
+ *   it (three, or every other admitted node of a smaller network), at two
+ *   sweeps in a row → the share is dropped (destroyed like an erase, but
+ *   without a tombstone: there is no signed erase to keep as evidence);
+ * - a lookup that fails (too few answers, a timeout) → tried again at the
+ *   next sweep. A network failure, or one slow sweep on a loaded machine
+ *   whose record holders did not answer in time, never drops a share.
  *
  * @example
  * const sweeper = new PendingSweeper({ store, dht, anchor, self, graceMs: 600_000 })

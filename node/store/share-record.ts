@@ -1,17 +1,10 @@
 /**
- * The at-rest formats of one held share (format 2), so that erase can
- * destroy it (docs/architecture.md, "Trust rules": "Erase destroys"):
- *
- * - share record: `version(1) || x(1) || nonce(12) || ciphertext || tag(16)`,
- *   AES-256-GCM under a random key of this share alone, with
- *   AAD = utf8(AEAD.SHARE_AT_REST) || slot || [x];
- * - wrapped share key: `version(1) || nonce(12) || ciphertext(32) || tag(16)`,
- *   AES-256-GCM under the node storage key, AAD = utf8(AEAD.SHARE_KEY_AT_REST) || slot.
- *
- * A record moved to another slot or relabelled with another x, or a key
- * moved to another slot, fails to authenticate instead of opening as the
- * wrong share. Unwrapped keys exist only in memory, only while one share is
- * sealed or opened, and are wiped after.
+ * The at-rest formats of one held share (format 2), so that erase can destroy
+ * it (docs/architecture.md, "Trust rules": "Erase destroys"): a share record
+ * under a random key of that share alone, and that key wrapped under the node
+ * storage key ({@link sealShare}). A record moved to another slot or x, or a
+ * key moved to another slot, fails to authenticate instead of opening as the
+ * wrong share; unwrapped keys live only while one share is sealed or opened.
  *
  * @module
  */
@@ -41,7 +34,12 @@ export interface SealedShare {
 }
 
 /**
- * Seal a share under a fresh key of its own and wrap that key.
+ * Seal a share under a fresh key of its own and wrap that key:
+ *
+ * - share record: `version(1) || x(1) || nonce(12) || ciphertext || tag(16)`,
+ *   AES-256-GCM under the share's own key, AAD = utf8(AEAD.SHARE_AT_REST) || slot || [x];
+ * - wrapped share key: `version(1) || nonce(12) || ciphertext(32) || tag(16)`,
+ *   AES-256-GCM under the node storage key, AAD = utf8(AEAD.SHARE_KEY_AT_REST) || slot.
  *
  * @param storageKey the node storage key
  * @param slot the 64-byte slot the share is stored under

@@ -2,39 +2,11 @@
  * The durable, encrypted share store of one node.
  *
  * Everything is keyed by the 64-byte storage slot `tenantTag || templateId`
- * (protocol/ownership.ts): the slot names the tenant that owns the template,
- * so another tenant's record can never sit under the same key.
- *
- * A share at rest is encrypted under a random key of its own, kept wrapped
- * under the node's storage key in a sublevel of its own (format 2,
- * `share-record.ts`). Erase deletes the record and the wrapped key in one
- * batch and then compacts both away ({@link NodeDb.compactAway}), so no file
- * of the node keeps the share's ciphertext or its key (docs/storage.md says
- * what a filesystem may still keep).
- *
- * Every write is one LevelDB batch with `{ sync: true }`: the share and its
- * manifest copy (or, on erase, the deletions and the tombstone) land together
- * and are on disk before the promise resolves, so an acknowledged store
- * survives kill -9 and power loss (docs/architecture.md, "Invariants", 6).
- *
- * Writes (and reads, so a get never sees a share without its manifest) are
- * serialised per slot; different slots proceed in parallel.
- *
- * A new share is *pending* until the node has seen its manifest published
- * ({@link ShareStore.confirm}); a pending share that never is gets dropped
- * ({@link ShareStore.drop}) the way erase destroys one, but without a
- * tombstone. The mark is written in the share's own batch, so it survives a
- * restart with it.
- *
- * Format 1 keyed records by the template id alone. A database holding such
- * records is refused at open (ERR_UNSUPPORTED_VERSION): they cannot be told
- * apart by owner without trusting the manifest copy beside them.
- *
- * The set of erased slots is also kept in memory, loaded from the tombstones at
- * open and added to only after an erase batch is on disk, so `isErased` (asked
- * on every fetch and store) reads no disk and can never report an erase that
- * a crash would undo. Tombstones are kept forever, so this set grows by one
- * short string per erased id.
+ * (protocol/ownership.ts), so another tenant's record can never sit under the
+ * same key. Each share is encrypted under a key of its own, wrapped under the
+ * node's storage key, so erase can destroy both and compact them away; every
+ * write is one synced LevelDB batch, so an acknowledged store survives kill -9
+ * and power loss (docs/architecture.md, "Invariants", 6).
  *
  * @module
  */
@@ -90,6 +62,27 @@ export interface EraseOutcome {
 
 /**
  * Encrypted, durable, per-id serialised share storage over a {@link NodeDb}.
+ *
+ * A share at rest is encrypted under a random key of its own, kept wrapped
+ * under the node's storage key in a sublevel of its own (format 2). Erase
+ * deletes the record and the wrapped key in one batch and then compacts both
+ * away ({@link NodeDb.compactAway}), so no file of the node keeps the share's
+ * ciphertext or its key (docs/storage.md says what a filesystem may still keep).
+ *
+ * Every write is one LevelDB batch with `{ sync: true }`: the share and its
+ * manifest copy (or, on erase, the deletions and the tombstone) land together
+ * and are on disk before the promise resolves. Writes (and reads, so a get
+ * never sees a share without its manifest) are serialised per slot; different
+ * slots proceed in parallel.
+ *
+ * A new share is *pending* until the node has seen its manifest published
+ * ({@link ShareStore.confirm}); a pending share that never is gets dropped
+ * ({@link ShareStore.drop}). The mark is written in the share's own batch, so
+ * it survives a restart with it.
+ *
+ * Format 1 keyed records by the template id alone. A database holding such
+ * records is refused at open (ERR_UNSUPPORTED_VERSION): they cannot be told
+ * apart by owner without trusting the manifest copy beside them.
  *
  * @example
  * const store = new ShareStore(ndb, storageKey)
@@ -421,8 +414,12 @@ export class ShareStore {
   }
 
   /**
-   * Whether the id has a tombstone here, answered from memory (see the module
-   * comment); waits only for the load at open.
+   * Whether the id has a tombstone here, answered from memory; waits only for
+   * the load at open. The set of erased slots is loaded from the tombstones at
+   * open and added to only after an erase batch is on disk, so this (asked on
+   * every fetch and store) reads no disk and can never report an erase that a
+   * crash would undo. Tombstones are kept forever, so the set grows by one
+   * short string per erased id.
    *
    * @param slot 64-byte storage slot (tenant tag, template id)
    * @returns true when the id has been erased here
