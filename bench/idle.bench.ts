@@ -55,6 +55,17 @@ function rssMb (pid: number): number {
   return Number(kb) * 1024 / MIB
 }
 
+/**
+ * Proportional set size of a process, MB: its private pages plus its share of
+ * pages mapped by several processes (the Node binary, shared libraries), so
+ * the PSS of all processes on a host adds up to what they hold together.
+ */
+function pssMb (pid: number): number {
+  const kb = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]
+  if (kb === undefined) throw new Error(`no Pss for process ${pid}`)
+  return Number(kb) * 1024 / MIB
+}
+
 /** CPU time a process has used (user + system), seconds. */
 function cpuSeconds (pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -141,7 +152,7 @@ async function startBare (children: ChildPeer[]): Promise<ChildPeer[]> {
   return bare
 }
 
-interface Sampled { rss: number[], cpu: number[] }
+interface Sampled { rss: number[], pss: number[], cpu: number[] }
 
 /** RSS now and CPU over the window, for each process at once. */
 async function sampleAll (pids: readonly number[]): Promise<Sampled> {
@@ -150,14 +161,15 @@ async function sampleAll (pids: readonly number[]): Promise<Sampled> {
   await sleep(WINDOW_MS)
   const seconds = (performance.now() - t0) / 1_000
   const cpu = pids.map((pid, i) => 100 * (cpuSeconds(pid) - before[i]) / seconds)
-  return { rss: pids.map(rssMb), cpu }
+  return { rss: pids.map(rssMb), pss: pids.map(pssMb), cpu }
 }
 
-function rows (label: string, s: Sampled, note: string): [BenchResult, BenchResult] {
+function rows (label: string, s: Sampled, note: string): [BenchResult, BenchResult, BenchResult] {
   const mark = (r: BenchResult): BenchResult => ({ ...r, opsPerSec: NaN })
   const rss = mark(summarize(`${label} RSS`, s.rss, { unit: 'MB', note }))
+  const pss = mark(summarize(`${label} PSS`, s.pss, { unit: 'MB', note: 'RSS with pages shared by the processes on the host divided among them' }))
   const cpu = mark(summarize(`${label} CPU`, s.cpu, { unit: '%', note: `% of one core over ${(WINDOW_MS / 1_000).toFixed(0)} s` }))
-  return [rss, cpu]
+  return [rss, pss, cpu]
 }
 
 /** The goal lines, on stdout. */
@@ -226,17 +238,20 @@ export async function run (): Promise<BenchResult[]> {
     progress(`idle: connections per process: nodes ${nodeLinks.join(' ')}, bare ${bareLinks.join(' ')}`)
     progress(`idle: sampling RSS and CPU over ${(WINDOW_MS / 1_000).toFixed(0)} s`)
     const sampled = await sampleAll([...nodePids, ...barePids])
-    const nodes: Sampled = { rss: sampled.rss.slice(0, NODES), cpu: sampled.cpu.slice(0, NODES) }
-    const base: Sampled = { rss: sampled.rss.slice(NODES), cpu: sampled.cpu.slice(NODES) }
+    const part = (from: number, to?: number): Sampled =>
+      ({ rss: sampled.rss.slice(from, to), pss: sampled.pss.slice(from, to), cpu: sampled.cpu.slice(from, to) })
+    const nodes = part(0, NODES)
+    const base = part(NODES)
     progress(`idle: nodes RSS ${nodes.rss.map((v) => v.toFixed(1)).join(' ')} MB, CPU ${nodes.cpu.map((v) => v.toFixed(2)).join(' ')} %`)
     progress(`idle: bare RSS ${base.rss.map((v) => v.toFixed(1)).join(' ')} MB, CPU ${base.cpu.map((v) => v.toFixed(2)).join(' ')} %`)
     const links = (c: number[]): string => `${NODES} processes, ${Math.min(...c)}–${Math.max(...c)} TCP links each; p99 column: max`
-    const [bareRss, bareCpu] = rows('bare libp2p', base, `${links(bareLinks)}; tcp noise yamux identify ping`)
-    const [nodeRss, nodeCpu] = rows('site node', nodes, `${links(nodeLinks)}; after ${(IDLE_MS / 1_000).toFixed(0)} s idle`)
+    const [bareRss, barePss, bareCpu] = rows('bare libp2p', base, `${links(bareLinks)}; tcp noise yamux identify ping`)
+    const [nodeRss, nodePss, nodeCpu] = rows('site node', nodes, `${links(nodeLinks)}; after ${(IDLE_MS / 1_000).toFixed(0)} s idle`)
     compare(nodeRss, bareRss)
+    compare(nodePss, barePss)
     if (bareCpu.median > 0) compare(nodeCpu, bareCpu)
     process.stdout.write(goalLines(nodes))
-    return [bareRss, nodeRss, bareCpu, nodeCpu]
+    return [bareRss, nodeRss, barePss, nodePss, bareCpu, nodeCpu]
   } finally {
     await Promise.all(children.map(async (c) => { await c.stop() }))
     await net?.stop().catch(() => {})
