@@ -7,7 +7,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { sourceFiles } from './helpers/source-files.ts'
 import { join, relative, sep } from 'node:path'
 import { importClosure, parseImports, resolveSpecifier } from '../enclave/import-graph.ts'
 import { REPO_ROOT } from '../enclave/read-set.ts'
@@ -35,16 +36,6 @@ const PURE = new Set(['errors', 'crypto', 'protocol'])
 const IO_BUILTINS = /^(node:)?(fs|fs\/promises|net|http|https|dgram|tls|child_process|worker_threads)$/
 
 const SOURCE_ROOMS = Object.keys(ALLOWED).filter((r) => r !== 'errors' && r !== 'index')
-
-function sourceFiles (dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name)
-    if (statSync(p).isDirectory()) out.push(...sourceFiles(p))
-    else if (name.endsWith('.ts')) out.push(p)
-  }
-  return out
-}
 
 const roomOf = (file: string): string => {
   const r = relative(REPO_ROOT, file).split(sep)

@@ -6,7 +6,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { sourceFiles } from '../helpers/source-files.ts'
 import { join } from 'node:path'
 import { ERROR_CODES } from '../../errors.ts'
 import { REPO_ROOT } from '../../enclave/read-set.ts'
@@ -17,16 +18,6 @@ const NOT_OURS: Record<string, string> = {
   ERR_MANY: 'the audit log\'s outcome for an aggregated overflow of refusals, not an error'
 }
 const ROOMS = ['crypto', 'protocol', 'net', 'keys', 'node', 'client', 'enclave', 'matcher', 'cli', 'sim']
-
-function sourceFiles (dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name)
-    if (statSync(p).isDirectory()) out.push(...sourceFiles(p))
-    else if (name.endsWith('.ts')) out.push(p)
-  }
-  return out
-}
 
 /** Codes in the first column of a markdown table (`| \`ERR_X\`, \`ERR_Y\` | meaning |`). */
 function tableCodes (markdown: string): Set<string> {
