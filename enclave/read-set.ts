@@ -114,7 +114,8 @@ function real (path: string, what: string): string {
  *
  * @param face - model files when image probes are enabled
  * @returns entries sorted by label, no label repeated
- * @throws {BioshardError} ERR_ENCLAVE when a module, package or model file is missing
+ * @throws {BioshardError} ERR_ENCLAVE when a module, package or model file is missing;
+ *   ERR_MODEL when an optional package the face stack loads (onnxruntime-node, sharp) is not installed
  * @example enclaveReadSet().map((e) => e.label) // ['crypto/bytes.ts', …, 'node_modules/cborg', …]
  */
 export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
@@ -144,7 +145,12 @@ export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
   }
   for (const name of closure.packages) addPackage(name, REPO_ROOT)
   // Optional packages are imported on first use (matcher/optional-deps.ts): the modules loaded may load them too.
-  for (const name of dynamicPackages(closure)) addPackage(name, REPO_ROOT)
+  for (const name of dynamicPackages(closure)) {
+    if (packageDir(name, REPO_ROOT) === undefined) {
+      throw new BioshardError('ERR_MODEL', `image probes need the optional package ${name}: npm install ${name}`)
+    }
+    addPackage(name, REPO_ROOT)
+  }
   if (face !== undefined) {
     entries.set('face-model/detector', { label: 'face-model/detector', path: real(face.detector, 'face detector model'), dir: false })
     entries.set('face-model/embedder', { label: 'face-model/embedder', path: real(face.embedder, 'face embedder model'), dir: false })
