@@ -15,8 +15,9 @@ export type OnnxRuntime = typeof import('onnxruntime-node')
 export type SharpFactory = typeof import('sharp')['default']
 
 function missing (name: string, what: string, cause: unknown): BioshardError {
+  // Node's code for a package that is not installed: MODULE_NOT_FOUND from require, ERR_MODULE_NOT_FOUND from import.
   const code = (cause as { code?: unknown } | null)?.code
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+  if (typeof code === 'string' && code.endsWith('MODULE_NOT_FOUND')) {
     return new BioshardError('ERR_MODEL', `${what} needs the optional package ${name}: npm install ${name}`, { cause })
   }
   return new BioshardError('ERR_MODEL', `${name}, needed for ${what}, failed to load: ${(cause as Error).message}`, { cause })

@@ -74,14 +74,16 @@ const TSCONFIG = {
     target: 'es2024',
     module: 'nodenext',
     moduleResolution: 'nodenext',
-    lib: ['es2024'],
+    // libp2p's declarations use DOM event types (EventInit, AddEventListenerOptions).
+    lib: ['es2024', 'dom'],
     types: ['node'],
     typeRoots: [join(REPO, 'node_modules', '@types')],
     strict: true,
     noUncheckedIndexedAccess: true,
     allowImportingTsExtensions: true,
     noEmit: true,
-    skipLibCheck: true
+    // Check the package's declarations too, under the app's strict options.
+    skipLibCheck: false
   },
   files: ['consumer.ts']
 }
