@@ -3,6 +3,8 @@
 import neostandard from 'neostandard'
 
 export default [
+  // The compiled package (npm run build) is generated code.
+  { ignores: ['dist/**'] },
   ...neostandard({ ts: true, ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'test/**/fixtures/**/*.json'] }),
   {
     rules: {

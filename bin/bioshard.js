@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run by Node's type stripping (Node >= 22.18). This
-// shim only loads it, so `npx bioshard` works from a checkout without a build,
-// and sets up the process first, so it applies however the CLI is started
+// The CLI's entry. A checkout runs the TypeScript sources by type stripping
+// (Node >= 22.18), so edits never hide behind a stale build; the installed
+// package ships no sources and runs the compiled code in dist/ (Node refuses
+// to strip types under node_modules). The
+// shim sets up the process first, so it applies however the CLI is started
 // (`npx bioshard`, `node bin/bioshard.js`, the devnet's node processes).
+import { existsSync } from 'node:fs'
 import { enableCompileCache } from 'node:module'
 import { setFlagsFromString } from 'node:v8'
 import { fileURLToPath } from 'node:url'
@@ -14,12 +17,17 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(2)
 }
 
-// Keep the type-stripped sources and their compiled code on disk, so a
-// process whose sources are unchanged neither loads the TypeScript stripper
-// (a WebAssembly module that stays resident) nor compiles them again. The
-// cache sits beside the dependencies, written and trusted as they are;
-// NODE_COMPILE_CACHE moves it and NODE_DISABLE_COMPILE_CACHE turns it off.
-enableCompileCache(process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../node_modules/.cache/bioshard', import.meta.url)))
+const compiled = !existsSync(new URL('../cli/main.ts', import.meta.url))
+
+// Keep the compiled code on disk (and, from source, the type-stripped
+// sources), so a process whose files are unchanged neither loads the
+// TypeScript stripper (a WebAssembly module that stays resident) nor compiles
+// them again. In a checkout the cache sits beside the dependencies, written
+// and trusted as they are; an installed package uses Node's default (the OS
+// temporary directory). NODE_COMPILE_CACHE moves it and
+// NODE_DISABLE_COMPILE_CACHE turns it off.
+enableCompileCache(process.env.NODE_COMPILE_CACHE ??
+  (compiled ? undefined : fileURLToPath(new URL('../node_modules/.cache/bioshard', import.meta.url))))
 
 // V8 grows the young generation up to 16 MB a semi-space (32 MB resident)
 // the first time allocation is busy (loading the modules is enough) and keeps
@@ -30,5 +38,5 @@ enableCompileCache(process.env.NODE_COMPILE_CACHE ?? fileURLToPath(new URL('../n
 // documented --max-semi-space-size is read only when the heap is created.
 setFlagsFromString('--semi-space-growth-factor=1')
 
-const { main } = await import('../cli/main.ts')
+const { main } = compiled ? await import('../dist/cli/main.js') : await import('../cli/main.ts')
 await main()

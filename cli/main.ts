@@ -12,7 +12,9 @@ import { EXIT, UsageError, type CliIo, type Command } from './io.ts'
 import { BioshardError } from '../errors.ts'
 import { COMMANDS } from './commands.ts'
 
-const PKG = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+// The package root is one level up from the sources, two from the compiled code in dist/.
+const PKG_JSON = new URL(import.meta.url.endsWith('.js') ? '../../package.json' : '../package.json', import.meta.url)
+const PKG = JSON.parse(readFileSync(PKG_JSON, 'utf8')) as { version: string }
 
 function usage (commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length))

@@ -11,14 +11,16 @@ import { realpathSync, statSync, readFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BioshardError } from '../errors.ts'
-import { importClosure, packageDir } from './import-graph.ts'
+import { importClosure, packageDir, type ImportClosure } from './import-graph.ts'
 
-/** Repository root (the directory holding `matcher/`). */
+/** Repository root (the directory holding `matcher/`): the checkout, or `dist/` when running compiled code. */
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+// The sources run as `.ts`; the compiled package (dist/) as `.js`.
+const EXT = import.meta.url.endsWith('.js') ? '.js' : '.ts'
 /** The child's entry module. */
-export const ENCLAVE_ENTRY = fileURLToPath(new URL('./enclave-main.ts', import.meta.url))
+export const ENCLAVE_ENTRY = fileURLToPath(new URL(`./enclave-main${EXT}`, import.meta.url))
 /** Loaded by the child only when image probes are enabled. */
-export const FACE_PROBE_MODULE = fileURLToPath(new URL('./face-probe.ts', import.meta.url))
+export const FACE_PROBE_MODULE = fileURLToPath(new URL(`./face-probe${EXT}`, import.meta.url))
 
 /** One path the child may read. */
 export interface ReadEntry {
@@ -68,6 +70,17 @@ const PACKAGE_RULES: Record<string, PackageRule> = {
   }
 }
 
+/** Packages that modules of the closure import with `import('…')`. */
+function dynamicPackages (closure: ImportClosure): string[] {
+  const out = new Set<string>()
+  for (const file of closure.files) {
+    for (const ref of closure.edges.get(file) ?? []) {
+      if (ref.kind === 'dynamic' && ref.resolved.kind === 'package') out.add(ref.resolved.name)
+    }
+  }
+  return [...out].sort()
+}
+
 function declaredDependencies (dir: string): string[] {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }
   return Object.keys(pkg.dependencies ?? {})
@@ -101,7 +114,8 @@ function real (path: string, what: string): string {
  *
  * @param face - model files when image probes are enabled
  * @returns entries sorted by label, no label repeated
- * @throws {BioshardError} ERR_ENCLAVE when a module, package or model file is missing
+ * @throws {BioshardError} ERR_ENCLAVE when a module, package or model file is missing;
+ *   ERR_MODEL when an optional package the face stack loads (onnxruntime-node, sharp) is not installed
  * @example enclaveReadSet().map((e) => e.label) // ['crypto/bytes.ts', …, 'node_modules/cborg', …]
  */
 export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
@@ -117,7 +131,7 @@ export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
     const label = `node_modules/${name}`
     if ([...entries.keys()].some((k) => k === label || k.startsWith(label + '/'))) return
     const dir = packageDir(name, fromDir)
-    if (dir === undefined) throw new BioshardError('ERR_ENCLAVE', `package ${name}, needed by the enclave, is not installed`)
+    if (dir === undefined) throw new BioshardError('ERR_ENCLAVE', `package ${name}, needed by the enclave, is not installed: npm install ${name}`)
     const rule = PACKAGE_RULES[name]
     if (rule?.paths === undefined) {
       entries.set(label, { label, path: real(dir, 'package'), dir: true })
@@ -130,6 +144,13 @@ export function enclaveReadSet (face?: FaceModelFiles): ReadEntry[] {
     for (const dep of rule?.deps?.(dir) ?? declaredDependencies(dir)) addPackage(dep, dir)
   }
   for (const name of closure.packages) addPackage(name, REPO_ROOT)
+  // Optional packages are imported on first use (matcher/optional-deps.ts): the modules loaded may load them too.
+  for (const name of dynamicPackages(closure)) {
+    if (packageDir(name, REPO_ROOT) === undefined) {
+      throw new BioshardError('ERR_MODEL', `image probes need the optional package ${name}: npm install ${name}`)
+    }
+    addPackage(name, REPO_ROOT)
+  }
   if (face !== undefined) {
     entries.set('face-model/detector', { label: 'face-model/detector', path: real(face.detector, 'face detector model'), dir: false })
     entries.set('face-model/embedder', { label: 'face-model/embedder', path: real(face.embedder, 'face embedder model'), dir: false })

@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+// The repository is one level up from the sources, two from the compiled code in dist/.
+const REPO_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../' : '../', import.meta.url))
 
 /**
  * The shared directory: `env.BIOSHARD_SHARED` when set, else `<repo>/../shared`.

@@ -17,7 +17,8 @@ import { provisionNode, type Tenant } from './local-network.ts'
 import { toWire } from '../protocol/signed.ts'
 import type { Limits } from '../node/config.ts'
 
-const CLI = fileURLToPath(new URL('../bin/bioshard.js', import.meta.url))
+// The package root is one level up from the sources, two from the compiled code in dist/.
+const CLI = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../bin/bioshard.js' : '../bin/bioshard.js', import.meta.url))
 const READY_TIMEOUT_MS = 30_000
 
 export interface NodeProcess {

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import sharp from 'sharp'
 import { abytes } from '../../crypto/bytes.ts'
 import { DecodeError, TooLargeError } from '../../errors.ts'
 import { resizeBilinear } from './resize.ts'
+import { sharpFactory } from '../optional-deps.ts'
 
 /** Magic bytes of the accepted formats (JPEG: SOI and a marker, ITU T.81 B.1.1.2; PNG: RFC 2083 3.1; WebP: RIFF container with form type WEBP). */
 const JPEG_MAGIC = [0xff, 0xd8, 0xff]
@@ -72,6 +72,7 @@ export async function decodeImage (bytes: Uint8Array, limits: { maxBytes: number
   if (bytes.length === 0) throw new DecodeError('image is empty')
   // Before sharp: libvips would otherwise pick a loader for whatever the bytes claim to be.
   if (imageFormat(bytes) === undefined) throw new DecodeError('image is not JPEG, PNG or WebP')
+  const sharp = await sharpFactory()
   let out: { data: Buffer, info: { width: number, height: number, channels: number } }
   try {
     out = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error' })

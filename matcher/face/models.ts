@@ -7,13 +7,14 @@
  * @module
  */
 import { access } from 'node:fs/promises'
-import ort from 'onnxruntime-node'
+import type { InferenceSession } from 'onnxruntime-node'
 import type { DetectorConfig, EmbedderConfig } from './config.ts'
 import { ModelError } from './errors.ts'
+import { onnxRuntime } from '../optional-deps.ts'
 
-type Session = ort.InferenceSession
+type Session = InferenceSession
 
-function sessionOptions (threads: number): ort.InferenceSession.SessionOptions {
+function sessionOptions (threads: number): InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
@@ -30,7 +31,7 @@ async function open (path: string, what: string, threads: number): Promise<Sessi
     throw new ModelError(`${what} model file ${path} is missing or unreadable`, { cause: e })
   }
   try {
-    return await ort.InferenceSession.create(path, sessionOptions(threads))
+    return await (await onnxRuntime()).InferenceSession.create(path, sessionOptions(threads))
   } catch (e) {
     throw new ModelError(`${what} model ${path} could not be loaded: ${(e as Error).message}`, { cause: e })
   }
@@ -41,7 +42,7 @@ function shapeMatches (shape: ReadonlyArray<number | string>, want: readonly num
   return shape.length === want.length && shape.every((d, i) => typeof d !== 'number' || d < 0 || d === want[i])
 }
 
-function tensorMeta (meta: ort.InferenceSession.ValueMetadata | undefined): ort.InferenceSession.TensorValueMetadata | undefined {
+function tensorMeta (meta: InferenceSession.ValueMetadata | undefined): InferenceSession.TensorValueMetadata | undefined {
   return meta !== undefined && meta.isTensor ? meta : undefined
 }
 
@@ -63,6 +64,7 @@ export interface DetectorModel {
  * @example const det = await loadDetector(config.detector, 1)
  */
 export async function loadDetector (cfg: DetectorConfig, threads: number): Promise<DetectorModel> {
+  const ort = await onnxRuntime()
   const session = await open(cfg.model, 'detector', threads)
   try {
     const S = cfg.inputSize
@@ -112,6 +114,7 @@ export interface EmbedderModel {
  * @example const emb = await loadEmbedder(config.embedder, 1)
  */
 export async function loadEmbedder (cfg: EmbedderConfig, threads: number): Promise<EmbedderModel> {
+  const ort = await onnxRuntime()
   const session = await open(cfg.model, 'embedder', threads)
   try {
     const N = cfg.inputSize

@@ -11,8 +11,9 @@
  * @module
  */
 import { access } from 'node:fs/promises'
-import ort from 'onnxruntime-node'
+import type { InferenceSession, Tensor } from 'onnxruntime-node'
 import { BioshardError } from '../../errors.ts'
+import { onnxRuntime, type OnnxRuntime } from '../optional-deps.ts'
 import { resolveModelConfig } from './config.ts'
 import type { FeatureLayout, SpeakerModelConfig, VoiceConfigInit } from './config.ts'
 import type { FbankFeatures } from './fbank.ts'
@@ -33,7 +34,7 @@ function pickName (wanted: string | undefined, names: readonly string[], what: '
   return wanted
 }
 
-function tensorMeta (meta: readonly ort.InferenceSession.ValueMetadata[], name: string): ort.InferenceSession.TensorValueMetadata {
+function tensorMeta (meta: readonly InferenceSession.ValueMetadata[], name: string): InferenceSession.TensorValueMetadata {
   const m = meta.find((x) => x.name === name)
   if (m === undefined || !m.isTensor) throw modelError(`speaker model value '${name}' is not a tensor`)
   if (m.type !== 'float32') throw modelError(`speaker model value '${name}' is ${m.type}, expected float32`)
@@ -68,7 +69,9 @@ function outputLength (dims: readonly number[], name: string): number {
 /** What {@link SpeakerModel.create} has checked and hands to the constructor. */
 interface LoadedModel {
   config: SpeakerModelConfig
-  session: ort.InferenceSession
+  session: InferenceSession
+  /** the runtime that made the session, for its tensors */
+  ort: OnnxRuntime
   inputName: string
   outputName: string
   dim: number
@@ -80,7 +83,8 @@ export class SpeakerModel {
   readonly config: SpeakerModelConfig
   /** Embedding dimension D, as checked at load. */
   readonly dim: number
-  private readonly session: ort.InferenceSession
+  private readonly session: InferenceSession
+  private readonly ort: OnnxRuntime
   private readonly inputName: string
   private readonly outputName: string
   private closed = false
@@ -88,6 +92,7 @@ export class SpeakerModel {
   private constructor (parts: LoadedModel) {
     this.config = parts.config
     this.session = parts.session
+    this.ort = parts.ort
     this.inputName = parts.inputName
     this.outputName = parts.outputName
     this.dim = parts.dim
@@ -111,7 +116,8 @@ export class SpeakerModel {
     } catch (e) {
       throw modelError(`speaker model file ${config.path} is missing or unreadable`, e)
     }
-    let session: ort.InferenceSession
+    const ort = await onnxRuntime()
+    let session: InferenceSession
     try {
       session = await ort.InferenceSession.create(config.path, {
         executionProviders: ['cpu'],
@@ -142,20 +148,20 @@ export class SpeakerModel {
       // The probe: silence is as good as speech for proving shapes, and costs one inference at load.
       const probe = new Float32Array(PROBE_FRAMES * config.featureDim)
       const dims = config.layout === 'btf' ? [1, PROBE_FRAMES, config.featureDim] : [1, config.featureDim, PROBE_FRAMES]
-      let result: ort.InferenceSession.ReturnType
+      let result: InferenceSession.ReturnType
       try {
         result = await session.run({ [inputName]: new ort.Tensor('float32', probe, dims) }, [outputName])
       } catch (e) {
         throw modelError(`speaker model failed on a [${dims.join(', ')}] probe input: ${(e as Error).message}`, e)
       }
-      const out = result[outputName] as ort.Tensor
+      const out = result[outputName] as Tensor
       const dim = outputLength(out.dims, outputName)
       out.dispose()
       if (dim < 1 || dim > 4096) throw modelError(`speaker model output has ${dim} dimensions, expected 1–4096`)
       if (config.outputDim !== undefined && dim !== config.outputDim) {
         throw modelError(`speaker model produced ${dim} dimensions, configured ${config.outputDim}`)
       }
-      return new SpeakerModel({ config, session, inputName, outputName, dim })
+      return new SpeakerModel({ config, session, ort, inputName, outputName, dim })
     } catch (e) {
       await session.release().catch(() => {})
       throw e
@@ -189,10 +195,10 @@ export class SpeakerModel {
       for (let t = 0; t < frames; t++) for (let f = 0; f < F; f++) input[f * frames + t] = data[t * F + f]
     }
     const dims = this.config.layout === 'btf' ? [1, frames, F] : [1, F, frames]
-    let out: ort.Tensor | undefined
+    let out: Tensor | undefined
     try {
-      const result = await this.session.run({ [this.inputName]: new ort.Tensor('float32', input, dims) }, [this.outputName])
-      out = result[this.outputName] as ort.Tensor
+      const result = await this.session.run({ [this.inputName]: new this.ort.Tensor('float32', input, dims) }, [this.outputName])
+      out = result[this.outputName] as Tensor
     } catch (e) {
       throw modelError(`speaker model inference failed: ${(e as Error).message}`, e)
     } finally {
