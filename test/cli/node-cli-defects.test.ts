@@ -7,7 +7,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -132,6 +132,17 @@ Init('devnet --dir on the directory of an earlier run says what to do instead', 
   const r = await cli('devnet', '--dir', dir, '--synthetic')
   assert.is(r.code, 2)
   assert.match(r.err, /earlier devnet run.*choose another --dir.*rm -r/)
+})
+
+Init('authority admit prints the certificate file and names the peer, not the certificate in hex; authority.json is readable by all', async () => {
+  const n = await node('printed')
+  const out = join(n.dir, 'again.cert')
+  const r = await cli('authority', 'admit', '--dir', authorityDir, '--peer', n.peer, '--site', 'printed', '--out', out)
+  assert.is(r.code, 0, r.err)
+  assert.is(r.out, `${out}\n`)
+  assert.ok(r.err.includes(n.peer) && r.err.includes(out), r.err)
+  assert.not.match(r.out + r.err, /[0-9a-f]{200}/)
+  assert.is(statSync(authorityJson).mode & 0o777, 0o644)
 })
 
 Init.run()
