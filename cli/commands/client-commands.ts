@@ -19,6 +19,7 @@ import { BioshardError } from '../../errors.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
 import { FaceMatcher } from '../../matcher/face/pipeline.ts'
 import { sharedDir } from '../../matcher/shared-path.ts'
+import { withModelHint } from '../model-hint.ts'
 
 const CONNECT_OPTIONS = `  --tenant <dir>        tenant credentials (tenant.key, tenant.cert, authority.json)
   --bootstrap <addr>    a node to join through (repeatable)
@@ -162,6 +163,10 @@ async function run (name: 'enroll' | 'verify' | 'erase', argv: string[], io: Cli
   const { values } = parse(argv, OPTIONS[name])
   if (values.help === true) { io.stdout(HELP[name]); return EXIT.OK }
   if (name === 'enroll') threshold(values)
+  return await withModelHint(async () => await connectAndRun(name, values, io))
+}
+
+async function connectAndRun (name: 'enroll' | 'verify' | 'erase', values: Values, io: CliIo): Promise<number> {
   const client = await connect(values, io.env).catch((e: unknown) => {
     if (e instanceof BioshardError && e.code === 'ERR_QUORUM_UNAVAILABLE') { io.stderr(`bioshard ${name}: ${e.message}\n`); return undefined }
     throw e

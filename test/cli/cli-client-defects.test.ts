@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalNetwork } from '../../sim/local-network.ts'
@@ -94,6 +94,17 @@ Cli('--t above --n says t must be at most n, before any network work', async () 
   const r = await cli('enroll', '--tenant', join(root, 'absent'), ...bootstrap(), '--synthetic', '1', '--t', '3', '--n', '2')
   assert.is(r.code, 2)
   assert.match(r.err, /--t \(3\) must be at most --n \(2\)/)
+})
+
+Cli('a photo command without the face models names --model-dir', async () => {
+  const missing = ['--model-dir', join(root, 'no-models')]
+  const photo = join(root, 'photo.jpg')
+  writeFileSync(photo, new Uint8Array(64))
+  const v = await cli('enroll', '--tenant', tenantDir, ...bootstrap(), '--face', photo, ...missing)
+  assert.is(v.code, 1, v.err)
+  assert.match(v.err, /ERR_(MODEL|ENCLAVE): .*--model-dir/, v.err)
+  const e = await cli('embed', '--face', photo, ...missing)
+  assert.match(e.err, /ERR_MODEL: .*--model-dir/)
 })
 
 Cli.after(async () => { await net.stop() })
