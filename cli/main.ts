@@ -34,6 +34,20 @@ function usage (commands: readonly Command[]): string {
 }
 
 /**
+ * An error from the operating system about a path or address the command
+ * line or config named (EISDIR, EACCES, EADDRINUSE…): the user's to fix, so
+ * one line and exit 2, never a stack trace.
+ */
+function isSystemError (e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string' && typeof (e as NodeJS.ErrnoException).code === 'string'
+}
+
+/** The first line of a message (some errors carry a trace or a list in theirs). */
+function oneLine (message: string): string {
+  return message.split('\n', 1)[0] ?? message
+}
+
+/**
  * Run the CLI with injected IO; returns the exit code.
  *
  * @example await runCli(['--version'], io)
@@ -64,8 +78,8 @@ export async function runCli (argv: string[], io: CliIo, commands: readonly Comm
       io.stderr(`bioshard ${command.name}: ${e.code}: ${e.message}\n`)
       return e.code === 'ERR_CONFIG' ? EXIT.USAGE : EXIT.FAILURE
     }
-    if (e instanceof TypeError || e instanceof RangeError) {
-      io.stderr(`bioshard ${command.name}: ${e.message}\n`)
+    if (e instanceof TypeError || e instanceof RangeError || isSystemError(e)) {
+      io.stderr(`bioshard ${command.name}: ${oneLine(e.message)}\n`)
       return EXIT.USAGE
     }
     throw e

@@ -17,6 +17,7 @@ import { Roster } from '../net/roster.ts'
 import { Admission } from '../net/admission.ts'
 import { InvalidRequestBudget } from '../net/rpc.ts'
 import type { Credential } from './context.ts'
+import { networkMismatch } from './network-mismatch.ts'
 import { REFUSAL_BUDGET, ROSTER_POLL_MS, ROSTER_WAIT_MS } from './constants.ts'
 
 /** How to join. */
@@ -35,7 +36,7 @@ export interface Joined { host: Host, roster: Roster, leave: () => Promise<void>
 /**
  * Start a client host and join through the bootstrap nodes.
  *
- * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when no bootstrap node answers
+ * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when no bootstrap node answers; ERR_NOT_ADMITTED when its network or authority is not the anchor's
  * @example const { host, roster, leave } = await joinNetwork({ bootstrap, anchor, proof })
  */
 export async function joinNetwork (o: JoinOptions): Promise<Joined> {
@@ -55,5 +56,10 @@ export async function joinNetwork (o: JoinOptions): Promise<Joined> {
   const ready = (): boolean => roster.size() > 0 && admission.acceptances > 0 && (dht.routingTable?.size ?? 1) > 0
   const deadline = Date.now() + ROSTER_WAIT_MS
   while (!ready() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, ROSTER_POLL_MS))
+  const mismatch = roster.size() === 0 ? await networkMismatch(host, o.anchor) : undefined
+  if (mismatch !== undefined) {
+    await leave()
+    throw mismatch
+  }
   return { host, roster, leave }
 }

@@ -129,14 +129,20 @@ export async function createHost (init: HostInit): Promise<Host> {
 }
 
 /**
- * Dial the bootstrap peers, retrying each a few times: at a network's first
- * start several nodes come up together and a bootstrap peer may not be
- * listening yet.
+ * Dial the bootstrap peers, retrying each a few times (`attempts`, default
+ * 10): at a network's first start several nodes come up together and a
+ * bootstrap peer may not be listening yet. A node keeps dialling after
+ * that with backoff (net/bootstrap.ts).
  */
-export async function dialBootstrap (host: Libp2p, bootstrap: readonly string[], signal?: AbortSignal): Promise<number> {
+export async function dialBootstrap (
+  host: Libp2p,
+  bootstrap: readonly string[],
+  options: { signal?: AbortSignal, attempts?: number } = {}
+): Promise<number> {
+  const { signal, attempts = 10 } = options
   let connected = 0
   await Promise.all(bootstrap.map(async (addr) => {
-    for (let attempt = 0; attempt < 10 && signal?.aborted !== true; attempt++) {
+    for (let attempt = 0; attempt < attempts && signal?.aborted !== true; attempt++) {
       try {
         await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) })
         connected++

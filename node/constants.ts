@@ -23,6 +23,13 @@ export const MAX_INBOUND_STREAMS = 64
 /** How long stop() waits for requests in flight before closing anyway: one request's deadline, so a request admitted just before can finish. */
 export const DRAIN_TIMEOUT_MS = 5_000
 
+/**
+ * Tries of each bootstrap peer before a node reports ready: about a second
+ * of backoff covers nodes started together; after that the node keeps
+ * dialling in the background (net/bootstrap.ts) rather than delaying ready.
+ */
+export const BOOTSTRAP_START_ATTEMPTS = 3
+
 /** How many known peers a restarted node dials to rejoin: enough for the DHT and the roster to fill in from them. */
 export const REJOIN_PEERS = 8
 /** Deadline of one rejoin dial: a TCP connect plus noise and yamux on a WAN link. */

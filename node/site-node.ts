@@ -19,6 +19,8 @@ import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import type { NodeMetrics } from './metrics/metrics.ts'
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
 import { createHost, dialBootstrap, type Host } from '../net/host.ts'
+import { BootstrapKeeper, type BootstrapState } from '../net/bootstrap.ts'
+import { bindError } from './bind-error.ts'
 import { Admission } from '../net/admission.ts'
 import { Roster } from '../net/roster.ts'
 import { serve, InvalidRequestBudget, type RequestHandler, type Served } from '../net/rpc.ts'
@@ -38,7 +40,7 @@ import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/cert
 import { PROTOCOL } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
 import {
-  BAN_MS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS
+  BAN_MS, BOOTSTRAP_START_ATTEMPTS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS
 } from './constants.ts'
 
 const log = logger('node')
@@ -53,6 +55,8 @@ export interface SiteNodeOptions {
   now?: () => number
   /** The holder protocols to serve. @default HOLDER_HANDLERS (node/handlers/registry.ts) */
   handlers?: readonly HandlerEntry[]
+  /** Told what an operator should see (bootstrap peers unreachable, reached again); the CLI prints it. */
+  onWarning?: (message: string) => void
 }
 
 /**
@@ -77,6 +81,7 @@ export class SiteNode {
   private metricsServer?: MetricsServer
   private admission?: Admission
   private sweeper?: PendingSweeper
+  private bootstrap?: BootstrapKeeper
   private republishing?: Promise<number>
   private stopRepublish?: () => void
   private inFlight = 0
@@ -196,7 +201,11 @@ export class SiteNode {
       now
     }
     const onServed = (s: Served): void => { this.onServed(s) }
-    await host.start()
+    try {
+      await host.start()
+    } catch (e) {
+      throw bindError(e, 'listen', this.boundAddrs ?? this.config.listen) ?? e
+    }
     this.boundAddrs ??= host.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0])
     this.accepting = true
     await this.serveHolderProtocols({ host, components, budget, onServed })
@@ -208,17 +217,36 @@ export class SiteNode {
 
     if (metricsAddr !== null && this.metrics !== undefined) {
       const { host: mhost, port } = parseHostPort(metricsAddr, 'metrics')
-      this.metricsServer = await startMetricsServer({ host: mhost, port, metrics: this.metrics, health: () => this.health() })
+      try {
+        this.metricsServer = await startMetricsServer({ host: mhost, port, metrics: this.metrics, health: () => this.health() })
+      } catch (e) {
+        throw bindError(e, 'metrics', [metricsAddr]) ?? e
+      }
     }
-    if (this.config.bootstrap.length > 0) {
-      const n = await dialBootstrap(host, this.config.bootstrap)
-      log('connected to %d of %d bootstrap peers', n, this.config.bootstrap.length)
-    }
+    await this.joinThroughBootstrap(host)
     await this.rejoin()
     const republish = new AbortController()
     this.stopRepublish = () => { republish.abort() }
     this.republishing = republishManifests({ store: this.store, dht: host.services.dht, signal: republish.signal })
     this.startPendingSweeper(keys.peerId)
+  }
+
+  /**
+   * Dial the bootstrap peers (a few tries: at a network's first start they
+   * may come up a moment later), then keep dialling with backoff while the
+   * node has no peer, warning the operator (net/bootstrap.ts).
+   */
+  private async joinThroughBootstrap (host: Host): Promise<void> {
+    const { bootstrap } = this.config
+    if (bootstrap.length === 0) return
+    const n = await dialBootstrap(host, bootstrap, { attempts: BOOTSTRAP_START_ATTEMPTS })
+    log('connected to %d of %d bootstrap peers', n, bootstrap.length)
+    const warn = this.options.onWarning ?? ((m: string) => { log.error('%s', m) })
+    this.bootstrap = new BootstrapKeeper(host, bootstrap, {
+      onUnreachable: (s) => { warn(`no bootstrap peer reachable (${s.failedRounds} round(s), last: ${s.lastError ?? 'no answer'}); retrying with backoff`) },
+      onJoined: () => { warn('a bootstrap peer answered; the node has joined the network') }
+    })
+    this.bootstrap.start()
   }
 
   /**
@@ -284,14 +312,15 @@ export class SiteNode {
   get metricsUrl (): string | undefined { return this.metricsServer?.url }
 
   /** Liveness and readiness for `/healthz`. */
-  health (): { ok: boolean, peer: string, site: string, admitted: number, connected: number, shares: number } {
+  health (): { ok: boolean, peer: string, site: string, admitted: number, connected: number, shares: number, bootstrap?: BootstrapState } {
     return {
       ok: this.accepting,
       peer: this.cert.body.peer,
       site: this.config.site,
       admitted: this.roster.size(),
       connected: this.host?.getPeers().length ?? 0,
-      shares: this.store?.countNow() ?? 0
+      shares: this.store?.countNow() ?? 0,
+      ...(this.bootstrap !== undefined ? { bootstrap: this.bootstrap.state } : {})
     }
   }
 
@@ -343,6 +372,8 @@ export class SiteNode {
   async stop (): Promise<void> {
     if (!this.accepting && this.host === undefined && this.db === undefined) return
     this.accepting = false
+    await this.bootstrap?.stop()
+    this.bootstrap = undefined
     this.stopRepublish?.()
     await this.republishing
     await this.sweeper?.stop()

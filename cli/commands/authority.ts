@@ -5,7 +5,7 @@
  * @module
  */
 import { join, resolve } from 'node:path'
-import { writeFileSync } from 'node:fs'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { EXIT, UsageError, type Command } from '../io.ts'
 import { parse, required, positive } from '../args.ts'
 import { writeTenantCredentials } from '../../client/credentials.ts'
@@ -19,10 +19,10 @@ const HELP = `Usage:
   bioshard authority tenant --dir <dir> --name <name> --out <dir> [--days N]
 
 init    creates the authority key (authority.key, 0600) and a network id
-        (authority.json, which nodes are configured with).
+        (authority.json, 0644: public, given to nodes and tenants).
 admit   issues a node certificate for a peer at a site; writes it to --out
-        (default <dir>/certs/<peerId>.cert) and prints it as hex. Copy the
-        file to the node directory as node.cert.
+        (default <dir>/certs/<peerId>.cert) and prints the file's path. Copy
+        the file to the node directory as node.cert.
 tenant  creates a tenant (relying party) key and certificate in --out
         (tenant.key 0600, tenant.cert, authority.json).
 
@@ -48,6 +48,8 @@ export const command: Command = {
     switch (positionals[0]) {
       case 'init': {
         const info = initAuthority(dir)
+        // authority.json is public, meant to be copied to nodes and tenants: readable by all, like a certificate.
+        chmodSync(join(dir, 'authority.json'), 0o644)
         io.stdout(`authority created in ${dir}\nnetwork    ${info.network}\npublic key ${toHex(info.publicKey)}\n`)
         return EXIT.OK
       }
@@ -60,7 +62,7 @@ export const command: Command = {
         const { bytes } = admitNode(authority, peer, site, { days: positive(values, 'days', 365) })
         const out = typeof values.out === 'string' ? resolve(values.out) : join(dir, 'certs', `${peer}.cert`)
         writeFileSync(out, bytes, { mode: 0o644 })
-        io.stdout(`${toHex(bytes)}\n`)
+        io.stdout(`${out}\n`)
         io.stderr(`node certificate for ${peer} at site ${site} written to ${out}\n`)
         return EXIT.OK
       }

@@ -9,7 +9,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { EXIT, UsageError, type Command, type CliIo } from '../io.ts'
 import { parse, required, list, positive, type Values } from '../args.ts'
 import { createClient, type Client } from '../../client/client.ts'
@@ -18,45 +18,69 @@ import { fromHex, toHex } from '../../crypto/bytes.ts'
 import { BioshardError } from '../../errors.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
 import { FaceMatcher } from '../../matcher/face/pipeline.ts'
+import { sharedDir } from '../../matcher/shared-path.ts'
+import { withModelHint } from '../model-hint.ts'
 
-const COMMON = `  --tenant <dir>        tenant credentials (tenant.key, tenant.cert, authority.json)
+const CONNECT_OPTIONS = `  --tenant <dir>        tenant credentials (tenant.key, tenant.cert, authority.json)
   --bootstrap <addr>    a node to join through (repeatable)
-  --embedding <file>    a JSON array of numbers (the embedding)
-  --face <image>        a photo (JPEG/PNG/WebP)
-  --synthetic <seed>    a synthetic 128-d identity (demo); verify probes it with fresh noise
-  -h, --help            show this help
 `
+const PROBE_OPTIONS = `  --embedding <file>    a JSON array of numbers (the embedding)
+  --face <image>        a photo (JPEG/PNG/WebP)
+  --model-dir <dir>     with --face: directory with face-detect-yunet.onnx and face-embed-mobilefacenet.onnx
+                        (default: $BIOSHARD_SHARED/models, or ../shared/models beside the checkout)
+  --synthetic <seed>    a synthetic 128-d identity (demo); verify probes it with fresh noise
+`
+const HELP_OPTION = '  -h, --help            show this help\n'
 
-const PROBE = '(--embedding <f> | --face <img> | --synthetic <seed>)'
+const PROBE = '(--embedding <f> | --face <img> [--model-dir <dir>] | --synthetic <seed>)'
 const CONNECT = '--tenant <dir> --bootstrap <addr>'
 
 const HELP = {
-  enroll: `Usage: bioshard enroll ${CONNECT} ${PROBE} [--t 3] [--n 5]\n\n${COMMON}`,
+  enroll: `Usage: bioshard enroll ${CONNECT} ${PROBE} [--t 3] [--n 5]\n\n${CONNECT_OPTIONS}${PROBE_OPTIONS}` +
+    '  --t <k>               shares needed to verify (default 3; at most --n)\n' +
+    `  --n <m>               shares made, one per holder at distinct sites (default 5)\n${HELP_OPTION}`,
   verify: `Usage: bioshard verify ${CONNECT} --template <hex id> ${PROBE} [--purpose login]\n\n` +
-    `Exit 0 when accepted, 1 when rejected.\n\n${COMMON}`,
+    `Exit 0 when accepted, 1 when rejected.\n\n${CONNECT_OPTIONS}` +
+    `  --template <hex id>   the template id enroll printed\n${PROBE_OPTIONS}` +
+    `  --purpose <word>      why the verification is made, bound into the request (default login)\n${HELP_OPTION}`,
   erase: `Usage: bioshard erase ${CONNECT} --template <hex id>\n\n` +
-    `Exit 0 when every holder returned a receipt, 1 otherwise.\n\n${COMMON}`
+    `Exit 0 when every holder returned a receipt, 1 otherwise.\n\n${CONNECT_OPTIONS}` +
+    `  --template <hex id>   the template id enroll printed\n${HELP_OPTION}`
 }
 
 const NO_PROBE = 'one of --embedding, --face or --synthetic is required'
 
+const CONNECT_FLAGS = { tenant: { type: 'string' }, bootstrap: { type: 'string', multiple: true } } as const
+const PROBE_FLAGS = { embedding: { type: 'string' }, face: { type: 'string' }, 'model-dir': { type: 'string' }, synthetic: { type: 'string' } } as const
+
+/** Each command's options: only those it uses, so a stray flag is refused rather than ignored. */
 const OPTIONS = {
-  tenant: { type: 'string' },
-  bootstrap: { type: 'string', multiple: true },
-  embedding: { type: 'string' },
-  face: { type: 'string' },
-  synthetic: { type: 'string' },
-  template: { type: 'string' },
-  purpose: { type: 'string' },
-  t: { type: 'string' },
-  n: { type: 'string' }
+  enroll: { ...CONNECT_FLAGS, ...PROBE_FLAGS, t: { type: 'string' }, n: { type: 'string' } },
+  verify: { ...CONNECT_FLAGS, ...PROBE_FLAGS, template: { type: 'string' }, purpose: { type: 'string' } },
+  erase: { ...CONNECT_FLAGS, template: { type: 'string' } }
 } as const
 
-async function connect (values: Record<string, unknown>): Promise<Client> {
+/** The face models for --face: --model-dir, or the shared models directory. */
+function faceModel (values: Values, env: NodeJS.ProcessEnv): { modelDir: string } {
+  return { modelDir: typeof values['model-dir'] === 'string' ? values['model-dir'] : join(sharedDir(env), 'models') }
+}
+
+/** --t and --n, checked against each other so the message names the rule broken. */
+function threshold (values: Values): { t: number, n: number } {
+  const t = positive(values, 't', 3)
+  const n = positive(values, 'n', 5)
+  if (!Number.isInteger(t) || !Number.isInteger(n)) throw new UsageError('--t and --n must be whole numbers')
+  if (t > n) throw new UsageError(`--t (${t}) must be at most --n (${n}): t of the n shares are needed to verify`)
+  return { t, n }
+}
+
+async function connect (values: Values, env: NodeJS.ProcessEnv): Promise<Client> {
   const { authority, tenant } = loadTenantCredentials(resolve(required(values, 'tenant')))
   const bootstrap = list(values, 'bootstrap')
   if (bootstrap.length === 0) throw new UsageError('--bootstrap is required')
-  return await createClient({ bootstrap, authority, credentials: { tenant } })
+  // A photo probe is embedded inside the enclave, which then needs the face models.
+  const enclave = typeof values.face === 'string' ? { enclave: { faceModel: faceModel(values, env) } } : {}
+  return await createClient({ bootstrap, authority, credentials: { tenant }, ...enclave })
 }
 
 function readEmbedding (path: string): Float32Array {
@@ -79,10 +103,10 @@ function json (io: CliIo, value: unknown): void {
 }
 
 /** The template to enrol and the model that made it, from whichever of --embedding, --face or --synthetic was given. */
-async function enrolTemplate (values: Values): Promise<{ template: Float32Array, model: string }> {
+async function enrolTemplate (values: Values, env: NodeJS.ProcessEnv): Promise<{ template: Float32Array, model: string }> {
   if (typeof values.embedding === 'string') return { template: readEmbedding(values.embedding), model: 'external' }
   if (typeof values.face === 'string') {
-    const m = await FaceMatcher.create()
+    const m = await FaceMatcher.create(faceModel(values, env))
     try {
       const e = await m.embed(new Uint8Array(readFileSync(values.face)))
       return { template: e.embedding, model: e.model }
@@ -101,8 +125,9 @@ function verifyProbe (values: Values): Float32Array | { image: Uint8Array } {
 }
 
 async function enroll (client: Client, values: Values, io: CliIo): Promise<number> {
-  const { template, model } = await enrolTemplate(values)
-  const r = await client.enroll({ template, modality: 'face', model, t: positive(values, 't', 3), n: positive(values, 'n', 5) })
+  const { t, n } = threshold(values)
+  const { template, model } = await enrolTemplate(values, io.env)
+  const r = await client.enroll({ template, modality: 'face', model, t, n })
   const holders = r.manifest.body.shares.map((s) => ({ x: s.x, peer: s.holder, site: s.site }))
   json(io, { templateId: toHex(r.templateId), holders, receipts: r.receipts.length, timings: r.timings })
   return EXIT.OK
@@ -135,9 +160,14 @@ async function erase (client: Client, values: Values, io: CliIo): Promise<number
 const ACTIONS = { enroll, verify, erase }
 
 async function run (name: 'enroll' | 'verify' | 'erase', argv: string[], io: CliIo): Promise<number> {
-  const { values } = parse(argv, OPTIONS)
+  const { values } = parse(argv, OPTIONS[name])
   if (values.help === true) { io.stdout(HELP[name]); return EXIT.OK }
-  const client = await connect(values).catch((e: unknown) => {
+  if (name === 'enroll') threshold(values)
+  return await withModelHint(async () => await connectAndRun(name, values, io))
+}
+
+async function connectAndRun (name: 'enroll' | 'verify' | 'erase', values: Values, io: CliIo): Promise<number> {
+  const client = await connect(values, io.env).catch((e: unknown) => {
     if (e instanceof BioshardError && e.code === 'ERR_QUORUM_UNAVAILABLE') { io.stderr(`bioshard ${name}: ${e.message}\n`); return undefined }
     throw e
   })

@@ -7,8 +7,8 @@
  * @module
  */
 import { join, resolve } from 'node:path'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { EXIT, type Command, type CliIo } from '../io.ts'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { EXIT, UsageError, type Command, type CliIo } from '../io.ts'
 import { parse, positive } from '../args.ts'
 import { ProcessNetwork } from '../../sim/process-network.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
@@ -157,6 +157,18 @@ function keepHint (tdir: string, net: ProcessNetwork): string {
     `  npx bioshard audit verify --dir ${net.nodes[0].dir}   (after stopping)\n`
 }
 
+/**
+ * Create `dir`, or accept it empty: a devnet makes a new authority and new
+ * nodes each run, so it cannot reuse the files of an earlier one.
+ */
+function freshDir (dir: string): void {
+  mkdirSync(dir, { recursive: true })
+  if (readdirSync(dir).length === 0) return
+  const earlier = existsSync(join(dir, 'authority', 'authority.key')) ? ' holds the network of an earlier devnet run;' : ' is not empty;'
+  throw new UsageError(`--dir ${dir}${earlier} each devnet makes a new network, so choose another --dir, ` +
+    `remove this one (rm -r ${dir}), or leave out --dir for a temporary one`)
+}
+
 const OPTIONS = {
   nodes: { type: 'string' },
   identities: { type: 'string' },
@@ -175,7 +187,7 @@ export const command: Command = {
     if (nodes < 5) throw new RangeError('--nodes must be at least 5 (n = 5 shares at 5 distinct sites)')
     const k = Math.round(positive(values, 'identities', 4))
     const dir = typeof values.dir === 'string' ? resolve(values.dir) : undefined
-    if (dir !== undefined) mkdirSync(dir, { recursive: true })
+    if (dir !== undefined) freshDir(dir)
     io.stdout(`starting ${nodes} node processes at ${nodes} sites on 127.0.0.1…\n`)
     const started = performance.now()
     const net = await ProcessNetwork.start({

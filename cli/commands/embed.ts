@@ -12,6 +12,7 @@ import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
 import { parse } from '../args.ts'
 import { FaceMatcher } from '../../matcher/face/pipeline.ts'
 import { sharedDir } from '../../matcher/shared-path.ts'
+import { withModelHint } from '../model-hint.ts'
 
 const HELP = `Usage: bioshard embed --face <image> [options]
 
@@ -66,7 +67,8 @@ export const command: Command = {
     } catch (e) {
       throw new UsageError(`cannot read --face ${face}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
     }
-    const matcher = await FaceMatcher.create({ modelDir, intraOpThreads: threads, embedder: modelId === undefined ? undefined : { modelId } })
+    const embedder = modelId === undefined ? undefined : { modelId }
+    const matcher = await withModelHint(async () => await FaceMatcher.create({ modelDir, intraOpThreads: threads, embedder }))
     try {
       const r = await matcher.embed(bytes)
       const out = {

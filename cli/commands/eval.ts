@@ -12,6 +12,7 @@ import { parse } from '../args.ts'
 import { evaluate, type EvalResult } from '../../matcher/eval/evaluate.ts'
 import { renderReport } from '../../matcher/eval/report.ts'
 import { sharedDir } from '../../matcher/shared-path.ts'
+import { withModelHint } from '../model-hint.ts'
 import { parseThreads } from './embed.ts'
 
 const HELP = `Usage: bioshard eval --faces <dir> [options]
@@ -87,7 +88,8 @@ export const command: Command = {
     const threads = parseThreads(values.threads as string | undefined)
     let result: EvalResult
     try {
-      result = await evaluate(faces, { targetFmr, config: { modelDir, intraOpThreads: threads, embedder: modelId === undefined ? undefined : { modelId } } })
+      const config = { modelDir, intraOpThreads: threads, embedder: modelId === undefined ? undefined : { modelId } }
+      result = await withModelHint(async () => await evaluate(faces, { targetFmr, config }))
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`cannot read --faces ${faces}: ${code}`)

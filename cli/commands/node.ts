@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { resolve } from 'node:path'
-import { existsSync } from 'node:fs'
-import { EXIT, UsageError, type Command } from '../io.ts'
-import { parse, required, list } from '../args.ts'
-import { writeConfig, CONFIG_VERSION, DEFAULT_LIMITS, type NodeConfig } from '../../node/config.ts'
+import { join, resolve } from 'node:path'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
+import { parse, required, list, type Values } from '../args.ts'
+import { writeConfig, validateConfig, CONFIG_VERSION, DEFAULT_LIMITS, type NodeConfig } from '../../node/config.ts'
 import { initKeys } from '../../node/keys.ts'
 import { ensurePrivateDir, readJsonFile } from '../../keys/files.ts'
 import { parseAuthorityInfo } from '../../keys/authority.ts'
@@ -21,21 +21,23 @@ import { BioshardError } from '../../errors.ts'
 
 const HELP = `Usage:
   bioshard node init  --dir <dir> --site <name> --authority <authority.json | hex key> [--network <id>]
-                      [--listen <multiaddr>]... [--bootstrap <multiaddr>]...
+                      [--listen <multiaddr>]... [--bootstrap <multiaddr>]... [--metrics <host:port>]
   bioshard node start --dir <dir> [--metrics <host:port>]
 
 init   writes config.json (0600; refuses to overwrite) and the node's keys
        (peer.key, storage.key), and prints the peer id. Give the peer id to the
        network authority (bioshard authority admit) and copy the certificate it
-       issues to <dir>/node.cert.
+       issues to <dir>/node.cert. A failed init leaves <dir> as it found it.
 start  runs the node until SIGINT/SIGTERM, then shuts down cleanly. Prints its
-       peer id and listen addresses when ready.
+       peer id and listen addresses when ready; warns while no bootstrap peer
+       can be reached, and keeps dialling them with backoff.
 
 Options:
   --authority   the authority's authority.json, or its public key in hex (then --network is required)
   --listen      listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/4100)
   --bootstrap   a peer to join through (/ip4/…/tcp/…/p2p/<id>), repeatable
-  --metrics     serve /metrics and /healthz on host:port (e.g. 127.0.0.1:9464)
+  --metrics     serve /metrics and /healthz on host:port (e.g. 127.0.0.1:9464); init writes it to
+                config.json, start overrides the config
   -h, --help    show this help
 
 Environment: BIOSHARD_LISTEN, BIOSHARD_BOOTSTRAP (comma-separated), BIOSHARD_METRICS
@@ -48,8 +50,51 @@ function authorityFrom (value: string, network: string | undefined): { network: 
     return { network, key: value }
   }
   if (!existsSync(value)) throw new UsageError(`--authority: no such file ${value}`)
+  if (statSync(value).isDirectory()) {
+    const inside = join(value, 'authority.json')
+    throw new UsageError(`--authority ${value} is a directory; give the authority.json file${existsSync(inside) ? ` (${inside})` : ''}`)
+  }
   const info = parseAuthorityInfo(readJsonFile(value, 'authority description'), value)
   return { network: info.network, key: Buffer.from(info.publicKey).toString('hex') }
+}
+
+/** Remove what an init created in `dir`: the whole directory if it did not exist, else the entries not in `before`. */
+function undoInit (dir: string, before: readonly string[] | undefined): void {
+  if (before === undefined) { rmSync(dir, { recursive: true, force: true }); return }
+  if (!existsSync(dir)) return
+  for (const name of readdirSync(dir)) if (!before.includes(name)) rmSync(join(dir, name), { recursive: true, force: true })
+}
+
+/** `node init`: check everything first, then write config and keys; on a failure, leave `dir` as it was. */
+async function init (dir: string, values: Values, io: CliIo): Promise<number> {
+  const site = required(values, 'site')
+  const authority = authorityFrom(required(values, 'authority'), values.network as string | undefined)
+  const listen = list(values, 'listen')
+  const config = validateConfig({
+    version: CONFIG_VERSION,
+    site,
+    network: authority.network,
+    authorities: [authority.key],
+    listen: listen.length > 0 ? listen : ['/ip4/0.0.0.0/tcp/4100'],
+    bootstrap: list(values, 'bootstrap'),
+    metrics: typeof values.metrics === 'string' ? values.metrics : null,
+    limits: { ...DEFAULT_LIMITS }
+  } satisfies NodeConfig)
+  if (existsSync(resolve(dir, 'config.json'))) throw new BioshardError('ERR_CONFIG', `${dir} already holds a node; refusing to overwrite it`)
+  const before = existsSync(dir) ? readdirSync(dir) : undefined
+  let peer: string
+  try {
+    ensurePrivateDir(dir)
+    writeConfig(dir, config)
+    peer = await initKeys(dir)
+  } catch (e) {
+    undoInit(dir, before)
+    throw e
+  }
+  io.stdout(`${peer}\n`)
+  io.stderr(`node initialised in ${dir} (site ${site}, network ${authority.network})\n` +
+    `next: bioshard authority admit --dir <authority-dir> --peer ${peer} --site '${site}' --out ${dir}/node.cert\n`)
+  return EXIT.OK
 }
 
 export const command: Command = {
@@ -68,31 +113,10 @@ export const command: Command = {
     if (values.help === true) { io.stdout(HELP); return EXIT.OK }
     const dir = resolve(required(values, 'dir'))
     switch (positionals[0]) {
-      case 'init': {
-        const site = required(values, 'site')
-        const authority = authorityFrom(required(values, 'authority'), values.network as string | undefined)
-        const listen = list(values, 'listen')
-        const config: NodeConfig = {
-          version: CONFIG_VERSION,
-          site,
-          network: authority.network,
-          authorities: [authority.key],
-          listen: listen.length > 0 ? listen : ['/ip4/0.0.0.0/tcp/4100'],
-          bootstrap: list(values, 'bootstrap'),
-          metrics: null,
-          limits: { ...DEFAULT_LIMITS }
-        }
-        ensurePrivateDir(dir)
-        if (existsSync(resolve(dir, 'config.json'))) throw new BioshardError('ERR_CONFIG', `${dir} already holds a node; refusing to overwrite it`)
-        writeConfig(dir, config)
-        const peer = await initKeys(dir)
-        io.stdout(`${peer}\n`)
-        io.stderr(`node initialised in ${dir} (site ${site}, network ${authority.network})\n` +
-          `next: bioshard authority admit --dir <authority-dir> --peer ${peer} --site '${site}' --out ${dir}/node.cert\n`)
-        return EXIT.OK
-      }
+      case 'init': return await init(dir, values, io)
       case 'start': {
-        const node = await SiteNode.open({ dir, env: io.env, ...(typeof values.metrics === 'string' ? { metrics: values.metrics } : {}) })
+        const warn = (m: string): void => { io.stderr(`warning: ${m}\n`) }
+        const node = await SiteNode.open({ dir, env: io.env, onWarning: warn, ...(typeof values.metrics === 'string' ? { metrics: values.metrics } : {}) })
         await node.start()
         const metrics = node.metricsUrl !== undefined ? `metrics ${node.metricsUrl}/metrics\n` : ''
         io.stdout(`peer ${node.peerId.toString()}\n${node.addrs.map((a) => `listening ${a}`).join('\n')}\n${metrics}ready\n`)
