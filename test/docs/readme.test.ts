@@ -8,8 +8,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
-import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../../enclave/read-set.ts'
@@ -84,6 +84,38 @@ Readme('a multi-site network: network init, three nodes, a tenant, enroll, verif
   assert.match(r.out, /"accept": true/)
   assert.match(r.out, /"complete": true/)
   assert.match(r.out, /^audit log ok: \d+ entries, head /m)
+})
+
+Readme('the library quickstart runs against `bioshard devnet --keep --dir ./devnet` and prints what the README says', async () => {
+  const source = /```ts\n([\s\S]*?)```/.exec(README)?.[1] ?? ''
+  assert.ok(source.includes("from './index.ts'"), 'the quickstart imports the checkout\'s index.ts')
+  const dir = join(work, 'library')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'quickstart.ts'), source.replace("from './index.ts'", `from '${join(REPO_ROOT, 'index.ts')}'`))
+  const devnet = spawn(process.execPath, [BIN, 'devnet', '--keep', '--dir', './devnet'], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let log = ''
+  devnet.stdout.on('data', (d: Buffer) => { log += d.toString() })
+  devnet.stderr.on('data', (d: Buffer) => { log += d.toString() })
+  const exited = new Promise((resolve) => devnet.once('exit', resolve))
+  try {
+    const up = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => { resolve(false) }, 90_000)
+      devnet.stdout.on('data', () => { if (log.includes('the network stays up')) { clearTimeout(timer); resolve(true) } })
+      void exited.then(() => { clearTimeout(timer); resolve(false) })
+    })
+    assert.ok(up, log.slice(-3000))
+    const r = await bash(`"${process.execPath}" quickstart.ts`, dir)
+    assert.is(r.code, 0, r.err.slice(-3000))
+    assert.match(r.out, /^enrolled at (site-\d+, ){4}site-\d+$/m)
+    assert.match(r.out, /^genuine: true \d+\.\d ms$/m)
+    assert.match(r.out, /^erased everywhere: true$/m)
+    assert.match(r.out, /^after erase: ERR_ERASED$/m)
+  } finally {
+    devnet.kill('SIGINT')
+    const timer = setTimeout(() => devnet.kill('SIGKILL'), 15_000)
+    await exited
+    clearTimeout(timer)
+  }
 })
 
 Readme('every command in the CLI table answers --help', async () => {
