@@ -26,6 +26,7 @@ export const COMMANDS: readonly LazyCommand[] = [
   lazy('erase', 'erase a template at every holder (JSON out)', async () => (await import('./commands/client-commands.ts')).eraseCommand),
   lazy('authority', 'create a network authority; admit nodes and tenants', async () => (await import('./commands/authority.ts')).command),
   lazy('node', 'set up (init) and run (start) a site node', async () => (await import('./commands/node.ts')).command),
+  lazy('network', 'write an authority, N site directories and their systemd units; add a site', async () => (await import('./commands/network.ts')).command),
   lazy('audit', 'verify a node\'s audit log offline', async () => (await import('./commands/audit.ts')).command),
   lazy('embed', 'print the face embedding of a photo as JSON', async () => (await import('./commands/embed.ts')).command),
   lazy('eval', 'measure face matching accuracy on a labelled photo set (HTML + JSON report)', async () => (await import('./commands/eval.ts')).command)
