@@ -42,6 +42,12 @@ export const BASE_FLAGS: readonly string[] = [
 
 /** Added for image probes only. */
 export const ADDON_FLAGS: readonly string[] = ['--allow-addons']
+/**
+ * Node warns on every start that `--allow-addons` weakens the permission
+ * model. The enclave opts into it deliberately and says what it costs
+ * (docs/security.md), so the warning is silenced by its code only.
+ */
+export const ADDON_WARNING_OFF = '--disable-warning=PERM0001'
 
 /** Everything needed to spawn one child. */
 export interface LaunchPlan {
@@ -87,7 +93,7 @@ export function faceConfig (paths: FaceModelPaths): FaceMatcherConfig {
 export async function planLaunch (faceModel?: FaceModelPaths): Promise<LaunchPlan> {
   const cfg = faceModel === undefined ? undefined : faceConfig(faceModel)
   const entries = enclaveReadSet(cfg === undefined ? undefined : { detector: cfg.detector.model, embedder: cfg.embedder.model })
-  const flags = cfg === undefined ? [...BASE_FLAGS] : [...BASE_FLAGS, ...ADDON_FLAGS]
+  const flags = cfg === undefined ? [...BASE_FLAGS] : [...BASE_FLAGS, ...ADDON_FLAGS, ADDON_WARNING_OFF]
   const args = [...flags, ...entries.map((e) => `--allow-fs-read=${e.path}`), ENCLAVE_ENTRY]
   let config: unknown = null
   let face: FaceMatcherInit | undefined

@@ -69,6 +69,8 @@ Readme('quick start: npm start runs the whole flow and exits 0; a single test fi
   assert.is(r.code, 0, r.err.slice(-3000))
   assert.match(r.out, /== summary ==/)
   assert.match(r.out, /\d+ passed, 0 failed/)
+  // A first run reads cleanly: no Node warning (the enclave's addon flag) and no npm config warning on either stream.
+  assert.not.match(r.out + r.err, /\w+Warning:|Unknown (project|env) config/)
 })
 
 Readme('a multi-site network: network init, three nodes, a tenant, enroll, verify, erase, audit verify', async () => {

@@ -13,7 +13,7 @@ import { join, relative } from 'node:path'
 import ts from 'typescript'
 import { enclaveReadSet, inReadSet, ENCLAVE_ENTRY, FACE_PROBE_MODULE, REPO_ROOT, type ReadEntry } from '../../enclave/read-set.ts'
 import { measure, measuredFiles } from '../../enclave/measurement.ts'
-import { planLaunch, BASE_FLAGS, ADDON_FLAGS } from '../../enclave/launch.ts'
+import { planLaunch, BASE_FLAGS, ADDON_FLAGS, ADDON_WARNING_OFF } from '../../enclave/launch.ts'
 import { importClosure, parseImports, type ImportRef } from '../../enclave/import-graph.ts'
 import { REFUSED_BUILTINS } from '../../enclave/harden.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
@@ -103,6 +103,7 @@ if (haveModels) {
     const plan = await planLaunch({ modelDir: sharedPath('models') })
     const extra = plan.args.filter((a) => a.startsWith('--allow-') && !a.startsWith('--allow-fs-read='))
     assert.equal(extra, [...ADDON_FLAGS])
+    assert.ok(plan.args.includes(ADDON_WARNING_OFF), 'the addon warning is silenced by its code, nothing more')
     assert.ok(plan.face !== undefined && plan.faceModelId === 'mobilefacenet-foamliu-a6cc9032')
   })
 } else {
