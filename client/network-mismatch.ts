@@ -1,9 +1,10 @@
 /**
  * Why a client that reached a bootstrap node learnt no roster: asks one
- * connected node for its roster (admission answers anyone) and compares the
- * certificates' network and issuer with the tenant's trust anchor. A tenant
- * pointed at another network, or holding another authority's description,
- * then hears that, instead of a later "not enough sites" from an empty roster.
+ * connected node for its roster and compares the certificates' network and
+ * issuer with the tenant's anchor, so a tenant pointed at another network or
+ * authority hears that, not "not enough sites". The answer is the peer's
+ * unverified claim, asked only when nobody was admitted: a liar can change
+ * the words of a failure that happens anyway, never its outcome.
  *
  * @module
  */
@@ -43,13 +44,13 @@ export async function networkMismatch (host: Libp2p, anchor: TrustAnchor): Promi
     const networks = [...new Set(certs.map((c) => c.network))]
     if (!networks.includes(anchor.network)) {
       return new BioshardError('ERR_NOT_ADMITTED',
-        `the bootstrap node belongs to network ${networks.join(', ')}; the tenant's authority.json is for network ${anchor.network}`)
+        `the bootstrap node says it belongs to network ${networks.join(', ')}; the tenant's authority.json is for network ${anchor.network}`)
     }
     const trusted = certs.some((c) => anchor.authorities.some((a) => equalBytes(a, c.issuer)))
     if (!trusted) {
       const issuer = toHex(certs[0]?.issuer ?? new Uint8Array()).slice(0, 16)
       return new BioshardError('ERR_NOT_ADMITTED',
-        `the nodes of network ${anchor.network} are certified by authority ${issuer}…, not by the tenant's authority.json`)
+        `the bootstrap node says the nodes of network ${anchor.network} are certified by authority ${issuer}…, not the tenant's authority.json`)
     }
     return undefined
   }
