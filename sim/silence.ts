@@ -38,3 +38,22 @@ export async function silence (signals: readonly AbortSignal[]): Promise<never> 
   await pause(Number.POSITIVE_INFINITY, signals)
   throw givenUp()
 }
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts (the work itself runs on, unanswered).
+ *
+ * @throws {BioshardError} ERR_TIMEOUT when `signal` aborts first
+ */
+export async function unlessAborted<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw givenUp()
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(givenUp()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
