@@ -62,7 +62,15 @@ export interface HostInit {
   onRefused?: AccessGateInit['onRefused']
   /** Peers that may enter the DHT routing table (admitted nodes); everyone when absent. */
   isAdmitted?: (peer: PeerId) => boolean
+  /**
+   * Refuse any connection with this peer, dialled (`outbound`) or accepted
+   * (`inbound`): a link policy (the simulator's partitions). Nothing is refused when absent.
+   */
+  isLinkDenied?: (peer: PeerId, direction: LinkDirection) => boolean
 }
+
+/** Which side opened a connection, as a link policy sees it. */
+export type LinkDirection = 'inbound' | 'outbound'
 
 export type Host = Libp2p<{ dht: KadDHT, identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
 
@@ -100,7 +108,10 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionMonitor: { enabled: false },
     connectionGater: {
       denyInboundConnection: (maConn) => init.isAddressDenied?.(maConn.remoteAddr) ?? false,
-      denyInboundEncryptedConnection: (peer, maConn) => (init.isDenied?.(peer) ?? false) || (init.isAddressDenied?.(maConn.remoteAddr, peer) ?? false)
+      denyInboundEncryptedConnection: (peer, maConn) => (init.isDenied?.(peer) ?? false) || (init.isAddressDenied?.(maConn.remoteAddr, peer) ?? false) ||
+        (init.isLinkDenied?.(peer, 'inbound') ?? false),
+      denyDialPeer: (peer) => init.isLinkDenied?.(peer, 'outbound') ?? false,
+      denyOutboundEncryptedConnection: (peer) => init.isLinkDenied?.(peer, 'outbound') ?? false
     },
     services: {
       identify: identify(),

@@ -18,7 +18,7 @@ import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
 import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import type { NodeMetrics } from './metrics/metrics.ts'
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
-import { createHost, dialBootstrap, type Host } from '../net/host.ts'
+import { createHost, dialBootstrap, type Host, type HostInit, type LinkDirection } from '../net/host.ts'
 import { BootstrapKeeper, type BootstrapState } from '../net/bootstrap.ts'
 import { bindError } from './bind-error.ts'
 import { Admission } from '../net/admission.ts'
@@ -55,6 +55,8 @@ export interface SiteNodeOptions {
   now?: () => number
   /** The holder protocols to serve. @default HOLDER_HANDLERS (node/handlers/registry.ts) */
   handlers?: readonly HandlerEntry[]
+  /** A link policy: connections with peers it denies are refused both ways (the simulator's partitions). @default none */
+  links?: { isDenied: (peer: string, direction: LinkDirection) => boolean }
   /** Told what an operator should see (bootstrap peers unreachable, reached again); the CLI prints it. */
   onWarning?: (message: string) => void
 }
@@ -172,7 +174,8 @@ export class SiteNode {
       // Every bioshard protocol but admission: admitted nodes and certified clients only.
       authorise: (peer) => this.admission?.isAuthorised(peer.toString()) ?? false,
       onRefused: (peer, protocol, connection) => { this.onGateRefused(peer.toString(), protocol, connection, budget) },
-      isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && !budget.isKnown(peer.toString())
+      isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && !budget.isKnown(peer.toString()),
+      ...this.linkPolicy()
     })
     this.host = host
     const store = this.store
@@ -229,6 +232,12 @@ export class SiteNode {
     this.stopRepublish = () => { republish.abort() }
     this.republishing = republishManifests({ store: this.store, dht: host.services.dht, signal: republish.signal })
     this.startPendingSweeper(keys.peerId)
+  }
+
+  /** The host's link policy, from the `links` option. */
+  private linkPolicy (): Pick<HostInit, 'isLinkDenied'> {
+    const links = this.options.links
+    return links === undefined ? {} : { isLinkDenied: (peer, direction) => links.isDenied(peer.toString(), direction) }
   }
 
   /**

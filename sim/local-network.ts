@@ -12,7 +12,10 @@ import { join } from 'node:path'
 import { initAuthority, loadAuthority, admitNode, admitTenant, authoriseVerifier, type AuthorityInfo } from '../keys/authority.ts'
 import { initKeys } from '../node/keys.ts'
 import { writeConfig, CONFIG_VERSION, DEFAULT_LIMITS, type Limits } from '../node/config.ts'
-import { SiteNode } from '../node/site-node.ts'
+import { SiteNode, type SiteNodeOptions } from '../node/site-node.ts'
+import { HOLDER_HANDLERS, type HandlerEntry } from '../node/handlers/registry.ts'
+import type { RequestContext } from '../net/rpc.ts'
+import type { LinkDirection } from '../net/host.ts'
 import { faultyHandlers, type Faults } from './faults.ts'
 import { ensurePrivateDir } from '../keys/files.ts'
 import { toHex } from '../crypto/bytes.ts'
@@ -71,11 +74,42 @@ export async function provisionNode ({ dir, site, authority, bootstrap = [], lim
   return peer
 }
 
+/** How one node runs: its clock, its handler table, its link policy (each over the network's hooks when absent). */
+export interface NodeRunOptions {
+  /** The node's clock. @default the network's `hooks.now`, else Date.now */
+  now?: () => number
+  /** The holder protocols it serves (always wrapped by the network's `hooks.around`). @default HOLDER_HANDLERS */
+  handlers?: readonly HandlerEntry[]
+  /** Which peers it refuses to connect with. @default the network's `hooks.isDenied` */
+  links?: NonNullable<SiteNodeOptions['links']>
+}
+
+/**
+ * What a simulator may turn on running nodes, asked on every clock read,
+ * request and connection of every node this network opens (none set: the
+ * real clock, the request served as is, every link open). Faults set through
+ * these need no restart.
+ */
+export interface NodeHooks {
+  /** Node `node`'s clock. */
+  now?: (node: number) => number
+  /** Serve (or delay, or drop) one request node `node` received for `protocol`; `serve` runs the real handler. */
+  around?: (node: number, protocol: string, ctx: RequestContext, serve: () => Promise<unknown>) => Promise<unknown>
+  /** Does node `node` refuse a connection with `peer`? */
+  isDenied?: (node: number, peer: string, direction: LinkDirection) => boolean
+}
+
 export class LocalNetwork {
   readonly dir: string
   readonly authority: ReturnType<typeof loadAuthority>
   readonly nodes: SiteNode[] = []
+  /** Set by a simulator to shape every node's clock, requests and links (see {@link NodeHooks}). */
+  hooks: NodeHooks = {}
   private readonly options: LocalNetworkOptions
+  /** Each node's run options, re-applied when it restarts. */
+  private readonly runs: NodeRunOptions[] = []
+  /** Each stopped node's listen addresses, rebound when it restarts so peers' address books stay right. */
+  private readonly stoppedAddrs = new Map<number, string[]>()
 
   private constructor (dir: string, authority: ReturnType<typeof loadAuthority>, options: LocalNetworkOptions) {
     this.dir = dir
@@ -99,16 +133,78 @@ export class LocalNetwork {
   /** A bootstrap address (the first running node). */
   get bootstrap (): string[] { return this.nodes.filter((n) => n.libp2p !== undefined).slice(0, 1).map((n) => n.addrs[0]) }
 
-  /** Provision, open and start one more node at `site`; with `faults`, a Byzantine one (sim/faults.ts). */
-  async addNode (site: string, bootstrap: string[] = this.bootstrap, faults?: Faults): Promise<SiteNode> {
+  /**
+   * Provision, open and start one more node at `site`; with `faults`, a
+   * Byzantine one (sim/faults.ts); `run` sets its clock, table and links.
+   */
+  async addNode (site: string, bootstrap: string[] = this.bootstrap, faults?: Faults, run: NodeRunOptions = {}): Promise<SiteNode> {
     const dir = join(this.dir, `node-${this.nodes.length + 1}`)
     const index = this.nodes.length
     this.nodes.push(undefined as unknown as SiteNode)
+    this.runs[index] = faults !== undefined && run.handlers === undefined ? { ...run, handlers: faultyHandlers(faults) } : run
     await provisionNode({ dir, site, authority: this.authority, bootstrap, limits: this.options.limits })
-    const node = await SiteNode.open({ dir, ...(faults !== undefined ? { handlers: faultyHandlers(faults) } : {}) })
+    const node = await SiteNode.open(this.openOptions(index, dir))
     await node.start()
     this.nodes[index] = node
     return node
+  }
+
+  /** Stop node `index` (its directory stays); a no-op for a stopped node. @throws {RangeError} for a bad index */
+  async stopNode (index: number): Promise<void> {
+    const node = this.nodeAt(index)
+    if (node.libp2p === undefined) return
+    this.stoppedAddrs.set(index, node.addrs.map((a) => a.split('/p2p/')[0]))
+    await node.stop()
+  }
+
+  /**
+   * Stop node `index` if it runs and start it again from its directory, on
+   * its former addresses, joining through the first running node; `run`
+   * replaces its run options from now on.
+   *
+   * @throws {RangeError} for a bad index
+   */
+  async restartNode (index: number, run?: NodeRunOptions): Promise<SiteNode> {
+    const old = this.nodeAt(index)
+    await this.stopNode(index)
+    if (run !== undefined) this.runs[index] = run
+    const env: NodeJS.ProcessEnv = {}
+    const addrs = this.stoppedAddrs.get(index)
+    if (addrs !== undefined && addrs.length > 0) env.BIOSHARD_LISTEN = addrs.join(',')
+    if (this.bootstrap.length > 0) env.BIOSHARD_BOOTSTRAP = this.bootstrap.join(',')
+    const node = await SiteNode.open({ ...this.openOptions(index, old.dir), env })
+    await node.start()
+    this.nodes[index] = node
+    this.stoppedAddrs.delete(index)
+    return node
+  }
+
+  private nodeAt (index: number): SiteNode {
+    const node = Number.isInteger(index) ? this.nodes[index] : undefined
+    if (node === undefined) throw new RangeError(`no node ${index} (the network has ${this.nodes.length})`)
+    return node
+  }
+
+  /** Node `index`'s open options: its run options, each over the network's hooks. */
+  private openOptions (index: number, dir: string): SiteNodeOptions {
+    const run = this.runs[index] ?? {}
+    const hooks = (): NodeHooks => this.hooks
+    const handlers = (run.handlers ?? HOLDER_HANDLERS).map((entry) => ({
+      ...entry,
+      create: (c: Parameters<HandlerEntry['create']>[0]) => {
+        const handle = entry.create(c)
+        return async (bytes: Uint8Array, ctx: RequestContext) => {
+          const around = hooks().around
+          return around === undefined ? await handle(bytes, ctx) : await around(index, entry.protocol, ctx, async () => await handle(bytes, ctx))
+        }
+      }
+    }))
+    return {
+      dir,
+      handlers,
+      now: run.now ?? (() => hooks().now?.(index) ?? Date.now()),
+      links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false }
+    }
   }
 
   /** Wait until every running node's roster lists every running node. */
