@@ -45,6 +45,9 @@ export interface Auditor {
   cert?: Credential['cert']
 }
 
+/** Codes that say the holder was not heard this time (rpc reports an unreachable peer as ERR_BUSY). Both outcomes count against it. */
+const NO_ANSWER = new Set(['ERR_BUSY', 'ERR_TIMEOUT', 'ERR_ABORTED', 'ERR_RATE_LIMITED'])
+
 function auditorOf (ctx: ClientContext): Auditor {
   if (ctx.tenant !== undefined) return { tenant: ctx.tenant.key.publicKey, key: ctx.tenant.key }
   if (ctx.verifier !== undefined) {
@@ -52,6 +55,9 @@ function auditorOf (ctx: ClientContext): Auditor {
   }
   throw new BioshardError('ERR_NOT_AUTHORISED', 'this client has no tenant or auditor credentials; an audit needs them')
 }
+
+/** What one holder's audit needs: the template, who audits, and the request deadline. */
+export interface AuditOrder { templateId: Uint8Array, auditor: Auditor, timeoutMs: number }
 
 /**
  * Audit one holder: send a fresh signed request, check the signed answer is
@@ -64,7 +70,7 @@ function auditorOf (ctx: ClientContext): Auditor {
  * @returns the holder's outcome; never throws for a holder's failure
  * @example const r = await auditHolder(host, entry, { templateId, auditor, timeoutMs: 10_000 })
  */
-export async function auditHolder (libp2p: Libp2p, entry: ShareEntry, order: { templateId: Uint8Array, auditor: Auditor, timeoutMs: number }): Promise<HolderAudit> {
+export async function auditHolder (libp2p: Libp2p, entry: ShareEntry, order: AuditOrder): Promise<HolderAudit> {
   const { holder, x } = entry
   const commitment = entry.audit
   if (commitment === undefined) return { holder, x, outcome: 'unauditable', reason: 'the manifest has no audit commitment for this share' }
@@ -84,9 +90,9 @@ export async function auditHolder (libp2p: Libp2p, entry: ShareEntry, order: { t
       body: bytes, timeoutMs: order.timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.AUDIT]
     })
   } catch (e) {
-    // A refusal is the holder's answer (it could not prove); anything else is the network or a deadline.
+    // A refusal is the holder's answer (it could not prove); being unreachable, busy or late is no answer.
     const code = (e as { code?: string }).code ?? 'ERR_TIMEOUT'
-    return { holder, x, outcome: e instanceof RemoteError ? 'failed' : 'no-answer', reason: code }
+    return { holder, x, outcome: e instanceof RemoteError && !NO_ANSWER.has(code) ? 'failed' : 'no-answer', reason: code }
   }
   let res: AuditResponse
   try {
@@ -97,7 +103,9 @@ export async function auditHolder (libp2p: Libp2p, entry: ShareEntry, order: { t
   return { holder, x, ...judge(res, { holder, x, templateId, commitment, hash }) }
 }
 
-function judge (res: AuditResponse, want: { holder: string, x: number, templateId: Uint8Array, commitment: Uint8Array, hash: Uint8Array }): Pick<HolderAudit, 'outcome' | 'reason'> {
+interface Expected { holder: string, x: number, templateId: Uint8Array, commitment: Uint8Array, hash: Uint8Array }
+
+function judge (res: AuditResponse, want: Expected): Pick<HolderAudit, 'outcome' | 'reason'> {
   try {
     checkSigned(SIG.AUDIT_RESPONSE, res, peerPublicKey(want.holder), `audit response from ${want.holder}`)
   } catch {

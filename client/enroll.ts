@@ -185,7 +185,9 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       dim: input.dim,
       t: input.t,
       n: input.n,
-      shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s), audit: auditCommitment(templateId, s) })),
+      shares: shares.map((s, i) => ({
+        x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s), audit: auditCommitment(templateId, s)
+      })),
       policy: input.policy,
       ...(input.consent !== undefined ? { consent: input.consent } : {})
     })

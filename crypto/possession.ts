@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js'
+import { ristretto255, ristretto255_hasher as hasher } from '@noble/curves/ed25519.js'
 import { pippenger } from '@noble/curves/abstract/curve.js'
 import { abytes, aint, concat, randomBytes, u32be, utf8, wipe } from './bytes.ts'
 import { HASH } from './tags.ts'
@@ -28,9 +28,9 @@ import { TEMPLATE_ID_BYTES } from './constants.ts'
 import type { Share } from './shares.ts'
 
 type Point = InstanceType<typeof ristretto255.Point>
-const Point = ristretto255.Point
+const RistrettoPoint = ristretto255.Point
 /** The group order ℓ (RFC 9496 §4). */
-const ORDER = Point.Fn.ORDER
+const ORDER = RistrettoPoint.Fn.ORDER
 
 /** Bytes of an encoded ristretto255 point or scalar. */
 export const AUDIT_ELEMENT_BYTES = 32
@@ -43,12 +43,21 @@ export const MAX_AUDITED_SHARE_BYTES = 16 * 1024
 /** Scalars of the longest opening: blinding, length, and the packed share. */
 const MAX_SCALARS = 2 + Math.ceil(MAX_AUDITED_SHARE_BYTES / BYTES_PER_SCALAR)
 
+/**
+ * Window of the precomputed multiples kept per generator: 4 makes the
+ * constant-time multiplications about three times faster for ≈ 100 KB a
+ * generator (≈ 7 MB for a 2 KiB share's 72).
+ */
+const GENERATOR_WINDOW = 4
+
 /** Generators hashed to the group, made on first use (index 0 is H, 1 is G₁ for the length). */
 const generators: Point[] = []
 
 function generator (i: number): Point {
   while (generators.length <= i) {
-    generators.push(ristretto255_hasher.hashToCurve(u32be(generators.length), { DST: utf8(HASH.AUDIT_GENERATOR) }))
+    const g = hasher.hashToCurve(u32be(generators.length), { DST: utf8(HASH.AUDIT_GENERATOR) })
+    g.precompute(GENERATOR_WINDOW)
+    generators.push(g)
   }
   return generators[i]
 }
@@ -106,7 +115,7 @@ function checkStatement (templateId: Uint8Array, share: Share): void {
 /** The opening of a share's commitment: [r, L, m_1 … m_k]. */
 function opening (templateId: Uint8Array, share: Share): bigint[] {
   const input = concat(templateId, Uint8Array.of(share.x), share.bytes)
-  const r = ristretto255_hasher.hashToScalar(input, { DST: utf8(HASH.AUDIT_BLINDING) })
+  const r = hasher.hashToScalar(input, { DST: utf8(HASH.AUDIT_BLINDING) })
   wipe(input)
   const out = [r, BigInt(share.bytes.length)]
   for (let off = 0; off < share.bytes.length; off += BYTES_PER_SCALAR) {
@@ -117,7 +126,7 @@ function opening (templateId: Uint8Array, share: Share): bigint[] {
 
 /** Σ s_j·P_j with constant-time multiplications (the scalars are secret). */
 function secretCombination (scalars: readonly bigint[]): Point {
-  let acc = Point.ZERO
+  let acc = RistrettoPoint.ZERO
   // `multiply` takes scalars in [1, ℓ); a zero term adds nothing.
   scalars.forEach((s, j) => { if (s !== 0n) acc = acc.add(generator(j).multiply(s)) })
   return acc
@@ -141,7 +150,7 @@ export function auditCommitment (templateId: Uint8Array, share: Share): Uint8Arr
 
 function challenge (templateId: Uint8Array, x: number, parts: { commitment: Uint8Array, a: Uint8Array, binding: Uint8Array }): bigint {
   const msg = concat(templateId, Uint8Array.of(x), u32be(parts.binding.length), parts.binding, parts.commitment, parts.a)
-  return ristretto255_hasher.hashToScalar(msg, { DST: utf8(HASH.AUDIT_CHALLENGE) })
+  return hasher.hashToScalar(msg, { DST: utf8(HASH.AUDIT_CHALLENGE) })
 }
 
 /** What a possession proof is about: one share of one template, its published commitment, and the auditor's fresh binding. */
@@ -207,8 +216,8 @@ export function verifyAudit (statement: AuditStatement, proof: Uint8Array): bool
   let a: Point
   let c: Point
   try {
-    a = Point.fromBytes(proof.subarray(0, AUDIT_ELEMENT_BYTES))
-    c = Point.fromBytes(statement.commitment)
+    a = RistrettoPoint.fromBytes(proof.subarray(0, AUDIT_ELEMENT_BYTES))
+    c = RistrettoPoint.fromBytes(statement.commitment)
   } catch {
     return false
   }
@@ -218,7 +227,8 @@ export function verifyAudit (statement: AuditStatement, proof: Uint8Array): bool
     if (v >= ORDER) return false // non-canonical responses would make proofs malleable
     z.push(v)
   }
-  const e = challenge(statement.templateId, statement.x, { commitment: statement.commitment, a: proof.subarray(0, AUDIT_ELEMENT_BYTES), binding: statement.binding })
-  const lhs = pippenger(Point, z.map((_, j) => generator(j)), z)
+  const a0 = proof.subarray(0, AUDIT_ELEMENT_BYTES)
+  const e = challenge(statement.templateId, statement.x, { commitment: statement.commitment, a: a0, binding: statement.binding })
+  const lhs = pippenger(RistrettoPoint, z.map((_, j) => generator(j)), z)
   return lhs.equals(a.add(c.multiplyUnsafe(e)))
 }

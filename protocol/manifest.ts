@@ -13,7 +13,9 @@ import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readTenantCert, checkTenantCert, type TenantCert, type TrustAnchor } from './certs.ts'
 import { peerField, nameField, PURPOSE, MODEL_ID } from './field-formats.ts'
-import { AUDIT_COMMITMENT_BYTES, KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
+import {
+  AUDIT_COMMITMENT_BYTES, KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION
+} from './constants.ts'
 
 /**
  * One share's placement: x-coordinate, holder, its site, the share commitment
