@@ -37,7 +37,7 @@ const manifest = buildManifest({
   shares: [1, 2, 3].map((x, i) => ({ x, holder: peers[i], site: `site-${x}`, commitment: randomBytes(32), audit: randomBytes(32) })),
   policy: { measurements: [randomBytes(32)] }
 })
-const header = { v: 1, round: randomBytes(ROUND_ID_BYTES), templateId, tenant: tenant.key.publicKey, sender: peers[0], nonce: randomBytes(16), time: Date.now() }
+const header = { v: 1, round: randomBytes(ROUND_ID_BYTES), templateId, tenant: tenant.key.publicKey, sender: peers[0], nonce: randomBytes(16), time: 0 }
 const sealed = randomBytes(600)
 
 const samples: MaintainBody[] = [
