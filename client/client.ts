@@ -24,6 +24,7 @@ import type { ClientContext, ClientTimeouts, Credential, LivenessDetector } from
 import { resolveIdentity } from './identity.ts'
 import { joinNetwork, type Joined } from './join.ts'
 import { EnclaveKeeper } from './enclave-keeper.ts'
+import { auditTemplate, type HolderAudit } from './audit.ts'
 import { DEFAULT_TIMEOUTS, MAX_TIMEOUT_MS, checkTimeouts } from './constants.ts'
 
 export type { EnrollOptions } from './enroll.ts'
@@ -64,6 +65,8 @@ export interface Client {
   verify: (options: VerifyOptions) => Promise<VerifyResult>
   /** Erase a template everywhere (opt-out); complete only with all n receipts. */
   erase: (templateId: Uint8Array, options?: EraseOptions) => Promise<EraseResult>
+  /** Ask every holder of a template to prove possession of its share (client/audit.ts); one outcome per holder. */
+  audit: (templateId: Uint8Array) => Promise<HolderAudit[]>
   /** The current manifest of a template (cache, then DHT). */
   manifest: (templateId: Uint8Array, options?: { refresh?: boolean }) => Promise<Manifest>
   /** Open a continuous-authentication session on an enrolled template. */
@@ -147,6 +150,10 @@ function clientOf (ctx: ClientContext, parts: { joined: Joined, keeper: EnclaveK
     async erase (templateId, eo) {
       abytes(templateId, 32, 'templateId')
       return await eraseFlow(ctx, templateId, eo)
+    },
+    async audit (templateId) {
+      abytes(templateId, 32, 'templateId')
+      return await auditTemplate(ctx, templateId)
     },
     async manifest (templateId, mo) {
       abytes(templateId, 32, 'templateId')

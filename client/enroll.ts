@@ -12,6 +12,7 @@ import { aint, abytes, randomBytes, wipe } from '../crypto/bytes.ts'
 import { BioshardError } from '../errors.ts'
 import { encryptTemplate } from '../crypto/envelope.ts'
 import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
+import { auditCommitment } from '../crypto/possession.ts'
 import { place } from './placement.ts'
 import { checkConsentFor, type Manifest, type Policy, type Consent } from '../protocol/manifest.ts'
 import { PURPOSE, MODEL_ID } from '../protocol/fields.ts'
@@ -184,7 +185,9 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       dim: input.dim,
       t: input.t,
       n: input.n,
-      shares: shares.map((s, i) => ({ x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s) })),
+      shares: shares.map((s, i) => ({
+        x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s), audit: auditCommitment(templateId, s)
+      })),
       policy: input.policy,
       ...(input.consent !== undefined ? { consent: input.consent } : {})
     })

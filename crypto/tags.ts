@@ -23,7 +23,13 @@ export const SIG = {
   /** A node's statement of its own addresses, signed with its peer key (protocol/node-addresses.ts). */
   NODE_ADDRESSES: 'bioshard/v1/sig/node-addresses',
   /** A client's proof, in its admit request, that it holds a certified key (protocol/client-proof.ts). */
-  CLIENT_PROOF: 'bioshard/v1/sig/client-proof'
+  CLIENT_PROOF: 'bioshard/v1/sig/client-proof',
+  /** A possession audit asked by the tenant or its delegated auditor (protocol/audit.ts). */
+  AUDIT_REQUEST: 'bioshard/v1/sig/audit-request',
+  /** A holder's signed proof of possession (protocol/audit.ts). */
+  AUDIT_RESPONSE: 'bioshard/v1/sig/audit-response',
+  /** Every message of a refresh or repair round (protocol/maintain.ts). */
+  MAINTAIN: 'bioshard/v1/sig/maintain'
 } as const
 
 /** Tags for domain-separated hashes. */
@@ -40,7 +46,13 @@ export const HASH = {
   /** Names one exact manifest (its canonical bytes) in fetch responses, seal bindings and decisions (protocol/seal-binding.ts). */
   MANIFEST_DIGEST: 'bioshard/v1/hash/manifest-digest',
   /** The HPKE AAD a holder seals a share with: request hash, request time, manifest digest (protocol/seal-binding.ts). */
-  SEAL_BINDING: 'bioshard/v1/hash/seal-binding'
+  SEAL_BINDING: 'bioshard/v1/hash/seal-binding',
+  /** Derives the Pedersen generators of audit commitments (crypto/possession.ts). */
+  AUDIT_GENERATOR: 'bioshard/v1/hash/audit-generator',
+  /** Derives an audit commitment's blinding scalar from the share (crypto/possession.ts). */
+  AUDIT_BLINDING: 'bioshard/v1/hash/audit-blinding',
+  /** The Fiat-Shamir challenge of a possession proof (crypto/possession.ts). */
+  AUDIT_CHALLENGE: 'bioshard/v1/hash/audit-challenge'
 } as const
 
 /** AEAD associated-data and HPKE `info` labels. */
@@ -51,7 +63,9 @@ export const AEAD = {
   SHARE_KEY_AT_REST: 'bioshard/v1/aead/share-key-at-rest',
   HPKE_SHARE_SEAL: 'bioshard/v1/hpke/share-seal',
   /** HPKE setup `info` of a sender context that seals many shares (crypto/seal.ts) */
-  HPKE_SEAL_CONTEXT: 'bioshard/v1/hpke/seal-context'
+  HPKE_SEAL_CONTEXT: 'bioshard/v1/hpke/seal-context',
+  /** HPKE `info` of a refresh sub-share or repair mask sealed to one holder (protocol/maintain.ts) */
+  HPKE_MAINTAIN: 'bioshard/v1/hpke/maintain'
 } as const
 
 export type SigTag = typeof SIG[keyof typeof SIG]

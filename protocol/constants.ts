@@ -12,7 +12,8 @@ export const PROTOCOL = {
   ADMIT: '/bioshard/admit/1.0.0',
   STORE: '/bioshard/store/1.0.0',
   FETCH: '/bioshard/fetch/1.0.0',
-  ERASE: '/bioshard/erase/1.0.0'
+  ERASE: '/bioshard/erase/1.0.0',
+  AUDIT: '/bioshard/audit/1.0.0'
 } as const
 
 /** Wire-format version carried in every message body. */
@@ -22,11 +23,20 @@ export { TEMPLATE_ID_BYTES } from '../crypto/constants.ts'
 export const NONCE_BYTES = 16
 export const KEY_BYTES = 32
 export const HASH_BYTES = 32
+/** An audit commitment: one encoded ristretto255 point (crypto/possession.ts `AUDIT_COMMITMENT_BYTES`). */
+export const AUDIT_COMMITMENT_BYTES = 32
 
 /** A 512-d float32 template plus envelope is ~2.1 KiB; int8 and 1024-d models fit too. */
 export const MAX_SHARE_BYTES = 16 * 1024
 /** A share sealed to an enclave: sealing adds HPKE's encapsulated key (32), a salt (16) and a tag (16). Holders send no more, the enclave accepts no more. */
 export const MAX_SEALED_SHARE_BYTES = MAX_SHARE_BYTES + SEALED_MIN_BYTES
+/**
+ * A possession proof for the longest share: 32 bytes for the point A and for
+ * each scalar (blinding, length, the share packed 31 bytes a scalar), as
+ * crypto/possession.ts `MAX_AUDIT_PROOF_BYTES` (a test keeps the two equal;
+ * the enclave loads this file, so it does not import the curve code).
+ */
+export const MAX_AUDIT_PROOF_BYTES = 32 * (3 + Math.ceil(MAX_SHARE_BYTES / 31))
 /** A manifest lists at most 255 shares (GF(2^8) x-coordinates) plus policy; 64 KiB is ample. */
 export const MAX_MANIFEST_BYTES = 64 * 1024
 export const MAX_SHARES = 255
@@ -64,7 +74,9 @@ export const MAX_MESSAGE_BYTES = {
   [PROTOCOL.ADMIT]: MAX_ROSTER_ENTRIES * ROSTER_ENTRY_BYTES + ADMIT_OVERHEAD_BYTES,
   [PROTOCOL.STORE]: MAX_MANIFEST_BYTES + MAX_SHARE_BYTES + 4096,
   [PROTOCOL.FETCH]: MAX_MANIFEST_BYTES / 4,
-  [PROTOCOL.ERASE]: MAX_MANIFEST_BYTES + 4096
+  [PROTOCOL.ERASE]: MAX_MANIFEST_BYTES + 4096,
+  /** Ids, a nonce and at most one verifier certificate (≈ 400 B): 4 KiB is ample. */
+  [PROTOCOL.AUDIT]: 4096
 } as const
 
 /** Responses: a sealed share (≈ share + 48 B) plus a signature and ids. */
@@ -72,7 +84,9 @@ export const MAX_RESPONSE_BYTES = {
   [PROTOCOL.ADMIT]: MAX_ROSTER_ENTRIES * ROSTER_ENTRY_BYTES + ADMIT_OVERHEAD_BYTES,
   [PROTOCOL.STORE]: 4096,
   [PROTOCOL.FETCH]: MAX_SHARE_BYTES + 4096,
-  [PROTOCOL.ERASE]: 4096
+  [PROTOCOL.ERASE]: 4096,
+  /** A possession proof for the longest share (crypto/possession.ts) plus ids and a signature. */
+  [PROTOCOL.AUDIT]: MAX_AUDIT_PROOF_BYTES + 4096
 } as const
 
 /** Requests older or newer than this (ms) are stale (clock skew allowance). */

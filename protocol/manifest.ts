@@ -13,10 +13,18 @@ import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readTenantCert, checkTenantCert, type TenantCert, type TrustAnchor } from './certs.ts'
 import { peerField, nameField, PURPOSE, MODEL_ID } from './field-formats.ts'
-import { KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION } from './constants.ts'
+import {
+  AUDIT_COMMITMENT_BYTES, KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION
+} from './constants.ts'
 
-/** One share's placement: x-coordinate, holder, its site, and the share commitment. */
-export interface ShareEntry { x: number, holder: string, site: string, commitment: Uint8Array }
+/**
+ * One share's placement: x-coordinate, holder, its site, the share commitment
+ * and, for manifests made since possession audits exist, the share's audit
+ * commitment (crypto/possession.ts). Absent in older manifests, which still
+ * decode and re-encode to the bytes their tenant signed; their shares cannot
+ * be audited until a refresh or re-enrolment publishes one.
+ */
+export interface ShareEntry { x: number, holder: string, site: string, commitment: Uint8Array, audit?: Uint8Array }
 
 /** Who may fetch shares, for what, into which enclaves, how often, until when. */
 export interface Policy {
@@ -77,12 +85,13 @@ const WHAT = 'manifest'
 
 function decodeShareEntry (v: unknown, i: number): ShareEntry {
   const what = `manifest.shares[${i}]`
-  const m = asMap(v, what, ['x', 'holder', 'site', 'commitment'])
+  const m = asMap(v, what, ['x', 'holder', 'site', 'commitment'], ['audit'])
   return {
     x: intField(m, 'x', what, { min: 1, max: 255 }),
     holder: peerField(m, 'holder', what),
     site: nameField(m, 'site', what),
-    commitment: bytesField(m, 'commitment', what, { exact: HASH_BYTES })
+    commitment: bytesField(m, 'commitment', what, { exact: HASH_BYTES }),
+    ...('audit' in m ? { audit: bytesField(m, 'audit', what, { exact: AUDIT_COMMITMENT_BYTES }) } : {})
   }
 }
 

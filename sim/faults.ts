@@ -13,6 +13,7 @@ import { HOLDER_HANDLERS, type HandlerEntry, type HolderComponents } from '../no
 import { fetchHandler, type FetchHandlerDeps } from '../node/handlers/fetch.ts'
 import type { ShareStore } from '../node/store/share-store.ts'
 import type { RequestHandler } from '../net/rpc.ts'
+import { auditHandler } from '../node/handlers/audit.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 import { refuse } from '../protocol/errors.ts'
 import { equalBytes, wipe } from '../crypto/bytes.ts'
@@ -29,6 +30,8 @@ export interface Faults {
   refuseFetches?: boolean
   /** Never answer a fetch (the request ends at the node's own deadline, unanswered). */
   stallFetches?: boolean
+  /** Read every share as missing, as a holder that deleted its shares would (fetch and audit answer without one). */
+  loseShares?: boolean
 }
 
 /** The {@link Faults} that show one named behaviour (sim/types.ts `Behaviour`). */
@@ -54,6 +57,19 @@ function corruptingStore (store: ShareSource): ShareSource {
       return held
     }
   }
+}
+
+/** `store`, except that no share is found in it. */
+function losingStore (store: ShareSource): ShareSource {
+  return { isErased: async (slot) => await store.isErased(slot), getShare: async () => undefined }
+}
+
+/** The lying view of the store a node with `faults` reads shares through, if any. */
+function lyingStore (faults: Faults, store: ShareSource): ShareSource | undefined {
+  if (faults.loseShares === true) return losingStore(store)
+  if (faults.corruptShares === true) return corruptingStore(store)
+  if (faults.wrongTemplate === true) return swappingStore(store)
+  return undefined
 }
 
 /** Can this store list what it holds? (The node's store can; the handler's declared view does not say so.) */
@@ -103,8 +119,9 @@ function stallingFetch (): RequestHandler {
 
 /** The fetch handler of a node showing `faults`, or undefined for an honest one. */
 function lyingFetch (faults: Faults): ((c: HolderComponents) => RequestHandler) | undefined {
-  if (faults.corruptShares === true) return (c) => fetchHandler({ ...c, store: corruptingStore(c.store) })
-  if (faults.wrongTemplate === true) return (c) => fetchHandler({ ...c, store: swappingStore(c.store) })
+  if (faults.loseShares === true || faults.corruptShares === true || faults.wrongTemplate === true) {
+    return (c) => fetchHandler({ ...c, store: lyingStore(faults, c.store) ?? c.store })
+  }
   if (faults.refuseFetches === true) return () => refusingFetch()
   if (faults.stallFetches === true) return () => stallingFetch()
   return undefined
@@ -112,7 +129,8 @@ function lyingFetch (faults: Faults): ((c: HolderComponents) => RequestHandler) 
 
 /**
  * The handler table of a node showing `faults`: the real table, with the
- * fetch entry rebuilt to lie, refuse or stall.
+ * fetch entry rebuilt to lie, refuse or stall, and the audit entry reading
+ * the same lying store.
  *
  * @param faults - the misbehaviours to show
  * @returns a table for `SiteNode.open({ handlers })`
@@ -120,5 +138,11 @@ function lyingFetch (faults: Faults): ((c: HolderComponents) => RequestHandler) 
  */
 export function faultyHandlers (faults: Faults): HandlerEntry[] {
   const fetch = lyingFetch(faults)
-  return HOLDER_HANDLERS.map((entry) => entry.protocol === PROTOCOL.FETCH && fetch !== undefined ? { ...entry, create: fetch } : entry)
+  return HOLDER_HANDLERS.map((entry) => {
+    if (entry.protocol === PROTOCOL.FETCH && fetch !== undefined) return { ...entry, create: fetch }
+    if (entry.protocol === PROTOCOL.AUDIT) {
+      return { ...entry, create: (c: HolderComponents) => auditHandler({ ...c, store: lyingStore(faults, c.store) ?? c.store }) }
+    }
+    return entry
+  })
 }

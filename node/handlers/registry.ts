@@ -14,9 +14,10 @@ import type { RequestHandler, ServeOptions } from '../../net/rpc.ts'
 import { storeHandler, type StoreHandlerDeps } from './store.ts'
 import { fetchHandler, type FetchHandlerDeps } from './fetch.ts'
 import { eraseHandler, type EraseHandlerDeps } from './erase.ts'
+import { auditHandler, type AuditHandlerDeps } from './audit.ts'
 
 /** What a node composes for its handlers: every handler's declared dependencies, each handler given the part it names. */
-export type HolderComponents = StoreHandlerDeps & FetchHandlerDeps & EraseHandlerDeps
+export type HolderComponents = StoreHandlerDeps & FetchHandlerDeps & EraseHandlerDeps & AuditHandlerDeps
 
 /** Per-protocol bounds; what is left out comes from the node's configured limits (node/config.ts). */
 export type ProtocolLimits = Pick<ServeOptions, 'maxRequestBytes'> & Partial<Pick<ServeOptions, 'timeoutMs' | 'idleTimeoutMs' | 'maxInboundStreams'>>
@@ -32,7 +33,8 @@ export interface HandlerEntry {
 export const HOLDER_HANDLERS: readonly HandlerEntry[] = [
   { protocol: PROTOCOL.STORE, create: storeHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.STORE] } },
   { protocol: PROTOCOL.FETCH, create: fetchHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.FETCH] } },
-  { protocol: PROTOCOL.ERASE, create: eraseHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ERASE] } }
+  { protocol: PROTOCOL.ERASE, create: eraseHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ERASE] } },
+  { protocol: PROTOCOL.AUDIT, create: auditHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.AUDIT] } }
 ]
 
 /** Bioshard protocols a node serves outside this table, and what serves them. */
