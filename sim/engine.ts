@@ -75,11 +75,17 @@ async function applyFaults (run: Run, hour: number): Promise<number> {
   return events.length
 }
 
-/** One simulated hour: faults, a pause, probes, measures. */
+/** Peers of the nodes that serve the client now. */
+function servingPeers (world: World): string[] {
+  return world.net.nodes.flatMap((n, i) => world.injector.isUp(i) && world.injector.reachableFromClient(i) ? [n.cert.body.peer] : [])
+}
+
+/** One simulated hour: faults, a pause until every serving node serves the tenant, probes, measures. */
 async function step (run: Run, hour: number): Promise<StepRecord> {
   const { world } = run
   const faultsApplied = await applyFaults(run, hour)
   await new Promise((resolve) => setTimeout(resolve, STEP_SETTLE_MS))
+  await run.tenant.ready(servingPeers(world))
   const outcomes = await runProbes(run.tenant.ctx, liveTemplates(world), run.rng.fork(`probes-${hour}`), world.params.probesPerHour)
   const counts = await liveShareCounts(world)
   return {
@@ -115,6 +121,8 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
     await net.converged(deadline)
     tenant = await joinAsTenant(net)
     await clientConverged(tenant, params.nodes, deadline)
+    const refusing = await tenant.ready(net.nodes.map((n) => n.cert.body.peer))
+    if (refusing.length > 0) throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `${refusing.length} node(s) never admitted the simulator's tenant`)
   } catch (e) {
     await tenant?.close()
     await net.stop()

@@ -29,7 +29,7 @@ export const SIM_MODEL = 'synthetic-128'
 /** Dimension of the synthetic embeddings (as the face models'). */
 export const SIM_DIM = 128
 /** Enrolments in flight at once: enough to overlap the round trips, few enough for a 2-core machine. */
-export const ENROL_CONCURRENCY = 4
+export const ENROL_CONCURRENCY = 8
 /** Fetch rate in the simulated policies: far above what probes ask, so the rate limit never decides a probe. */
 const SIM_RATE = 100_000
 
@@ -79,6 +79,7 @@ async function enrolOne (ctx: ClientContext, params: SimParams, seeded: { templa
   }
   const input = { template, modality: 'face' as const, model: SIM_MODEL, dim: SIM_DIM, t: params.t, n: params.n, policy, templateId: seeded.templateId }
   const r = await enroll({ ...ctx, roster: rosterOf(ctx.roster, holders) }, input)
+  if (process.env.SIM_DEBUG !== undefined) console.error(JSON.stringify(r.timings))
   return r.manifest
 }
 
@@ -96,7 +97,8 @@ export async function enrolTemplates (ctx: ClientContext, params: SimParams, rng
       const manifest = await enrolOne(ctx, params, seeded)
       const slot = slotKey(manifest.body.tenant, seeded.templateId)
       return { index, ...seeded, manifest, slot, erased: false }
-    } catch {
+    } catch (e) {
+      if (process.env.SIM_DEBUG !== undefined) console.error('enrol failed', e)
       return undefined
     } finally {
       onDone?.(++done)

@@ -21,7 +21,7 @@ import { fetchShare, type FetchCredentials } from '../client/holder-requests.ts'
 import { generateSealKeyPair, open, type SealKeyPair } from '../crypto/seal.ts'
 import { generateSigningKey } from '../crypto/sign.ts'
 import { shareMatches } from '../crypto/shares.ts'
-import { wipe } from '../crypto/bytes.ts'
+import { randomBytes, wipe } from '../crypto/bytes.ts'
 import { attestProcess } from '../protocol/attestation.ts'
 import { sealBinding, shareSealInfo } from '../protocol/seal-binding.ts'
 import type { Manifest } from '../protocol/manifest.ts'
@@ -53,7 +53,32 @@ export interface SimTenant {
   tenant: Tenant
   ctx: ClientContext
   auditor: Auditor
+  /**
+   * Wait until each of `peers` serves both of the tenant's hosts (a node that
+   * has just started or restarted refuses a client until the admission
+   * exchange on the new connection is done); returns the peers that still refuse.
+   */
+  ready: (peers: readonly string[]) => Promise<string[]>
   close: () => Promise<void>
+}
+
+/** How long {@link SimTenant.ready} keeps asking one node, and how often. */
+const READY_DEADLINE_MS = 15_000
+const READY_POLL_MS = 100
+
+/** Ask `peer` for a share of an id nobody holds until it answers anything but the access gate's refusal. */
+async function servedBy (host: Joined['host'], peer: string, creds: FetchCredentials): Promise<boolean> {
+  const deadline = Date.now() + READY_DEADLINE_MS
+  for (;;) {
+    try {
+      await fetchShare(host, peer, { templateId: randomBytes(32), x: 1, purpose: SIM_PURPOSE, creds }, { timeoutMs: SIM_TIMEOUTS.requestMs })
+      return true
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'ERR_NOT_ADMITTED') return true
+      if (Date.now() > deadline) return false
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS))
+    }
+  }
 }
 
 /** Join the network as the simulator's tenant. */
@@ -73,10 +98,18 @@ export async function joinAsTenant (net: LocalNetwork): Promise<SimTenant> {
     timeouts: SIM_TIMEOUTS
   }
   const audit = await joinAuditor(net, tenant)
+  const ready = async (peers: readonly string[]): Promise<string[]> => {
+    const handle = await ctx.enclave()
+    const v = id.verifier ?? id.proof
+    const creds: FetchCredentials = { verifier: v.key, cert: v.cert, attestation: handle.attestation }
+    const served = await Promise.all(peers.map(async (p) => await servedBy(ctx.host, p, creds) && await servedBy(audit.joined.host, p, audit.creds)))
+    return peers.filter((_, i) => !served[i])
+  }
   return {
     tenant,
     ctx,
     auditor: audit.auditor,
+    ready,
     close: async () => {
       await keeper.close()
       await joined.leave()
@@ -86,14 +119,14 @@ export async function joinAsTenant (net: LocalNetwork): Promise<SimTenant> {
 }
 
 /** A second host of the tenant, with a verifier of its own and a sealing key attested under {@link AUDIT_MEASUREMENT}. */
-async function joinAuditor (net: LocalNetwork, tenant: Tenant): Promise<{ joined: Joined, auditor: Auditor }> {
+async function joinAuditor (net: LocalNetwork, tenant: Tenant): Promise<{ joined: Joined, auditor: Auditor, creds: FetchCredentials }> {
   const verifier = net.verifier(tenant, [SIM_PURPOSE], 'sim-auditor')
   const proof = { key: verifier.key, cert: verifier.wire, ...(verifier.chain !== undefined ? { chain: verifier.chain } : {}) }
   const joined = await joinNetwork({ bootstrap: net.bootstrap, anchor: net.anchor, proof })
   const keys = generateSealKeyPair()
   const attestation = attestProcess({ key: keys.publicKey, signer: generateSigningKey().key.publicKey, measurement: AUDIT_MEASUREMENT }, verifier.key)
   const creds: FetchCredentials = { verifier: verifier.key, cert: verifier.wire, attestation }
-  return { joined, auditor: { fetch: async (manifest, entry) => await auditFetch(joined, { keys, creds }, manifest, entry) } }
+  return { joined, creds, auditor: { fetch: async (manifest, entry) => await auditFetch(joined, { keys, creds }, manifest, entry) } }
 }
 
 async function auditFetch (
