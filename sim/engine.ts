@@ -103,7 +103,7 @@ async function step (run: Run, hour: number): Promise<StepRecord> {
 }
 
 /** Start the network and the tenant, converged. */
-async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<{ net: LocalNetwork, tenant: SimTenant | undefined, ms: number[] }> {
+async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<{ net: LocalNetwork, tenant: SimTenant, ms: number[] }> {
   const { params } = options
   const t0 = performance.now()
   report({ phase: 'start', done: 0, total: 2, message: `starting ${params.nodes} nodes at ${params.sites} sites (seed ${params.seed})` })
@@ -129,6 +129,7 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
     throw e
   }
   report({ phase: 'start', done: 2, total: 2 })
+  if (tenant === undefined) throw new BioshardError('ERR_INTERNAL', 'the simulator tenant did not join')
   return { net, tenant, ms: [t1 - t0, performance.now() - t1] }
 }
 
@@ -146,13 +147,13 @@ export async function runSimulation (options: RunOptions): Promise<SimResult> {
   const cpu = process.cpuUsage()
   const began = performance.now()
   const { net, tenant, ms } = await start(options, rng, report)
-  if (tenant === undefined) throw new BioshardError('ERR_INTERNAL', 'the simulator tenant did not join')
   try {
     const enrolStart = performance.now()
     report({ phase: 'enroll', done: 0, total: params.templates })
     const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), (done) => { report({ phase: 'enroll', done, total: params.templates }) })
     const enrollMs = performance.now() - enrolStart
-    const world: World = { net, injector: new FaultInjector(net, { rng: rng.fork('injector') }), params, templates: enrolment.templates, indexOf: peerIndex(net) }
+    const injector = new FaultInjector(net, { rng: rng.fork('injector') })
+    const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }
     const run: Run = { world, tenant, rng, faults, captured: [], steps: [], report }
     const runStart = performance.now()
     for (let hour = 0; hour < params.hours; hour++) {

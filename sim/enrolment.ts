@@ -79,7 +79,6 @@ async function enrolOne (ctx: ClientContext, params: SimParams, seeded: { templa
   }
   const input = { template, modality: 'face' as const, model: SIM_MODEL, dim: SIM_DIM, t: params.t, n: params.n, policy, templateId: seeded.templateId }
   const r = await enroll({ ...ctx, roster: rosterOf(ctx.roster, holders) }, input)
-  if (process.env.SIM_DEBUG !== undefined) console.error(JSON.stringify(r.timings))
   return r.manifest
 }
 
@@ -97,8 +96,8 @@ export async function enrolTemplates (ctx: ClientContext, params: SimParams, rng
       const manifest = await enrolOne(ctx, params, seeded)
       const slot = slotKey(manifest.body.tenant, seeded.templateId)
       return { index, ...seeded, manifest, slot, erased: false }
-    } catch (e) {
-      if (process.env.SIM_DEBUG !== undefined) console.error('enrol failed', e)
+    } catch {
+      // A failed enrolment is counted (SimCounts.enrollFailed); the flow has already erased what it stored.
       return undefined
     } finally {
       onDone?.(++done)

@@ -78,7 +78,8 @@ function byzantineCheck (world: World, f: Findings): InvariantCheck | undefined 
     if (!b.verified && (liveOf.get(b.templateId ?? '') ?? 0) >= world.params.t) out.push(`verify failed beside node ${b.node}`)
     return out
   })
-  const detail = problems.length > 0 ? problems.join('; ') : `${audited.filter((b) => b.named).length} of ${f.byzantine.length} Byzantine holders named, verify accepted`
+  const named = audited.filter((b) => b.named).length
+  const detail = problems.length > 0 ? problems.join('; ') : `${named} of ${f.byzantine.length} Byzantine holders named, verify accepted`
   return { name: 'Byzantine holders are named and verify still succeeds', holds: problems.length === 0 && audited.length > 0, detail }
 }
 
@@ -94,7 +95,9 @@ function eraseCheck (f: Findings): InvariantCheck | undefined {
 
 function measureAgrees (f: Findings): InvariantCheck {
   const m = f.confirmation.misjudged
-  const detail = m.length === 0 ? 'every template verified at the end did as its live shares said' : m.map((x) => `${short(x.templateId)} live ${x.live}: ${x.result}`).join('; ')
+  const detail = m.length === 0
+    ? 'every template verified at the end did as its live shares said'
+    : m.map((x) => `${short(x.templateId)} live ${x.live}: ${x.result}`).join('; ')
   return { name: 'live-share measure agrees with verification', holds: m.length === 0, detail }
 }
 
