@@ -21,6 +21,8 @@ import { writeSecretFile, readBytesFile } from '../keys/files.ts'
 export const PEER_KEY_FILE = 'peer.key'
 export const STORAGE_KEY_FILE = 'storage.key'
 export const CERT_FILE = 'node.cert'
+/** Length of the Ed25519 seed in `peer.key`. */
+export const PEER_SEED_BYTES = 32
 
 export interface NodeKeys {
   privateKey: PrivateKey
@@ -30,17 +32,24 @@ export interface NodeKeys {
   storageKey: Uint8Array
 }
 
-/** Generate both keys in `dir` (refuses to overwrite); returns the peer id. */
-export async function initKeys (dir: string): Promise<string> {
-  const seed = randomBytes(32)
+/**
+ * Generate both keys in `dir` (refuses to overwrite); returns the peer id.
+ *
+ * @param seed - 32 bytes to derive the peer key from instead of fresh randomness (copied, not wiped): the simulator
+ *   seeds identities so that a run is repeatable. The storage key is always fresh.
+ * @throws {RangeError} when `seed` is given and is not 32 bytes
+ */
+export async function initKeys (dir: string, seed?: Uint8Array): Promise<string> {
+  if (seed !== undefined && seed.length !== PEER_SEED_BYTES) throw new RangeError(`seed must be ${PEER_SEED_BYTES} bytes`)
+  const peerSeed = seed !== undefined ? seed.slice() : randomBytes(PEER_SEED_BYTES)
   const storage = randomBytes(32)
   try {
-    writeSecretFile(join(dir, PEER_KEY_FILE), seed)
+    writeSecretFile(join(dir, PEER_KEY_FILE), peerSeed)
     writeSecretFile(join(dir, STORAGE_KEY_FILE), storage)
-    const key = await generateKeyPairFromSeed('Ed25519', seed)
+    const key = await generateKeyPairFromSeed('Ed25519', peerSeed)
     return peerIdFromPrivateKey(key).toString()
   } finally {
-    wipe(seed, storage)
+    wipe(peerSeed, storage)
   }
 }
 

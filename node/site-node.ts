@@ -11,7 +11,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
-import { ShareStore } from './store/share-store.ts'
+import { ShareStore, type ShareOnly } from './store/share-store.ts'
 import { PendingSweeper } from './store/pending-sweeper.ts'
 import { republishManifests } from './republish.ts'
 import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
@@ -331,6 +331,18 @@ export class SiteNode {
       shares: this.store?.countNow() ?? 0,
       ...(this.bootstrap !== undefined ? { bootstrap: this.bootstrap.state } : {})
     }
+  }
+
+  /**
+   * The share held in `slot`, read from the store without any protocol (the
+   * simulator measures live shares and exposure this way). The caller wipes
+   * `share`. Undefined when none is held or the node is stopped.
+   */
+  async heldShare (slot: Uint8Array): Promise<ShareOnly | undefined> { return await this.store?.getShare(slot) }
+
+  /** Every storage slot holding a share (read-only; empty while the node is stopped). */
+  async * heldSlots (): AsyncIterable<Uint8Array> {
+    if (this.store !== undefined && this.db !== undefined) yield * this.store.ids()
   }
 
   /** Shares held right now. */

@@ -32,6 +32,8 @@ export interface LocalNetworkOptions {
   dir?: string
   keep?: boolean
   limits?: Partial<Limits>
+  /** The 32-byte peer-key seed of node `index` (0-based), for repeatable peer ids; fresh keys when absent. */
+  identitySeed?: (index: number) => Uint8Array
 }
 
 export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
@@ -49,6 +51,8 @@ export interface ProvisionOptions {
   bootstrap?: string[]
   /** Limits over the defaults. */
   limits?: Partial<Limits> | undefined
+  /** The 32-byte seed of the node's peer key (initKeys); fresh when absent. */
+  identitySeed?: Uint8Array | undefined
 }
 
 /**
@@ -57,7 +61,7 @@ export interface ProvisionOptions {
  * @returns the node's peer id
  * @example const peer = await provisionNode({ dir, site: 'site-1', authority })
  */
-export async function provisionNode ({ dir, site, authority, bootstrap = [], limits = {} }: ProvisionOptions): Promise<string> {
+export async function provisionNode ({ dir, site, authority, bootstrap = [], limits = {}, identitySeed }: ProvisionOptions): Promise<string> {
   ensurePrivateDir(dir)
   writeConfig(dir, {
     version: CONFIG_VERSION,
@@ -69,7 +73,7 @@ export async function provisionNode ({ dir, site, authority, bootstrap = [], lim
     metrics: null,
     limits: { ...DEFAULT_LIMITS, ...limits }
   })
-  const peer = await initKeys(dir)
+  const peer = await initKeys(dir, identitySeed)
   writeFileSync(join(dir, 'node.cert'), admitNode(authority, peer, site).bytes)
   return peer
 }
@@ -142,7 +146,8 @@ export class LocalNetwork {
     const index = this.nodes.length
     this.nodes.push(undefined as unknown as SiteNode)
     this.runs[index] = faults !== undefined && run.handlers === undefined ? { ...run, handlers: faultyHandlers(faults) } : run
-    await provisionNode({ dir, site, authority: this.authority, bootstrap, limits: this.options.limits })
+    const identitySeed = this.options.identitySeed?.(index)
+    await provisionNode({ dir, site, authority: this.authority, bootstrap, limits: this.options.limits, identitySeed })
     const node = await SiteNode.open(this.openOptions(index, dir))
     await node.start()
     this.nodes[index] = node

@@ -1,0 +1,188 @@
+/**
+ * The simulator's run loop. One seed drives every choice: node identities,
+ * the fault schedule, template ids and embeddings, which templates are
+ * probed and erased. A run starts a network of real nodes, waits for their
+ * rosters to converge, enrols the templates, then advances one step per
+ * simulated hour — apply that hour's faults, let the network run briefly,
+ * verify, measure the real state — and ends with the checks that confirm the
+ * measures by trying. Counts come from state, never from timers, so the same
+ * seed and parameters give the same counts; only timings differ.
+ *
+ * @module
+ */
+import { BioshardError } from '../errors.ts'
+import { LocalNetwork } from './local-network.ts'
+import { FaultInjector } from './injector.ts'
+import { Rng } from './rng.ts'
+import { joinAsTenant, type SimTenant } from './tenant.ts'
+import { enrolTemplates } from './enrolment.ts'
+import { runProbes, latencyOf } from './probes.ts'
+import { liveShareCounts, shareSummary } from './measure.ts'
+import { eraseFraction, type ErasedCapture } from './erasure.ts'
+import { peerIndex, liveTemplates, type World } from './world.ts'
+import { finish, type Tally } from './finish.ts'
+import type { FaultEvent, Scenario, SimParams, SimResult, StepRecord } from './types.ts'
+
+/** What the CLI's progress bar is drawn from. */
+export interface Progress { phase: 'start' | 'enroll' | 'step' | 'check', done: number, total: number, message?: string }
+
+/** What {@link runSimulation} takes. */
+export interface RunOptions {
+  scenario: Scenario
+  params: SimParams
+  /** Parent directory of the node directories (a temp dir, removed afterwards, when absent). */
+  dir?: string
+  onProgress?: (p: Progress) => void
+  /** Stops the run between steps (the run rejects with the signal's reason). */
+  signal?: AbortSignal
+}
+
+/** How long the network runs after a step's faults before it is measured: reconnections after restarts settle. */
+export const STEP_SETTLE_MS = 300
+/** Roster convergence deadline: a base plus a little per node (admission gossip grows with the network). */
+const CONVERGE_BASE_MS = 20_000
+const CONVERGE_PER_NODE_MS = 300
+/** How often the client's roster is polled while it fills. */
+const POLL_MS = 50
+
+/** The state of a run in progress. */
+interface Run {
+  world: World
+  tenant: SimTenant
+  rng: Rng
+  faults: FaultEvent[]
+  captured: ErasedCapture[]
+  steps: StepRecord[]
+  report: (p: Progress) => void
+}
+
+/** Wait until the tenant's roster lists every node. */
+async function clientConverged (tenant: SimTenant, nodes: number, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs
+  while (tenant.ctx.roster.size() < nodes) {
+    if (Date.now() > deadline) throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `the client's roster lists ${tenant.ctx.roster.size()} of ${nodes} nodes`)
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+  }
+}
+
+/** Apply the faults scheduled for `hour` (erasures as the tenant); returns how many there were. */
+async function applyFaults (run: Run, hour: number): Promise<number> {
+  const events = run.faults.filter((e) => e.at === hour)
+  for (const e of events) {
+    if (e.kind === 'erase') run.captured.push(...await eraseFraction(run.world, run.tenant.ctx, run.rng.fork(`erase-${hour}`), e.fraction))
+    else await run.world.injector.apply(e)
+  }
+  return events.length
+}
+
+/** Peers of the nodes that serve the client now. */
+function servingPeers (world: World): string[] {
+  return world.net.nodes.flatMap((n, i) => world.injector.isUp(i) && world.injector.reachableFromClient(i) ? [n.cert.body.peer] : [])
+}
+
+/** One simulated hour: faults, a pause until every serving node serves the tenant, probes, measures. */
+async function step (run: Run, hour: number): Promise<StepRecord> {
+  const { world } = run
+  const faultsApplied = await applyFaults(run, hour)
+  await new Promise((resolve) => setTimeout(resolve, STEP_SETTLE_MS))
+  await run.tenant.ready(servingPeers(world))
+  const outcomes = await runProbes(run.tenant.ctx, liveTemplates(world), run.rng.fork(`probes-${hour}`), world.params.probesPerHour)
+  const counts = await liveShareCounts(world)
+  return {
+    hour,
+    nodesUp: world.net.nodes.filter((_, i) => world.injector.isUp(i)).length,
+    faultsApplied,
+    verify: {
+      attempts: outcomes.length,
+      accepted: outcomes.filter((o) => o.result === 'accepted').length,
+      failed: outcomes.filter((o) => o.result === 'failed').length
+    },
+    latency: latencyOf(outcomes.filter((o) => o.result !== 'failed').map((o) => o.ms)),
+    ...shareSummary(counts, world.params)
+  }
+}
+
+/** Start the network and the tenant, converged. */
+async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<{ net: LocalNetwork, tenant: SimTenant, ms: number[] }> {
+  const { params } = options
+  const t0 = performance.now()
+  report({ phase: 'start', done: 0, total: 2, message: `starting ${params.nodes} nodes at ${params.sites} sites (seed ${params.seed})` })
+  const net = await LocalNetwork.start({
+    nodes: params.nodes,
+    sites: params.sites,
+    ...(options.dir !== undefined ? { dir: options.dir } : {}),
+    identitySeed: (i) => rng.fork(`node-${i}`).bytes(32)
+  })
+  const t1 = performance.now()
+  report({ phase: 'start', done: 1, total: 2, message: 'waiting for the rosters to converge' })
+  let tenant: SimTenant | undefined
+  try {
+    const deadline = CONVERGE_BASE_MS + CONVERGE_PER_NODE_MS * params.nodes
+    await net.converged(deadline)
+    tenant = await joinAsTenant(net)
+    await clientConverged(tenant, params.nodes, deadline)
+    const refusing = await tenant.ready(net.nodes.map((n) => n.cert.body.peer))
+    if (refusing.length > 0) throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `${refusing.length} node(s) never admitted the simulator's tenant`)
+  } catch (e) {
+    await tenant?.close()
+    await net.stop()
+    throw e
+  }
+  report({ phase: 'start', done: 2, total: 2 })
+  if (tenant === undefined) throw new BioshardError('ERR_INTERNAL', 'the simulator tenant did not join')
+  return { net, tenant, ms: [t1 - t0, performance.now() - t1] }
+}
+
+/**
+ * Run one simulation.
+ *
+ * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when the network does not converge; the signal's reason when aborted
+ * @example const result = await runSimulation({ scenario: SCENARIOS.churn, params })
+ */
+export async function runSimulation (options: RunOptions): Promise<SimResult> {
+  const { params, scenario } = options
+  const report = options.onProgress ?? (() => {})
+  const rng = new Rng(params.seed)
+  const faults = scenario.schedule(params, rng.fork('schedule'))
+  const cpu = process.cpuUsage()
+  const began = performance.now()
+  const { net, tenant, ms } = await start(options, rng, report)
+  try {
+    const enrolStart = performance.now()
+    report({ phase: 'enroll', done: 0, total: params.templates })
+    const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), (done) => { report({ phase: 'enroll', done, total: params.templates }) })
+    const enrollMs = performance.now() - enrolStart
+    const injector = new FaultInjector(net, { rng: rng.fork('injector') })
+    const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }
+    const run: Run = { world, tenant, rng, faults, captured: [], steps: [], report }
+    const runStart = performance.now()
+    for (let hour = 0; hour < params.hours; hour++) {
+      options.signal?.throwIfAborted()
+      run.steps.push(await step(run, hour))
+      report({ phase: 'step', done: hour + 1, total: params.hours, message: `hour ${hour + 1} of ${params.hours}` })
+    }
+    const tally: Tally = { enrolled: enrolment.templates.length, enrollFailed: enrolment.failed, captured: run.captured }
+    const end = await finish({ world, tenant, rng: rng.fork('checks'), steps: run.steps, report }, tally)
+    const wallMs = performance.now() - began
+    const used = process.cpuUsage(cpu)
+    return {
+      version: 1,
+      scenario: scenario.name,
+      params,
+      faults,
+      steps: run.steps,
+      ...end,
+      timings: {
+        startMs: Math.round(ms[0]),
+        convergeMs: Math.round(ms[1]),
+        enrollMs: Math.round(enrollMs),
+        runMs: Math.round(performance.now() - runStart),
+        rssMbPerNode: Math.round(process.memoryUsage().rss / 1_048_576 / params.nodes * 10) / 10,
+        cpuPercent: Math.round((used.user + used.system) / 1000 / wallMs * 1000) / 10
+      }
+    }
+  } finally {
+    await tenant.close()
+    await net.stop()
+  }
+}
