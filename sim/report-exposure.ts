@@ -54,7 +54,8 @@ export function exposurePanel (r: SimResult): Panel {
     const y0 = G.top + i * G.row
     const w = Math.max(0, x(row.value) - x(0))
     parts.push(`<text class="lbl" x="${G.label - 6}" y="${y0 + 13}" text-anchor="end">${esc(row.label)}</text>`)
-    parts.push(`<rect class="${row.cls}" x="${G.label}" y="${y0 + 3}" width="${px(w)}" height="${G.row - 6}"><title>${esc(row.label)}: ${num(row.value)}</title></rect>`)
+    const tip = `<title>${esc(row.label)}: ${num(row.value)}</title>`
+    parts.push(`<rect class="${row.cls}" x="${G.label}" y="${y0 + 3}" width="${px(w)}" height="${G.row - 6}">${tip}</rect>`)
     const text = `${num(row.value)}${row.note === '' ? '' : ` · ${row.note}`}`
     parts.push(`<text class="lbl" x="${px(x(row.value) + 4)}" y="${y0 + 13}">${esc(text)}</text>`)
   })

@@ -87,7 +87,8 @@ export function liveSharesPanel (r: SimResult, axis: TimeAxis): Panel {
       if (!(count > 0) || total === 0) return
       const x0 = axis.x(Number(s.hour))
       const box = `x="${px(x0)}" y="${px(y(shares + 0.5))}" width="${px(axis.x(Number(s.hour) + 1) - x0)}" height="${px(y(shares - 0.5) - y(shares + 0.5))}"`
-      cells.push(`<rect class="heat" ${box} fill-opacity="${(0.12 + 0.88 * count / total).toFixed(2)}"><title>hour ${num(s.hour)}: ${num(count)} templates with ${shares} shares</title></rect>`)
+      const tip = `<title>hour ${num(s.hour)}: ${num(count)} templates with ${shares} shares</title>`
+      cells.push(`<rect class="heat" ${box} fill-opacity="${(0.12 + 0.88 * count / total).toFixed(2)}">${tip}</rect>`)
     })
   }
   const tick = ticks(top, Math.min(top, 5))
@@ -201,7 +202,8 @@ export function faultsPanel (r: SimResult, axis: TimeAxis): Panel {
   for (const f of r.faults) counts.set(kindClass(f.kind), (counts.get(kindClass(f.kind)) ?? 0) + 1)
   const names = lanes.map((cls) => `${cls.slice(2)} ×${counts.get(cls) ?? 0}`)
   const frame = timeFrame(axis, height, { scale: () => 0, ticks: [], label: () => '' })
-  const laneLines = lanes.map((cls) => `<line class="grid" x1="${FRAME.left}" y1="${laneY(cls) + LANE}" x2="${FRAME.width - FRAME.right}" y2="${laneY(cls) + LANE}"/>` +
+  const laneLines = lanes.map((cls) => `<line class="grid" x1="${FRAME.left}" y1="${laneY(cls) + LANE}" x2="${FRAME.width - FRAME.right}" ` +
+    `y2="${laneY(cls) + LANE}"/>` +
     `<text class="lbl" x="${FRAME.left - 6}" y="${laneY(cls) + LANE / 2 + 4}" text-anchor="end">${cls.slice(2)}</text>`)
   const body = [
     title(r.faults.length === 0 ? 'Faults injected: none' : 'Faults injected'),

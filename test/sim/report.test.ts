@@ -22,7 +22,10 @@ const TITLES = [
 /** HTML elements that never close. */
 const VOID = new Set(['meta', 'br', 'hr', 'img', 'input', 'link', 'area', 'base', 'col', 'embed', 'source', 'track', 'wbr'])
 
-/** Throws (a plain Error, so assert.throws can test the checker) unless every tag in `text` is closed in order (self-closing `<x/>` and HTML void elements aside). */
+/**
+ * Throws (a plain Error, so assert.throws can test the checker) unless every
+ * tag in `text` is closed in order (self-closing `<x/>` and HTML void elements aside).
+ */
 function assertBalanced (text: string, html = false): void {
   const stack: string[] = []
   for (const m of text.matchAll(/<(\/?)([A-Za-z][\w-]*)((?:"[^"]*"|'[^']*'|[^>"'])*?)(\/?)>/g)) {
@@ -74,7 +77,8 @@ page('holds each chart, as inline SVG, and the counts and invariants tables', ()
 
 page('the header says how to replay the run, with its seed', () => {
   const html = renderReport(fixture())
-  assert.ok(html.includes('bioshard sim --scenario churn --nodes 12 --sites 4 --templates 24 --t 3 --n 5 --hours 12 --probes 10 --transport tcp --seed 2718281828'))
+  const flags = '--nodes 12 --sites 4 --templates 24 --t 3 --n 5 --hours 12 --probes 10 --transport tcp --seed 2718281828'
+  assert.ok(html.includes(`bioshard sim --scenario churn ${flags}`))
   assert.match(html, /seed 2718281828/)
 })
 
