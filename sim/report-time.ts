@@ -158,10 +158,10 @@ function spans (faults: readonly FaultEvent[], hours: number): Span[] {
     skew: (e, s) => e.kind === 'skew' && e.node === s.node
   }
   faults.forEach((f, i) => {
-    const ends1 = ends[f.kind]
-    if (ends1 === undefined) return
+    const endsIt = ends[f.kind]
+    if (endsIt === undefined) return
     const span: Span = { kind: f.kind, from: Number(f.at), to: hours, node: 'node' in f ? Number(f.node) : undefined }
-    const end = faults.slice(i + 1).find((e) => Number(e.at) >= span.from && ends1(e, span))
+    const end = faults.slice(i + 1).find((e) => Number(e.at) >= span.from && endsIt(e, span))
     if (end !== undefined) span.to = Number(end.at)
     out.push(span)
   })
