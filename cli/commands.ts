@@ -29,5 +29,6 @@ export const COMMANDS: readonly LazyCommand[] = [
   lazy('network', 'write an authority, N site directories and their systemd units; add a site', async () => (await import('./commands/network.ts')).command),
   lazy('audit', 'verify a node\'s audit log offline', async () => (await import('./commands/audit.ts')).command),
   lazy('embed', 'print the face embedding of a photo as JSON', async () => (await import('./commands/embed.ts')).command),
-  lazy('eval', 'measure face matching accuracy on a labelled photo set (HTML + JSON report)', async () => (await import('./commands/eval.ts')).command)
+  lazy('eval', 'measure face matching accuracy on a labelled photo set (HTML + JSON report)', async () => (await import('./commands/eval.ts')).command),
+  lazy('sim', 'run a seeded scenario on a network of real nodes (JSON + HTML report)', async () => (await import('./commands/sim.ts')).command)
 ]
