@@ -7,20 +7,10 @@
  *
  * @module
  */
-import type { Scenario, SimParams, SimResult } from '../../sim/types.ts'
+import type { Scenario, SimResult } from '../../sim/types.ts'
+import type { Progress, RunOptions } from '../../sim/engine.ts'
 
-/** A run's progress as the engine reports it. */
-export interface Progress { phase: 'start' | 'enroll' | 'step' | 'check', done: number, total: number, message?: string }
-
-/** What one run is given. */
-export interface RunOptions {
-  scenario: Scenario
-  params: SimParams
-  /** Working directory for the nodes' data (default: the engine's own temporary directory). */
-  dir?: string
-  onProgress?: (p: Progress) => void
-  signal?: AbortSignal
-}
+export type { Progress, RunOptions }
 
 /** Runs one simulation to its result. */
 export type Runner = (options: RunOptions) => Promise<SimResult>
@@ -33,19 +23,11 @@ export interface ScenarioSource {
   load: (nameOrPath: string) => Promise<Scenario>
 }
 
-// Sources run as .ts, the built package as .js next to them.
-const EXT = import.meta.url.endsWith('.js') ? '.js' : '.ts'
-const ENGINE = new URL(`../../sim/engine${EXT}`, import.meta.url).href
-const SCENARIOS = new URL(`../../sim/scenarios${EXT}`, import.meta.url).href
-
 /** The real run loop, sim/engine.ts `runSimulation`. */
-export const runSimulation: Runner = async (options) => {
-  const engine = await import(ENGINE) as { runSimulation: Runner }
-  return await engine.runSimulation(options)
-}
+export const runSimulation: Runner = async (options) => await (await import('../../sim/engine.ts')).runSimulation(options)
 
 /** The real scenarios, sim/scenarios.ts `SCENARIOS` and `loadScenario`. */
 export const scenarioSource: ScenarioSource = {
-  all: async () => (await import(SCENARIOS) as { SCENARIOS: Record<string, Scenario> }).SCENARIOS,
-  load: async (nameOrPath) => (await import(SCENARIOS) as { loadScenario: (s: string) => Scenario }).loadScenario(nameOrPath)
+  all: async () => (await import('../../sim/scenarios.ts')).SCENARIOS,
+  load: async (nameOrPath) => (await import('../../sim/scenarios.ts')).loadScenario(nameOrPath)
 }
