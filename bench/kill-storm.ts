@@ -57,8 +57,10 @@ export interface KillStormSummary {
 
 /** Requests the client keeps in flight while waiting for the kill. */
 const WORKERS = 3
-/** A kill lands this many ms (seeded, uniform) after the workload starts: within the first stores, or well into them. */
-const KILL_AFTER_MS: readonly [number, number] = [0, 600]
+/** A kill lands this many ms (seeded, uniform) after the first acknowledgement of the round: amid the stores and erases in flight. */
+const KILL_AFTER_MS: readonly [number, number] = [0, 400]
+/** How long a restart may take to print `ready` on a loaded machine. */
+const READY_TIMEOUT_MS = 90_000
 /** Chance a worker erases an acknowledged share rather than storing a new one. */
 const ERASE_CHANCE = 0.35
 /** Deadline of one request: a kill makes every request in flight fail, well within it. */
@@ -119,10 +121,13 @@ class Storm {
   async #workUntilKilled (): Promise<void> {
     const node = this.#lone.node!
     const run = { dead: false }
+    let acked: () => void = () => {}
+    const firstAck = new Promise<void>((resolve) => { acked = resolve })
     const worker = async (): Promise<void> => {
-      while (!run.dead) await this.#operate()
+      while (!run.dead) { await this.#operate(); acked() }
     }
-    const workers = Array.from({ length: WORKERS }, async () => { await worker().catch(() => { run.dead = true }) })
+    const workers = Array.from({ length: WORKERS }, async () => { await worker().catch(() => { run.dead = true; acked() }) })
+    await firstAck
     await new Promise((resolve) => setTimeout(resolve, this.#kills.int(KILL_AFTER_MS[0], KILL_AFTER_MS[1])))
     node.child.kill('SIGKILL')
     const exit = await node.exited
@@ -172,12 +177,12 @@ class Storm {
 
   /** Start, then `kills` times: work, kill, verify the chain, restart, check. */
   async run (kills: number, onProgress: (line: string) => void): Promise<KillStormSummary> {
-    await this.#lone.start()
+    await this.#lone.start([], { readyTimeoutMs: READY_TIMEOUT_MS })
     for (let i = 0; i < kills; i++) {
       const before = { stores: this.#ledger.ackedStores, erases: this.#ledger.erased.length }
       await this.#workUntilKilled()
       await this.#checkChain()
-      await this.#lone.start()
+      await this.#lone.start([], { readyTimeoutMs: READY_TIMEOUT_MS })
       await this.#checkServed()
       const l = this.#ledger
       this.summary.ackedStores = l.ackedStores
