@@ -548,4 +548,3 @@ function refuseV1 (key: Uint8Array): void {
 function name (slot: Uint8Array): string {
   return `template ${toHex(slot.subarray(SLOT_BYTES - V1_KEY_BYTES))}`
 }
-
