@@ -16,13 +16,14 @@ import { createHost, type Host } from '../../net/host.ts'
 import { Admission } from '../../net/admission.ts'
 import { Roster } from '../../net/roster.ts'
 import { RefusalBudget } from '../../net/policy/refusal-budget.ts'
-import { storeShare, fetchShare, eraseAt, type CallOptions } from '../../client/holder-requests.ts'
+import { storeShare, fetchShare, eraseAt, prepareFetch, sendFetch, type CallOptions } from '../../client/holder-requests.ts'
 import { toWire } from '../../protocol/signed.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { StoreReceipt } from '../../protocol/store.ts'
 import type { EraseReceipt } from '../../protocol/erase.ts'
 import type { Share } from '../../crypto/shares.ts'
-import { testEnclave, prepareEnrolment, openFetched } from './enrol.ts'
+import type { TrustAnchor } from '../../protocol/certs.ts'
+import { testEnclave, prepareEnrolment, openFetched, TEST_RATE } from './enrol.ts'
 import { startNodeProcess, type NodeProcess, type StartOptions } from './node-process.ts'
 
 /** A template prepared for the lone node: its share there (`held`) and the one kept here. */
@@ -52,8 +53,12 @@ export class LoneNode {
   readonly #enclave: ReturnType<typeof testEnclave>
   readonly #creds: { verifier: Verifier['key'], cert: Verifier['wire'], attestation: ReturnType<typeof testEnclave>['attestation'] }
   readonly #absent: string
+  readonly #anchor: TrustAnchor
+  readonly #extra: Array<() => Promise<void>> = []
 
-  private constructor (init: { dir: string, peer: string, client: Host, admission: Admission, tenant: Tenant, verifier: Verifier, absent: string }) {
+  private constructor (init: {
+    dir: string, peer: string, client: Host, admission: Admission, tenant: Tenant, verifier: Verifier, absent: string, anchor: TrustAnchor
+  }) {
     this.dir = init.dir
     this.peer = init.peer
     this.#client = init.client
@@ -62,6 +67,7 @@ export class LoneNode {
     this.#enclave = testEnclave(init.verifier)
     this.#creds = { verifier: init.verifier.key, cert: init.verifier.wire, attestation: this.#enclave.attestation }
     this.#absent = init.absent
+    this.#anchor = init.anchor
   }
 
   /** Provision `<root>/node` and start the client host (not yet connected). */
@@ -85,7 +91,7 @@ export class LoneNode {
     })
     await client.start()
     await admission.start()
-    return new LoneNode({ dir, peer, client, admission, tenant, verifier, absent })
+    return new LoneNode({ dir, peer, client, admission, tenant, verifier, absent, anchor })
   }
 
   /** Start the node process on the directory and connect the client to it. */
@@ -100,7 +106,7 @@ export class LoneNode {
   /** Encrypt and split a fresh template; share 1 is for the node. */
   async prepare (): Promise<Held> {
     const placement = [{ peer: this.peer, site: 'site-1' }, { peer: this.#absent, site: 'site-2' }]
-    const p = await prepareEnrolment(this.#tenant, placement, { t: 2, measurements: [this.#enclave.measurement] })
+    const p = await prepareEnrolment(this.#tenant, placement, { t: 2, measurements: [this.#enclave.measurement], policy: TEST_RATE })
     return { templateId: p.templateId, template: p.template, secret: p.secret, held: p.shares[0], kept: p.shares[1], manifest: p.manifest }
   }
 
@@ -109,11 +115,44 @@ export class LoneNode {
     return await storeShare(this.#client, this.peer, { manifest: s.manifest, x: s.held.x, share: s.held.bytes.slice(), tenant: this.#tenant.key }, o)
   }
 
-  /** Fetch the node's share of `s` as the test enclave and open it. */
+  /** Fetch the node's share of `s` as the test enclave and open it; `o.now` is the client's (possibly skewed) clock. */
   async fetch (s: Held, o: CallOptions = {}): Promise<Uint8Array> {
-    const now = Date.now()
+    const now = o.now ?? Date.now()
     const res = await fetchShare(this.#client, this.peer, { templateId: s.templateId, x: s.held.x, purpose: 'login', creds: this.#creds }, { ...o, now })
     return openFetched(this.#enclave.keys, res, now)
+  }
+
+  /**
+   * One signed fetch request for `s`, and a way to send those same bytes
+   * again and again (a replay); each send resolves to 'ok' or the refusal's code.
+   */
+  replayable (s: Held): { send: (o?: CallOptions) => Promise<string> } {
+    const prepared = prepareFetch(this.#client, { templateId: s.templateId, xs: [s.held.x], purpose: 'login', creds: this.#creds })
+    const send = async (o: CallOptions = {}): Promise<string> => {
+      try {
+        await sendFetch(this.#client, this.peer, { x: s.held.x, prepared }, o)
+        return 'ok'
+      } catch (e) {
+        return (e as { code?: string }).code ?? (e as Error).name
+      }
+    }
+    return { send }
+  }
+
+  /** Another client host certified by the same tenant (a second machine of it), connected to the running node. */
+  async anotherClient (): Promise<Host> {
+    const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: this.#anchor, role: 'client' })
+    const admission = new Admission({
+      libp2p: host,
+      roster: new Roster(this.#anchor),
+      budget: new RefusalBudget(20, 60_000, 60_000),
+      credential: { key: this.#tenant.key, cert: this.#tenant.wire }
+    })
+    await host.start()
+    await admission.start()
+    this.#extra.push(async () => { await admission.stop(); await host.stop() })
+    await host.dial(multiaddr(this.node!.addrs[0]), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    return host
   }
 
   /** Ask the node to erase its share of `s`, as the tenant. */
@@ -124,6 +163,7 @@ export class LoneNode {
   /** Kill the node (if running) and stop the client. */
   async close (): Promise<void> {
     await this.node?.kill('SIGKILL')
+    for (const stop of this.#extra) await stop()
     await this.#admission.stop()
     await this.#client.stop()
   }
