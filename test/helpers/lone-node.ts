@@ -31,6 +31,8 @@ export interface Held { templateId: Uint8Array, template: Uint8Array, secret: Ui
 
 /** How long the client waits to connect to a freshly started node (ms). */
 const DIAL_TIMEOUT_MS = 5_000
+/** How long it waits for that node to accept its certificate (ms); generous, for a loaded machine. */
+const ADMIT_TIMEOUT_MS = 20_000
 
 /**
  * One node directory under `root` (an authority, a tenant 'acme' with its
@@ -94,12 +96,16 @@ export class LoneNode {
     return new LoneNode({ dir, peer, client, admission, tenant, verifier, absent, anchor })
   }
 
-  /** Start the node process on the directory and connect the client to it. */
+  /** Start the node process on the directory, connect the client and wait (bounded) until the node has accepted its certificate. */
   async start (args: string[] = [], options: StartOptions = {}): Promise<NodeProcess> {
     const node = await startNodeProcess(this.dir, args, options)
     this.node = node
     if (node.peer !== this.peer) throw new Error(`node started as ${node.peer}, expected ${this.peer}`)
+    const accepted = this.#admission.acceptances
     await this.#client.dial(multiaddr(node.addrs[0]), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    // A request sent before the new process has accepted the client's proof is refused as from an uncertified peer.
+    const deadline = Date.now() + ADMIT_TIMEOUT_MS
+    while (this.#admission.acceptances === accepted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     return node
   }
 
