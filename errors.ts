@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   ERR_TIMEOUT: 'a peer or the enclave did not answer in time',
   ERR_ABORTED: 'the caller reset or closed the stream before it was answered',
   ERR_INTERNAL: 'an unexpected failure inside the node; logged there',
+  ERR_STORAGE: 'the node could not write to its storage (disk full or read-only); nothing was stored or changed',
   ERR_CONFIG: 'a configuration, key or credential file is missing or invalid',
   ERR_NOT_ENOUGH_SITES: 'fewer distinct admitted, reachable sites than n',
   ERR_QUORUM_UNAVAILABLE: 'fewer than t holders answered, or an enrolment could not be stored',

@@ -16,7 +16,7 @@ import { RateLimiter } from './rate-limiter.ts'
 /** Codes that mean the peer sent something malformed or forged: a full unit each. */
 export const INVALID_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_DECODE', 'ERR_TOO_LARGE', 'ERR_BAD_SIGNATURE', 'ERR_UNSUPPORTED_VERSION'])
 /** Refusals that are this node's own state, not the peer's doing. */
-const FREE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_BUSY', 'ERR_INTERNAL'])
+const FREE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_BUSY', 'ERR_INTERNAL', 'ERR_STORAGE'])
 /**
  * Weight of any other refusal: 1/50 of a unit. With the default budget (20
  * units draining over 10 minutes) a peer may be refused ~1,000 times in a

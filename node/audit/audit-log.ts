@@ -343,7 +343,7 @@ export class AuditLog {
     }
     if (ops.length === 0) return
     try {
-      await this.#db.audit.batch(ops)
+      await this.#db.writes.run(async () => { await this.#db.audit.batch(ops) })
     } catch (e) {
       // Nothing of this batch is in the chain: the head stays where it was.
       for (const w of written) w.pending.reject(e as Error)

@@ -56,6 +56,49 @@ export interface NodeDb {
   compactAway: (sublevel: ByteSublevel<Uint8Array>, key: Uint8Array) => Promise<void>
   /** Close the database (and release its lock). */
   close: () => Promise<void>
+  /** Every write of the node goes through it: after one fails, none is tried until a restart. */
+  readonly writes: WriteGuard
+}
+
+/**
+ * The write latch of one open database. When a write fails (disk full, file
+ * size limit, read-only filesystem) LevelDB may have put part of it at the end
+ * of its log; a record appended after that fragment can be misread, and the
+ * rest of its log block dropped, at the next open, which would lose writes
+ * that were acknowledged. So after the first failure every write, of shares
+ * and audit records alike, is refused (ERR_STORAGE) without reaching the disk;
+ * reads go on, and a restart reopens the log and starts a fresh one.
+ *
+ * @example await ndb.writes.run(async () => { await ndb.db.batch(ops, { sync: true }) })
+ */
+export class WriteGuard {
+  #failure: Error | undefined
+
+  /** Whether a write has failed since the database was opened. */
+  get failed (): boolean {
+    return this.#failure !== undefined
+  }
+
+  /**
+   * Run one write, unless an earlier one failed.
+   *
+   * @throws {BioshardError} ERR_STORAGE when this write or an earlier one could not be written (the LevelDB error is the cause)
+   */
+  async run (write: () => Promise<void>): Promise<void> {
+    if (this.#failure !== undefined) throw storageError(this.#failure)
+    try {
+      await write()
+    } catch (e) {
+      this.#failure = e as Error
+      throw storageError(this.#failure)
+    }
+  }
+}
+
+/** The typed refusal of a write the disk did not take (the message names the system error, never data). */
+function storageError (cause: Error): BioshardError {
+  const why = (cause as { cause?: Error }).cause?.message ?? cause.message
+  return new BioshardError('ERR_STORAGE', `the node cannot write to its storage (${why.slice(0, 120)}): nothing was stored or changed`, { cause })
 }
 
 /** The part of classic-level that `level`'s types do not show. */
@@ -111,7 +154,9 @@ export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}):
   }
 
   const bytes = { keyEncoding: 'view', valueEncoding: 'view' } as const
+  const writes = new WriteGuard()
   return {
+    writes,
     dir,
     db,
     shares: db.sublevel<Uint8Array, Uint8Array>('shares', bytes),
@@ -127,7 +172,7 @@ export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}):
       const end = concat(start, Uint8Array.of(0))
       const compactable = db as unknown as Compactable
       await compactable.compactRange(start, end, { keyEncoding: 'view' })
-      await sublevel.del(key)
+      await writes.run(async () => { await sublevel.del(key) })
       await compactable.compactRange(start, end, { keyEncoding: 'view' })
     },
     close: async () => { await db.close() }

@@ -14,7 +14,8 @@ import { createSecretKey, type KeyObject } from 'node:crypto'
 import { abytes, aint, equalBytes, plain, toHex, wipe } from '../../crypto/bytes.ts'
 import { BioshardError } from '../../errors.ts'
 import { SLOT_BYTES } from '../../protocol/ownership.ts'
-import type { NodeDb } from './db.ts'
+import type { NodeDb, RootDb } from './db.ts'
+import type { AbstractBatchOperation } from 'abstract-level'
 import { SHARE_RECORD_VERSION, openShareRecord, sealShare, unwrapShareKey } from './share-record.ts'
 
 export { SLOT_BYTES } from '../../protocol/ownership.ts'
@@ -25,6 +26,9 @@ export const STORAGE_KEY_BYTES = 32
 export { SHARE_RECORD_VERSION } from './share-record.ts'
 /** Slots read per page by {@link ShareStore.ids}: small enough to hold, large enough to be few reads. */
 const IDS_PAGE = 256
+
+/** One operation of a store write (a batch spanning sublevels). */
+type WriteOp = AbstractBatchOperation<RootDb, Uint8Array, Uint8Array>
 
 /** A decrypted share with its public manifest copy. The caller wipes `share`. */
 export interface HeldShare {
@@ -157,7 +161,8 @@ export class ShareStore {
    * @param share the share bytes (not retained; the caller wipes them)
    * @param manifest the encoded manifest (public)
    * @throws {BioshardError} ERR_ERASED when the id has a tombstone;
-   *   ERR_CONFLICT when a different share (other x or other bytes) is held for the id
+   *   ERR_CONFLICT when a different share (other x or other bytes) is held for the id;
+   *   ERR_STORAGE when the disk did not take the write (nothing is stored)
    * @throws {DecryptError} when the held record for the id fails to authenticate
    */
   async put (slot: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): Promise<void> {
@@ -182,12 +187,12 @@ export class ShareStore {
         throw new BioshardError('ERR_CONFLICT', `a different share is already held for ${name(slot)}`)
       }
       const { record, wrappedKey } = sealShare(this.#key, slot, x, share)
-      await this.#db.db.batch([
+      await this.#write([
         { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
         { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
         { type: 'put', sublevel: this.#db.pending, key: slot, value: timeBytes(this.#now()) },
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
-      ], { sync: true })
+      ])
       this.#count++
     })
   }
@@ -279,9 +284,9 @@ export class ShareStore {
       if (!(await this.#db.shares.has(slot))) {
         throw new BioshardError('ERR_NOT_FOUND', `no share is held for ${name(slot)}`)
       }
-      await this.#db.db.batch([
+      await this.#write([
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
-      ], { sync: true })
+      ])
     })
   }
 
@@ -310,13 +315,13 @@ export class ShareStore {
         return { alreadyErased: true, held: false }
       }
       const held = await this.#db.shares.has(slot)
-      await this.#db.db.batch([
+      await this.#write([
         { type: 'del', sublevel: this.#db.shares, key: slot },
         { type: 'del', sublevel: this.#db.shareKeys, key: slot },
         { type: 'del', sublevel: this.#db.manifests, key: slot },
         { type: 'del', sublevel: this.#db.pending, key: slot },
         { type: 'put', sublevel: this.#db.tombstones, key: slot, value: tombstone }
-      ], { sync: true })
+      ])
       // Only now that the tombstone is on disk: memory never runs ahead of it.
       this.#erased.add(key)
       if (held) this.#count--
@@ -367,7 +372,7 @@ export class ShareStore {
   async confirm (slot: Uint8Array): Promise<void> {
     slot = abytes(slot, SLOT_BYTES, 'slot')
     await this.#exclusive(slot, async () => {
-      await this.#db.db.batch([{ type: 'del', sublevel: this.#db.pending, key: slot }], { sync: true })
+      await this.#write([{ type: 'del', sublevel: this.#db.pending, key: slot }])
     })
   }
 
@@ -387,12 +392,12 @@ export class ShareStore {
     return await this.#exclusive(slot, async () => {
       if (!(await this.#db.pending.has(slot))) return false
       const held = await this.#db.shares.has(slot)
-      await this.#db.db.batch([
+      await this.#write([
         { type: 'del', sublevel: this.#db.shares, key: slot },
         { type: 'del', sublevel: this.#db.shareKeys, key: slot },
         { type: 'del', sublevel: this.#db.manifests, key: slot },
         { type: 'del', sublevel: this.#db.pending, key: slot }
-      ], { sync: true })
+      ])
       if (held) {
         this.#count--
         await this.#compactAway(slot)
@@ -484,6 +489,15 @@ export class ShareStore {
       throw new BioshardError('ERR_INTERNAL', `${name(slot)} is erased, but compacting it out of the database failed: erase again to retry`, { cause: e })
     }
     this.#uncompacted.delete(key)
+  }
+
+  /**
+   * One synced batch, through the database's write latch ({@link NodeDb.writes}).
+   *
+   * @throws {BioshardError} ERR_STORAGE when the batch, or an earlier write, could not be written
+   */
+  async #write (ops: WriteOp[]): Promise<void> {
+    await this.#db.writes.run(async () => { await this.#db.db.batch(ops, { sync: true }) })
   }
 
   async #exclusive<T> (slot: Uint8Array, fn: () => Promise<T>): Promise<T> {

@@ -36,6 +36,11 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv
   /** How long to wait for `ready`. @default 20000 */
   readyTimeoutMs?: number
+  /**
+   * A command that runs the node in its place (it must exec its trailing
+   * arguments, keeping the pid), e.g. `['prlimit', '--fsize=262144', '--']`.
+   */
+  prefix?: string[]
 }
 
 const live = new Set<ChildProcess>()
@@ -54,7 +59,9 @@ function childEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * @example const node = await startNodeProcess(dir, ['--metrics', '127.0.0.1:0'])
  */
 export async function startNodeProcess (dir: string, args: string[] = [], options: StartOptions = {}): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'node', 'start', '--dir', dir, ...args], { env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [process.execPath, BIN, 'node', 'start', '--dir', dir, ...args]
+  const [command, ...rest] = [...(options.prefix ?? []), ...argv]
+  const child = spawn(command, rest, { env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
   let out = ''
   let err = ''
