@@ -10,6 +10,7 @@
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
+import { memory } from '@libp2p/memory'
 import { noise } from '@chainsafe/libp2p-noise'
 import { coalescedWrites } from './coalesced-writes.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -30,9 +31,19 @@ import { installAccessGate, routeOnlyAdmitted, type AccessGateInit } from './acc
 
 const log = logger('host')
 
+/** How a host reaches others: TCP, or in-process memory channels (`/memory/<name>` addresses; simulator networks in one process). */
+export type HostTransport = 'tcp' | 'memory'
+
+/** The transport that reaches `addrs`: memory when every one is a `/memory/` address (and there is one), TCP otherwise. */
+export function transportFor (addrs: readonly string[]): HostTransport {
+  return addrs.length > 0 && addrs.every((a) => a.startsWith('/memory/')) ? 'memory' : 'tcp'
+}
+
 export interface HostInit {
   privateKey: PrivateKey
   listen: string[]
+  /** @default transportFor(listen): TCP unless every listen address is a `/memory/` one */
+  transport?: HostTransport
   anchor: TrustAnchor
   /** Nodes serve the DHT; clients (verifier library) only query it. */
   role: 'node' | 'client'
@@ -73,7 +84,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     start: false,
     datastore: init.datastore ?? new GuardedDatastore(),
     addresses: { listen: init.listen },
-    transports: [tcp()],
+    transports: [(init.transport ?? transportFor(init.listen)) === 'memory' ? memory() : tcp()],
     // Same bytes on the wire, one socket write per encrypted message (see coalesced-writes.ts).
     connectionEncrypters: [coalescedWrites(noise())],
     // Window updates ride with the next frame instead of alone (see deferred-window-updates.ts).
