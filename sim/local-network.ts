@@ -70,7 +70,8 @@ export interface ProvisionOptions {
  * @returns the node's peer id
  * @example const peer = await provisionNode({ dir, site: 'site-1', authority })
  */
-export async function provisionNode ({ dir, site, authority, bootstrap = [], limits = {}, listen = ['/ip4/127.0.0.1/tcp/0'] }: ProvisionOptions): Promise<string> {
+export async function provisionNode (o: ProvisionOptions): Promise<string> {
+  const { dir, site, authority, bootstrap = [], limits = {}, listen = ['/ip4/127.0.0.1/tcp/0'] } = o
   ensurePrivateDir(dir)
   writeConfig(dir, {
     version: CONFIG_VERSION,
