@@ -37,16 +37,19 @@ const log = logger('admit')
 const PUSH_DEBOUNCE_MS = 500
 /**
  * Peers a change is pushed to: each passes it on to as many, so news reaches
- * a network of n peers in about log(n) / log(4) hops, while a peer receives
- * each piece of news a few times rather than once from every neighbour.
+ * a well-connected network of n peers in about log(n) / log(6) hops, while a
+ * peer receives each piece of news a few times rather than once from every
+ * neighbour. Peers that only one hub reaches get news by their resync.
  */
-const PUSH_FANOUT = 4
+const PUSH_FANOUT = 6
 /**
- * Anti-entropy: every this often, swap digests with one random connected
- * peer. A digest swap costs one small message when rosters agree, so an idle
- * node does little else; the resync only repairs what pushes missed.
+ * Anti-entropy: about every this often (jittered by half either way), swap
+ * digests with one random connected peer. A digest swap is one small message
+ * each way when rosters agree, so an idle node spends little on it; it is
+ * what brings news to a peer that no push reached (a peer whose only link is
+ * a bootstrap node with hundreds of others), so it is not rare.
  */
-const RESYNC_INTERVAL_MS = 60_000
+const RESYNC_INTERVAL_MS = 15_000
 /** The resync after one whose digests differed: soon, so a node still behind (or ahead) catches up in seconds. */
 const QUICK_RESYNC_MS = 1_000
 /**
@@ -76,7 +79,7 @@ const MAX_ANSWER_ENTRIES = 256
  * more than we do (it pushes that back) or refuses them, and a digest that
  * never matches must not buy the same entries again and again.
  */
-const REPEAT_WINDOW_MS = 30_000
+const REPEAT_WINDOW_MS = 10_000
 /** Longest stretch of entry checks before yielding to the event loop. */
 const SLICE_MS = 2
 
@@ -102,8 +105,8 @@ async function yieldToEventLoop (): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve))
 }
 
-/** What one exchange found: whether the two rosters still differed after it. */
-interface Exchanged { differed: boolean }
+/** What one exchange found: whether another soon is worth it (the rosters differed, or the exchange failed). */
+interface Exchanged { again: boolean }
 
 /**
  * The admit service of one host.
@@ -139,6 +142,8 @@ export class Admission {
   private readonly answered = new Map<string, Map<number, { hash: Uint8Array, at: number }>>()
   /** When this peer last started an exchange with each connected peer. */
   private readonly lastExchange = new Map<string, number>()
+  /** Peers an exchange with is under way (one at a time per peer). */
+  private readonly inFlight = new Set<string>()
   private own?: NodeAddresses
   private stopped = false
 
@@ -218,25 +223,40 @@ export class Admission {
    * admission is best-effort gossip.
    */
   async exchange (peer: PeerId, news?: readonly RosterEntry[]): Promise<Exchanged> {
-    if (this.stopped) return { differed: false }
     const who = peer.toString()
+    if (this.stopped || this.inFlight.has(who)) return { again: false }
     this.lastExchange.set(who, Date.now())
+    this.inFlight.add(who)
     try {
-      const answer = await this.ask(peer, news ?? this.ownEntry())
-      if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(who)
-      await this.merge(answer.entries, false)
-      if (answer.digest === undefined) return { differed: false }
-      const differ = differingBuckets(this.init.roster.digest(), answer.digest)
-      if (differ.length === 0) return { differed: false }
-      const sent = new Set(answer.entries.map(entryKey))
-      const back = this.init.roster.inBuckets(new Set(differ)).map(toEntry).filter((e) => !sent.has(entryKey(e)))
-      if (back.length > 0) await this.merge((await this.ask(peer, back.slice(0, MAX_ANSWER_ENTRIES))).entries, false)
-      if (this.resyncDue - Date.now() > QUICK_RESYNC_MS) this.scheduleResync(QUICK_RESYNC_MS)
-      return { differed: true }
+      const again = await this.swap(peer, news ?? this.ownEntry())
+      if (again) this.hurryResync()
+      return { again }
     } catch (e) {
       log('roster exchange with %s failed: %s', who, (e as Error).message)
-      return { differed: false }
+      this.hurryResync()
+      return { again: true }
+    } finally {
+      this.inFlight.delete(who)
     }
+  }
+
+  /** One exchange: our news and digest out, the differing buckets in, what the peer lacks back once; true when rosters differed. */
+  private async swap (peer: PeerId, news: readonly RosterEntry[]): Promise<boolean> {
+    const answer = await this.ask(peer, news)
+    if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(peer.toString())
+    await this.merge(answer.entries, false)
+    if (answer.digest === undefined) return false
+    const differ = differingBuckets(this.init.roster.digest(), answer.digest)
+    if (differ.length === 0) return false
+    const sent = new Set(answer.entries.map(entryKey))
+    const back = this.init.roster.inBuckets(new Set(differ)).map(toEntry).filter((e) => !sent.has(entryKey(e)))
+    if (back.length > 0) await this.merge((await this.ask(peer, back.slice(0, MAX_ANSWER_ENTRIES))).entries, false)
+    return true
+  }
+
+  /** Bring the next resync forward to {@link QUICK_RESYNC_MS} from now. */
+  private hurryResync (): void {
+    if (this.resyncDue - Date.now() > QUICK_RESYNC_MS) this.scheduleResync(QUICK_RESYNC_MS)
   }
 
   /** One admit request with `entries` and our digest (and a client's proof). */
@@ -421,8 +441,8 @@ export class Admission {
   /** Swap digests with one random peer; soon again when they differed. */
   private async resync (): Promise<void> {
     const [peer] = this.pick(1)
-    const { differed } = peer !== undefined ? await this.exchange(peer) : { differed: false }
-    this.scheduleResync(differed ? QUICK_RESYNC_MS : RESYNC_INTERVAL_MS)
+    const { again } = peer !== undefined ? await this.exchange(peer) : { again: false }
+    this.scheduleResync(again ? QUICK_RESYNC_MS : RESYNC_INTERVAL_MS * (0.5 + Math.random()))
   }
 
   /** Up to `n` random connected peers not exchanged with in the last {@link MIN_EXCHANGE_GAP_MS}. */
