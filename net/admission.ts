@@ -60,6 +60,14 @@ const QUICK_RESYNC_MS = 1_000
 const MIN_EXCHANGE_GAP_MS = 1_000
 const EXCHANGE_TIMEOUT_MS = 5_000
 /**
+ * A failed exchange with a connected peer is tried again this much later,
+ * up to {@link MAX_RETRIES} times: a client is served by a node only once an
+ * exchange has carried its proof there, and on a loaded host the first one
+ * may time out.
+ */
+const RETRY_MS = 1_000
+const MAX_RETRIES = 3
+/**
  * Admit requests per connection and minute (a bucket that starts full): an
  * honest peer starts at most one a {@link MIN_EXCHANGE_GAP_MS}, besides the
  * one on connecting and its push-back.
@@ -144,6 +152,8 @@ export class Admission {
   private readonly lastExchange = new Map<string, number>()
   /** Peers an exchange with is under way (one at a time per peer). */
   private readonly inFlight = new Set<string>()
+  /** Failed exchanges in a row, per connected peer. */
+  private readonly failures = new Map<string, number>()
   private own?: NodeAddresses
   private stopped = false
 
@@ -158,6 +168,7 @@ export class Admission {
       this.acceptedBy.delete(peer)
       this.answered.delete(peer)
       this.lastExchange.delete(peer)
+      this.failures.delete(peer)
     }
   }
 
@@ -229,10 +240,12 @@ export class Admission {
     this.inFlight.add(who)
     try {
       const again = await this.swap(peer, news ?? this.ownEntry())
+      this.failures.delete(who)
       if (again) this.hurryResync()
       return { again }
     } catch (e) {
       log('roster exchange with %s failed: %s', who, (e as Error).message)
+      this.retryLater(peer)
       this.hurryResync()
       return { again: true }
     } finally {
@@ -252,6 +265,20 @@ export class Admission {
     const back = this.init.roster.inBuckets(new Set(differ)).map(toEntry).filter((e) => !sent.has(entryKey(e)))
     if (back.length > 0) await this.merge((await this.ask(peer, back.slice(0, MAX_ANSWER_ENTRIES))).entries, false)
     return true
+  }
+
+  /** Try a failed exchange with `peer` again soon, while it stays connected, a few times. */
+  private retryLater (peer: PeerId): void {
+    const who = peer.toString()
+    const n = (this.failures.get(who) ?? 0) + 1
+    if (this.stopped || n > MAX_RETRIES || this.init.libp2p.getConnections(peer).length === 0) {
+      this.failures.delete(who)
+      return
+    }
+    this.failures.set(who, n)
+    setTimeout(() => {
+      if (this.init.libp2p.getConnections(peer).length > 0) void this.exchange(peer)
+    }, RETRY_MS * n).unref()
   }
 
   /** Bring the next resync forward to {@link QUICK_RESYNC_MS} from now. */
