@@ -28,6 +28,9 @@ import { RECORD_NAMESPACE } from '../protocol/ownership.ts'
 import { logger } from './log.ts'
 import { GuardedDatastore } from './record-guard.ts'
 import { installAccessGate, routeOnlyAdmitted, type AccessGateInit } from './access-gate.ts'
+import {
+  DHT_ALPHA, DHT_DISJOINT_PATHS, DHT_QUERY_SELF_INTERVAL_MS, DHT_REPROVIDE_INTERVAL_MS, DHT_REQUEST_MAX_MS, DHT_TABLE_REFRESH_MS
+} from './constants.ts'
 
 const log = logger('host')
 
@@ -123,6 +126,12 @@ export async function createHost (init: HostInit): Promise<Host> {
         // keep every address (the default strips private ones).
         peerInfoMapper: passthroughMapper,
         allowQueryWithZeroPeers: true,
+        // Background work sized for a private network of up to ~1000 admitted nodes (net/constants.ts).
+        alpha: DHT_ALPHA,
+        disjointPaths: DHT_DISJOINT_PATHS,
+        querySelfInterval: DHT_QUERY_SELF_INTERVAL_MS,
+        networkDialTimeout: { maxTimeout: DHT_REQUEST_MAX_MS },
+        reprovide: { interval: DHT_REPROVIDE_INTERVAL_MS },
         validators: {
           [RECORD_NAMESPACE]: async (key, value) => { validateManifestRecord(key, value, init.anchor) }
         },
@@ -136,7 +145,19 @@ export async function createHost (init: HostInit): Promise<Host> {
     installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
   }
   if (init.isAdmitted !== undefined) routeOnlyAdmitted(host.services.dht, init.isAdmitted)
+  setTableRefresh(host.services.dht, DHT_TABLE_REFRESH_MS)
   return host
+}
+
+/**
+ * Set how often kad-dht refreshes its routing table: its init takes no such
+ * option, so the refresher's interval is set before the host starts (it is
+ * read when each refresh schedules the next). Left alone when the field is
+ * not there (another kad-dht version).
+ */
+function setTableRefresh (dht: unknown, ms: number): void {
+  const refresh = (dht as { routingTableRefresh?: { refreshInterval?: number } }).routingTableRefresh
+  if (refresh !== undefined && typeof refresh.refreshInterval === 'number') refresh.refreshInterval = ms
 }
 
 /**
