@@ -26,6 +26,8 @@ export interface ScaleRow {
   convergeS: number | null
   /** Roster sizes when measuring stopped: least, median, most. */
   roster: { min: number, median: number, max: number }
+  /** Resident memory of the whole process, and its growth since start per node. */
+  rssMB: number
   rssPerNodeMB: number
   heapPerNodeMB: number
   /** CPU of the whole process over the idle window, as a percentage of one core. */
@@ -38,6 +40,8 @@ export interface ScaleRow {
 }
 
 const MB = 1024 * 1024
+/** This process before any network: what the per-node figures leave out. */
+const INITIAL_RSS = process.memoryUsage().rss
 const MODEL = 'synthetic-128'
 
 const { values } = parseArgs({
@@ -136,6 +140,7 @@ async function enrolRate (net: LocalNetwork): Promise<{ perS: number | null, fai
 async function runSize (n: number): Promise<ScaleRow> {
   global.gc?.()
   const base = process.memoryUsage()
+  const initialRss = Math.min(base.rss, INITIAL_RSS)
   progress(`${n} nodes over ${transport}: starting`)
   const t0 = performance.now()
   const net = await LocalNetwork.start({ nodes: n, transport })
@@ -158,7 +163,8 @@ async function runSize (n: number): Promise<ScaleRow> {
       startS: round(startS),
       convergeS: convergeS === null ? null : round(convergeS),
       roster,
-      rssPerNodeMB: round((mem.rss - base.rss) / MB / n),
+      rssMB: round(mem.rss / MB),
+      rssPerNodeMB: round((mem.rss - initialRss) / MB / n),
       heapPerNodeMB: round((mem.heapUsed - base.heapUsed) / MB / n),
       idleCpuPercent: round(idleCpuPercent),
       templates,
