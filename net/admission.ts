@@ -256,8 +256,9 @@ export class Admission {
   /** One exchange: our news and digest out, the differing buckets in, what the peer lacks back once; true when rosters differed. */
   private async swap (peer: PeerId, news: readonly RosterEntry[]): Promise<boolean> {
     const answer = await this.ask(peer, news)
-    if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(peer.toString())
     await this.merge(answer.entries, false)
+    // Only now: a client waits for an acceptance to know its roster holds what the peer answered.
+    if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(peer.toString())
     if (answer.digest === undefined) return false
     const differ = differingBuckets(this.init.roster.digest(), answer.digest)
     if (differ.length === 0) return false
