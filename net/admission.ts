@@ -33,8 +33,8 @@ import { logger } from './log.ts'
 
 const log = logger('admit')
 
-/** Wait this long after a roster change before pushing it, so a burst of joins is one push. */
-const PUSH_DEBOUNCE_MS = 500
+/** Wait this long after a roster change before pushing it, so a burst of joins is one push (and a peer gets at most one a second). */
+const PUSH_DEBOUNCE_MS = 1_000
 /**
  * Peers a change is pushed to: each passes it on to as many, so news reaches
  * a well-connected network of n peers in about log(n) / log(6) hops, while a
@@ -53,8 +53,8 @@ const RESYNC_INTERVAL_MS = 15_000
 /** The resync after one whose digests differed: soon, so a node still behind (or ahead) catches up in seconds. */
 const QUICK_RESYNC_MS = 1_000
 /**
- * Least time between two exchanges this peer starts with one peer (the
- * exchange on connecting excepted): keeps an honest peer well under the
+ * Least time between two resyncs this peer starts with one peer: with pushes
+ * (one a {@link PUSH_DEBOUNCE_MS}), keeps an honest peer under the
  * per-connection request limit below.
  */
 const MIN_EXCHANGE_GAP_MS = 1_000
@@ -69,10 +69,11 @@ const RETRY_MS = 1_000
 const MAX_RETRIES = 3
 /**
  * Admit requests per connection and minute (a bucket that starts full): an
- * honest peer starts at most one a {@link MIN_EXCHANGE_GAP_MS}, besides the
- * one on connecting and its push-back.
+ * honest peer sends at most one push a {@link PUSH_DEBOUNCE_MS} and one
+ * resync a {@link MIN_EXCHANGE_GAP_MS}, besides the exchange on connecting,
+ * retries and push-backs.
  */
-const PER_CONNECTION_PER_MINUTE = 90
+const PER_CONNECTION_PER_MINUTE = 150
 /** Admit requests per minute from one address by unauthenticated peers (a site's nodes or a devnet share one). */
 const PER_ADDRESS_PER_MINUTE = 240
 /**
@@ -235,7 +236,13 @@ export class Admission {
    */
   async exchange (peer: PeerId, news?: readonly RosterEntry[]): Promise<Exchanged> {
     const who = peer.toString()
-    if (this.stopped || this.inFlight.has(who)) return { again: false }
+    if (this.stopped) return { again: false }
+    if (this.inFlight.has(who)) {
+      // Keep news for the next push rather than drop it for this peer.
+      for (const e of news ?? []) this.news.add(e.cert.body.peer)
+      if (news !== undefined && news.length > 0) this.schedulePush()
+      return { again: false }
+    }
     this.lastExchange.set(who, Date.now())
     this.inFlight.add(who)
     try {
@@ -453,7 +460,7 @@ export class Admission {
       }
       this.news.clear()
       if (news.length === 0) return
-      for (const peer of this.pick(PUSH_FANOUT)) void this.exchange(peer, news)
+      for (const peer of this.pick(PUSH_FANOUT, 0)) void this.exchange(peer, news)
     }, PUSH_DEBOUNCE_MS)
     this.pushTimer.unref()
   }
@@ -468,13 +475,13 @@ export class Admission {
 
   /** Swap digests with one random peer; soon again when they differed. */
   private async resync (): Promise<void> {
-    const [peer] = this.pick(1)
+    const [peer] = this.pick(1, MIN_EXCHANGE_GAP_MS)
     const { again } = peer !== undefined ? await this.exchange(peer) : { again: false }
     this.scheduleResync(again ? QUICK_RESYNC_MS : RESYNC_INTERVAL_MS * (0.5 + Math.random()))
   }
 
-  /** Up to `n` random connected peers not exchanged with in the last {@link MIN_EXCHANGE_GAP_MS}. */
-  private pick (n: number): PeerId[] {
+  /** Up to `n` random connected peers not exchanged with in the last `gapMs`. */
+  private pick (n: number, gapMs: number): PeerId[] {
     const now = Date.now()
     const seen = new Set<string>()
     const out: PeerId[] = []
@@ -482,7 +489,7 @@ export class Admission {
       const id = c.remotePeer.toString()
       if (seen.has(id)) continue
       seen.add(id)
-      if (now - (this.lastExchange.get(id) ?? 0) >= MIN_EXCHANGE_GAP_MS) out.push(c.remotePeer)
+      if (now - (this.lastExchange.get(id) ?? 0) >= gapMs) out.push(c.remotePeer)
     }
     for (let i = 0; i < Math.min(n, out.length); i++) {
       const j = i + Math.floor(Math.random() * (out.length - i))
