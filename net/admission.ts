@@ -83,12 +83,15 @@ const PER_ADDRESS_PER_MINUTE = 240
  */
 const MAX_ANSWER_ENTRIES = 256
 /**
- * A bucket answered to a peer is not answered again with the same contents
- * within this long: a peer whose digest still differs after taking them has
- * more than we do (it pushes that back) or refuses them, and a digest that
- * never matches must not buy the same entries again and again.
+ * A bucket answered to a peer is answered again with the same contents at
+ * most {@link REPEATS_PER_WINDOW} times within this long: a peer whose digest
+ * still differs after taking them has more than we do (it pushes that back)
+ * or refuses them, and a digest that never matches must not buy the same
+ * entries again and again.
  */
 const REPEAT_WINDOW_MS = 10_000
+/** Answers of one bucket's same contents to one peer per window: two, so an answer lost to a timeout is sent again once. */
+const REPEATS_PER_WINDOW = 2
 /** Longest stretch of entry checks before yielding to the event loop. */
 const SLICE_MS = 2
 
@@ -148,7 +151,7 @@ export class Admission {
   /** Nodes whose entry changed since the last push. */
   private readonly news = new Set<string>()
   /** Per connected peer: the buckets last answered to it, with our bucket hash then and when. */
-  private readonly answered = new Map<string, Map<number, { hash: Uint8Array, at: number }>>()
+  private readonly answered = new Map<string, Map<number, { hash: Uint8Array, at: number, times: number }>>()
   /** When this peer last started an exchange with each connected peer. */
   private readonly lastExchange = new Map<string, number>()
   /** Peers an exchange with is under way (one at a time per peer). */
@@ -335,7 +338,8 @@ export class Admission {
   /**
    * The entries to answer `peer` with for the buckets that differ, from a
    * random one on, at most {@link MAX_ANSWER_ENTRIES}, leaving out buckets
-   * answered to it with the same contents within {@link REPEAT_WINDOW_MS}.
+   * answered to it with the same contents {@link REPEATS_PER_WINDOW} times
+   * within {@link REPEAT_WINDOW_MS}.
    */
   private answerFor (peer: string, differ: readonly number[], digest: Uint8Array): RosterEntry[] {
     if (differ.length === 0) return []
@@ -356,10 +360,11 @@ export class Admission {
       const b = differ[(first + i) % differ.length]
       const hash = digest.subarray(b * (digest.length / ROSTER_BUCKETS), (b + 1) * (digest.length / ROSTER_BUCKETS))
       const last = memo.get(b)
-      if (last !== undefined && now - last.at < REPEAT_WINDOW_MS && equalBytes(last.hash, hash)) continue
+      const repeat = last !== undefined && now - last.at < REPEAT_WINDOW_MS && equalBytes(last.hash, hash)
+      if (repeat && last.times >= REPEATS_PER_WINDOW) continue
       const entries = byBucket.get(b) ?? []
       if (out.length + entries.length > MAX_ANSWER_ENTRIES) break
-      memo.set(b, { hash: hash.slice(), at: now })
+      memo.set(b, repeat ? { ...last, times: last.times + 1 } : { hash: hash.slice(), at: now, times: 1 })
       for (const e of entries) out.push(toEntry(e))
     }
     return out
