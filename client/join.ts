@@ -12,7 +12,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { BioshardError } from '../errors.ts'
 import type { TrustAnchor } from '../protocol/certs.ts'
-import { createHost, dialBootstrap, type Host } from '../net/host.ts'
+import { createHost, dialBootstrap, transportFor, type Host } from '../net/host.ts'
 import { Roster } from '../net/roster.ts'
 import { Admission } from '../net/admission.ts'
 import { InvalidRequestBudget } from '../net/rpc.ts'
@@ -42,7 +42,9 @@ export interface Joined { host: Host, roster: Roster, leave: () => Promise<void>
 export async function joinNetwork (o: JoinOptions): Promise<Joined> {
   const roster = new Roster(o.anchor)
   const privateKey = o.identity ?? await generateKeyPair('Ed25519')
-  const host = await createHost({ privateKey, listen: [], anchor: o.anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString()) })
+  const host = await createHost({
+    privateKey, listen: [], transport: transportFor(o.bootstrap), anchor: o.anchor, role: 'client', isAdmitted: (peer) => roster.isAdmitted(peer.toString())
+  })
   const budget = new InvalidRequestBudget(REFUSAL_BUDGET.limit, REFUSAL_BUDGET.windowMs, REFUSAL_BUDGET.banMs)
   const admission = new Admission({ libp2p: host, roster, budget, credential: o.proof })
   await host.start()

@@ -1,26 +1,31 @@
 /**
- * The admit service: swaps rosters with every peer that speaks
- * `/bioshard/admit/1.0.0` when it connects, pushes changes to connected peers
- * (debounced), and re-syncs with one random peer periodically (anti-entropy),
- * so every node and client converges on the full roster without a directory.
- * Admit traffic is unauthenticated by nature, so every part of it is bounded
- * and every refusal charged against the sender ({@link Admission}).
+ * The admit service: peers swap roster digests (one short hash per bucket of
+ * nodes) and send each other only the entries of buckets that differ. A peer
+ * pulls on every new connection (a joining node gets the roster from the
+ * peers it meets), pushes what changed (debounced) to a few random connected
+ * peers, which pass it on in turn, and re-syncs with one random peer now and
+ * then (anti-entropy), soon again while digests keep differing. So every node
+ * and client converges on the full roster without a directory and without
+ * sending whole rosters around. Admit traffic is unauthenticated by nature,
+ * so every part of it is bounded and every refusal charged against the sender
+ * ({@link Admission}).
  *
  * @module
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { decodeAdmitMessage, encodeAdmitMessage, readAdmitMessage, admitMessageWire, type RosterEntry } from '../protocol/admit.ts'
-import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES, MAX_ADDRS_PER_PEER } from '../protocol/constants.ts'
+import { decodeAdmitMessage, encodeAdmitMessage, readAdmitMessage, admitMessageWire, ROSTER_BUCKETS, type RosterEntry } from '../protocol/admit.ts'
+import { PROTOCOL, MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES, MAX_ADDRS_PER_PEER, MAX_ROSTER_ENTRIES } from '../protocol/constants.ts'
 import type { NodeCert } from '../protocol/certs.ts'
 import { signNodeAddresses, type NodeAddresses, type NodeAddressesBody } from '../protocol/node-addresses.ts'
 import { checkClientProof, makeClientProof, type ClientCredential, type ClientProof } from '../protocol/client-proof.ts'
 import { encodeCanonical } from '../crypto/canonical.ts'
+import { equalBytes, toHex } from '../crypto/bytes.ts'
 import { hasCode } from '../errors.ts'
 import type { SigningKey } from '../crypto/sign.ts'
 import { serve, request, type Served, type RequestContext } from './rpc.ts'
-import { checkAuthorityCertWith, type Roster } from './roster.ts'
+import { checkAuthorityCertWith, differingBuckets, type Admitted, type Roster } from './roster.ts'
 import { addressKey, NO_OP_WEIGHT, type RefusalBudget } from './policy/refusal-budget.ts'
 import { RateLimiter } from './policy/rate-limiter.ts'
 import { CertifiedClients } from './policy/certified-clients.ts'
@@ -28,24 +33,65 @@ import { logger } from './log.ts'
 
 const log = logger('admit')
 
-/** Wait this long after a roster change before pushing it, so a burst of joins is one push. */
-const PUSH_DEBOUNCE_MS = 200
+/** Wait this long after a roster change before pushing it, so a burst of joins is one push (and a peer gets at most one a second). */
+const PUSH_DEBOUNCE_MS = 1_000
 /**
- * Anti-entropy: every this often, swap rosters with one random connected
- * peer. News travels by the push on every change and the exchange on every
- * new connection; the resync only repairs a push that was lost, so it can be
- * rare, and an idle node does little else.
+ * Peers a change is pushed to: each passes it on to as many, so news reaches
+ * a well-connected network of n peers in about log(n) / log(6) hops, while a
+ * peer receives each piece of news a few times rather than once from every
+ * neighbour. Peers that only one hub reaches get news by their resync.
  */
-const RESYNC_INTERVAL_MS = 120_000
+const PUSH_FANOUT = 6
+/**
+ * Anti-entropy: about every this often (jittered by half either way), swap
+ * digests with one random connected peer. A digest swap is one small message
+ * each way when rosters agree, so an idle node spends little on it; it is
+ * what brings news to a peer that no push reached (a peer whose only link is
+ * a bootstrap node with hundreds of others), so it is not rare.
+ */
+const RESYNC_INTERVAL_MS = 15_000
+/** The resync after one whose digests differed: soon, so a node still behind (or ahead) catches up in seconds. */
+const QUICK_RESYNC_MS = 1_000
+/**
+ * Least time between two resyncs this peer starts with one peer: with pushes
+ * (one a {@link PUSH_DEBOUNCE_MS}), keeps an honest peer under the
+ * per-connection request limit below.
+ */
+const MIN_EXCHANGE_GAP_MS = 1_000
 const EXCHANGE_TIMEOUT_MS = 5_000
 /**
- * Admit requests per connection and minute (a bucket that starts full): a
- * peer exchanges on connecting, on every roster change (debounced) and
- * at each resync; a network's first start makes a few dozen changes.
+ * A failed exchange with a connected peer is tried again this much later,
+ * up to {@link MAX_RETRIES} times: a client is served by a node only once an
+ * exchange has carried its proof there, and on a loaded host the first one
+ * may time out.
  */
-const PER_CONNECTION_PER_MINUTE = 60
+const RETRY_MS = 1_000
+const MAX_RETRIES = 3
+/**
+ * Admit requests per connection and minute (a bucket that starts full): an
+ * honest peer sends at most one push a {@link PUSH_DEBOUNCE_MS} and one
+ * resync a {@link MIN_EXCHANGE_GAP_MS}, besides the exchange on connecting,
+ * retries and push-backs.
+ */
+const PER_CONNECTION_PER_MINUTE = 150
 /** Admit requests per minute from one address by unauthenticated peers (a site's nodes or a devnet share one). */
 const PER_ADDRESS_PER_MINUTE = 240
+/**
+ * Entries an answer to a digest carries at most: a joining node of a large
+ * network gets the rest from its next exchanges, and no peer makes another
+ * encode and send more than this per request.
+ */
+const MAX_ANSWER_ENTRIES = 256
+/**
+ * A bucket answered to a peer is answered again with the same contents at
+ * most {@link REPEATS_PER_WINDOW} times within this long: a peer whose digest
+ * still differs after taking them has more than we do (it pushes that back)
+ * or refuses them, and a digest that never matches must not buy the same
+ * entries again and again.
+ */
+const REPEAT_WINDOW_MS = 10_000
+/** Answers of one bucket's same contents to one peer per window: two, so an answer lost to a timeout is sent again once. */
+const REPEATS_PER_WINDOW = 2
 /** Longest stretch of entry checks before yielding to the event loop. */
 const SLICE_MS = 2
 
@@ -71,6 +117,9 @@ async function yieldToEventLoop (): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve))
 }
 
+/** What one exchange found: whether another soon is worth it (the rosters differed, or the exchange failed). */
+interface Exchanged { again: boolean }
+
 /**
  * The admit service of one host.
  *
@@ -81,21 +130,34 @@ async function yieldToEventLoop (): Promise<void> {
  * and counts as authorised while its connection lasts.
  *
  * Bounds: messages by size and item count before decoding, requests per
- * connection and (for unauthenticated peers) per address, signature checks
- * remembered, entries checked in slices that yield to the event loop, and
- * every refusal, push that changes nothing or forged entry charged against
- * the sender.
+ * connection and (for unauthenticated peers) per address, entries per answer,
+ * the same bucket answered to a peer once per {@link REPEAT_WINDOW_MS},
+ * signature checks remembered, entries checked in slices that yield to the
+ * event loop, and every refusal, or request that changes and gets nothing,
+ * charged against the sender.
  */
 export class Admission {
   private readonly init: AdmissionInit
   private pushTimer?: ReturnType<typeof setTimeout>
-  private resyncTimer?: ReturnType<typeof setInterval>
+  private resyncTimer?: ReturnType<typeof setTimeout>
+  /** When the next resync runs. */
+  private resyncDue = 0
   private readonly onIdentify: (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>) => void
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly limiter = new RateLimiter()
   private readonly certified = new CertifiedClients()
   /** Peers that answered one of our exchanges (a client: that accepted its proof). */
   private readonly acceptedBy = new Set<string>()
+  /** Nodes whose entry changed since the last push. */
+  private readonly news = new Set<string>()
+  /** Per connected peer: the buckets last answered to it, with our bucket hash then and when. */
+  private readonly answered = new Map<string, Map<number, { hash: Uint8Array, at: number, times: number }>>()
+  /** When this peer last started an exchange with each connected peer. */
+  private readonly lastExchange = new Map<string, number>()
+  /** Peers an exchange with is under way (one at a time per peer). */
+  private readonly inFlight = new Set<string>()
+  /** Failed exchanges in a row, per connected peer. */
+  private readonly failures = new Map<string, number>()
   private own?: NodeAddresses
   private stopped = false
 
@@ -108,6 +170,9 @@ export class Admission {
       const peer = evt.detail.toString()
       this.certified.disconnected(peer)
       this.acceptedBy.delete(peer)
+      this.answered.delete(peer)
+      this.lastExchange.delete(peer)
+      this.failures.delete(peer)
     }
   }
 
@@ -124,14 +189,13 @@ export class Admission {
     })
     libp2p.addEventListener('peer:identify', this.onIdentify as never)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect as never)
-    this.resyncTimer = setInterval(() => { this.resync() }, RESYNC_INTERVAL_MS)
-    this.resyncTimer.unref()
+    this.scheduleResync(RESYNC_INTERVAL_MS)
   }
 
   async stop (): Promise<void> {
     this.stopped = true
     clearTimeout(this.pushTimer)
-    clearInterval(this.resyncTimer)
+    clearTimeout(this.resyncTimer)
     this.init.libp2p.removeEventListener('peer:identify', this.onIdentify as never)
     this.init.libp2p.removeEventListener('peer:disconnect', this.onDisconnect as never)
     await this.init.libp2p.unhandle(PROTOCOL.ADMIT).catch(() => {})
@@ -164,30 +228,94 @@ export class Admission {
   /** Our roster as sent on the wire, our own entry with a statement of our current addresses. */
   entries (): RosterEntry[] {
     this.refreshOwnStatement()
-    return this.init.roster.list().map((e) => e.statement !== undefined ? { cert: e.cert, addrs: e.statement } : { cert: e.cert })
+    return this.init.roster.list().map(toEntry)
   }
 
-  /** Swap rosters with one peer now. Failures are logged, never thrown: admission is best-effort gossip. */
-  async exchange (peer: PeerId): Promise<void> {
-    if (this.stopped) return
+  /**
+   * Swap digests with one peer now, sending `news` (by default our own
+   * entry), taking the entries of the buckets that differ, and sending back
+   * once what the peer still lacks. Failures are logged, never thrown:
+   * admission is best-effort gossip.
+   */
+  async exchange (peer: PeerId, news?: readonly RosterEntry[]): Promise<Exchanged> {
     const who = peer.toString()
+    if (this.stopped) return { again: false }
+    if (this.inFlight.has(who)) {
+      // Keep news for the next push rather than drop it for this peer.
+      for (const e of news ?? []) this.news.add(e.cert.body.peer)
+      if (news !== undefined && news.length > 0) this.schedulePush()
+      return { again: false }
+    }
+    this.lastExchange.set(who, Date.now())
+    this.inFlight.add(who)
     try {
-      const { credential } = this.init
-      const self = this.init.libp2p.peerId.toString()
-      const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, self, Date.now()) : undefined
-      const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, {
-        body: encodeAdmitMessage(this.entries(), proof),
-        timeoutMs: EXCHANGE_TIMEOUT_MS,
-        maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
-      })
-      if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(who)
-      await this.merge(readAdmitMessage(body).entries, false)
+      const again = await this.swap(peer, news ?? this.ownEntry())
+      this.failures.delete(who)
+      if (again) this.hurryResync()
+      return { again }
     } catch (e) {
       log('roster exchange with %s failed: %s', who, (e as Error).message)
+      this.retryLater(peer)
+      this.hurryResync()
+      return { again: true }
+    } finally {
+      this.inFlight.delete(who)
     }
   }
 
-  /** Serve one admit request: rate limits, decode, the client's proof, the entries; answer with our roster. */
+  /** One exchange: our news and digest out, the differing buckets in, what the peer lacks back once; true when rosters differed. */
+  private async swap (peer: PeerId, news: readonly RosterEntry[]): Promise<boolean> {
+    const answer = await this.ask(peer, news)
+    await this.merge(answer.entries, false)
+    // Only now: a client waits for an acceptance to know its roster holds what the peer answered.
+    if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(peer.toString())
+    if (answer.digest === undefined) return false
+    const differ = differingBuckets(this.init.roster.digest(), answer.digest)
+    if (differ.length === 0) return false
+    const sent = new Set(answer.entries.map(entryKey))
+    const back = this.init.roster.inBuckets(new Set(differ)).map(toEntry).filter((e) => !sent.has(entryKey(e)))
+    if (back.length > 0) await this.merge((await this.ask(peer, back.slice(0, MAX_ANSWER_ENTRIES))).entries, false)
+    return true
+  }
+
+  /** Try a failed exchange with `peer` again soon, while it stays connected, a few times. */
+  private retryLater (peer: PeerId): void {
+    const who = peer.toString()
+    const n = (this.failures.get(who) ?? 0) + 1
+    if (this.stopped || n > MAX_RETRIES || this.init.libp2p.getConnections(peer).length === 0) {
+      this.failures.delete(who)
+      return
+    }
+    this.failures.set(who, n)
+    setTimeout(() => {
+      if (this.init.libp2p.getConnections(peer).length > 0) void this.exchange(peer)
+    }, RETRY_MS * n).unref()
+  }
+
+  /** Bring the next resync forward to {@link QUICK_RESYNC_MS} from now. */
+  private hurryResync (): void {
+    if (this.resyncDue - Date.now() > QUICK_RESYNC_MS) this.scheduleResync(QUICK_RESYNC_MS)
+  }
+
+  /** One admit request with `entries` and our digest (and a client's proof). */
+  private async ask (peer: PeerId, entries: readonly RosterEntry[]): Promise<{ entries: RosterEntry[], digest?: Uint8Array }> {
+    const { credential } = this.init
+    const self = this.init.libp2p.peerId.toString()
+    const proof = credential !== undefined ? makeClientProof(credential, this.init.roster.anchor.network, self, Date.now()) : undefined
+    this.refreshOwnStatement()
+    const body = await request(this.init.libp2p, peer, PROTOCOL.ADMIT, {
+      body: encodeAdmitMessage(entries, proof, this.init.roster.digest()),
+      timeoutMs: EXCHANGE_TIMEOUT_MS,
+      maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
+    })
+    return readAdmitMessage(body)
+  }
+
+  /**
+   * Serve one admit request: rate limits, decode, the client's proof, the
+   * entries; answer a digest with the entries of the buckets that differ
+   * (and ours), a request without one with the whole roster.
+   */
   private async serveRequest (bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
     const remote = ctx.connection.remoteAddr
     const authorised = this.isAuthorised(ctx.peer)
@@ -196,8 +324,50 @@ export class Admission {
     const msg = await decodeAdmitMessage(bytes, async () => { await yieldToEventLoop(); ctx.signal.throwIfAborted() }, SLICE_MS)
     const certified = msg.client !== undefined && this.certify(msg.client, ctx.peer)
     const changed = await this.merge(msg.entries, true, ctx.signal)
-    if (!changed && !certified) this.init.budget.charge(ctx.peer, NO_OP_WEIGHT, remote)
-    return admitMessageWire(this.entries())
+    if (msg.digest === undefined) {
+      if (!changed && !certified) this.init.budget.charge(ctx.peer, NO_OP_WEIGHT, remote)
+      return admitMessageWire(this.entries())
+    }
+    this.refreshOwnStatement()
+    const digest = this.init.roster.digest()
+    const answer = this.answerFor(ctx.peer, differingBuckets(digest, msg.digest), digest)
+    if (!changed && !certified && answer.length === 0) this.init.budget.charge(ctx.peer, NO_OP_WEIGHT, remote)
+    return admitMessageWire(answer, undefined, digest)
+  }
+
+  /**
+   * The entries to answer `peer` with for the buckets that differ, from a
+   * random one on, at most {@link MAX_ANSWER_ENTRIES}, leaving out buckets
+   * answered to it with the same contents {@link REPEATS_PER_WINDOW} times
+   * within {@link REPEAT_WINDOW_MS}.
+   */
+  private answerFor (peer: string, differ: readonly number[], digest: Uint8Array): RosterEntry[] {
+    if (differ.length === 0) return []
+    const now = Date.now()
+    let memo = this.answered.get(peer)
+    if (memo === undefined) {
+      memo = new Map()
+      this.answered.set(peer, memo)
+    }
+    const byBucket = new Map<number, Admitted[]>()
+    for (const e of this.init.roster.inBuckets(new Set(differ))) {
+      const b = this.init.roster.bucketOf(e)
+      byBucket.set(b, [...(byBucket.get(b) ?? []), e])
+    }
+    const out: RosterEntry[] = []
+    const first = Math.floor(Math.random() * differ.length)
+    for (let i = 0; i < differ.length; i++) {
+      const b = differ[(first + i) % differ.length]
+      const hash = digest.subarray(b * (digest.length / ROSTER_BUCKETS), (b + 1) * (digest.length / ROSTER_BUCKETS))
+      const last = memo.get(b)
+      const repeat = last !== undefined && now - last.at < REPEAT_WINDOW_MS && equalBytes(last.hash, hash)
+      if (repeat && last.times >= REPEATS_PER_WINDOW) continue
+      const entries = byBucket.get(b) ?? []
+      if (out.length + entries.length > MAX_ANSWER_ENTRIES) break
+      memo.set(b, repeat ? { ...last, times: last.times + 1 } : { hash: hash.slice(), at: now, times: 1 })
+      for (const e of entries) out.push(toEntry(e))
+    }
+    return out
   }
 
   /** Check a client's proof; true when the client was not certified before. */
@@ -218,7 +388,8 @@ export class Admission {
    * entries are skipped; any other invalid entry is skipped too (`strict`
    * false: an answer to our own request) or ends the merge with its error
    * (`strict`: a request, refused and charged). Peers whose addresses
-   * changed get them in the peer store, replacing what was there.
+   * changed get them in the peer store, replacing what was there; what
+   * changed is pushed on.
    *
    * @returns whether the roster changed
    */
@@ -243,6 +414,7 @@ export class Admission {
         }
         changed = true
         const peer = entry.cert.body.peer
+        this.news.add(peer)
         if (peer !== self && this.init.roster.get(peer)?.statement !== before) moved.push(peer)
       }
     } finally {
@@ -260,6 +432,14 @@ export class Admission {
     void this.init.libp2p.peerStore.patch(peerIdFromString(peer), { multiaddrs }).catch(() => {})
   }
 
+  /** Our own entry (nodes), with a statement of our current addresses; none for clients. */
+  private ownEntry (): RosterEntry[] {
+    this.refreshOwnStatement()
+    const cert = this.init.cert
+    const mine = cert !== undefined ? this.init.roster.get(cert.body.peer) : undefined
+    return mine !== undefined ? [toEntry(mine)] : []
+  }
+
   /** Sign a new statement of our addresses when they differ from the last one. */
   private refreshOwnStatement (): void {
     const { cert, key } = this.init
@@ -270,32 +450,67 @@ export class Admission {
     const wire = signNodeAddresses(key, { network: cert.body.network, peer: cert.body.peer, seq, addrs })
     const body = wire.body as unknown as NodeAddressesBody
     this.own = { body, bytes: encodeCanonical(body), sig: wire.sig }
-    this.init.roster.offer({ cert, addrs: this.own })
+    if (this.init.roster.offer({ cert, addrs: this.own }) === 'changed') this.news.add(cert.body.peer)
   }
 
+  /** Push what changed, once the burst settles, to {@link PUSH_FANOUT} random connected peers. */
   private schedulePush (): void {
     if (this.stopped || this.pushTimer !== undefined) return
     this.pushTimer = setTimeout(() => {
       this.pushTimer = undefined
-      for (const peer of this.admitPeers()) void this.exchange(peer)
+      const news: RosterEntry[] = []
+      for (const peer of this.news) {
+        const e = this.init.roster.get(peer)
+        if (e !== undefined && news.length < MAX_ROSTER_ENTRIES) news.push(toEntry(e))
+      }
+      this.news.clear()
+      if (news.length === 0) return
+      for (const peer of this.pick(PUSH_FANOUT, 0)) void this.exchange(peer, news)
     }, PUSH_DEBOUNCE_MS)
     this.pushTimer.unref()
   }
 
-  private resync (): void {
-    const peers = this.admitPeers()
-    if (peers.length > 0) void this.exchange(peers[Math.floor(Math.random() * peers.length)])
+  private scheduleResync (ms: number): void {
+    clearTimeout(this.resyncTimer)
+    if (this.stopped) return
+    this.resyncDue = Date.now() + ms
+    this.resyncTimer = setTimeout(() => { void this.resync() }, ms)
+    this.resyncTimer.unref()
   }
 
-  private admitPeers (): PeerId[] {
+  /** Swap digests with one random peer; soon again when they differed. */
+  private async resync (): Promise<void> {
+    const [peer] = this.pick(1, MIN_EXCHANGE_GAP_MS)
+    const { again } = peer !== undefined ? await this.exchange(peer) : { again: false }
+    this.scheduleResync(again ? QUICK_RESYNC_MS : RESYNC_INTERVAL_MS * (0.5 + Math.random()))
+  }
+
+  /** Up to `n` random connected peers not exchanged with in the last `gapMs`. */
+  private pick (n: number, gapMs: number): PeerId[] {
+    const now = Date.now()
     const seen = new Set<string>()
     const out: PeerId[] = []
     for (const c of this.init.libp2p.getConnections()) {
       const id = c.remotePeer.toString()
       if (seen.has(id)) continue
       seen.add(id)
-      out.push(c.remotePeer)
+      if (now - (this.lastExchange.get(id) ?? 0) >= gapMs) out.push(c.remotePeer)
     }
-    return out
+    for (let i = 0; i < Math.min(n, out.length); i++) {
+      const j = i + Math.floor(Math.random() * (out.length - i))
+      const t = out[i]
+      out[i] = out[j]
+      out[j] = t
+    }
+    return out.slice(0, n)
   }
+}
+
+function toEntry (e: Admitted): RosterEntry {
+  return e.statement !== undefined ? { cert: e.cert, addrs: e.statement } : { cert: e.cert }
+}
+
+/** What tells two versions of one node's entry apart: the node, its certificate's signature and its statement's. */
+function entryKey (e: RosterEntry): string {
+  return `${e.cert.body.peer} ${toHex(e.cert.sig)} ${e.addrs !== undefined ? toHex(e.addrs.sig) : ''}`
 }

@@ -5,7 +5,7 @@
  * checked when this module loads, so an edit that breaks the order fails at
  * start-up rather than as a rare timeout under load.
  *
- * net/host.ts and net/admission.ts keep their own constants for now.
+ * net/admission.ts keeps its own constants for now.
  *
  * @module
  */
@@ -43,6 +43,36 @@ export const MAX_WAITING_ADMISSION = 256
 export const FLUSH_DELTA = 64 * 1024
 /** How many streams may have a held window update before everything held is sent (bounds the memory held per connection). */
 export const MAX_HELD_STREAMS = 64
+
+/**
+ * DHT query concurrency (α): Kademlia's 3. kad-dht's default of 10, with as
+ * many disjoint paths, lets one lookup keep up to 100 requests in flight,
+ * which a public network of slow, flaky peers needs and a private network of
+ * admitted nodes does not; hundreds of nodes in one process drown in it.
+ */
+export const DHT_ALPHA = 3
+/**
+ * Disjoint lookup paths: 3 of α each, so one hostile admitted node on a path
+ * cannot steer a lookup alone (S/Kademlia's defence), at 9 requests in flight.
+ */
+export const DHT_DISJOINT_PATHS = 3
+/**
+ * How often a node looks up its own closest peers (kad-dht: 5 min). The
+ * roster already names every admitted node, so the routing table only needs
+ * keeping fresh against churn, which in a network of sites is slow.
+ */
+export const DHT_QUERY_SELF_INTERVAL_MS = 30 * 60_000
+/** How often the routing table is refreshed bucket by bucket (kad-dht: 5 min, and not an option of its own); as the self lookup. */
+export const DHT_TABLE_REFRESH_MS = 30 * 60_000
+/**
+ * Longest wait for one DHT request (kad-dht: 60 s, adaptive from 5 s): a
+ * node that does not answer within 10 s is as good as down for a lookup that
+ * a verification waits on, and a slot held for a minute by a dead peer is a
+ * slot a live one could use.
+ */
+export const DHT_REQUEST_MAX_MS = 10_000
+/** How often the reprovider looks for provider records to refresh (kad-dht: 1 h); bioshard provides none. */
+export const DHT_REPROVIDE_INTERVAL_MS = 24 * 3_600_000
 
 /** Two values that must keep an order: `longer` above `shorter` (or equal to it, when `orEqual`), for the reason given. */
 export interface Ordering {

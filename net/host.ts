@@ -10,6 +10,7 @@
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
+import { memory } from '@libp2p/memory'
 import { noise } from '@chainsafe/libp2p-noise'
 import { coalescedWrites } from './coalesced-writes.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -27,12 +28,25 @@ import { RECORD_NAMESPACE } from '../protocol/ownership.ts'
 import { logger } from './log.ts'
 import { GuardedDatastore } from './record-guard.ts'
 import { installAccessGate, routeOnlyAdmitted, type AccessGateInit } from './access-gate.ts'
+import {
+  DHT_ALPHA, DHT_DISJOINT_PATHS, DHT_QUERY_SELF_INTERVAL_MS, DHT_REPROVIDE_INTERVAL_MS, DHT_REQUEST_MAX_MS, DHT_TABLE_REFRESH_MS
+} from './constants.ts'
 
 const log = logger('host')
+
+/** How a host reaches others: TCP, or in-process memory channels (`/memory/<name>` addresses; simulator networks in one process). */
+export type HostTransport = 'tcp' | 'memory'
+
+/** The transport that reaches `addrs`: memory when every one is a `/memory/` address (and there is one), TCP otherwise. */
+export function transportFor (addrs: readonly string[]): HostTransport {
+  return addrs.length > 0 && addrs.every((a) => a.startsWith('/memory/')) ? 'memory' : 'tcp'
+}
 
 export interface HostInit {
   privateKey: PrivateKey
   listen: string[]
+  /** @default transportFor(listen): TCP unless every listen address is a `/memory/` one */
+  transport?: HostTransport
   anchor: TrustAnchor
   /** Nodes serve the DHT; clients (verifier library) only query it. */
   role: 'node' | 'client'
@@ -81,7 +95,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     start: false,
     datastore: init.datastore ?? new GuardedDatastore(),
     addresses: { listen: init.listen },
-    transports: [tcp()],
+    transports: [(init.transport ?? transportFor(init.listen)) === 'memory' ? memory() : tcp()],
     // Same bytes on the wire, one socket write per encrypted message (see coalesced-writes.ts).
     connectionEncrypters: [coalescedWrites(noise())],
     // Window updates ride with the next frame instead of alone (see deferred-window-updates.ts).
@@ -123,6 +137,12 @@ export async function createHost (init: HostInit): Promise<Host> {
         // keep every address (the default strips private ones).
         peerInfoMapper: passthroughMapper,
         allowQueryWithZeroPeers: true,
+        // Background work sized for a private network of up to ~1000 admitted nodes (net/constants.ts).
+        alpha: DHT_ALPHA,
+        disjointPaths: DHT_DISJOINT_PATHS,
+        querySelfInterval: DHT_QUERY_SELF_INTERVAL_MS,
+        networkDialTimeout: { maxTimeout: DHT_REQUEST_MAX_MS },
+        reprovide: { interval: DHT_REPROVIDE_INTERVAL_MS },
         validators: {
           [RECORD_NAMESPACE]: async (key, value) => { validateManifestRecord(key, value, init.anchor) }
         },
@@ -136,7 +156,19 @@ export async function createHost (init: HostInit): Promise<Host> {
     installAccessGate(host, { authorise: init.authorise, ...(init.onRefused !== undefined ? { onRefused: init.onRefused } : {}) })
   }
   if (init.isAdmitted !== undefined) routeOnlyAdmitted(host.services.dht, init.isAdmitted)
+  setTableRefresh(host.services.dht, DHT_TABLE_REFRESH_MS)
   return host
+}
+
+/**
+ * Set how often kad-dht refreshes its routing table: its init takes no such
+ * option, so the refresher's interval is set before the host starts (it is
+ * read when each refresh schedules the next). Left alone when the field is
+ * not there (another kad-dht version).
+ */
+function setTableRefresh (dht: unknown, ms: number): void {
+  const refresh = (dht as { routingTableRefresh?: { refreshInterval?: number } }).routingTableRefresh
+  if (refresh !== undefined && typeof refresh.refreshInterval === 'number') refresh.refreshInterval = ms
 }
 
 /**

@@ -4,15 +4,17 @@
  * placement reads it. A certificate enters only if it chains to the
  * configured authority, and an entry silently drops out when its certificate
  * expires. Addresses come only from a node's own signed statement, so no relay
- * can add one ({@link Roster}).
+ * can add one ({@link Roster}). A roster digest (one short hash per bucket of
+ * nodes) lets two peers find which buckets differ without sending entries.
  *
  * @module
  */
 import { BioshardError } from '../errors.ts'
-import { equalBytes } from '../crypto/bytes.ts'
+import { concat, equalBytes, utf8 } from '../crypto/bytes.ts'
+import { sha256 } from '../crypto/hash.ts'
 import { SIG } from '../crypto/tags.ts'
 import type { NodeCert, TenantCert, TrustAnchor } from '../protocol/certs.ts'
-import type { RosterEntry } from '../protocol/admit.ts'
+import { BUCKET_HASH_BYTES, ROSTER_BUCKETS, ROSTER_DIGEST_BYTES, type RosterEntry } from '../protocol/admit.ts'
 import { checkNodeAddresses, type NodeAddresses } from '../protocol/node-addresses.ts'
 import { FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
 import { VerifiedCache } from './policy/verified-cache.ts'
@@ -26,6 +28,26 @@ export interface Admitted {
   /** That statement, relayed unchanged to others. */
   statement?: NodeAddresses
 }
+
+/** The digest bucket of a node: the first byte of the hash of its peer id, modulo {@link ROSTER_BUCKETS}. */
+export function bucketOf (peer: string): number {
+  return sha256(utf8(peer))[0] % ROSTER_BUCKETS
+}
+
+/** The buckets whose hashes differ between two roster digests of {@link ROSTER_DIGEST_BYTES} bytes. */
+export function differingBuckets (a: Uint8Array, b: Uint8Array): number[] {
+  const out: number[] = []
+  for (let i = 0; i < ROSTER_BUCKETS; i++) {
+    const at = i * BUCKET_HASH_BYTES
+    for (let j = at; j < at + BUCKET_HASH_BYTES; j++) {
+      if (a[j] !== b[j]) { out.push(i); break }
+    }
+  }
+  return out
+}
+
+/** An entry's place in the digest: its bucket and the hash of its certificate and statement signatures. */
+interface Hashed { cert: NodeCert, statement: NodeAddresses | undefined, bucket: number, hash: Uint8Array }
 
 /** What offering an entry did: `changed` when it added a node, a newer certificate or newer addresses. */
 export type Offered = 'changed' | 'unchanged'
@@ -60,6 +82,8 @@ export function checkAuthorityCertWith (cache: VerifiedCache, cert: NodeCert | T
  */
 export class Roster {
   private readonly entries = new Map<string, Admitted>()
+  /** Each entry's bucket and hash, recomputed when its certificate or statement changes. */
+  private readonly hashes = new WeakMap<Admitted, Hashed>()
   readonly anchor: TrustAnchor
   /** Signatures of certificates and statements already verified. */
   readonly verified: VerifiedCache
@@ -133,6 +157,40 @@ export class Roster {
       if (now >= e.cert.body.nb) out.push(e)
     }
     return out
+  }
+
+  /**
+   * The roster digest: per bucket, the XOR of the hashes of its valid
+   * entries (certificate and statement signatures, so a newer certificate or
+   * statement changes it).
+   */
+  digest (now = Date.now()): Uint8Array {
+    const out = new Uint8Array(ROSTER_DIGEST_BYTES)
+    for (const e of this.list(now)) {
+      const h = this.hashed(e)
+      const at = h.bucket * BUCKET_HASH_BYTES
+      for (let i = 0; i < BUCKET_HASH_BYTES; i++) out[at + i] ^= h.hash[i]
+    }
+    return out
+  }
+
+  /** The valid entries in `buckets`. */
+  inBuckets (buckets: ReadonlySet<number>, now = Date.now()): Admitted[] {
+    return this.list(now).filter((e) => buckets.has(this.hashed(e).bucket))
+  }
+
+  /** The digest bucket of an entry of this roster. */
+  bucketOf (e: Admitted): number {
+    return this.hashed(e).bucket
+  }
+
+  private hashed (e: Admitted): Hashed {
+    const known = this.hashes.get(e)
+    if (known !== undefined && known.cert === e.cert && known.statement === e.statement) return known
+    const parts = e.statement !== undefined ? [e.cert.sig, e.statement.sig] : [e.cert.sig]
+    const h = { cert: e.cert, statement: e.statement, bucket: known?.bucket ?? bucketOf(e.peer), hash: sha256(concat(...parts)).subarray(0, BUCKET_HASH_BYTES) }
+    this.hashes.set(e, h)
+    return h
   }
 
   /** Number of currently admitted nodes. */

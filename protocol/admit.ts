@@ -6,9 +6,15 @@
  * node's own, so gossip needs no trust in the relaying peer. A request is
  * bounded before it is decoded ({@link decodeAdmitMessage}).
  *
+ * A message may carry a roster digest ({@link ROSTER_DIGEST_BYTES} bytes, one
+ * short hash per bucket of nodes): a peer answers a request with a digest
+ * with the entries of the buckets whose hashes differ from its own (and its
+ * own digest), so peers exchange what differs rather than whole rosters; a
+ * request without one is answered with the whole roster, as before.
+ *
  * @module
  */
-import { asMap, arrayField, intField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
+import { asMap, arrayField, bytesField, intField, decodeCanonical, encodeCanonical } from '../crypto/canonical.ts'
 import { DecodeError, TooLargeError } from '../errors.ts'
 import { readHead, skipItem, type ItemBudget } from './cbor-heads.ts'
 import { readNodeCert, type NodeCert } from './certs.ts'
@@ -17,10 +23,25 @@ import { readClientProof, type ClientProof } from './client-proof.ts'
 import { toWire } from './signed.ts'
 import { ADMIT_OVERHEAD_ITEMS, MAX_MESSAGE_BYTES, MAX_ROSTER_ENTRIES, PROTOCOL, ROSTER_ENTRY_ITEMS, WIRE_VERSION } from './constants.ts'
 
+/**
+ * Buckets of a roster digest: a node is in bucket `H(peer id)[0] mod 64`. A
+ * network of a thousand nodes has about 16 per bucket, so one differing node
+ * costs a peer some 16 entries, and the digest stays small.
+ */
+export const ROSTER_BUCKETS = 64
+/** Bytes of one bucket's hash: 64 bits make an accidental match between two different buckets negligible. */
+export const BUCKET_HASH_BYTES = 8
+/** Bytes of a roster digest: one hash per bucket, in bucket order. */
+export const ROSTER_DIGEST_BYTES = ROSTER_BUCKETS * BUCKET_HASH_BYTES
+
 /** One admitted node as gossiped: its certificate and, when known, its own address statement. */
 export interface RosterEntry { cert: NodeCert, addrs?: NodeAddresses }
-/** An admit message; a client's request may also carry its proof of certification (protocol/client-proof.ts). */
-export interface AdmitMessage { v: number, entries: RosterEntry[], client?: ClientProof }
+/**
+ * An admit message; a client's request may also carry its proof of
+ * certification (protocol/client-proof.ts), and any message the sender's
+ * roster digest.
+ */
+export interface AdmitMessage { v: number, entries: RosterEntry[], client?: ClientProof, digest?: Uint8Array }
 
 /** Most CBOR items an admit message may hold. */
 export const MAX_ADMIT_ITEMS = MAX_ROSTER_ENTRIES * ROSTER_ENTRY_ITEMS + ADMIT_OVERHEAD_ITEMS
@@ -33,7 +54,11 @@ function decodeEntry (value: unknown, i: number): RosterEntry {
 }
 
 /** Keys of an admit message, in canonical order (shorter encodings first). */
-const KEYS = ['v', 'client', 'entries'] as const
+const KEYS = ['v', 'client', 'digest', 'entries'] as const
+
+function readDigest (value: unknown, what: string): Uint8Array {
+  return bytesField({ digest: value }, 'digest', what, { exact: ROSTER_DIGEST_BYTES })
+}
 
 /**
  * Decode an admit message (a request body) in bounded steps: the size, then
@@ -95,13 +120,19 @@ export async function decodeAdmitMessage (bytes: Uint8Array, pause?: () => Promi
     at = end
   }
   const client = field('client')
-  return { v, entries, ...(client !== undefined ? { client: readClientProof(client) } : {}) }
+  const digest = field('digest')
+  return {
+    v,
+    entries,
+    ...(client !== undefined ? { client: readClientProof(client) } : {}),
+    ...(digest !== undefined ? { digest: readDigest(digest, what) } : {})
+  }
 }
 
 /** Read an admit message from an already decoded value; refuses a node listed twice. */
 export function readAdmitMessage (value: unknown): AdmitMessage {
   const what = 'admit message'
-  const m = asMap(value, what, ['v', 'entries'], ['client'])
+  const m = asMap(value, what, ['v', 'entries'], ['client', 'digest'])
   const v = intField(m, 'v', what, { min: WIRE_VERSION, max: WIRE_VERSION })
   const entries = arrayField(m, 'entries', what, { max: MAX_ROSTER_ENTRIES, item: decodeEntry })
   const seen = new Set<string>()
@@ -109,21 +140,30 @@ export function readAdmitMessage (value: unknown): AdmitMessage {
     if (seen.has(e.cert.body.peer)) throw new DecodeError(`${what} lists ${e.cert.body.peer} twice`)
     seen.add(e.cert.body.peer)
   }
-  return { v, entries, ...(m.client !== undefined ? { client: readClientProof(m.client) } : {}) }
+  return {
+    v,
+    entries,
+    ...(m.client !== undefined ? { client: readClientProof(m.client) } : {}),
+    ...(m.digest !== undefined ? { digest: readDigest(m.digest, what) } : {})
+  }
 }
 
-/** The wire object of an admit message; `client` is a proof as made by `makeClientProof`. */
-export function admitMessageWire (entries: readonly RosterEntry[], client?: unknown): unknown {
+/**
+ * The wire object of an admit message; `client` is a proof as made by
+ * `makeClientProof`, `digest` the sender's roster digest.
+ */
+export function admitMessageWire (entries: readonly RosterEntry[], client?: unknown, digest?: Uint8Array): unknown {
   return {
     v: WIRE_VERSION,
     entries: entries.slice(0, MAX_ROSTER_ENTRIES).map((e) => (
       e.addrs !== undefined ? { cert: toWire(e.cert), addrs: toWire(e.addrs) } : { cert: toWire(e.cert) }
     )),
-    ...(client !== undefined ? { client } : {})
+    ...(client !== undefined ? { client } : {}),
+    ...(digest !== undefined ? { digest } : {})
   }
 }
 
 /** Encode an admit message. */
-export function encodeAdmitMessage (entries: readonly RosterEntry[], client?: unknown): Uint8Array {
-  return encodeCanonical(admitMessageWire(entries, client))
+export function encodeAdmitMessage (entries: readonly RosterEntry[], client?: unknown, digest?: Uint8Array): Uint8Array {
+  return encodeCanonical(admitMessageWire(entries, client, digest))
 }

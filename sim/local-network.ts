@@ -1,12 +1,14 @@
 /**
  * A local network of real site nodes on 127.0.0.1: an authority made on the
  * spot, N node directories in a temp dir, each node a full SiteNode (libp2p
- * over TCP, level on disk) in this process. Tests, the devnet and the
- * simulator build on it; nothing here is mocked.
+ * over TCP on loopback, or over in-process memory channels; level on disk) in
+ * this process. Tests, the devnet and the simulator build on it; nothing here
+ * is mocked.
  *
  * @module
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initAuthority, loadAuthority, admitNode, admitTenant, authoriseVerifier, type AuthorityInfo } from '../keys/authority.ts'
@@ -23,6 +25,9 @@ import type { SigningKey } from '../crypto/sign.ts'
 import type { TenantCert, VerifierCert, TrustAnchor } from '../protocol/certs.ts'
 import { toWire, type SignedWire } from '../protocol/signed.ts'
 
+/** Nodes started at once by {@link LocalNetwork.start}: enough to overlap disk and handshakes, few enough not to starve a 2-core event loop. */
+const START_CONCURRENCY = 32
+
 export interface LocalNetworkOptions {
   /** Number of nodes. */
   nodes: number
@@ -34,6 +39,15 @@ export interface LocalNetworkOptions {
   limits?: Partial<Limits>
   /** The 32-byte peer-key seed of node `index` (0-based), for repeatable peer ids; fresh keys when absent. */
   identitySeed?: (index: number) => Uint8Array
+  /**
+   * How nodes reach each other: TCP on 127.0.0.1, or in-process memory
+   * channels (`/memory/<unique>` addresses; a client dialling them must be
+   * in this process too).
+   * @default 'tcp'
+   */
+  transport?: 'tcp' | 'memory'
+  /** Nodes started at once after the first. @default 32 */
+  startConcurrency?: number
 }
 
 export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
@@ -53,6 +67,8 @@ export interface ProvisionOptions {
   limits?: Partial<Limits> | undefined
   /** The 32-byte seed of the node's peer key (initKeys); fresh when absent. */
   identitySeed?: Uint8Array | undefined
+  /** Where the node listens. @default ['/ip4/127.0.0.1/tcp/0'] */
+  listen?: string[]
 }
 
 /**
@@ -61,14 +77,15 @@ export interface ProvisionOptions {
  * @returns the node's peer id
  * @example const peer = await provisionNode({ dir, site: 'site-1', authority })
  */
-export async function provisionNode ({ dir, site, authority, bootstrap = [], limits = {}, identitySeed }: ProvisionOptions): Promise<string> {
+export async function provisionNode (o: ProvisionOptions): Promise<string> {
+  const { dir, site, authority, bootstrap = [], limits = {}, listen = ['/ip4/127.0.0.1/tcp/0'], identitySeed } = o
   ensurePrivateDir(dir)
   writeConfig(dir, {
     version: CONFIG_VERSION,
     site,
     network: authority.info.network,
     authorities: [toHex(authority.info.publicKey)],
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    listen,
     bootstrap,
     metrics: null,
     limits: { ...DEFAULT_LIMITS, ...limits }
@@ -121,14 +138,26 @@ export class LocalNetwork {
     this.options = options
   }
 
-  /** Start `nodes` nodes: the first one, then the rest in parallel, bootstrapping to it. */
+  /**
+   * Start `nodes` nodes: the first one, then the rest bootstrapping to it,
+   * {@link LocalNetworkOptions.startConcurrency} at a time (all at once makes
+   * hundreds of nodes contend for the event loop and time out each other's
+   * dials and handshakes).
+   */
   static async start (options: LocalNetworkOptions): Promise<LocalNetwork> {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'bioshard-net-'))
     initAuthority(join(dir, 'authority'))
     const net = new LocalNetwork(dir, loadAuthority(join(dir, 'authority')), options)
     const sites = options.sites ?? options.nodes
     const first = await net.addNode(`site-${1}`)
-    await Promise.all(Array.from({ length: options.nodes - 1 }, async (_, i) => await net.addNode(`site-${((i + 1) % sites) + 1}`, [first.addrs[0]])))
+    let next = 1
+    const worker = async (): Promise<void> => {
+      while (next < options.nodes) {
+        const i = next++
+        await net.addNode(`site-${(i % sites) + 1}`, [first.addrs[0]])
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(options.startConcurrency ?? START_CONCURRENCY, options.nodes) }, worker))
     return net
   }
 
@@ -147,7 +176,8 @@ export class LocalNetwork {
     this.nodes.push(undefined as unknown as SiteNode)
     this.runs[index] = faults !== undefined && run.handlers === undefined ? { ...run, handlers: faultyHandlers(faults) } : run
     const identitySeed = this.options.identitySeed?.(index)
-    await provisionNode({ dir, site, authority: this.authority, bootstrap, limits: this.options.limits, identitySeed })
+    const listen = this.options.transport === 'memory' ? [`/memory/bioshard-${randomUUID()}`] : undefined
+    await provisionNode({ dir, site, authority: this.authority, bootstrap, limits: this.options.limits, listen, identitySeed })
     const node = await SiteNode.open(this.openOptions(index, dir))
     await node.start()
     this.nodes[index] = node

@@ -4,7 +4,7 @@
  * hand, set up a test enclave key and its attestation.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createHost, dialBootstrap, type Host } from '../../net/host.ts'
+import { createHost, dialBootstrap, transportFor, type Host } from '../../net/host.ts'
 import { Roster } from '../../net/roster.ts'
 import { Admission } from '../../net/admission.ts'
 import { InvalidRequestBudget } from '../../net/rpc.ts'
@@ -39,6 +39,7 @@ export async function clientHost (
   const host = await createHost({
     privateKey: await generateKeyPair('Ed25519'),
     listen: [],
+    transport: transportFor(net.bootstrap),
     anchor: net.anchor,
     role: 'client',
     isAdmitted: (peer) => roster.isAdmitted(peer.toString())
