@@ -111,7 +111,8 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
     nodes: params.nodes,
     sites: params.sites,
     ...(options.dir !== undefined ? { dir: options.dir } : {}),
-    identitySeed: (i) => rng.fork(`node-${i}`).bytes(32)
+    identitySeed: (i) => rng.fork(`node-${i}`).bytes(32),
+    transport: params.transport === 'memory' ? 'memory' : 'tcp'
   })
   const t1 = performance.now()
   report({ phase: 'start', done: 1, total: 2, message: 'waiting for the rosters to converge' })
@@ -141,6 +142,9 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
  */
 export async function runSimulation (options: RunOptions): Promise<SimResult> {
   const { params, scenario } = options
+  if (params.transport === 'process') {
+    throw new BioshardError('ERR_CONFIG', 'transport process is not supported by the simulator yet: use memory or tcp (docs/known-issues.md)')
+  }
   const report = options.onProgress ?? (() => {})
   const rng = new Rng(params.seed)
   const faults = scenario.schedule(params, rng.fork('schedule'))
