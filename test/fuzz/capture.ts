@@ -20,12 +20,12 @@ import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, fetchParties, prepareEnrolment, TEST_RATE } from '../helpers/enrol.ts'
 import { encodeStoreRequest } from '../../protocol/store.ts'
 import { encodeEraseRequest } from '../../protocol/erase.ts'
-import { encodeAdmitMessage } from '../../protocol/admit.ts'
+import { encodeAdmitMessage, readAdmitMessage } from '../../protocol/admit.ts'
+import { readFrame } from '../../protocol/frame.ts'
 import { makeClientProof } from '../../protocol/client-proof.ts'
 import { encodeManifest, subjectConsent } from '../../protocol/manifest.ts'
 import { manifestKey } from '../../protocol/ownership.ts'
 import { signDecision } from '../../protocol/decision.ts'
-import { signNodeAddresses } from '../../protocol/node-addresses.ts'
 import { PROTOCOL, NONCE_BYTES, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
 import { encodeCanonical } from '../../crypto/canonical.ts'
 import { toWire } from '../../protocol/signed.ts'
@@ -95,10 +95,10 @@ try {
   keep('attestation-0', encodeCanonical(enclave.attestation))
   keep('client-proof-0', encodeCanonical(proof))
   keep('client-proof-1', encodeCanonical(vproof))
-  const node = net.nodes[0]
-  keep('node-addresses-0', encodeCanonical(signNodeAddresses(generateSigningKey().key, {
-    network: net.anchor.network, peer: node.cert.body.peer, seq: Date.now(), addrs: node.addrs.map((a) => a.split('/p2p/')[0])
-  })))
+  // Address statements as a node gossips them: signed by each node's own key.
+  const roster = readAdmitMessage(readFrame(files.find(([n]) => n === 'admit-response-0')?.[1] ?? new Uint8Array(), MAX_RESPONSE_BYTES[PROTOCOL.ADMIT], 'node'))
+  roster.entries.flatMap((e) => e.addrs === undefined ? [] : [e.addrs]).slice(0, 2)
+    .forEach((a, i) => { keep(`node-addresses-${i}`, encodeCanonical(toWire(a))) })
   keep('decision-0', signDecision({
     templateId, tenant: tenant.key.publicKey, manifest: randomBytes(32), seq: 1, score: 0.87, threshold: 0.5, accept: true,
     nonce: randomBytes(16), time: Date.now(), bad: [2], measurement: enclave.measurement
