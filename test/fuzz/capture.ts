@@ -100,8 +100,17 @@ try {
   roster.entries.flatMap((e) => e.addrs === undefined ? [] : [e.addrs]).slice(0, 2)
     .forEach((a, i) => { keep(`node-addresses-${i}`, encodeCanonical(toWire(a))) })
   keep('decision-0', signDecision({
-    templateId, tenant: tenant.key.publicKey, manifest: randomBytes(32), seq: 1, score: 0.87, threshold: 0.5, accept: true,
-    nonce: randomBytes(16), time: Date.now(), bad: [2], measurement: enclave.measurement
+    templateId,
+    tenant: tenant.key.publicKey,
+    manifest: randomBytes(32),
+    seq: 1,
+    score: 0.87,
+    threshold: 0.5,
+    accept: true,
+    nonce: randomBytes(16),
+    time: Date.now(),
+    bad: [2],
+    measurement: enclave.measurement
   }, generateSigningKey().key))
   await stop()
 } finally {

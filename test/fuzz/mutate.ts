@@ -124,7 +124,12 @@ function applyTreeOp (tree: unknown, op: TreeOp): unknown {
     case 'replace': p[s.key] = value; break
     case 'delete': if (Array.isArray(p)) p.splice(s.key as number, 1); else delete p[s.key]; break
     case 'add': if (Array.isArray(p)) p.push(p[s.key]); else p[`zz${op.other % 7}`] = value; break
-    case 'swap': { const t = all[op.other % all.length]; const q = t.parent as Record<string | number, unknown>; [p[s.key], q[t.key]] = [structuredClone(q[t.key]), structuredClone(p[s.key])]; break }
+    case 'swap': {
+      const t = all[op.other % all.length]
+      const q = t.parent as Record<string | number, unknown>
+      ;[p[s.key], q[t.key]] = [structuredClone(q[t.key]), structuredClone(p[s.key])]
+      break
+    }
     case 'dup': if (Array.isArray(p)) p.splice(s.key as number, 0, p[s.key]); else p[s.key] = [p[s.key], p[s.key]]; break
     case 'nest': p[s.key] = nested(op.depth, p[s.key]); break
     case 'wrap': p[s.key] = [p[s.key]]; break

@@ -59,7 +59,8 @@ function record (target: Target, index: number, outcome: Outcome, input: string)
 }
 
 async function fuzz (target: Target): Promise<Tally> {
-  const shared = new SharedArrayBuffer(4)
+  // [index of the input in hand, 1 once the worker has loaded its target]
+  const shared = new SharedArrayBuffer(8)
   const at = new Int32Array(shared)
   const tally: Tally = { name: target.name, done: 0, accepted: 0, refused: 0, crashes: 0, hangs: 0, seconds: 0 }
   const started = performance.now()
@@ -73,6 +74,7 @@ async function fuzz (target: Target): Promise<Tally> {
     let since = performance.now()
     const watchdog = setInterval(() => {
       const now = Atomics.load(at, 0)
+      if (Atomics.load(at, 1) === 0) return
       if (now !== seen) { seen = now; since = performance.now(); return }
       if (performance.now() - since < Math.max(10_000, WATCHDOG_BUDGETS * budgetMs)) return
       tally.hangs++

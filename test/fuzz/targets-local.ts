@@ -35,13 +35,13 @@ const CONFIG = {
   limits: { requestTimeoutMs: 5000, auditFlushMs: 20 }
 }
 
+/** Fields an edit may set: every setting, a known limit, inherited names and unknown ones. */
+const CONFIG_FIELDS = [...Object.keys(CONFIG), 'limits.requestTimeoutMs', 'limits.toString', 'limits.__proto__', 'extra', '__proto__']
 const jsonHostile = fc.oneof(fc.constantFrom(...HOSTILE_VALUES.filter((v) => typeof v !== 'bigint' && !(v instanceof Uint8Array))), fc.jsonValue())
 
 /** A config object with one to three fields (known, limit or unknown) set to hostile values, as JSON text. */
 const configObjects = fc.tuple(
-  fc.array(fc.tuple(fc.constantFrom(...Object.keys(CONFIG), 'limits.requestTimeoutMs', 'limits.toString', 'limits.__proto__', 'extra', '__proto__'), jsonHostile), {
-    minLength: 1, maxLength: 3
-  })
+  fc.array(fc.tuple(fc.constantFrom(...CONFIG_FIELDS), jsonHostile), { minLength: 1, maxLength: 3 })
 ).map(([edits]) => {
   const c: Record<string, unknown> = structuredClone(CONFIG)
   for (const [k, v] of edits) {
@@ -85,7 +85,8 @@ function wav (format: 'pcm' | 'float' | 'extensible', frames: number): Uint8Arra
   id(0, 'RIFF'); v.setUint32(4, size, true); id(8, 'WAVE')
   id(12, 'fmt '); v.setUint32(16, fmtSize, true)
   v.setUint16(20, format === 'float' ? 3 : format === 'pcm' ? 1 : 0xfffe, true)
-  v.setUint16(22, 1, true); v.setUint32(24, 16_000, true); v.setUint32(28, 16_000 * bits / 8, true); v.setUint16(32, bits / 8, true); v.setUint16(34, bits, true)
+  v.setUint16(22, 1, true); v.setUint32(24, 16_000, true); v.setUint32(28, 16_000 * bits / 8, true)
+  v.setUint16(32, bits / 8, true); v.setUint16(34, bits, true)
   if (format === 'extensible') {
     v.setUint16(36, 22, true); v.setUint16(38, 16, true); v.setUint32(40, 4, true); v.setUint16(44, 1, true)
     b.set([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71], 46)

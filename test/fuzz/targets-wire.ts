@@ -100,7 +100,9 @@ export function wireTargets ({ corpus, anchor, now }: WireSeeds): Target[] {
         consistent(end > 0 && end <= (b as Uint8Array).length, 'walk ends outside the input')
       }
     }),
-    t({ name: 'frame', fn: 'readFrame (protocol/frame.ts)', refusals: FRAME, seeds: seeds('store-response', 'fetch-response', 'erase-response'), run: response }),
+    t({
+      name: 'frame', fn: 'readFrame (protocol/frame.ts)', refusals: FRAME, seeds: seeds('store-response', 'fetch-response', 'erase-response'), run: response
+    }),
     t({
       name: 'store-request',
       fn: 'decodeStoreRequest (protocol/store.ts)',
@@ -200,20 +202,30 @@ export function wireTargets ({ corpus, anchor, now }: WireSeeds): Target[] {
         validateManifestRecord(key, b as Uint8Array, anchor, now)
       }
     }),
-    t({ name: 'manifest-key', fn: 'parseManifestKey (protocol/ownership.ts)', refusals: SIZE, seeds: seeds('manifest-key'), run: (b) => parseManifestKey(b as Uint8Array) }),
+    t({
+      name: 'manifest-key', fn: 'parseManifestKey (protocol/ownership.ts)', refusals: SIZE, seeds: seeds('manifest-key'), run: (b) => parseManifestKey(b as Uint8Array)
+    }),
     t({
       name: 'node-cert',
       fn: 'readNodeCert, checkNodeCert (protocol/certs.ts)',
       refusals: CHECKED,
       seeds: seeds('node-cert'),
-      run: (b) => { const c = readNodeCert(embedded(b, 'node certificate')); sameSigned(c, raw(b as Uint8Array), 'node cert'); checkNodeCert(c, anchor, now) }
+      run: (b) => {
+        const c = readNodeCert(embedded(b, 'node certificate'))
+        sameSigned(c, raw(b as Uint8Array), 'node cert')
+        checkNodeCert(c, anchor, now)
+      }
     }),
     t({
       name: 'tenant-cert',
       fn: 'readTenantCert, checkTenantCert (protocol/certs.ts)',
       refusals: CHECKED,
       seeds: seeds('tenant-cert'),
-      run: (b) => { const c = readTenantCert(embedded(b, 'tenant certificate')); sameSigned(c, raw(b as Uint8Array), 'tenant cert'); checkTenantCert(c, anchor, now) }
+      run: (b) => {
+        const c = readTenantCert(embedded(b, 'tenant certificate'))
+        sameSigned(c, raw(b as Uint8Array), 'tenant cert')
+        checkTenantCert(c, anchor, now)
+      }
     }),
     t({
       name: 'verifier-cert',
