@@ -203,7 +203,11 @@ export function wireTargets ({ corpus, anchor, now }: WireSeeds): Target[] {
       }
     }),
     t({
-      name: 'manifest-key', fn: 'parseManifestKey (protocol/ownership.ts)', refusals: SIZE, seeds: seeds('manifest-key'), run: (b) => parseManifestKey(b as Uint8Array)
+      name: 'manifest-key',
+      fn: 'parseManifestKey (protocol/ownership.ts)',
+      refusals: SIZE,
+      seeds: seeds('manifest-key'),
+      run: (b) => parseManifestKey(b as Uint8Array)
     }),
     t({
       name: 'node-cert',

@@ -20,7 +20,7 @@ const at = new Int32Array(job.shared)
 const target = (await buildTargets()).find((t) => t.name === job.name)
 if (target === undefined) throw new Error(`no target ${job.name}`)
 // Warm-up, uncounted and unjudged: the first call compiles the decoder and loads its dependencies.
-await Promise.resolve(target.run(batchOf(target, job.seed, 0)[0])).catch(() => {})
+try { await target.run(batchOf(target, job.seed, 0)[0]) } catch {}
 Atomics.store(at, 1, 1)
 const counts = { accepted: 0, refused: 0 }
 for (let batch = 0, i = 0; i < job.iterations; batch++) {
