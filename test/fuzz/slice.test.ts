@@ -16,7 +16,7 @@ import { loadCorpus } from './corpus.ts'
 /** Fixed, so a failure here replays: `npm run fuzz -- --seed 1715 --only <name>` explores around it. */
 const SEED = 1715
 /** Inputs per target: a few thousand over all targets stays within seconds on a busy machine. */
-const RUNS = 150
+const RUNS = 100
 /** Photos go through libvips, a hundred times slower per input than the wire decoders. */
 const RUNS_SLOW: Record<string, number> = { image: 40, config: 60 }
 /** Generous for a busy 2-core machine; the wire decoders answer in well under a millisecond. */
