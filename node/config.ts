@@ -131,7 +131,8 @@ export function validateConfig (value: unknown): NodeConfig {
   if (v.limits !== undefined) {
     if (typeof v.limits !== 'object' || v.limits === null) fail('limits', 'must be an object')
     for (const [k, n] of Object.entries(v.limits)) {
-      if (!(k in DEFAULT_LIMITS)) fail(`limits.${k}`, 'is not a known limit')
+      // Own names only: `in` would also take inherited ones (toString, __proto__) as limits.
+      if (!Object.hasOwn(DEFAULT_LIMITS, k)) fail(`limits.${k}`, 'is not a known limit')
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000_000) fail(`limits.${k}`, 'must be a positive integer')
       const most = LIMIT_MAX[k as keyof Limits]
       if (most !== undefined && n > most) fail(`limits.${k}`, `must be at most ${most}`)
