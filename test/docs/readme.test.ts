@@ -57,9 +57,26 @@ const Readme = suite('README: every command it shows runs as documented')
 Readme.after(() => { rmSync(work, { recursive: true, force: true }) })
 
 Readme('the README has exactly the shell blocks this test runs', () => {
-  assert.is(blocks.length, 2, 'a new sh block in the README needs a test here')
+  assert.is(blocks.length, 3, 'a new sh block in the README needs a test here')
   assert.match(blocks[0] ?? '', /^npm ci && npm start/)
   assert.match(blocks[1] ?? '', /^npx bioshard network init/)
+  assert.match(blocks[2] ?? '', /^npx bioshard sim --list/)
+})
+
+Readme('the simulator: --list names every built-in scenario; a seeded run writes its result, report and picture', async () => {
+  // The README's run, on a smaller network so the suite stays quick: the same command, scenario and seed.
+  const block = (blocks[2] ?? '').replace('--seed 11', '--seed 11 --nodes 6 --sites 3 --templates 6 --hours 2 --transport memory')
+  assert.not.equal(block, blocks[2], 'the network was made smaller')
+  const dir = join(work, 'sim')
+  mkdirSync(dir)
+  const r = await bash(NPX + block, dir)
+  assert.is(r.code, 0, r.err.slice(-3000) + r.out.slice(-2000))
+  for (const name of ['baseline', 'churn', 'partition', 'clog', 'byzantine', 'collusion', 'mass-erase']) assert.match(r.out, new RegExp(`^${name}$`, 'm'))
+  assert.match(r.out, /^scenario {4}churn, seed 11$/m)
+  const result = JSON.parse(readFileSync(join(dir, 'sim', 'result.json'), 'utf8')) as { params: { seed: number } }
+  assert.is(result.params.seed, 11)
+  assert.match(readFileSync(join(dir, 'sim', 'report.html'), 'utf8'), /<svg/)
+  assert.match(readFileSync(join(dir, 'sim', 'overview.svg'), 'utf8'), /^<svg /)
 })
 
 Readme('quick start: npm start runs the whole flow and exits 0; a single test file runs on the pinned Node', async () => {
