@@ -183,7 +183,8 @@ export class SiteNode {
       listen: this.boundAddrs ?? this.config.listen,
       anchor: this.anchor,
       role: 'node',
-      isDenied: (peer) => budget.isBanned(peer.toString()),
+      // A revoked node is refused at the connection, both ways, from the moment the roster hears of it.
+      isDenied: (peer) => budget.isBanned(peer.toString()) || this.roster.isRevoked(peer.toString()),
       isAdmitted: (peer) => this.roster.isAdmitted(peer.toString()),
       // Every bioshard protocol but admission: admitted nodes and certified clients only.
       authorise: (peer) => this.admission?.isAuthorised(peer.toString()) ?? false,
