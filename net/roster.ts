@@ -241,7 +241,8 @@ export class Roster {
     const parts = e.revoked !== undefined
       ? [e.cert.sig, e.revoked.sig]
       : [e.cert.sig, ...(e.statement !== undefined ? [e.statement.sig] : []), ...(e.retiring !== undefined ? [e.retiring.sig] : [])]
-    const h = { cert: e.cert, statement: e.statement, standing, bucket: known?.bucket ?? bucketOf(e.peer), hash: sha256(concat(...parts)).subarray(0, BUCKET_HASH_BYTES) }
+    const hash = sha256(concat(...parts)).subarray(0, BUCKET_HASH_BYTES)
+    const h = { cert: e.cert, statement: e.statement, standing, bucket: known?.bucket ?? bucketOf(e.peer), hash }
     this.hashes.set(e, h)
     return h
   }

@@ -49,7 +49,8 @@ revoke('a forged revocation (wrong signer, other network) is refused with a type
     stranger.info.publicKey = stranger.key.publicKey
     const wrongSigner = revokeNode(stranger, b.cert)
     // Signed by the right authority, for another network, carried on b's genuine certificate.
-    const otherNet = readRevocation(decodeCanonical(encodeCanonical(signRevocation(net.authority.key, { network: 'bsn-0123456789abcdef', peer: peerOf(b), at: Date.now() })), 4096, 'r'))
+    const wire = signRevocation(net.authority.key, { network: 'bsn-0123456789abcdef', peer: peerOf(b), at: Date.now() })
+    const otherNet = readRevocation(decodeCanonical(encodeCanonical(wire), 4096, 'revocation'))
     const forged = [wrongSigner, { cert: b.cert, revoked: otherNet }]
     for (const entry of forged) {
       const code = await codeOfAsync(request(host, peerIdFromString(peerOf(a)), PROTOCOL.ADMIT, {
