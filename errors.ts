@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   ERR_STORAGE: 'the node could not write to its storage (disk full or read-only); nothing was stored or changed',
   ERR_CONFIG: 'a configuration, key or credential file is missing or invalid',
   ERR_NOT_ENOUGH_SITES: 'fewer distinct admitted, reachable sites than n',
+  ERR_RETIRING: 'the node is retiring: it serves what it holds but takes no new shares',
   ERR_QUORUM_UNAVAILABLE: 'fewer than t holders answered, or an enrolment could not be stored',
   ERR_ENCLAVE: 'the enclave process died or could not start',
   ERR_NO_FACE: 'the matcher found no face in the image',

@@ -1,7 +1,8 @@
 /**
  * Where an enrolment's shares go: the placement rule (protocol/placement.ts)
  * over the roster, one holder per site, skipping holders that do not accept
- * a dial. Reachability is checked lazily in placement order, so one dead
+ * a dial, and never a retiring node (a revoked one is out of the roster).
+ * Reachability is checked lazily in placement order, so one dead
  * node costs one dial, not a dial to every node.
  *
  * @module
@@ -29,7 +30,7 @@ async function reachable (ctx: ClientContext, peer: string): Promise<boolean> {
  * @throws {BioshardError} ERR_NOT_ENOUGH_SITES when fewer than n distinct sites are known or reachable
  */
 export async function place (ctx: ClientContext, templateId: Uint8Array, xs: number[], exclude: ReadonlySet<string>): Promise<Candidate[]> {
-  const candidates = ctx.roster.list().map((e) => ({ peer: e.peer, site: e.site })).filter((c) => !exclude.has(c.peer))
+  const candidates = ctx.roster.list().filter((e) => e.retiring === undefined).map((e) => ({ peer: e.peer, site: e.site })).filter((c) => !exclude.has(c.peer))
   const sites = new Set(candidates.map((c) => c.site))
   if (sites.size < xs.length) {
     throw new BioshardError('ERR_NOT_ENOUGH_SITES', `n = ${xs.length} shares need ${xs.length} distinct sites; the roster has ${sites.size}`)

@@ -29,7 +29,11 @@ export const SIG = {
   /** A holder's signed proof of possession (protocol/audit.ts). */
   AUDIT_RESPONSE: 'bioshard/v1/sig/audit-response',
   /** Every message of a refresh or repair round (protocol/maintain.ts). */
-  MAINTAIN: 'bioshard/v1/sig/maintain'
+  MAINTAIN: 'bioshard/v1/sig/maintain',
+  /** The authority's revocation of one node (protocol/revocation.ts). */
+  REVOCATION: 'bioshard/v1/sig/revocation',
+  /** A node's own notice that it is retiring (protocol/revocation.ts). */
+  RETIREMENT: 'bioshard/v1/sig/retirement'
 } as const
 
 /** Tags for domain-separated hashes. */

@@ -4,7 +4,8 @@
  * nodes it admits.
  *
  * Layout: `authority.json` (public: network, public key), `authority.key`
- * (the Ed25519 seed, 0600), `certs/` (issued certificates).
+ * (the Ed25519 seed, 0600), `certs/` (issued certificates), `revocations/`
+ * (revocations issued, each with the revoked node's certificate).
  *
  * @module
  */
@@ -18,7 +19,9 @@ import {
   issueNodeCert, issueTenantCert, issueVerifierCert, readNodeCert, readTenantCert, readVerifierCert,
   type NodeCert, type TenantCert, type VerifierCert
 } from '../protocol/certs.ts'
-import type { SignedWire } from '../protocol/signed.ts'
+import { readSigned, type SignedWire } from '../protocol/signed.ts'
+import { decodeRevocationBody, signRevocation } from '../protocol/revocation.ts'
+import type { RosterEntry } from '../protocol/admit.ts'
 import { NETWORK_ID } from '../protocol/fields.ts'
 import { writeSecretFile, readBytesFile, readJsonFile, ensurePrivateDir } from './files.ts'
 
@@ -101,4 +104,19 @@ export function authoriseVerifier (tenant: SigningKey, name: string, purposes: s
   const wire = issueVerifierCert({ key: key.publicKey, name, purposes, ...window(validity) }, tenant)
   const bytes = encodeCanonical(wire)
   return { key, seed, bytes, cert: readVerifierCert(decodeCanonical(bytes, 4096, 'verifier certificate')) }
+}
+
+/**
+ * Revoke a node: the authority's signed revocation of `cert`'s peer, as the
+ * roster entry that carries it (the node's certificate and the revocation),
+ * which admission spreads like any entry. Final: the peer id is never
+ * admitted again by any roster that has seen it.
+ *
+ * @throws {BioshardError} ERR_BAD_REQUEST when `cert` is for another network
+ */
+export function revokeNode (authority: Authority, cert: NodeCert, now = Date.now()): RosterEntry {
+  if (cert.body.network !== authority.info.network) throw new BioshardError('ERR_BAD_REQUEST', `the certificate is for network ${cert.body.network}`)
+  const wire = signRevocation(authority.key, { network: authority.info.network, peer: cert.body.peer, at: now })
+  const bytes = encodeCanonical(wire)
+  return { cert, revoked: readSigned(decodeCanonical(bytes, 4096, 'revocation'), 'revocation', decodeRevocationBody) }
 }

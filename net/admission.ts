@@ -6,7 +6,10 @@
  * peers, which pass it on in turn, and re-syncs with one random peer now and
  * then (anti-entropy), soon again while digests keep differing. So every node
  * and client converges on the full roster without a directory and without
- * sending whole rosters around. Admit traffic is unauthenticated by nature,
+ * sending whole rosters around. Revocations and retirement notices ride on
+ * the entries they concern (protocol/revocation.ts), so they spread the same
+ * way, and a peer closes its connections to a node as soon as it learns the
+ * node is revoked. Admit traffic is unauthenticated by nature,
  * so every part of it is bounded and every refusal charged against the sender
  * ({@link Admission}).
  *
@@ -396,6 +399,7 @@ export class Admission {
   private async merge (entries: readonly RosterEntry[], strict: boolean, signal?: AbortSignal): Promise<boolean> {
     const self = this.init.libp2p.peerId.toString()
     const moved: string[] = []
+    const revoked: string[] = []
     let changed = false
     let slice = performance.now()
     try {
@@ -406,6 +410,7 @@ export class Admission {
           slice = performance.now()
         }
         const before = this.init.roster.get(entry.cert.body.peer)?.statement
+        const wasRevoked = this.init.roster.isRevoked(entry.cert.body.peer)
         try {
           if (this.init.roster.offer(entry) === 'unchanged') continue
         } catch (e) {
@@ -415,13 +420,32 @@ export class Admission {
         changed = true
         const peer = entry.cert.body.peer
         this.news.add(peer)
-        if (peer !== self && this.init.roster.get(peer)?.statement !== before) moved.push(peer)
+        if (peer !== self && !wasRevoked && this.init.roster.isRevoked(peer)) revoked.push(peer)
+        else if (peer !== self && this.init.roster.get(peer)?.statement !== before) moved.push(peer)
       }
     } finally {
       for (const peer of moved) this.replaceAddresses(peer)
+      for (const peer of revoked) this.dropRevoked(peer)
       if (changed) this.schedulePush()
     }
     return changed
+  }
+
+  /**
+   * Offer one entry carrying news about a node's standing (a revocation or a
+   * retirement notice) as if a peer had sent it, and push it on.
+   *
+   * @throws {BioshardError} as {@link Roster.offer} for an entry that is not valid
+   * @returns whether the roster changed
+   */
+  async announce (entry: RosterEntry): Promise<boolean> {
+    return await this.merge([entry], true)
+  }
+
+  /** Close every connection to a peer just found revoked (the access gate refuses it from now on). */
+  private dropRevoked (peer: string): void {
+    log('%s is revoked by the authority: closing its connections', peer)
+    void this.init.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
   }
 
   /** Put `peer`'s stated addresses in the peer store in place of the ones it held. */
@@ -460,7 +484,7 @@ export class Admission {
       this.pushTimer = undefined
       const news: RosterEntry[] = []
       for (const peer of this.news) {
-        const e = this.init.roster.get(peer)
+        const e = this.init.roster.known(peer)
         if (e !== undefined && news.length < MAX_ROSTER_ENTRIES) news.push(toEntry(e))
       }
       this.news.clear()
@@ -506,11 +530,18 @@ export class Admission {
   }
 }
 
+/** An entry as relayed: a revoked node's as its certificate and revocation alone. */
 function toEntry (e: Admitted): RosterEntry {
-  return e.statement !== undefined ? { cert: e.cert, addrs: e.statement } : { cert: e.cert }
+  if (e.revoked !== undefined) return { cert: e.cert, revoked: e.revoked }
+  return {
+    cert: e.cert,
+    ...(e.statement !== undefined ? { addrs: e.statement } : {}),
+    ...(e.retiring !== undefined ? { retiring: e.retiring } : {})
+  }
 }
 
-/** What tells two versions of one node's entry apart: the node, its certificate's signature and its statement's. */
+/** What tells two versions of one node's entry apart: the node and the signatures of its certificate, statement and standing. */
 function entryKey (e: RosterEntry): string {
-  return `${e.cert.body.peer} ${toHex(e.cert.sig)} ${e.addrs !== undefined ? toHex(e.addrs.sig) : ''}`
+  const standing = e.revoked ?? e.retiring
+  return `${e.cert.body.peer} ${toHex(e.cert.sig)} ${e.addrs !== undefined ? toHex(e.addrs.sig) : ''} ${standing !== undefined ? toHex(standing.sig) : ''}`
 }

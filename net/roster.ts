@@ -4,7 +4,10 @@
  * placement reads it. A certificate enters only if it chains to the
  * configured authority, and an entry silently drops out when its certificate
  * expires. Addresses come only from a node's own signed statement, so no relay
- * can add one ({@link Roster}). A roster digest (one short hash per bucket of
+ * can add one ({@link Roster}). A revoked node stays in the roster as a
+ * tombstone (its certificate and the authority's revocation, spread like
+ * any entry) but is no longer admitted; a retiring node stays admitted but
+ * marked. A roster digest (one short hash per bucket of
  * nodes) lets two peers find which buckets differ without sending entries.
  *
  * @module
@@ -18,6 +21,7 @@ import { BUCKET_HASH_BYTES, ROSTER_BUCKETS, ROSTER_DIGEST_BYTES, type RosterEntr
 import { checkNodeAddresses, type NodeAddresses } from '../protocol/node-addresses.ts'
 import { FRESHNESS_WINDOW_MS } from '../protocol/constants.ts'
 import { VerifiedCache } from './policy/verified-cache.ts'
+import { checkRevocation, checkRetirement, type Revocation, type Retirement, type VerifyFn } from '../protocol/revocation.ts'
 
 export interface Admitted {
   peer: string
@@ -27,6 +31,10 @@ export interface Admitted {
   addrs: string[]
   /** That statement, relayed unchanged to others. */
   statement?: NodeAddresses
+  /** The authority's revocation: the node is no longer admitted (final). */
+  revoked?: Revocation
+  /** The node's own retirement notice: it takes no new shares (final). */
+  retiring?: Retirement
 }
 
 /** The digest bucket of a node: the first byte of the hash of its peer id, modulo {@link ROSTER_BUCKETS}. */
@@ -47,7 +55,7 @@ export function differingBuckets (a: Uint8Array, b: Uint8Array): number[] {
 }
 
 /** An entry's place in the digest: its bucket and the hash of its certificate and statement signatures. */
-interface Hashed { cert: NodeCert, statement: NodeAddresses | undefined, bucket: number, hash: Uint8Array }
+interface Hashed { cert: NodeCert, statement: NodeAddresses | undefined, standing: unknown, bucket: number, hash: Uint8Array }
 
 /** What offering an entry did: `changed` when it added a node, a newer certificate or newer addresses. */
 export type Offered = 'changed' | 'unchanged'
@@ -108,20 +116,40 @@ export class Roster {
     if (statement !== undefined) {
       checkNodeAddresses(statement, peer, this.anchor.network, (tag, s, key, what) => { this.verified.checkSigned(tag, s, key, what) })
     }
+    this.checkStanding(entry, peer)
     let changed: Offered = 'unchanged'
     let known = this.entries.get(peer)
     if (known === undefined || known.cert.body.na < entry.cert.body.na) {
-      const kept = known?.statement !== undefined ? { statement: known.statement } : {}
+      const kept = {
+        ...(known?.statement !== undefined ? { statement: known.statement } : {}),
+        ...(known?.revoked !== undefined ? { revoked: known.revoked } : {}),
+        ...(known?.retiring !== undefined ? { retiring: known.retiring } : {})
+      }
       known = { peer, site: entry.cert.body.site, cert: entry.cert, addrs: known?.addrs ?? [], ...kept }
       this.entries.set(peer, known)
       changed = 'changed'
     }
+    if (known.revoked !== undefined) return changed
     if (statement !== undefined && statement.body.seq <= now + FRESHNESS_WINDOW_MS && statement.body.seq > (known.statement?.body.seq ?? -1)) {
       known.statement = statement
       known.addrs = [...statement.body.addrs]
       changed = 'changed'
     }
+    if (entry.revoked !== undefined) {
+      known.revoked = entry.revoked
+      changed = 'changed'
+    } else if (entry.retiring !== undefined && known.retiring === undefined) {
+      known.retiring = entry.retiring
+      changed = 'changed'
+    }
     return changed
+  }
+
+  /** Check an entry's revocation (the authority's) and retirement notice (the node's own) before anything is stored. */
+  private checkStanding (entry: RosterEntry, peer: string): void {
+    const verify: VerifyFn = (tag, s, key, what) => { this.verified.checkSigned(tag, s, key, what) }
+    if (entry.revoked !== undefined) checkRevocation(entry.revoked, peer, this.anchor, verify)
+    if (entry.retiring !== undefined) checkRetirement(entry.retiring, peer, this.anchor.network, verify)
   }
 
   /**
@@ -137,20 +165,41 @@ export class Roster {
     }
   }
 
-  /** The admitted entry for `peer`, or undefined if unknown or expired. */
+  /** The admitted entry for `peer`, or undefined if unknown, expired or revoked. */
   get (peer: string, now = Date.now()): Admitted | undefined {
+    const e = this.known(peer, now)
+    return e?.revoked === undefined ? e : undefined
+  }
+
+  /** The entry for `peer` while its certificate is valid, revoked or not (what gossip relays). */
+  known (peer: string, now = Date.now()): Admitted | undefined {
     const e = this.entries.get(peer)
     if (e === undefined) return undefined
     if (now > e.cert.body.na || now < e.cert.body.nb) return undefined
     return e
   }
 
+  /** Whether the authority has revoked `peer` (as far as this roster has heard). */
+  isRevoked (peer: string): boolean {
+    return this.entries.get(peer)?.revoked !== undefined
+  }
+
+  /** Whether `peer` has announced that it is retiring. */
+  isRetiring (peer: string): boolean {
+    return this.entries.get(peer)?.retiring !== undefined
+  }
+
   isAdmitted (peer: string, now = Date.now()): boolean {
     return this.get(peer, now) !== undefined
   }
 
-  /** Every currently valid entry; expired ones are removed on the way. */
+  /** Every admitted node (valid and not revoked); expired entries are removed on the way. */
   list (now = Date.now()): Admitted[] {
+    return this.all(now).filter((e) => e.revoked === undefined)
+  }
+
+  /** Every entry with a valid certificate, revoked ones too (what the digest covers); expired ones are removed on the way. */
+  private all (now: number): Admitted[] {
     const out: Admitted[] = []
     for (const [peer, e] of this.entries) {
       if (now > e.cert.body.na) { this.entries.delete(peer); continue }
@@ -166,7 +215,7 @@ export class Roster {
    */
   digest (now = Date.now()): Uint8Array {
     const out = new Uint8Array(ROSTER_DIGEST_BYTES)
-    for (const e of this.list(now)) {
+    for (const e of this.all(now)) {
       const h = this.hashed(e)
       const at = h.bucket * BUCKET_HASH_BYTES
       for (let i = 0; i < BUCKET_HASH_BYTES; i++) out[at + i] ^= h.hash[i]
@@ -174,9 +223,9 @@ export class Roster {
     return out
   }
 
-  /** The valid entries in `buckets`. */
+  /** The valid entries in `buckets`, revoked ones too. */
   inBuckets (buckets: ReadonlySet<number>, now = Date.now()): Admitted[] {
-    return this.list(now).filter((e) => buckets.has(this.hashed(e).bucket))
+    return this.all(now).filter((e) => buckets.has(this.hashed(e).bucket))
   }
 
   /** The digest bucket of an entry of this roster. */
@@ -186,9 +235,14 @@ export class Roster {
 
   private hashed (e: Admitted): Hashed {
     const known = this.hashes.get(e)
-    if (known !== undefined && known.cert === e.cert && known.statement === e.statement) return known
-    const parts = e.statement !== undefined ? [e.cert.sig, e.statement.sig] : [e.cert.sig]
-    const h = { cert: e.cert, statement: e.statement, bucket: known?.bucket ?? bucketOf(e.peer), hash: sha256(concat(...parts)).subarray(0, BUCKET_HASH_BYTES) }
+    const standing = e.revoked ?? e.retiring
+    if (known !== undefined && known.cert === e.cert && known.statement === e.statement && known.standing === standing) return known
+    // A revoked entry is relayed as its certificate and revocation alone, so that is all its hash covers.
+    const parts = e.revoked !== undefined
+      ? [e.cert.sig, e.revoked.sig]
+      : [e.cert.sig, ...(e.statement !== undefined ? [e.statement.sig] : []), ...(e.retiring !== undefined ? [e.retiring.sig] : [])]
+    const hash = sha256(concat(...parts)).subarray(0, BUCKET_HASH_BYTES)
+    const h = { cert: e.cert, statement: e.statement, standing, bucket: known?.bucket ?? bucketOf(e.peer), hash }
     this.hashes.set(e, h)
     return h
   }

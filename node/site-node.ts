@@ -34,6 +34,10 @@ import { loadConfig, authorityKeys, parseHostPort, type NodeConfig } from './con
 import { loadKeys, loadCert } from './keys.ts'
 import { logger } from '../net/log.ts'
 import { wipe } from '../crypto/bytes.ts'
+import type { SigningKey } from '../crypto/sign.ts'
+import { encodeSigned, toWire } from '../protocol/signed.ts'
+import type { Retirement } from '../protocol/revocation.ts'
+import { STANDING_SCAN_MS, finishRequested, readRetirementFile, readRevocationFiles, writeRetirement } from './standing.ts'
 import { Sealer } from '../crypto/seal.ts'
 import { BioshardError } from '../errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
@@ -90,6 +94,14 @@ export class SiteNode {
   private accepting = false
   /** Addresses bound at the first start; a restart rebinds them so peers' address books stay right. */
   private boundAddrs?: string[]
+  private signing?: SigningKey
+  /** This node's retirement notice once it retires: it takes no new stores from then on. */
+  private retirement?: Retirement
+  private standingTimer?: ReturnType<typeof setInterval>
+  private finishing?: Promise<number>
+  private onFinished?: (shredded: number) => void
+  /** Settles with the number of shares destroyed when the node has finished retiring and stopped. */
+  readonly retired: Promise<number> = new Promise((resolve) => { this.onFinished = resolve })
 
   private constructor (options: SiteNodeOptions, config: NodeConfig, cert: NodeCert, anchor: TrustAnchor) {
     this.options = options
@@ -160,6 +172,8 @@ export class SiteNode {
     this.db = await openNodeDb(this.dir)
     this.store = new ShareStore(this.db, keys.storageKey, { now })
     wipe(keys.storageKey)
+    this.signing = keys.signing
+    this.retirement = readRetirementFile(this.dir)
     await this.store.ready()
     this.audit = await AuditLog.open(this.db, { flushMs: this.config.limits.auditFlushMs })
     this.startRefusalAggregation()
@@ -169,7 +183,8 @@ export class SiteNode {
       listen: this.boundAddrs ?? this.config.listen,
       anchor: this.anchor,
       role: 'node',
-      isDenied: (peer) => budget.isBanned(peer.toString()),
+      // A revoked node is refused at the connection, both ways, from the moment the roster hears of it.
+      isDenied: (peer) => budget.isBanned(peer.toString()) || this.roster.isRevoked(peer.toString()),
       isAdmitted: (peer) => this.roster.isAdmitted(peer.toString()),
       // Every bioshard protocol but admission: admitted nodes and certified clients only.
       authorise: (peer) => this.admission?.isAuthorised(peer.toString()) ?? false,
@@ -217,6 +232,9 @@ export class SiteNode {
     budget.isAuthenticated = (peer) => admission.isAuthorised(peer)
     budget.isKnown = (peer) => admission.isKnown(peer)
     await this.admission.start()
+    await this.scanStanding()
+    this.standingTimer = setInterval(() => { void this.scanStanding() }, STANDING_SCAN_MS)
+    this.standingTimer.unref()
 
     if (metricsAddr !== null && this.metrics !== undefined) {
       const { host: mhost, port } = parseHostPort(metricsAddr, 'metrics')
@@ -265,7 +283,7 @@ export class SiteNode {
   private async serveHolderProtocols (c: { host: Host, components: HolderComponents, budget: RefusalBudget, onServed: (s: Served) => void }): Promise<void> {
     const limits = this.config.limits
     for (const entry of this.options.handlers ?? HOLDER_HANDLERS) {
-      await serve(c.host, entry.protocol, this.drained(entry.create(c.components)), {
+      await serve(c.host, entry.protocol, this.drained(entry.create(c.components), entry.protocol), {
         timeoutMs: limits.requestTimeoutMs,
         idleTimeoutMs: limits.streamIdleMs,
         maxInboundStreams: limits.maxInboundStreams,
@@ -276,10 +294,11 @@ export class SiteNode {
     }
   }
 
-  /** `handle`, refused once the node is stopping, and counted while it runs so stop() can wait for it. */
-  private drained (handle: RequestHandler): RequestHandler {
+  /** `handle`, refused once the node is stopping (and a store once it is retiring), and counted while it runs so stop() can wait for it. */
+  private drained (handle: RequestHandler, protocol: string): RequestHandler {
     return async (bytes, ctx) => {
       if (!this.accepting) throw new BioshardError('ERR_BUSY', 'node is shutting down')
+      if (protocol === PROTOCOL.STORE && this.retirement !== undefined) throw new BioshardError('ERR_RETIRING', 'this node is retiring and takes no new shares')
       this.inFlight++
       try { return await handle(bytes, ctx) } finally { this.inFlight-- }
     }
@@ -315,6 +334,73 @@ export class SiteNode {
     await Promise.all(known.map(async (e) => {
       await host.dial(peerIdFromString(e.peer), { signal: AbortSignal.timeout(REJOIN_DIAL_TIMEOUT_MS) }).catch(() => {})
     }))
+  }
+
+  /** Whether this node has announced that it is retiring. */
+  get isRetiring (): boolean { return this.retirement !== undefined }
+
+  /**
+   * Retire: sign and keep a retirement notice, announce it with this node's
+   * roster entry, and take no new stores from now on. Fetches, audits and
+   * maintenance go on until {@link finishRetirement}. Idempotent.
+   */
+  async retire (): Promise<void> {
+    if (this.signing === undefined) throw new BioshardError('ERR_CONFIG', 'node is not started')
+    this.retirement = writeRetirement(this.dir, this.signing, { network: this.anchor.network, peer: this.cert.body.peer, at: Date.now() })
+    await this.announceRetirement()
+  }
+
+  /**
+   * Finish retiring: destroy every share held (each share's key is
+   * destroyed and its record compacted away, as erase does, under a
+   * tombstone naming the retirement), stop, and settle {@link retired}.
+   *
+   * @returns the number of shares destroyed
+   */
+  async finishRetirement (): Promise<number> {
+    this.finishing ??= this.shredAndStop()
+    return await this.finishing
+  }
+
+  private async shredAndStop (): Promise<number> {
+    if (this.retirement === undefined) await this.retire()
+    const store = this.store
+    let shredded = 0
+    if (store !== undefined) {
+      this.accepting = false
+      const tombstone = encodeSigned(toWire(this.retirement as Retirement))
+      const slots: Uint8Array[] = []
+      for await (const slot of store.ids()) slots.push(slot)
+      for (const slot of slots) if ((await store.erase(slot, tombstone)).held) shredded++
+    }
+    await this.stop()
+    this.onFinished?.(shredded)
+    return shredded
+  }
+
+  private async announceRetirement (): Promise<void> {
+    if (this.retirement === undefined || this.admission === undefined) return
+    const own = this.roster.get(this.cert.body.peer)
+    await this.admission.announce({ cert: this.cert, ...(own?.statement !== undefined ? { addrs: own.statement } : {}), retiring: this.retirement })
+  }
+
+  /** Take in the standing files: revocations dropped in the directory, a retirement started or asked to finish from the command line. */
+  private async scanStanding (): Promise<void> {
+    const admission = this.admission
+    if (admission === undefined || this.finishing !== undefined) return
+    try {
+      for (const entry of readRevocationFiles(this.dir, (file, e) => { log.error('revocation file %s skipped: %s', file, e.message) })) {
+        await admission.announce(entry).catch((e: Error) => { log.error('revocation of %s refused: %s', entry.cert.body.peer, e.message) })
+      }
+      const notice = readRetirementFile(this.dir)
+      if (notice !== undefined && !this.roster.isRetiring(this.cert.body.peer)) {
+        this.retirement = notice
+        await this.announceRetirement()
+      }
+      if (finishRequested(this.dir)) void this.finishRetirement()
+    } catch (e) {
+      log.error('standing files: %s', (e as Error).message)
+    }
   }
 
   /** URL of the metrics server, if running. */
@@ -393,6 +479,7 @@ export class SiteNode {
   async stop (): Promise<void> {
     if (!this.accepting && this.host === undefined && this.db === undefined) return
     this.accepting = false
+    clearInterval(this.standingTimer)
     await this.bootstrap?.stop()
     this.bootstrap = undefined
     this.stopRepublish?.()

@@ -20,6 +20,7 @@ import { readHead, skipItem, type ItemBudget } from './cbor-heads.ts'
 import { readNodeCert, type NodeCert } from './certs.ts'
 import { readNodeAddresses, type NodeAddresses } from './node-addresses.ts'
 import { readClientProof, type ClientProof } from './client-proof.ts'
+import { readRevocation, readRetirement, type Revocation, type Retirement } from './revocation.ts'
 import { toWire } from './signed.ts'
 import { ADMIT_OVERHEAD_ITEMS, MAX_MESSAGE_BYTES, MAX_ROSTER_ENTRIES, PROTOCOL, ROSTER_ENTRY_ITEMS, WIRE_VERSION } from './constants.ts'
 
@@ -34,8 +35,12 @@ export const BUCKET_HASH_BYTES = 8
 /** Bytes of a roster digest: one hash per bucket, in bucket order. */
 export const ROSTER_DIGEST_BYTES = ROSTER_BUCKETS * BUCKET_HASH_BYTES
 
-/** One admitted node as gossiped: its certificate and, when known, its own address statement. */
-export interface RosterEntry { cert: NodeCert, addrs?: NodeAddresses }
+/**
+ * One admitted node as gossiped: its certificate and, when known, its own
+ * address statement; a revoked node's entry carries the authority's
+ * revocation (and nothing else), a retiring node's its own notice.
+ */
+export interface RosterEntry { cert: NodeCert, addrs?: NodeAddresses, revoked?: Revocation, retiring?: Retirement }
 /**
  * An admit message; a client's request may also carry its proof of
  * certification (protocol/client-proof.ts), and any message the sender's
@@ -48,9 +53,23 @@ export const MAX_ADMIT_ITEMS = MAX_ROSTER_ENTRIES * ROSTER_ENTRY_ITEMS + ADMIT_O
 
 function decodeEntry (value: unknown, i: number): RosterEntry {
   const what = `admit.entries[${i}]`
-  const m = asMap(value, what, ['cert'], ['addrs'])
-  const cert = readNodeCert(m.cert)
-  return m.addrs === undefined ? { cert } : { cert, addrs: readNodeAddresses(m.addrs) }
+  const m = asMap(value, what, ['cert'], ['addrs', 'revoked', 'retiring'])
+  return {
+    cert: readNodeCert(m.cert),
+    ...(m.addrs !== undefined ? { addrs: readNodeAddresses(m.addrs) } : {}),
+    ...(m.revoked !== undefined ? { revoked: readRevocation(m.revoked) } : {}),
+    ...(m.retiring !== undefined ? { retiring: readRetirement(m.retiring) } : {})
+  }
+}
+
+/** The wire form of one entry. */
+function entryWire (e: RosterEntry): unknown {
+  return {
+    cert: toWire(e.cert),
+    ...(e.addrs !== undefined ? { addrs: toWire(e.addrs) } : {}),
+    ...(e.revoked !== undefined ? { revoked: toWire(e.revoked) } : {}),
+    ...(e.retiring !== undefined ? { retiring: toWire(e.retiring) } : {})
+  }
 }
 
 /** Keys of an admit message, in canonical order (shorter encodings first). */
@@ -155,9 +174,7 @@ export function readAdmitMessage (value: unknown): AdmitMessage {
 export function admitMessageWire (entries: readonly RosterEntry[], client?: unknown, digest?: Uint8Array): unknown {
   return {
     v: WIRE_VERSION,
-    entries: entries.slice(0, MAX_ROSTER_ENTRIES).map((e) => (
-      e.addrs !== undefined ? { cert: toWire(e.cert), addrs: toWire(e.addrs) } : { cert: toWire(e.cert) }
-    )),
+    entries: entries.slice(0, MAX_ROSTER_ENTRIES).map(entryWire),
     ...(client !== undefined ? { client } : {}),
     ...(digest !== undefined ? { digest } : {})
   }

@@ -58,12 +58,15 @@ export const MAX_ROSTER_ENTRIES = 512
 export const MAX_ADDRS_PER_PEER = 8
 /**
  * Bytes of one roster entry on the wire, with headroom: a node certificate
- * is ≈ 300 B, an address statement ≈ 250 B plus its addresses (≈ 40 B each).
+ * is ≈ 300 B, an address statement ≈ 250 B plus its addresses (≈ 40 B each),
+ * a retirement notice ≈ 200 B (a revoked node's entry carries only its
+ * certificate and the revocation).
  */
-export const ROSTER_ENTRY_BYTES = 1024
+export const ROSTER_ENTRY_BYTES = 1280
 /**
  * CBOR items (every head: maps, keys, values, array elements) one roster
- * entry may hold: ≈ 40 for a certificate and a statement with 8 addresses.
+ * entry may hold: ≈ 40 for a certificate and a statement with 8 addresses,
+ * ≈ 12 more for a retirement notice.
  */
 export const ROSTER_ENTRY_ITEMS = 64
 /** Items and bytes of the rest of an admit message (version, client proof with two certificates). */

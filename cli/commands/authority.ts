@@ -1,15 +1,21 @@
 /**
- * `bioshard authority init|admit|tenant`: run a network authority — create
- * its key and network id, admit nodes (node certificates), admit tenants.
+ * `bioshard authority init|admit|tenant|revoke`: run a network authority —
+ * create its key and network id, admit nodes (node certificates), admit
+ * tenants, revoke nodes.
  *
  * @module
  */
 import { join, resolve } from 'node:path'
-import { chmodSync, writeFileSync } from 'node:fs'
-import { EXIT, UsageError, type Command } from '../io.ts'
-import { parse, required, positive } from '../args.ts'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
+import { parse, required, positive, type Values } from '../args.ts'
 import { writeTenantCredentials } from '../../client/credentials.ts'
-import { initAuthority, loadAuthority, admitNode, admitTenant } from '../../keys/authority.ts'
+import { initAuthority, loadAuthority, admitNode, admitTenant, revokeNode } from '../../keys/authority.ts'
+import { ensurePrivateDir } from '../../keys/files.ts'
+import { decodeCanonical } from '../../crypto/canonical.ts'
+import { readNodeCert } from '../../protocol/certs.ts'
+import { encodeRevocationEntry, REVOCATIONS_DIR } from '../../node/standing.ts'
+import { BioshardError } from '../../errors.ts'
 import { toHex } from '../../crypto/bytes.ts'
 import { peerPublicKey } from '../../protocol/fields.ts'
 
@@ -17,6 +23,7 @@ const HELP = `Usage:
   bioshard authority init   --dir <dir>
   bioshard authority admit  --dir <dir> --peer <peerId> --site <name> [--days N] [--out <file>]
   bioshard authority tenant --dir <dir> --name <name> --out <dir> [--days N]
+  bioshard authority revoke --dir <dir> --peer <peerId> [--cert <file>] [--out <file>]
 
 init    creates the authority key (authority.key, 0600) and a network id
         (authority.json, 0644: public, given to nodes and tenants).
@@ -25,15 +32,38 @@ admit   issues a node certificate for a peer at a site; writes it to --out
         the file to the node directory as node.cert.
 tenant  creates a tenant (relying party) key and certificate in --out
         (tenant.key 0600, tenant.cert, authority.json).
+revoke  signs a revocation of a node (its certificate, default
+        <dir>/certs/<peerId>.cert, with the authority's revocation) and writes
+        it to --out (default <dir>/revocations/<peerId>.rev). Copy the file
+        into the revocations/ folder of any running node: the network learns
+        it from there, drops the node and refuses it from then on.
 
 Options:
   --days N   validity in days (default 365)
   -h, --help show this help
 `
 
+/** `authority revoke`: sign a revocation of a node and write it where an operator can hand it to a node. */
+function revoke (dir: string, values: Values, io: CliIo): number {
+  const peer = required(values, 'peer')
+  try { peerPublicKey(peer) } catch (e) { throw new UsageError(`--peer: ${(e as Error).message}`) }
+  const certPath = typeof values.cert === 'string' ? resolve(values.cert) : join(dir, 'certs', `${peer}.cert`)
+  if (!existsSync(certPath)) throw new BioshardError('ERR_CONFIG', `no certificate of ${peer} at ${certPath}; give it with --cert`)
+  const cert = readNodeCert(decodeCanonical(readFileSync(certPath), 4096, 'node certificate'))
+  if (cert.body.peer !== peer) throw new BioshardError('ERR_CONFIG', `${certPath} is the certificate of ${cert.body.peer}, not ${peer}`)
+  const entry = revokeNode(loadAuthority(dir), cert)
+  let out = join(dir, REVOCATIONS_DIR, `${peer}.rev`)
+  if (typeof values.out === 'string') out = resolve(values.out)
+  else ensurePrivateDir(join(dir, REVOCATIONS_DIR))
+  writeFileSync(out, encodeRevocationEntry(entry), { mode: 0o644 })
+  io.stdout(`${out}\n`)
+  io.stderr(`revocation of ${peer} written to ${out}; copy it into <node dir>/${REVOCATIONS_DIR}/ of a running node\n`)
+  return EXIT.OK
+}
+
 export const command: Command = {
   name: 'authority',
-  summary: 'create a network authority; admit nodes and tenants',
+  summary: 'create a network authority; admit nodes and tenants; revoke nodes',
   run: async (argv, io) => {
     const { values, positionals } = parse(argv, {
       dir: { type: 'string' },
@@ -41,7 +71,8 @@ export const command: Command = {
       site: { type: 'string' },
       name: { type: 'string' },
       days: { type: 'string' },
-      out: { type: 'string' }
+      out: { type: 'string' },
+      cert: { type: 'string' }
     })
     if (values.help === true) { io.stdout(HELP); return EXIT.OK }
     const dir = resolve(required(values, 'dir'))
@@ -75,8 +106,9 @@ export const command: Command = {
         io.stdout(`tenant ${name} created in ${out}\npublic key ${toHex(tenant.key.publicKey)}\n`)
         return EXIT.OK
       }
+      case 'revoke': return revoke(dir, values, io)
       default:
-        throw new UsageError(positionals[0] === undefined ? 'missing subcommand (init, admit, tenant)' : `unknown subcommand '${positionals[0]}'`)
+        throw new UsageError(positionals[0] === undefined ? 'missing subcommand (init, admit, tenant, revoke)' : `unknown subcommand '${positionals[0]}'`)
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `bioshard node init|start`: set up and run a site node.
+ * `bioshard node init|start|retire`: set up, run and retire a site node.
  *
  * `start` is a site's long-lived process, so this module imports the site
  * daemon (node/) and nothing else: the registry (cli/commands.ts) loads each
@@ -12,17 +12,22 @@ import { join, resolve } from 'node:path'
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { EXIT, UsageError, type CliIo, type Command } from '../io.ts'
 import { parse, required, list, type Values } from '../args.ts'
-import { writeConfig, validateConfig, CONFIG_VERSION, DEFAULT_LIMITS, type NodeConfig } from '../../node/config.ts'
+import { writeConfig, validateConfig, loadConfig, CONFIG_VERSION, DEFAULT_LIMITS, type NodeConfig } from '../../node/config.ts'
+import { wipe } from '../../crypto/bytes.ts'
 import { initKeys } from '../../node/keys.ts'
 import { ensurePrivateDir, readJsonFile } from '../../keys/files.ts'
 import { parseAuthorityInfo } from '../../keys/authority.ts'
 import { SiteNode } from '../../node/site-node.ts'
-import { BioshardError } from '../../errors.ts'
+import { BioshardError, hasCode } from '../../errors.ts'
+import { loadKeys } from '../../node/keys.ts'
+import { requestFinish, writeRetirement } from '../../node/standing.ts'
+import { shredStoppedNode } from '../../node/retire-offline.ts'
 
 const HELP = `Usage:
   bioshard node init  --dir <dir> --site <name> --authority <authority.json | hex key> [--network <id>]
                       [--listen <multiaddr>]... [--bootstrap <multiaddr>]... [--metrics <host:port>]
   bioshard node start --dir <dir> [--metrics <host:port>]
+  bioshard node retire --dir <dir> [--finish]
 
 init   writes config.json (0600; refuses to overwrite) and the node's keys
        (peer.key, storage.key), and prints the peer id. Give the peer id to the
@@ -31,6 +36,12 @@ init   writes config.json (0600; refuses to overwrite) and the node's keys
 start  runs the node until SIGINT/SIGTERM, then shuts down cleanly. Prints its
        peer id and listen addresses when ready; warns while no bootstrap peer
        can be reached, and keeps dialling them with backoff.
+retire signs the node's retirement notice (<dir>/retiring.notice). A running
+       node announces it within seconds (a stopped one at its next start),
+       refuses new stores (ERR_RETIRING) and keeps serving fetches, audits and
+       repairs. With --finish the node destroys its remaining shares and exits
+       (a stopped node's shares are destroyed at once); run it once every
+       template it held has been repaired elsewhere (bioshard maintain).
 
 Options:
   --authority   the authority's authority.json, or its public key in hex (then --network is required)
@@ -97,9 +108,28 @@ async function init (dir: string, values: Values, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
+/** `node retire`: sign the retirement notice; with `finish`, destroy the shares (now if stopped, else by the running node). */
+async function retire (dir: string, finish: boolean, io: CliIo): Promise<number> {
+  const config = loadConfig(dir, {})
+  const keys = await loadKeys(dir)
+  wipe(keys.storageKey)
+  const notice = writeRetirement(dir, keys.signing, { network: config.network, peer: keys.peerId, at: Date.now() })
+  io.stdout(`${keys.peerId} retiring since ${new Date(notice.body.at).toISOString()}\n`)
+  if (!finish) return EXIT.OK
+  try {
+    const n = await shredStoppedNode(dir, notice)
+    io.stdout(`retired: ${n} share(s) destroyed\n`)
+  } catch (e) {
+    if (!hasCode(e, 'ERR_BUSY')) throw e
+    requestFinish(dir)
+    io.stdout('the running node will destroy its shares and exit within seconds\n')
+  }
+  return EXIT.OK
+}
+
 export const command: Command = {
   name: 'node',
-  summary: 'set up (init) and run (start) a site node',
+  summary: 'set up (init), run (start) and retire a site node',
   run: async (argv, io) => {
     const { values, positionals } = parse(argv, {
       dir: { type: 'string' },
@@ -108,7 +138,8 @@ export const command: Command = {
       network: { type: 'string' },
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
-      metrics: { type: 'string' }
+      metrics: { type: 'string' },
+      finish: { type: 'boolean' }
     })
     if (values.help === true) { io.stdout(HELP); return EXIT.OK }
     const dir = resolve(required(values, 'dir'))
@@ -120,14 +151,20 @@ export const command: Command = {
         await node.start()
         const metrics = node.metricsUrl !== undefined ? `metrics ${node.metricsUrl}/metrics\n` : ''
         io.stdout(`peer ${node.peerId.toString()}\n${node.addrs.map((a) => `listening ${a}`).join('\n')}\n${metrics}ready\n`)
-        if (!io.stopSignal.aborted) await new Promise((resolve) => io.stopSignal.addEventListener('abort', resolve, { once: true }))
+        const retired = node.retired.then((n) => { io.stderr(`retired: ${n} share(s) destroyed\n`); return true })
+        const stopped = new Promise<boolean>((resolve) => {
+          if (io.stopSignal.aborted) resolve(false)
+          else io.stopSignal.addEventListener('abort', () => { resolve(false) }, { once: true })
+        })
+        if (await Promise.race([retired, stopped])) return EXIT.OK
         io.stderr('stopping…\n')
         await node.stop()
         io.stderr('stopped\n')
         return EXIT.OK
       }
+      case 'retire': return await retire(dir, values.finish === true, io)
       default:
-        throw new UsageError(positionals[0] === undefined ? 'missing subcommand (init, start)' : `unknown subcommand '${positionals[0]}'`)
+        throw new UsageError(positionals[0] === undefined ? 'missing subcommand (init, start, retire)' : `unknown subcommand '${positionals[0]}'`)
     }
   }
 }
