@@ -320,7 +320,12 @@ export class ShareStore {
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest },
         { type: 'del', sublevel: this.#db.pending, key: slot }
       ], { sync: true })
-      await this.#compactAway(slot)
+      try {
+        await this.#db.compactOverwritten(this.#db.shares, slot)
+        await this.#db.compactOverwritten(this.#db.shareKeys, slot)
+      } catch (e) {
+        throw new BioshardError('ERR_INTERNAL', `${name(slot)} was refreshed, but compacting the old share out of the database failed`, { cause: e })
+      }
     })
   }
 
