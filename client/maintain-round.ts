@@ -67,7 +67,8 @@ export class CoordinatorRound {
     }
     const body = encodeMaintainMessage({ ...header, ...step } as MaintainBody, this.signer.key)
     const timeoutMs = step.kind === 'start' ? this.ctx.timeouts.requestMs * 4 : this.ctx.timeouts.requestMs
-    const raw = await request(this.ctx.host, peerIdFromString(peer), PROTOCOL.MAINTAIN, { body, timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.MAINTAIN] })
+    const maxResponseBytes = MAX_RESPONSE_BYTES[PROTOCOL.MAINTAIN]
+    const raw = await request(this.ctx.host, peerIdFromString(peer), PROTOCOL.MAINTAIN, { body, timeoutMs, maxResponseBytes })
     this.bytes += body.length + encodeCanonical(raw).length
     const answer = readMaintainMessage(raw)
     checkSigned(SIG.MAINTAIN, answer, peerPublicKey(peer), `maintain answer from ${peer}`)

@@ -102,7 +102,8 @@ async function commitAll (ctx: ClientContext, r: CoordinatorRound, peers: readon
   }
   await announce(ctx, next)
   if (failed.length > 0) {
-    throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `seq ${next.body.seq} is published, but ${failed.map((f) => f.peer).join(', ')} did not take it: repair them`)
+    const missed = failed.map((f) => f.peer).join(', ')
+    throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `seq ${next.body.seq} is published, but ${missed} did not take it: repair them`)
   }
 }
 

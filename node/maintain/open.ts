@@ -58,9 +58,11 @@ export async function roundFor (deps: OpenDeps, open: OpenBody, coordinator: Ses
   const repair = open.op === 'repair' ? { newX: open.newX as number, newHolder: open.newHolder as string } : {}
   const base: Base = { round: open.round, slot, op: open.op, coordinator, manifest: m, helpers: open.helpers, ...repair }
   if (open.op === 'refresh') {
-    if (open.helpers.length !== xs.length || !xs.every((x) => open.helpers.includes(x))) refuse('ERR_BAD_REQUEST', 'a refresh takes every holder of the manifest')
+    const every = open.helpers.length === xs.length && xs.every((x) => open.helpers.includes(x))
+    if (!every) refuse('ERR_BAD_REQUEST', 'a refresh takes every holder of the manifest')
   } else {
-    if (open.helpers.length !== m.body.t || !open.helpers.every((x) => xs.includes(x))) refuse('ERR_BAD_REQUEST', 'a repair takes exactly t listed holders as helpers')
+    const listed = open.helpers.length === m.body.t && open.helpers.every((x) => xs.includes(x))
+    if (!listed) refuse('ERR_BAD_REQUEST', 'a repair takes exactly t listed holders as helpers')
     if (xs.includes(open.newX as number) || m.body.shares.some((s) => s.holder === open.newHolder)) {
       refuse('ERR_BAD_REQUEST', 'the new share must have a new x at a node the manifest does not list')
     }

@@ -140,12 +140,15 @@ function checkNext (deps: StepDeps, s: MaintainSession, next: Manifest): void {
     refuse('ERR_BAD_REQUEST', `the new manifest must be the active seq ${old.seq + 1} of the same template`)
   }
   const mine = entryFor(b, deps.self)
-  if (mine === undefined || mine.x !== s.init.x || mine.site !== deps.site) refuse('ERR_BAD_REQUEST', 'the new manifest does not list this node at its x and site')
+  if (mine === undefined || mine.x !== s.init.x || mine.site !== deps.site) {
+    refuse('ERR_BAD_REQUEST', 'the new manifest does not list this node at its x and site')
+  }
   const reported = s.reported
   const expected = reported ?? entryFor(old, deps.self)
   const fresh = s.init.role === 'holder' || s.init.role === 'new'
   if (fresh && reported === undefined) refuse('ERR_BAD_REQUEST', 'this node has not reported a new share yet')
-  if (expected === undefined || !equalBytes(mine.commitment, expected.commitment) || (fresh && !equalBytes(mine.audit ?? new Uint8Array(0), expected.audit as Uint8Array))) {
+  const auditOk = !fresh || equalBytes(mine.audit ?? new Uint8Array(0), expected?.audit ?? new Uint8Array(1))
+  if (expected === undefined || !equalBytes(mine.commitment, expected.commitment) || !auditOk) {
     refuse('ERR_BAD_REQUEST', 'the new manifest\'s commitment does not match the share this node holds')
   }
   if (s.init.op === 'repair' && b.shares.find((e) => e.x === s.init.newX)?.holder !== s.init.newHolder) {

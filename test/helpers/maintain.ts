@@ -31,7 +31,8 @@ export class RawRound {
 
   header (kind: MaintainBody['kind']): MaintainHeader {
     const m = this.manifest.body
-    return { v: WIRE_VERSION, kind, round: this.round, templateId: m.templateId, tenant: m.tenant, sender: this.host.peerId.toString(), nonce: randomBytes(NONCE_BYTES), time: Date.now() }
+    const sender = this.host.peerId.toString()
+    return { v: WIRE_VERSION, kind, round: this.round, templateId: m.templateId, tenant: m.tenant, sender, nonce: randomBytes(NONCE_BYTES), time: Date.now() }
   }
 
   /** The signed bytes of one step (to send, or to send twice). */
@@ -41,7 +42,8 @@ export class RawRound {
 
   /** Send raw bytes to `peer` and return the decoded answer's body. */
   async send (peer: string, bytes: Uint8Array): Promise<MaintainBody> {
-    const raw = await request(this.host, peerIdFromString(peer), PROTOCOL.MAINTAIN, { body: bytes, timeoutMs: 20_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.MAINTAIN] })
+    const options = { body: bytes, timeoutMs: 20_000, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.MAINTAIN] }
+    const raw = await request(this.host, peerIdFromString(peer), PROTOCOL.MAINTAIN, options)
     return readMaintainMessage(raw).body
   }
 

@@ -47,4 +47,3 @@ export function newHolderCounts (xs: number[], newX: number, sums: number[]): Ui
   })
   return counts
 }
-
