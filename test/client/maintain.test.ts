@@ -76,6 +76,7 @@ refresh('verify still accepts; old shares no longer combine with new ones; each 
   assert.ok(refused.includes(await codeOfAsync(opens([old[0], old[1], fresh[2]]))), 'two old shares and a new one do not')
   assert.ok(refused.includes(await codeOfAsync(opens([old[0], fresh[1], fresh[2]]))), 'one old share and two new ones do not')
   assert.ok(await accepts(), 'verify accepts after the refresh')
+  console.log(`refresh traffic: t=${after.body.t} n=${after.body.n} share=${fresh[0].bytes.length} B total=${report.bytes} B`)
 })
 
 refresh('a refresh the coordinator aborts before the commit leaves the old shares working and nothing pending', async () => {
