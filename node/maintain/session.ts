@@ -62,6 +62,8 @@ export class MaintainSession {
   private fresh?: Share
   private pending?: NewCommitments
   private readonly waiters: Array<{ resolve: () => void, reject: (e: Error) => void }> = []
+  /** Parts added so far (helper and new holder; a refreshing holder's ShareRefresh counts its own). */
+  private received = 0
 
   /** @throws {BioshardError} ERR_BAD_REQUEST when the share does not fit the round */
   constructor (init: SessionInit) {
@@ -88,12 +90,8 @@ export class MaintainSession {
   /** Whether every expected part is in. */
   get complete (): boolean {
     if (this.refresh !== undefined) return this.refresh.complete
-    if (this.helper !== undefined) return this.helper !== undefined && this.received === this.dealers.length
-    if (this.init.role === 'new') return this.received === this.dealers.length
-    return true
+    return this.received === this.dealers.length
   }
-
-  private received = 0
 
   /**
    * Take this node's outgoing parts (once): refresh sub-shares to every other
