@@ -25,9 +25,11 @@ import { resolveIdentity } from './identity.ts'
 import { joinNetwork, type Joined } from './join.ts'
 import { EnclaveKeeper } from './enclave-keeper.ts'
 import { auditTemplate, type HolderAudit } from './audit.ts'
+import { refreshTemplate, repairTemplate, type MaintenanceReport } from './maintain.ts'
 import { DEFAULT_TIMEOUTS, MAX_TIMEOUT_MS, checkTimeouts } from './constants.ts'
 
 export type { EnrollOptions } from './enroll.ts'
+export type { MaintenanceReport } from './maintain.ts'
 
 export interface ClientOptions {
   /** Multiaddrs (with /p2p/<id>) of nodes to join through. */
@@ -67,6 +69,10 @@ export interface Client {
   erase: (templateId: Uint8Array, options?: EraseOptions) => Promise<EraseResult>
   /** Ask every holder of a template to prove possession of its share (client/audit.ts); one outcome per holder. */
   audit: (templateId: Uint8Array) => Promise<HolderAudit[]>
+  /** Proactively refresh every share of a template (client/maintain.ts); manifest seq + 1. */
+  refresh: (templateId: Uint8Array) => Promise<MaintenanceReport>
+  /** Replace lost holders of a template with new ones by repair (client/maintain.ts); manifest seq + 1 per holder. */
+  repair: (templateId: Uint8Array, options: { lost: string[] }) => Promise<MaintenanceReport>
   /** The current manifest of a template (cache, then DHT). */
   manifest: (templateId: Uint8Array, options?: { refresh?: boolean }) => Promise<Manifest>
   /** Open a continuous-authentication session on an enrolled template. */
@@ -154,6 +160,14 @@ function clientOf (ctx: ClientContext, parts: { joined: Joined, keeper: EnclaveK
     async audit (templateId) {
       abytes(templateId, 32, 'templateId')
       return await auditTemplate(ctx, templateId)
+    },
+    async refresh (templateId) {
+      abytes(templateId, 32, 'templateId')
+      return await refreshTemplate(ctx, templateId)
+    },
+    async repair (templateId, ro) {
+      abytes(templateId, 32, 'templateId')
+      return await repairTemplate(ctx, templateId, ro)
     },
     async manifest (templateId, mo) {
       abytes(templateId, 32, 'templateId')

@@ -23,7 +23,7 @@ import { BootstrapKeeper, type BootstrapState } from '../net/bootstrap.ts'
 import { bindError } from './bind-error.ts'
 import { Admission } from '../net/admission.ts'
 import { Roster } from '../net/roster.ts'
-import { serve, InvalidRequestBudget, type RequestHandler, type Served } from '../net/rpc.ts'
+import { serve, request, InvalidRequestBudget, type RequestHandler, type Served } from '../net/rpc.ts'
 import type { RefusalBudget } from '../net/policy/refusal-budget.ts'
 import { ReplayCache } from '../net/policy/replay-cache.ts'
 import { RateLimiter } from '../net/policy/rate-limiter.ts'
@@ -41,7 +41,7 @@ import { STANDING_SCAN_MS, finishRequested, readRetirementFile, readRevocationFi
 import { Sealer } from '../crypto/seal.ts'
 import { BioshardError } from '../errors.ts'
 import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/certs.ts'
-import { PROTOCOL } from '../protocol/constants.ts'
+import { PROTOCOL, MAX_RESPONSE_BYTES } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
 import {
   BAN_MS, BOOTSTRAP_START_ATTEMPTS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS
@@ -216,7 +216,10 @@ export class SiteNode {
       rate: new RateLimiter(),
       attestation: { process: processAttestation },
       sealer: new Sealer({ now }),
-      now
+      now,
+      peerRequest: async (peer, body, timeoutMs) => await request(host, peerIdFromString(peer), PROTOCOL.MAINTAIN, {
+        body, timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.MAINTAIN]
+      })
     }
     const onServed = (s: Served): void => { this.onServed(s) }
     try {

@@ -13,7 +13,8 @@ export const PROTOCOL = {
   STORE: '/bioshard/store/1.0.0',
   FETCH: '/bioshard/fetch/1.0.0',
   ERASE: '/bioshard/erase/1.0.0',
-  AUDIT: '/bioshard/audit/1.0.0'
+  AUDIT: '/bioshard/audit/1.0.0',
+  MAINTAIN: '/bioshard/maintain/1.0.0'
 } as const
 
 /** Wire-format version carried in every message body. */
@@ -79,7 +80,9 @@ export const MAX_MESSAGE_BYTES = {
   [PROTOCOL.FETCH]: MAX_MANIFEST_BYTES / 4,
   [PROTOCOL.ERASE]: MAX_MANIFEST_BYTES + 4096,
   /** Ids, a nonce and at most one verifier certificate (≈ 400 B): 4 KiB is ample. */
-  [PROTOCOL.AUDIT]: 4096
+  [PROTOCOL.AUDIT]: 4096,
+  /** An `open` or `commit` carries one manifest (protocol/maintain.ts MAX_MAINTAIN_BYTES). */
+  [PROTOCOL.MAINTAIN]: MAX_MANIFEST_BYTES + 4096
 } as const
 
 /** Responses: a sealed share (≈ share + 48 B) plus a signature and ids. */
@@ -89,7 +92,9 @@ export const MAX_RESPONSE_BYTES = {
   [PROTOCOL.FETCH]: MAX_SHARE_BYTES + 4096,
   [PROTOCOL.ERASE]: 4096,
   /** A possession proof for the longest share (crypto/possession.ts) plus ids and a signature. */
-  [PROTOCOL.AUDIT]: MAX_AUDIT_PROOF_BYTES + 4096
+  [PROTOCOL.AUDIT]: MAX_AUDIT_PROOF_BYTES + 4096,
+  /** A `join`, `ready` or `done`: ids, commitments and a signature. */
+  [PROTOCOL.MAINTAIN]: 4096
 } as const
 
 /** Requests older or newer than this (ms) are stale (clock skew allowance). */

@@ -2,20 +2,22 @@
  * `/bioshard/maintain/1.0.0` messages: one refresh or repair round of one
  * template, run by a coordinator (the tenant, or a maintainer it certified
  * for the purpose `maintain`) with the template's holders. Share material
- * (refresh sub-shares, repair masks and masked sums) only ever travels
- * sealed to the recipient's per-round X25519 key, and no message lets any
- * party combine shares (crypto/refresh.ts, crypto/repair.ts).
+ * (refresh sub-shares, repair masks and masked sums) travels only on
+ * holder-to-holder streams, which libp2p's noise channel authenticates and
+ * encrypts end to end, and never through the coordinator; no message lets
+ * any party combine shares (crypto/refresh.ts, crypto/repair.ts).
  *
- * A round, refresh: `open` (coordinator → holders) → `join` (each holder's
- * round key) → `start` (every party's key) → `deal` (holder → holder, one
- * sealed sub-share each) → `ready` (each holder's new commitments) →
- * `commit` (the new manifest, seq + 1; holders then keep the new share and
- * destroy the old) or `abort` (holders drop the new share and keep the old).
- * Repair: `open` names t helpers, the new x and the new holder; `deal`
- * carries sealed masks among helpers, `sum` one sealed masked sum from each
- * helper to the new holder, whose `ready` carries its commitments; then
- * `commit` or `abort` as for refresh. Node-side sessions are not served yet;
- * the id and limits live here until they are.
+ * Every message is a request answered by one message. Refresh: `open`
+ * (coordinator → holders, answered by `join`) → `start` (answered by `ready`,
+ * the holder's new commitments, once it has every sub-share) during which
+ * each holder sends `deal` (one sub-share) to every other holder (answered by
+ * `done`) → `commit` (the tenant-signed manifest seq + 1; holders keep the new
+ * share and destroy the old; answered by `done`) or `abort` (holders drop the
+ * new share and keep the old). Repair: `open` names t helpers, the new x and
+ * the new holder; on `start` helpers `deal` masks among themselves and send
+ * one `sum` each to the new holder, whose answer to `start` is `ready`; then
+ * `commit` or `abort` as for refresh. `ready` and `done` carry the bytes the
+ * party sent to other parties, so the coordinator can report the round's traffic.
  *
  * @module
  */
@@ -23,17 +25,16 @@ import { asMap, bytesField, intField, enumField, strField, arrayField, decodeCan
 import { SIG } from '../crypto/tags.ts'
 import { DecodeError } from '../errors.ts'
 import type { SigningKey } from '../crypto/sign.ts'
-import { SEALED_MIN_BYTES } from '../crypto/seal.ts'
-import { signAndEncode, readSigned, toWire, type Signed } from './signed.ts'
+import { signAndEncode, signBody, readSigned, toWire, type Signed, type SignedWire } from './signed.ts'
 import { readManifest, manifestToWire, type Manifest } from './manifest.ts'
 import { readVerifierCert, type VerifierCert } from './certs.ts'
 import { peerField, nameField } from './fields.ts'
 import {
-  AUDIT_COMMITMENT_BYTES, HASH_BYTES, KEY_BYTES, MAX_MANIFEST_BYTES, MAX_SEALED_SHARE_BYTES, MAX_SHARES, NONCE_BYTES, TEMPLATE_ID_BYTES, WIRE_VERSION
+  AUDIT_COMMITMENT_BYTES, HASH_BYTES, KEY_BYTES, MAX_MANIFEST_BYTES, MAX_SHARE_BYTES, MAX_SHARES, NONCE_BYTES, TEMPLATE_ID_BYTES, WIRE_VERSION, PROTOCOL
 } from './constants.ts'
 
-/** The protocol id (to join `PROTOCOL` when the node serves it). */
-export const MAINTAIN_PROTOCOL = '/bioshard/maintain/1.0.0'
+/** The protocol id (`PROTOCOL.MAINTAIN`). */
+export const MAINTAIN_PROTOCOL = PROTOCOL.MAINTAIN
 /** The purpose a certificate must list for its key to coordinate a tenant's rounds. */
 export const MAINTAIN_PURPOSE = 'maintain'
 /** Largest message: an `open` or `commit` carries one manifest; every other kind is far smaller. */
@@ -43,8 +44,13 @@ export const ROUND_ID_BYTES = 16
 /** Longest abort reason. */
 const MAX_REASON_CHARS = 200
 
-export type MaintainKind = 'open' | 'join' | 'start' | 'deal' | 'sum' | 'ready' | 'commit' | 'abort'
-const KINDS: readonly MaintainKind[] = ['open', 'join', 'start', 'deal', 'sum', 'ready', 'commit', 'abort']
+/** Most bytes one party reports having sent in a round: n − 1 parts of the longest share plus framing, far below this. */
+const MAX_SENT_BYTES = 2 ** 32
+
+export type MaintainKind = 'open' | 'join' | 'start' | 'deal' | 'sum' | 'ready' | 'done' | 'commit' | 'abort'
+const KINDS: readonly MaintainKind[] = ['open', 'join', 'start', 'deal', 'sum', 'ready', 'done', 'commit', 'abort']
+/** Kinds a coordinator sends (signed by the tenant or maintainer key); the rest are sent by nodes (signed by their peer key). */
+export const COORDINATOR_KINDS: readonly MaintainKind[] = ['open', 'start', 'commit', 'abort']
 
 /** Fields every maintain message carries. */
 export interface MaintainHeader {
@@ -61,9 +67,6 @@ export interface MaintainHeader {
   time: number
 }
 
-/** One party of a round and its per-round X25519 key. */
-export interface RoundParty { x: number, peer: string, sealKey: Uint8Array }
-
 /** Coordinator → holders: begin a round over the current manifest. */
 export interface OpenBody extends MaintainHeader {
   kind: 'open'
@@ -78,38 +81,42 @@ export interface OpenBody extends MaintainHeader {
   /** A maintainer's certificate from the tenant (purpose `maintain`); absent when the tenant coordinates. */
   cert?: VerifierCert
 }
-/** Party → coordinator: its key for this round. */
-export interface JoinBody extends MaintainHeader { kind: 'join', x: number, sealKey: Uint8Array }
-/** Coordinator → parties: who takes part, with their round keys. */
-export interface StartBody extends MaintainHeader { kind: 'start', parties: RoundParty[] }
-/** Holder → holder: a refresh sub-share or a repair mask, sealed to the recipient's round key. */
-export interface DealBody extends MaintainHeader { kind: 'deal', fromX: number, toX: number, sealed: Uint8Array }
-/** Helper → new holder: its masked sum, sealed to the new holder's round key. */
-export interface SumBody extends MaintainHeader { kind: 'sum', fromX: number, sealed: Uint8Array }
-/** Party → coordinator: commitments to its new share (for the next manifest). */
-export interface ReadyBody extends MaintainHeader { kind: 'ready', x: number, commitment: Uint8Array, audit: Uint8Array }
+/** Party → coordinator, answering `open`: it takes part with share x (the new x for the new holder). */
+export interface JoinBody extends MaintainHeader { kind: 'join', x: number }
+/** Coordinator → parties: every party has joined; deal. */
+export interface StartBody extends MaintainHeader { kind: 'start' }
+/** Holder → holder: a refresh sub-share or a repair mask (on the noise-encrypted stream between the two). */
+export interface DealBody extends MaintainHeader { kind: 'deal', fromX: number, toX: number, part: Uint8Array }
+/** Helper → new holder: its masked sum. */
+export interface SumBody extends MaintainHeader { kind: 'sum', fromX: number, part: Uint8Array }
+/** Party → coordinator, answering `start`: commitments to its new share (for the next manifest). */
+export interface ReadyBody extends MaintainHeader { kind: 'ready', x: number, commitment: Uint8Array, audit: Uint8Array, sent: number }
+/** A party's answer to `deal`, `sum`, `commit`, `abort`, and a helper's to `start`: the step is done. */
+export interface DoneBody extends MaintainHeader { kind: 'done', x: number, sent: number }
 /** Coordinator → parties: the new manifest (seq + 1) is published; switch to the new share and destroy the old. */
 export interface CommitBody extends MaintainHeader { kind: 'commit', manifest: Manifest }
 /** Coordinator → parties: drop the new share, keep the old. */
 export interface AbortBody extends MaintainHeader { kind: 'abort', reason: string }
 
-export type MaintainBody = OpenBody | JoinBody | StartBody | DealBody | SumBody | ReadyBody | CommitBody | AbortBody
+export type MaintainBody = OpenBody | JoinBody | StartBody | DealBody | SumBody | ReadyBody | DoneBody | CommitBody | AbortBody
 export type MaintainMessage = Signed<MaintainBody>
 
 const HEADER = ['v', 'kind', 'round', 'templateId', 'tenant', 'sender', 'nonce', 'time']
 const FIELDS: Record<MaintainKind, { required: string[], optional?: string[] }> = {
   open: { required: ['op', 'manifest', 'helpers'], optional: ['newX', 'newHolder', 'newSite', 'cert'] },
-  join: { required: ['x', 'sealKey'] },
-  start: { required: ['parties'] },
-  deal: { required: ['fromX', 'toX', 'sealed'] },
-  sum: { required: ['fromX', 'sealed'] },
-  ready: { required: ['x', 'commitment', 'audit'] },
+  join: { required: ['x'] },
+  start: { required: [] },
+  deal: { required: ['fromX', 'toX', 'part'] },
+  sum: { required: ['fromX', 'part'] },
+  ready: { required: ['x', 'commitment', 'audit', 'sent'] },
+  done: { required: ['x', 'sent'] },
   commit: { required: ['manifest'] },
   abort: { required: ['reason'] }
 }
 
 const xField = (m: CborMap, key: string, what: string): number => intField(m, key, what, { min: 1, max: 255 })
-const sealedField = (m: CborMap, what: string): Uint8Array => bytesField(m, 'sealed', what, { min: SEALED_MIN_BYTES + 1, max: MAX_SEALED_SHARE_BYTES })
+const partField = (m: CborMap, what: string): Uint8Array => bytesField(m, 'part', what, { min: 1, max: MAX_SHARE_BYTES })
+const sentField = (m: CborMap, what: string): number => intField(m, 'sent', what, { min: 0, max: MAX_SENT_BYTES })
 
 function decodeHeader (m: CborMap, what: string): MaintainHeader {
   return {
@@ -149,35 +156,27 @@ function decodeOpen (m: CborMap, h: MaintainHeader, what: string): OpenBody {
   return body
 }
 
-function decodeParty (v: unknown, i: number, what: string): RoundParty {
-  const w = `${what}.parties[${i}]`
-  const m = asMap(v, w, ['x', 'peer', 'sealKey'])
-  return { x: xField(m, 'x', w), peer: peerField(m, 'peer', w), sealKey: bytesField(m, 'sealKey', w, { exact: KEY_BYTES }) }
-}
-
 function decodeKind (m: CborMap, h: MaintainHeader, what: string): MaintainBody {
   switch (h.kind) {
     case 'open': return decodeOpen(m, h, what)
-    case 'join': return { ...h, kind: 'join', x: xField(m, 'x', what), sealKey: bytesField(m, 'sealKey', what, { exact: KEY_BYTES }) }
-    case 'start': {
-      const parties = arrayField(m, 'parties', what, { max: MAX_SHARES + 1, item: (v, i) => decodeParty(v, i, what) })
-      distinctXs(parties.map((p) => p.x), `${what}.parties`)
-      return { ...h, kind: 'start', parties }
-    }
+    case 'join': return { ...h, kind: 'join', x: xField(m, 'x', what) }
+    case 'start': return { ...h, kind: 'start' }
     case 'deal': {
       const fromX = xField(m, 'fromX', what)
       const toX = xField(m, 'toX', what)
       if (fromX === toX) throw new DecodeError(`${what}: a holder deals to itself without a message`)
-      return { ...h, kind: 'deal', fromX, toX, sealed: sealedField(m, what) }
+      return { ...h, kind: 'deal', fromX, toX, part: partField(m, what) }
     }
-    case 'sum': return { ...h, kind: 'sum', fromX: xField(m, 'fromX', what), sealed: sealedField(m, what) }
+    case 'sum': return { ...h, kind: 'sum', fromX: xField(m, 'fromX', what), part: partField(m, what) }
     case 'ready': return {
       ...h,
       kind: 'ready',
       x: xField(m, 'x', what),
       commitment: bytesField(m, 'commitment', what, { exact: HASH_BYTES }),
-      audit: bytesField(m, 'audit', what, { exact: AUDIT_COMMITMENT_BYTES })
+      audit: bytesField(m, 'audit', what, { exact: AUDIT_COMMITMENT_BYTES }),
+      sent: sentField(m, what)
     }
+    case 'done': return { ...h, kind: 'done', x: xField(m, 'x', what), sent: sentField(m, what) }
     case 'commit': return { ...h, kind: 'commit', manifest: readManifest(m.manifest) }
     case 'abort': return { ...h, kind: 'abort', reason: strField(m, 'reason', what, { max: MAX_REASON_CHARS }) }
   }
@@ -201,14 +200,36 @@ export function decodeMaintainMessage (bytes: Uint8Array): MaintainMessage {
 }
 
 /**
+ * Read an answer's decoded wire form as a maintain message (signature not yet checked).
+ *
+ * @throws {DecodeError} ERR_DECODE for anything malformed
+ */
+export function readMaintainMessage (value: unknown): MaintainMessage {
+  return readSigned(value, 'maintain message', decodeMaintainBody)
+}
+
+function wireOf (body: MaintainBody): Record<string, unknown> {
+  const wire: Record<string, unknown> = { ...body, v: WIRE_VERSION }
+  if ('manifest' in body) wire.manifest = manifestToWire(body.manifest)
+  if ('cert' in body && body.cert !== undefined) wire.cert = toWire(body.cert)
+  return wire
+}
+
+/**
+ * Sign a maintain message into its wire form, for a node's answer (`join`, `ready`, `done`).
+ *
+ * @example return signMaintainMessage({ kind: 'done', ...header, x, sent: 0 }, nodeKey)
+ */
+export function signMaintainMessage (body: MaintainBody, signer: SigningKey): SignedWire {
+  return signBody(SIG.MAINTAIN, wireOf(body), signer)
+}
+
+/**
  * Encode and sign a maintain message (its `v` is set here): coordinator messages with the tenant's
  * or maintainer's key, party messages with the node's key.
  *
  * @example const bytes = encodeMaintainMessage({ kind: 'abort', round, templateId, tenant, sender, nonce, time, reason: 'timeout' }, key)
  */
 export function encodeMaintainMessage (body: MaintainBody, signer: SigningKey): Uint8Array {
-  const wire: Record<string, unknown> = { ...body, v: WIRE_VERSION }
-  if ('manifest' in body) wire.manifest = manifestToWire(body.manifest)
-  if ('cert' in body && body.cert !== undefined) wire.cert = toWire(body.cert)
-  return signAndEncode(SIG.MAINTAIN, wire, signer).bytes
+  return signAndEncode(SIG.MAINTAIN, wireOf(body), signer).bytes
 }

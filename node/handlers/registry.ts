@@ -15,9 +15,11 @@ import { storeHandler, type StoreHandlerDeps } from './store.ts'
 import { fetchHandler, type FetchHandlerDeps } from './fetch.ts'
 import { eraseHandler, type EraseHandlerDeps } from './erase.ts'
 import { auditHandler, type AuditHandlerDeps } from './audit.ts'
+import { maintainHandler, type MaintainHandlerDeps } from './maintain.ts'
+import { MAX_MAINTAIN_STREAMS, MAINTAIN_REQUEST_TIMEOUT_MS } from '../maintain/limits.ts'
 
 /** What a node composes for its handlers: every handler's declared dependencies, each handler given the part it names. */
-export type HolderComponents = StoreHandlerDeps & FetchHandlerDeps & EraseHandlerDeps & AuditHandlerDeps
+export type HolderComponents = StoreHandlerDeps & FetchHandlerDeps & EraseHandlerDeps & AuditHandlerDeps & MaintainHandlerDeps
 
 /** Per-protocol bounds; what is left out comes from the node's configured limits (node/config.ts). */
 export type ProtocolLimits = Pick<ServeOptions, 'maxRequestBytes'> & Partial<Pick<ServeOptions, 'timeoutMs' | 'idleTimeoutMs' | 'maxInboundStreams'>>
@@ -34,7 +36,12 @@ export const HOLDER_HANDLERS: readonly HandlerEntry[] = [
   { protocol: PROTOCOL.STORE, create: storeHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.STORE] } },
   { protocol: PROTOCOL.FETCH, create: fetchHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.FETCH] } },
   { protocol: PROTOCOL.ERASE, create: eraseHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.ERASE] } },
-  { protocol: PROTOCOL.AUDIT, create: auditHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.AUDIT] } }
+  { protocol: PROTOCOL.AUDIT, create: auditHandler, limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.AUDIT] } },
+  {
+    protocol: PROTOCOL.MAINTAIN,
+    create: (c) => maintainHandler(c),
+    limits: { maxRequestBytes: MAX_MESSAGE_BYTES[PROTOCOL.MAINTAIN], timeoutMs: MAINTAIN_REQUEST_TIMEOUT_MS, maxInboundStreams: MAX_MAINTAIN_STREAMS }
+  }
 ]
 
 /** Bioshard protocols a node serves outside this table, and what serves them. */

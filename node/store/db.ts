@@ -54,6 +54,11 @@ export interface NodeDb {
    * callers keep none open across it.
    */
   compactAway: (sublevel: ByteSublevel<Uint8Array>, key: Uint8Array) => Promise<void>
+  /**
+   * Compact one key's range without deleting it: versions the key's current
+   * value overwrote (a refreshed share's old record and key) leave the files.
+   */
+  compactOverwritten: (sublevel: ByteSublevel<Uint8Array>, key: Uint8Array) => Promise<void>
   /** Close the database (and release its lock). */
   close: () => Promise<void>
   /** Every write of the node goes through it: after one fails, none is tried until a restart. */
@@ -174,6 +179,10 @@ export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}):
       await compactable.compactRange(start, end, { keyEncoding: 'view' })
       await writes.run(async () => { await sublevel.del(key) })
       await compactable.compactRange(start, end, { keyEncoding: 'view' })
+    },
+    compactOverwritten: async (sublevel, key) => {
+      const start = sublevel.prefixKey(key, 'view')
+      await (db as unknown as Compactable).compactRange(start, concat(start, Uint8Array.of(0)), { keyEncoding: 'view' })
     },
     close: async () => { await db.close() }
   }

@@ -291,6 +291,50 @@ export class ShareStore {
   }
 
   /**
+   * Swap the held share for a refreshed one of the same x, with its new
+   * manifest copy, in one durable batch: the new share is sealed under a
+   * fresh key of its own, and the old record and its key, overwritten in that
+   * batch, are then compacted out of the files (crypto-shredding, as erase
+   * does). No moment exists at which both shares are on disk under live keys.
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   * @param x the share's x-coordinate (must be the held share's)
+   * @param share the new share bytes (not retained; the caller wipes them)
+   * @param manifest the encoded new manifest (public)
+   * @throws {BioshardError} ERR_ERASED when the id has a tombstone; ERR_NOT_FOUND when no share is held;
+   *   ERR_CONFLICT when the held share has another x; ERR_INTERNAL when compacting the old record away failed
+   */
+  async replace (slot: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): Promise<void> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    aint(x, 1, 255, 'x')
+    share = abytes(share, undefined, 'share')
+    manifest = abytes(manifest, undefined, 'manifest')
+    if (share.length === 0) throw new RangeError('share must not be empty')
+    await this.#ready
+    await this.#exclusive(slot, async () => {
+      if (this.#erased.has(mapKey(slot))) throw new BioshardError('ERR_ERASED', `${name(slot)} has been erased`)
+      const existing = await this.#db.shares.get(slot)
+      if (existing === undefined) throw new BioshardError('ERR_NOT_FOUND', `no share is held for ${name(slot)}`)
+      const held = this.#open(slot, plain(existing), await this.#db.shareKeys.get(slot))
+      wipe(held.share)
+      if (held.x !== x) throw new BioshardError('ERR_CONFLICT', `the share held for ${name(slot)} has another x`)
+      const { record, wrappedKey } = sealShare(this.#key, slot, x, share)
+      await this.#db.db.batch([
+        { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
+        { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
+        { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest },
+        { type: 'del', sublevel: this.#db.pending, key: slot }
+      ], { sync: true })
+      try {
+        await this.#db.compactOverwritten(this.#db.shares, slot)
+        await this.#db.compactOverwritten(this.#db.shareKeys, slot)
+      } catch (e) {
+        throw new BioshardError('ERR_INTERNAL', `${name(slot)} was refreshed, but compacting the old share out of the database failed`, { cause: e })
+      }
+    })
+  }
+
+  /**
    * Erase: delete the share, its wrapped key and the manifest copy and keep
    * a tombstone, in one durable batch; then compact the share and its key
    * out of the database files. Idempotent: a second erase changes nothing

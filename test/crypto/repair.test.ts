@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert'
 import { runRepair, RepairHelper, RepairRecipient } from '../../crypto/repair.ts'
 import { splitSecret, combineShares } from '../../crypto/shares.ts'
 import { encryptTemplate, decryptTemplate, type TemplateContext } from '../../crypto/envelope.ts'
-import { evalPoly, interpolateAt, lagrangeCoefficient, mul } from '../../crypto/gf256.ts'
+import { interpolateAt } from '../../crypto/gf256.ts'
+import { helperCounts, newHolderCounts } from '../helpers/repair-views.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 
 const ctx = (): TemplateContext => ({ templateId: randomBytes(32), modality: 'face', model: 'test-model-1' })
@@ -43,47 +44,6 @@ Repair('traffic is t² share sizes (t(t − 1) masks and t sums)', async () => {
     for (const s of shares.slice(0, t)) assert.is(run.views.get(s.x)?.length, t - 1, 'each helper hears t − 1 masks')
   }
 })
-
-/**
- * Exhaustive check for t = 2 over one-byte secrets: for every candidate secret
- * S, count the random choices (the sharing's slope a1 and the helpers' masks
- * r1, r2) that produce the recorded view; a view that says nothing about the
- * secret is produced by equally many choices for every S. Helper i keeps
- * c_i ^ r_i and sends r_i to the other, so the sums are c_1 ^ r1 ^ r2 and c_2 ^ r2 ^ r1.
- */
-function dealings (xs: number[], newX: number, visit: (s: number, shares: number[], c: number[]) => void): void {
-  const lambda = [lagrangeCoefficient(xs, 0, newX), lagrangeCoefficient(xs, 1, newX)]
-  for (let s = 0; s < 256; s++) {
-    for (let a1 = 0; a1 < 256; a1++) {
-      const shares = xs.map((x) => evalPoly(Uint8Array.of(s, a1), x))
-      visit(s, shares, shares.map((y, i) => mul(lambda[i], y)))
-    }
-  }
-}
-
-/** Helper `i`'s view: its share and the mask the other helper sent it. */
-function helperCounts (xs: number[], newX: number, view: { i: number, share: number, mask: number }): Uint32Array {
-  const counts = new Uint32Array(256)
-  dealings(xs, newX, (s, shares) => {
-    if (shares[view.i] !== view.share) return
-    for (let r1 = 0; r1 < 256; r1++) {
-      for (let r2 = 0; r2 < 256; r2++) if ((view.i === 0 ? r2 : r1) === view.mask) counts[s]++
-    }
-  })
-  return counts
-}
-
-/** The new holder's view: both masked sums (r2 is then fixed by the first sum, given r1). */
-function newHolderCounts (xs: number[], newX: number, sums: number[]): Uint32Array {
-  const counts = new Uint32Array(256)
-  dealings(xs, newX, (s, _shares, c) => {
-    for (let r1 = 0; r1 < 256; r1++) {
-      const r2 = sums[0] ^ c[0] ^ r1
-      if ((c[1] ^ r2 ^ r1) === sums[1]) counts[s]++
-    }
-  })
-  return counts
-}
 
 Repair('no single party\'s view determines the secret (t = 2, exhaustive over one-byte secrets)', async () => {
   for (let run = 0; run < 2; run++) {

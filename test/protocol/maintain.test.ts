@@ -38,18 +38,19 @@ const manifest = buildManifest({
   policy: { measurements: [randomBytes(32)] }
 })
 const header = { v: 1, round: randomBytes(ROUND_ID_BYTES), templateId, tenant: tenant.key.publicKey, sender: peers[0], nonce: randomBytes(16), time: 0 }
-const sealed = randomBytes(600)
+const part = randomBytes(600)
 
 const samples: MaintainBody[] = [
   { ...header, kind: 'open', op: 'refresh', manifest, helpers: [1, 2, 3] },
   {
     ...header, kind: 'open', op: 'repair', manifest, helpers: [1, 2], newX: 9, newHolder: peers[3], newSite: 's9', cert: maintainer.cert
   },
-  { ...header, kind: 'join', x: 2, sealKey: randomBytes(32) },
-  { ...header, kind: 'start', parties: [1, 2, 3].map((x, i) => ({ x, peer: peers[i], sealKey: randomBytes(32) })) },
-  { ...header, kind: 'deal', fromX: 1, toX: 2, sealed },
-  { ...header, kind: 'sum', fromX: 1, sealed },
-  { ...header, kind: 'ready', x: 9, commitment: randomBytes(32), audit: randomBytes(32) },
+  { ...header, kind: 'join', x: 2 },
+  { ...header, kind: 'start' },
+  { ...header, kind: 'deal', fromX: 1, toX: 2, part },
+  { ...header, kind: 'sum', fromX: 1, part },
+  { ...header, kind: 'ready', x: 9, commitment: randomBytes(32), audit: randomBytes(32), sent: 1200 },
+  { ...header, kind: 'done', x: 2, sent: 0 },
   { ...header, kind: 'commit', manifest },
   { ...header, kind: 'abort', reason: 'a holder did not deal in time' }
 ]
@@ -83,15 +84,16 @@ function encodeAndBack (body: MaintainBody): unknown {
 }
 
 messages('malformed messages are refused with ERR_DECODE', () => {
-  const [refresh, repair, join, start, deal, sum, ready, , abort] = samples
+  const [refresh, repair, join, start, deal, sum, ready, done, , abort] = samples
   const cases: Array<[string, Uint8Array]> = [
     ['unknown kind', mangled(abort, (b) => { b.kind = 'steal' })],
-    ['a field of another kind', mangled(join, (b) => { b.sealed = sealed })],
+    ['a field of another kind', mangled(join, (b) => { b.part = part })],
     ['missing field', mangled(deal, (b) => { delete b.toX })],
     ['deal to oneself', mangled(deal, (b) => { b.toX = 1 })],
     ['x out of range', mangled(join, (b) => { b.x = 0 })],
-    ['sealed too short', mangled(sum, (b) => { b.sealed = randomBytes(8) })],
-    ['sealed too long', mangled(sum, (b) => { b.sealed = randomBytes(17_000) })],
+    ['empty part', mangled(sum, (b) => { b.part = new Uint8Array(0) })],
+    ['part too long', mangled(sum, (b) => { b.part = randomBytes(17_000) })],
+    ['negative traffic', mangled(done, (b) => { b.sent = -1 })],
     ['short round id', mangled(ready, (b) => { b.round = randomBytes(8) })],
     ['audit commitment of the wrong size', mangled(ready, (b) => { b.audit = randomBytes(31) })],
     ['repeated helper', mangled(refresh, (b) => { b.helpers = [1, 1, 2] })],
@@ -99,7 +101,7 @@ messages('malformed messages are refused with ERR_DECODE', () => {
     ['refresh with a new holder', mangled(refresh, (b) => { b.newX = 9 })],
     ['repair without a new holder', mangled(repair, (b) => { delete b.newHolder })],
     ['repair at a helper\'s x', mangled(repair, (b) => { b.newX = 2 })],
-    ['repeated party', mangled(start, (b) => { b.parties = [(b.parties as unknown[])[0], (b.parties as unknown[])[0]] })],
+    ['start with a stray field', mangled(start, (b) => { b.parties = [] })],
     ['bad sender', mangled(abort, (b) => { b.sender = 'me' })],
     ['long reason', mangled(abort, (b) => { b.reason = 'x'.repeat(201) })],
     ['future version', mangled(abort, (b) => { b.v = 2 })],

@@ -1,0 +1,81 @@
+/**
+ * Holder side of `/bioshard/maintain/1.0.0`: proactive refresh and repair of
+ * one template's shares (protocol/maintain.ts says what each message is).
+ * A coordinator (the tenant, or a maintainer it certified) opens a round and
+ * steers it; holders exchange share material only among themselves, over
+ * noise streams, and never with the coordinator. The round's state lives in
+ * node/maintain/ (bounded per coordinator and in all, ended on commit, abort
+ * or timeout); this module checks the envelope and routes each kind.
+ *
+ * @module
+ */
+import { decodeMaintainMessage, signMaintainMessage, COORDINATOR_KINDS, type OpenBody, type CommitBody } from '../../protocol/maintain.ts'
+import { checkSigned } from '../../protocol/signed.ts'
+import { refuse } from '../../protocol/errors.ts'
+import { SIG } from '../../crypto/tags.ts'
+import { toHex, wipe } from '../../crypto/bytes.ts'
+import type { RequestContext, RequestHandler } from '../../net/rpc.ts'
+import { checkEnvelope } from './context.ts'
+import { MaintainSessions } from '../maintain/sessions.ts'
+import { coordinatorKey, roundFor, type OpenDeps } from '../maintain/open.ts'
+import { coordinatorRound, startRound, takePart, commitRound, headerOf, type StepDeps } from '../maintain/steps.ts'
+
+export type { PeerRequest } from '../maintain/steps.ts'
+
+/** What the maintain handler uses: the open checks' and the steps' dependencies. */
+export type MaintainHandlerDeps = OpenDeps & StepDeps
+
+/**
+ * The handler of `/bioshard/maintain/1.0.0`, with the node's table of open rounds.
+ *
+ * @param deps - what the handler uses, and nothing else
+ * @param sessions - the open rounds (a fresh bounded table by default)
+ * @example await serve(host, PROTOCOL.MAINTAIN, maintainHandler({ self, site, key, anchor, store, manifests, replay, now, peerRequest }), options)
+ */
+export function maintainHandler (deps: MaintainHandlerDeps, sessions = new MaintainSessions()): RequestHandler {
+  return async (bytes, ctx) => {
+    try {
+      return await handleMaintain(deps, sessions, bytes, ctx)
+    } finally {
+      // A deal or sum carries share material.
+      wipe(bytes)
+    }
+  }
+}
+
+/**
+ * Serve one maintain message.
+ *
+ * @throws {BioshardError} a refusal with its code (ERR_DECODE, ERR_TOO_LARGE, ERR_STALE, ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE,
+ *   ERR_REPLAY, ERR_NOT_FOUND, ERR_NOT_HOLDER, ERR_CONFLICT, ERR_BUSY, ERR_BAD_REQUEST, ERR_ERASED, …)
+ */
+async function handleMaintain (deps: MaintainHandlerDeps, sessions: MaintainSessions, bytes: Uint8Array, ctx: RequestContext): Promise<unknown> {
+  const msg = decodeMaintainMessage(bytes)
+  const b = msg.body
+  ctx.note.subject = toHex(b.templateId)
+  ctx.note.action = `maintain ${b.kind}`
+  try {
+    const now = deps.now()
+    checkEnvelope(b, ctx, now)
+    if (b.kind === 'open') {
+      const key = coordinatorKey(b, now)
+      checkSigned(SIG.MAINTAIN, msg, key, 'maintain open')
+      deps.replay.check(key, b.nonce, now)
+      const init = await roundFor(deps, b as OpenBody, { peer: ctx.peer, key }, now)
+      ctx.note.action = `maintain open ${b.op} as ${init.role}`
+      const s = sessions.open(init)
+      return signMaintainMessage({ ...headerOf(deps, s), kind: 'join', x: s.init.x }, deps.key)
+    }
+    if (b.kind === 'deal' || b.kind === 'sum') return signMaintainMessage(takePart(deps, sessions, msg, ctx.peer), deps.key)
+    if (!COORDINATOR_KINDS.includes(b.kind)) refuse('ERR_BAD_REQUEST', `a '${b.kind}' is an answer, not a request`)
+    const s = coordinatorRound(deps, sessions, msg, ctx.peer)
+    if (b.kind === 'start') return signMaintainMessage(await startRound(deps, s), deps.key)
+    if (b.kind === 'commit') return signMaintainMessage(await commitRound(deps, sessions, s, (b as CommitBody).manifest), deps.key)
+    const answer = signMaintainMessage({ ...headerOf(deps, s), kind: 'done', x: s.init.x, sent: 0 }, deps.key)
+    sessions.close(b.round, 'aborted by the coordinator')
+    return answer
+  } finally {
+    if ('part' in b) wipe(b.part)
+    wipe(msg.bytes)
+  }
+}
