@@ -319,12 +319,12 @@ export class ShareStore {
       wipe(held.share)
       if (held.x !== x) throw new BioshardError('ERR_CONFLICT', `the share held for ${name(slot)} has another x`)
       const { record, wrappedKey } = sealShare(this.#key, slot, x, share)
-      await this.#db.db.batch([
+      await this.#write([
         { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
         { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest },
         { type: 'del', sublevel: this.#db.pending, key: slot }
-      ], { sync: true })
+      ])
       try {
         await this.#db.compactOverwritten(this.#db.shares, slot)
         await this.#db.compactOverwritten(this.#db.shareKeys, slot)
