@@ -13,7 +13,6 @@
  * @module
  */
 import { BioshardError } from '../errors.ts'
-import { randomInt } from 'node:crypto'
 import { signManifest, type Manifest, type ShareEntry } from '../protocol/manifest.ts'
 import type { Candidate } from '../protocol/placement.ts'
 import { logger } from '../net/log.ts'
@@ -107,19 +106,26 @@ async function commitAll (ctx: ClientContext, r: CoordinatorRound, peers: readon
   }
 }
 
-/** An x in 1..255 the manifest does not use, at random. */
+/**
+ * The smallest x in 1..255 the manifest does not use. x-coordinates are
+ * public (the manifest lists them) and any unused one is as good: taking the
+ * smallest makes the new holder, which placement derives from x, the same
+ * for the same roster.
+ */
 function freshX (m: Manifest): number {
   const used = new Set(m.body.shares.map((s) => s.x))
-  const free = Array.from({ length: 255 }, (_, i) => i + 1).filter((x) => !used.has(x))
-  if (free.length === 0) throw new BioshardError('ERR_BAD_REQUEST', 'no free x-coordinate is left')
-  return free[randomInt(free.length)]
+  for (let x = 1; x <= 255; x++) if (!used.has(x)) return x
+  throw new BioshardError('ERR_BAD_REQUEST', 'no free x-coordinate is left')
 }
 
-/** The new holder for share `x`: the placement rule over nodes at sites no remaining holder uses. */
-async function newHolder (ctx: ClientContext, m: Manifest, x: number, avoid: ReadonlySet<string>): Promise<Candidate> {
-  const lost = new Set(avoid)
-  const usedSites = new Set(m.body.shares.filter((s) => !lost.has(s.holder)).map((s) => s.site))
-  const exclude = new Set([...avoid, ...m.body.shares.map((s) => s.holder), ...ctx.roster.list().filter((e) => usedSites.has(e.site)).map((e) => e.peer)])
+/**
+ * The new holder for share `x`, replacing `gone`: the placement rule over
+ * nodes at sites no other share of the next manifest uses (lost holders not
+ * yet replaced stay listed until their own round, so their sites count).
+ */
+async function newHolder (ctx: ClientContext, m: Manifest, x: number, avoid: { peers: ReadonlySet<string>, gone: string }): Promise<Candidate> {
+  const usedSites = new Set(m.body.shares.filter((s) => s.holder !== avoid.gone).map((s) => s.site))
+  const exclude = new Set([...avoid.peers, ...m.body.shares.map((s) => s.holder), ...ctx.roster.list().filter((e) => usedSites.has(e.site)).map((e) => e.peer)])
   const [chosen] = await place(ctx, m.body.templateId, [x], exclude)
   return chosen
 }
@@ -135,7 +141,7 @@ async function repairOne (ctx: ClientContext, m: Manifest, lost: ReadonlySet<str
     if (live.length < m.body.t) throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `${live.length} live holders answer; repair needs t = ${m.body.t}`)
     const helpers = live.slice(0, m.body.t)
     const x = freshX(m)
-    const target = await newHolder(ctx, m, x, new Set([...lost, ...failed]))
+    const target = await newHolder(ctx, m, x, { peers: new Set([...lost, ...failed]), gone })
     const r = new CoordinatorRound(ctx, m, tenant)
     const open = { kind: 'open', op: 'repair', manifest: m, helpers: helpers.map((s) => s.x), newX: x, newHolder: target.peer, newSite: target.site } as const
     const must = [...helpers.map((s) => s.holder), target.peer]

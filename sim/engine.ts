@@ -21,6 +21,8 @@ import { liveShareCounts, shareSummary } from './measure.ts'
 import { eraseFraction, type ErasedCapture } from './erasure.ts'
 import { peerIndex, liveTemplates, type World } from './world.ts'
 import { finish, type Tally } from './finish.ts'
+import { simMaintainer, maintainOnce } from './maintenance.ts'
+import type { Maintainer } from '../client/maintainer.ts'
 import type { FaultEvent, Scenario, SimParams, SimResult, StepRecord } from './types.ts'
 
 /** What the CLI's progress bar is drawn from. */
@@ -54,6 +56,8 @@ interface Run {
   captured: ErasedCapture[]
   steps: StepRecord[]
   report: (p: Progress) => void
+  /** The tenant's maintainer, when the run maintains its templates. */
+  maintainer?: Maintainer
 }
 
 /** Wait until the tenant's roster lists every node. */
@@ -86,6 +90,10 @@ async function step (run: Run, hour: number): Promise<StepRecord> {
   const faultsApplied = await applyFaults(run, hour)
   await new Promise((resolve) => setTimeout(resolve, STEP_SETTLE_MS))
   await run.tenant.ready(servingPeers(world))
+  const every = world.params.maintainEvery ?? 0
+  const maintenance = run.maintainer !== undefined && every > 0 && (hour + 1) % every === 0
+    ? await maintainOnce(world, run.tenant.ctx, run.maintainer)
+    : undefined
   const outcomes = await runProbes(run.tenant.ctx, liveTemplates(world), run.rng.fork(`probes-${hour}`), world.params.probesPerHour)
   const counts = await liveShareCounts(world)
   return {
@@ -98,8 +106,16 @@ async function step (run: Run, hour: number): Promise<StepRecord> {
       failed: outcomes.filter((o) => o.result === 'failed').length
     },
     latency: latencyOf(outcomes.filter((o) => o.result !== 'failed').map((o) => o.ms)),
-    ...shareSummary(counts, world.params)
+    ...shareSummary(counts, world.params),
+    ...(maintenance !== undefined ? { maintenance } : {})
   }
+}
+
+/** Repairs and maintenance traffic over the run, when it maintained its templates. */
+function maintenanceTotals (params: SimParams, steps: StepRecord[]): { repairs?: number, maintenanceBytes?: number } {
+  if ((params.maintainEvery ?? 0) <= 0) return {}
+  const done = steps.flatMap((s) => s.maintenance !== undefined ? [s.maintenance] : [])
+  return { repairs: done.reduce((a, m) => a + m.repairs, 0), maintenanceBytes: done.reduce((a, m) => a + m.bytes, 0) }
 }
 
 /** Start the network and the tenant, converged. */
@@ -159,6 +175,7 @@ export async function runSimulation (options: RunOptions): Promise<SimResult> {
     const injector = new FaultInjector(net, { rng: rng.fork('injector') })
     const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }
     const run: Run = { world, tenant, rng, faults, captured: [], steps: [], report }
+    if ((params.maintainEvery ?? 0) > 0) run.maintainer = simMaintainer(world, tenant.ctx)
     const runStart = performance.now()
     for (let hour = 0; hour < params.hours; hour++) {
       options.signal?.throwIfAborted()
@@ -176,6 +193,7 @@ export async function runSimulation (options: RunOptions): Promise<SimResult> {
       faults,
       steps: run.steps,
       ...end,
+      counts: { ...end.counts, ...maintenanceTotals(params, run.steps) },
       timings: {
         startMs: Math.round(ms[0]),
         convergeMs: Math.round(ms[1]),

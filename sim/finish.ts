@@ -1,5 +1,7 @@
 /**
- * The end of a run: the live shares measured once more, every measure
+ * The end of a run: every crashed node restarted and every link healed (a
+ * template is lost when it stays unrecoverable after that: departures and
+ * Byzantine holders remain), the live shares measured once more, every measure
  * confirmed by trying (sim/checks.ts), exposure and coalitions read from the
  * stores (sim/measure.ts), erasures checked (sim/erasure.ts), and the
  * invariants (sim/invariants.ts), summed up as the run's counts.
@@ -26,7 +28,10 @@ export interface Ending { world: World, tenant: SimTenant, rng: Rng, steps: Step
 export async function finish (e: Ending, tally: Tally): Promise<{ counts: SimCounts, exposure: Exposure, invariants: InvariantCheck[] }> {
   const { world, tenant } = e
   const total = 4
-  e.report({ phase: 'check', done: 0, total, message: 'confirming recoverability by verifying' })
+  e.report({ phase: 'check', done: 0, total, message: 'healing every link and restarting crashed nodes, then confirming recoverability by verifying' })
+  // What is lost is what stays lost: crashed nodes come back and links heal first (departed nodes stay gone, liars keep lying).
+  await world.injector.healAll()
+  await tenant.ready(world.net.nodes.flatMap((n, i) => world.injector.isUp(i) ? [n.cert.body.peer] : []))
   const live = await liveShareCounts(world)
   const confirmation = await confirmRecoverability(tenant.ctx, live, world.params.t, e.rng.fork('confirm'))
   e.report({ phase: 'check', done: 1, total, message: 'auditing Byzantine holders' })

@@ -28,6 +28,7 @@ export function replayCommand (result: SimResult, where: { scenario?: string, ou
     ['nodes', p.nodes], ['sites', p.sites], ['templates', p.templates], ['t', p.t], ['n', p.n], ['hours', p.hours],
     ['probes', p.probesPerHour], ['transport', p.transport], ['seed', p.seed]
   ]
+  if ((p.maintainEvery ?? 0) > 0) flags.splice(flags.length - 1, 0, ['maintain', p.maintainEvery])
   if (where.out !== undefined) flags.push(['out', where.out])
   return ['bioshard sim', ...flags.map(([name, value]) => `--${name} ${shellWord(String(value))}`)].join(' ')
 }

@@ -85,7 +85,8 @@ function countsRows (r: SimResult): string {
     ['erased', `${num(c.erased)} (${num(c.eraseIncomplete)} incomplete)`],
     ['Byzantine holders named', num(c.byzantineNamed)],
     ['most shares of one template on one node / one site', `${num(r.exposure.maxPerNode)} / ${num(r.exposure.maxPerSite)} (t = ${num(r.params.t)})`],
-    ['faults injected', num(r.faults.length)]
+    ['faults injected', num(r.faults.length)],
+    ...(c.repairs !== undefined ? [['repairs by maintenance (traffic)', `${num(c.repairs)} (${num(c.maintenanceBytes ?? 0)} bytes)`] as [string, string]] : [])
   ]
   return cells.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')
 }

@@ -14,7 +14,14 @@ import type { Behaviour, FaultEvent, Scenario, SimParams } from './types.ts'
 export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024
 /** Integer parameters a file's defaults may set, with their bounds. */
 const INT_DEFAULTS: Record<string, [number, number]> = {
-  nodes: [1, 100_000], sites: [1, 100_000], templates: [0, 10_000_000], t: [2, 255], n: [2, 255], hours: [1, 1_000_000], probesPerHour: [0, 1_000_000]
+  nodes: [1, 100_000],
+  sites: [1, 100_000],
+  templates: [0, 10_000_000],
+  t: [2, 255],
+  n: [2, 255],
+  hours: [1, 1_000_000],
+  probesPerHour: [0, 1_000_000],
+  maintainEvery: [0, 1_000_000]
 }
 const BEHAVIOURS: readonly Behaviour[] = ['corrupt', 'refuse', 'stall', 'wrong-template']
 /** Fields of each fault kind besides `at` and `kind`. */

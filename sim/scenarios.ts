@@ -20,10 +20,18 @@ const site = (k: number): string => `site-${k}`
 
 /** Churn: each node crashes with probability CHURN_RATE per hour and restarts 1–3 hours later; a few leave for good. */
 const CHURN_RATE = 0.1
+/** Permanent departures per node per simulated day in `churn`: a week of a 20-node network loses about a quarter of it. */
+const DEPART_PER_DAY = 0.04
+
+/** How many nodes leave for good during a churn run: at least one, at most a quarter of the network. */
+function departuresFor (p: SimParams): number {
+  return Math.min(Math.max(1, Math.floor(p.nodes / 4)), Math.max(1, Math.round(p.nodes * p.hours / 24 * DEPART_PER_DAY)))
+}
+
 function churn (p: SimParams, rng: Rng): FaultEvent[] {
   const out: FaultEvent[] = []
   const downUntil = new Map<number, number>()
-  const departures = rng.sample(nodes(p), Math.max(1, Math.floor(p.nodes / 10)))
+  const departures = rng.sample(nodes(p), departuresFor(p))
   const departAt = new Map(departures.map((i) => [i, hourIn(p, rng, 1, p.hours - 1)]))
   for (let h = 0; h < p.hours; h++) {
     for (const i of nodes(p)) {
@@ -92,7 +100,8 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   churn: {
     name: 'churn',
-    summary: `Nodes crash (${CHURN_RATE * 100} % per node per hour) and restart 1–3 hours later; about one in ten leaves for good.`,
+    summary: `Nodes crash (${CHURN_RATE * 100} % per node per hour) and restart 1–3 hours later; ` +
+      `${DEPART_PER_DAY * 100} % of nodes a day leave for good (at least one).`,
     invariant: 'no template is lost while at most n − t of its holders have failed; the live-share measure agrees with verification',
     defaults: { ...BASE },
     schedule: churn

@@ -57,6 +57,20 @@ export interface SimParams {
   probesPerHour: number
   /** Coalitions whose pooled shares are tried: each a list of site names. */
   coalitions: string[][]
+  /** Run the tenant's maintainer (audits, repairs) every this many simulated hours; off when absent or 0. */
+  maintainEvery?: number
+}
+
+/** What a maintenance pass did in one step (all deterministic: outcomes and message sizes, not timings). */
+export interface StepMaintenance {
+  /** Templates repaired (a new holder for lost ones, manifest seq+1). */
+  repairs: number
+  /** Repairs tried that failed (fewer than t helpers answered, no free site). */
+  failedRepairs: number
+  /** Possession audits answered (passed, failed or unanswered). */
+  audits: number
+  /** Maintenance traffic of the pass, every party, in bytes. */
+  bytes: number
 }
 
 /** A built-in or file scenario. */
@@ -85,6 +99,8 @@ export interface StepRecord {
   liveShares: { min: number, histogram: number[] }
   /** Templates with fewer than t live correct shares. */
   unrecoverable: number
+  /** The maintenance pass of this hour, when one ran. */
+  maintenance?: StepMaintenance
 }
 
 /** Exposure read from the nodes' stores: the most shares of one template held by one party. */
@@ -111,6 +127,10 @@ export interface SimCounts {
   eraseIncomplete: number
   /** Byzantine holders that verifications named. */
   byzantineNamed: number
+  /** Templates repaired by maintenance over the run (absent when maintenance was off). */
+  repairs?: number
+  /** Maintenance traffic over the run, in bytes (absent when maintenance was off). */
+  maintenanceBytes?: number
 }
 
 export interface InvariantCheck { name: string, holds: boolean, detail: string }

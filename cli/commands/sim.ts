@@ -39,6 +39,7 @@ Options:
   --probes <P>            verifications tried per simulated hour
   --seed <X>              the run's seed, 0 to ${MAX_SEED} (default: a fresh one, printed)
   --transport <kind>      memory | tcp (in-process nodes) | process (one OS process per node)
+  --maintain <hours>      run the tenant's maintainer (possession audits, repairs) every <hours> simulated hours (default off)
   --out <dir>             where the files go (default reports/sim)
   -h, --help              show this help
 
@@ -57,6 +58,7 @@ const OPTIONS = {
   probes: { type: 'string' },
   seed: { type: 'string' },
   transport: { type: 'string' },
+  maintain: { type: 'string' },
   out: { type: 'string' }
 } as const
 
@@ -74,6 +76,7 @@ const RANGES: Record<string, { min: number, max: number, key: keyof SimParams }>
   n: { min: 2, max: 255, key: 'n' },
   hours: { min: 1, max: 100_000, key: 'hours' },
   probes: { min: 0, max: 1_000_000, key: 'probesPerHour' },
+  maintain: { min: 0, max: 100_000, key: 'maintainEvery' },
   seed: { min: 0, max: MAX_SEED, key: 'seed' }
 }
 
@@ -146,6 +149,7 @@ export function summarise (r: SimResult, paths: { json: string, html: string, sv
     `lost        ${c.lost}; reconstructed by a coalition ${c.reconstructed}; erased ${c.erased} (${c.eraseIncomplete} incomplete)`,
     `exposure    at most ${r.exposure.maxPerNode} shares of one template on a node, ${r.exposure.maxPerSite} at a site (t ${p.t})`,
     `byzantine   ${c.byzantineNamed} holders named; ${r.faults.length} faults injected`,
+    ...(c.repairs !== undefined ? [`maintained  every ${p.maintainEvery ?? 0} h: ${c.repairs} repairs, ${c.maintenanceBytes ?? 0} bytes of traffic`] : []),
     'invariants',
     ...r.invariants.map((i) => `  ${i.holds ? 'holds' : 'FAILS'}  ${i.name}: ${i.detail}`),
     `report      ${paths.html}`,

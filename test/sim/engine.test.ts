@@ -1,6 +1,6 @@
 /**
  * The simulator's run loop on real nodes: a seeded run with crashes, a
- * restart and a departure, run twice with the same seed. Every count and
+ * restart and departures, run twice with the same seed. Every count and
  * every step (but latency) must be identical; templates that lost more than
  * n − t holders are measured unrecoverable and confirmed lost by trying, and
  * none is lost with fewer failures.
@@ -12,18 +12,21 @@ import { paramsFor } from '../../sim/scenarios.ts'
 import type { FaultEvent, Scenario, SimResult } from '../../sim/types.ts'
 
 /**
- * Nodes 3 and 4 (the only nodes of site-4 and site-5, so holders of every template) and one more crash at hour 1; at hour 2
- * the third restarts and another node leaves for good, so the templates it held are down to n − 3 < t live shares.
+ * Nodes 3 and 4 (the only nodes of site-4 and site-5, so holders of every template) leave for good and one more node crashes
+ * at hour 1; at hour 2 the crashed one restarts and another node leaves for good, so the templates it held are down to
+ * n − 3 < t live shares, and stay so when the run's end restarts every crashed node.
  */
 const heavyChurn: Scenario = {
   name: 'heavy-churn',
-  summary: 'three crashes at once, then a restart and a departure',
+  summary: 'two departures and a crash at once, then a restart and a third departure',
   invariant: 'no template lost while failed holders ≤ n − t',
   defaults: { nodes: 8, sites: 5, templates: 20, t: 3, n: 5, hours: 3, probesPerHour: 6, coalitions: [] },
   schedule: (p, rng) => {
     const shared = [0, 1, 2, 5, 6, 7]
     const [third, leaver] = rng.sample(shared, 2)
-    const events: FaultEvent[] = [3, 4, third].map((node) => ({ at: 1, kind: 'crash', node }))
+    const events: FaultEvent[] = [
+      { at: 1, kind: 'depart', node: 3 }, { at: 1, kind: 'depart', node: 4 }, { at: 1, kind: 'crash', node: third }
+    ]
     return [...events, { at: 2, kind: 'restart', node: third }, { at: 2, kind: 'depart', node: leaver }]
   }
 }
