@@ -19,11 +19,13 @@ import type { StepMaintenance } from './types.ts'
 
 /**
  * Repair a template once this many of its holders are lost (failed or
- * unanswered audits, revoked, gone): two, so that a holder that is only
- * restarting does not send every template it holds through a repair, while
- * t live helpers remain whenever n − t ≥ 2.
+ * unanswered audits, revoked, gone): two where n − t allows it, so that a
+ * holder that is only restarting does not send every template it holds
+ * through a repair while t live helpers remain; one when n − t = 1.
  */
-export const SIM_FLOOR_GAP = 2
+export function simFloorGap (t: number, n: number): number {
+  return Math.max(1, Math.min(2, n - t))
+}
 
 /** The tenant's maintainer over the run's live templates. */
 export function simMaintainer (world: World, ctx: ClientContext): Maintainer {
@@ -34,7 +36,7 @@ export function simMaintainer (world: World, ctx: ClientContext): Maintainer {
     standing: (peer) => roster.isRevoked(peer) ? 'revoked' : roster.isRetiring(peer) ? 'retiring' : roster.isAdmitted(peer) ? 'admitted' : 'unknown',
     refresh: async (id) => await refreshTemplate(ctx, id),
     repair: async (id, options) => await repairTemplate(ctx, id, options),
-    floorGap: SIM_FLOOR_GAP
+    floorGap: simFloorGap(world.params.t, world.params.n)
   })
 }
 
