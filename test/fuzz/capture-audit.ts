@@ -2,7 +2,8 @@
  * Corpus capture for the possession audit: a template enrolled through the
  * client library (so its manifest carries audit commitments), then audit
  * requests signed by the tenant and by an auditor it certified, the holders'
- * signed proofs, and a replayed request's refusal frame. Called by
+ * signed proofs, a replayed request's refusal frame, and the manifest whose
+ * audit commitments the proofs answer to. Called by
  * capture.ts with its network and client host.
  *
  * @module
@@ -10,6 +11,7 @@
 import type { LocalNetwork } from '../../sim/local-network.ts'
 import { createClient } from '../../client/client.ts'
 import { encodeAuditRequest } from '../../protocol/audit.ts'
+import { encodeManifest } from '../../protocol/manifest.ts'
 import { PROTOCOL, NONCE_BYTES, MAX_RESPONSE_BYTES } from '../../protocol/constants.ts'
 import { randomBytes } from '../../crypto/bytes.ts'
 import { syntheticIdentity, prng } from '../../sim/synthetic.ts'
@@ -27,6 +29,8 @@ export async function captureAudits (net: LocalNetwork, io: CaptureIo): Promise<
   const client = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
   try {
     const { templateId, manifest } = await client.enroll({ template: syntheticIdentity(128, prng(7)), modality: 'face', model: 'synthetic-128', t: 2, n: 3 })
+    // The manifest the proofs answer to (its shares carry audit commitments).
+    io.keep('audit-manifest-0', encodeManifest(manifest))
     const auditor = net.verifier(tenant, ['audit'], 'auditor')
     const ask = (delegated: boolean): Uint8Array => encodeAuditRequest({
       templateId,
