@@ -1,8 +1,12 @@
 /**
  * Records the fuzz corpus: real request and response bytes of the store,
- * fetch, erase and admit protocols, exchanged with the nodes of a small
- * throwaway LocalNetwork, plus the manifests, certificates, attestations,
- * address statements, client proofs and a decision those exchanges carry.
+ * fetch, erase, audit and admit protocols (admit with and without a roster
+ * digest), exchanged with the nodes of a small throwaway LocalNetwork, plus
+ * the manifests, certificates, attestations, address statements, client
+ * proofs, revocations, retirement notices and a decision those exchanges
+ * carry. The audit seeds come from a template enrolled through the client
+ * library (its manifest carries audit commitments); the revocation and the
+ * retirement notice are gossiped to a node, so its roster answer carries them.
  * The mutation fuzzer starts from these bytes, so its inputs reach deep into
  * each decoder instead of stopping at the first head. Every key here dies
  * with the network.
@@ -34,6 +38,8 @@ import { generateSigningKey } from '../../crypto/sign.ts'
 import { erasedManifest } from '../../client/manifest-builder.ts'
 import { prepareFetch } from '../../client/holder-requests.ts'
 import { CORPUS_DIR } from './corpus.ts'
+import { captureAudits } from './capture-audit.ts'
+import { captureRoster } from './capture-roster.ts'
 
 /** Send `body` on a new stream to `peer` and return the raw response frame. */
 async function exchange (host: Libp2p, peer: string, protocol: keyof typeof MAX_RESPONSE_BYTES, body: Uint8Array): Promise<Uint8Array> {
@@ -48,7 +54,7 @@ async function exchange (host: Libp2p, peer: string, protocol: keyof typeof MAX_
 const files: Array<[string, Uint8Array]> = []
 const keep = (name: string, bytes: Uint8Array): void => { files.push([name, bytes.slice()]) }
 
-const net = await LocalNetwork.start({ nodes: 4, sites: 4 })
+const net = await LocalNetwork.start({ nodes: 5, sites: 5 })
 try {
   await net.converged()
   const { host, stop } = await clientHost(net)
@@ -112,6 +118,10 @@ try {
     bad: [2],
     measurement: enclave.measurement
   }, generateSigningKey().key))
+  const send = async (peer: string, protocol: keyof typeof MAX_RESPONSE_BYTES, body: Uint8Array): Promise<Uint8Array> =>
+    await exchange(host, peer, protocol, body)
+  await captureAudits(net, { sender, send, keep })
+  await captureRoster(net, { sender, send, keep })
   await stop()
 } finally {
   await net.stop()

@@ -28,7 +28,7 @@ const Slice = suite('fuzz slice: typed refusal or consistent acceptance')
 Slice('the inventory covers every decoder kind of the corpus', () => {
   const names = new Set(targets.map((t) => t.name))
   for (const kind of loadCorpus().keys()) {
-    const covered = [...names].some((n) => kind.startsWith(n) || n.startsWith(kind.replace(/-response$/, '')))
+    const covered = [...names].some((n) => kind.startsWith(n) || kind.endsWith(n) || n.startsWith(kind.replace(/-response$/, '')))
     assert.ok(covered || kind === 'consent', `no target for captured ${kind}`)
   }
 })

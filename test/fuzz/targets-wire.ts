@@ -1,7 +1,8 @@
 /**
  * Fuzz targets for everything that reads bytes from a peer or the DHT: the
  * canonical CBOR decoder and head walker, response frames, the store, fetch,
- * erase and admit messages both ways, manifests and manifest records,
+ * erase and admit messages both ways (admit with roster digests, and entries
+ * carrying revocations and retirement notices), manifests and manifest records,
  * certificates, attestations, client proofs, address statements, decisions
  * and peer ids. Where a structure decodes, the validator behind it (the
  * certificate chain, the signature, the record's ownership) runs too, and an
@@ -20,7 +21,9 @@ import { WIRE_CODES } from '../../protocol/errors.ts'
 import { decodeStoreRequest, readStoreReceipt } from '../../protocol/store.ts'
 import { decodeFetchRequest, readFetchResponse } from '../../protocol/fetch.ts'
 import { decodeEraseRequest, readEraseReceipt } from '../../protocol/erase.ts'
-import { decodeAdmitMessage, readAdmitMessage, admitMessageWire } from '../../protocol/admit.ts'
+import { decodeAdmitMessage, readAdmitMessage, admitMessageWire, ROSTER_BUCKETS, ROSTER_DIGEST_BYTES } from '../../protocol/admit.ts'
+import { checkRevocation, checkRetirement } from '../../protocol/revocation.ts'
+import { differingBuckets } from '../../net/roster.ts'
 import { decodeManifest, encodeManifest, checkManifest, readManifest } from '../../protocol/manifest.ts'
 import { validateManifestRecord, selectManifestRecord } from '../../protocol/records.ts'
 import { parseManifestKey } from '../../protocol/ownership.ts'
@@ -35,16 +38,19 @@ import { MAX_MANIFEST_BYTES } from '../../protocol/constants.ts'
 import { byteMutations, treeMutations, hostileBytes } from './mutate.ts'
 import { consistent, type Target } from './target.ts'
 
-const SIZE = ['ERR_DECODE', 'ERR_TOO_LARGE'] as const
-const CHECKED = [...SIZE, 'ERR_BAD_SIGNATURE', 'ERR_NOT_ADMITTED', 'ERR_NOT_AUTHORISED', 'ERR_EXPIRED'] as const
-const FRAME = [...new Set([...WIRE_CODES, 'ERR_BAD_REQUEST'])]
+/** Refusals of a bare decoder: malformed or over its limit. */
+export const SIZE = ['ERR_DECODE', 'ERR_TOO_LARGE'] as const
+/** Refusals of a decoder followed by its validator (signature, admission, authority, dates). */
+export const CHECKED = [...SIZE, 'ERR_BAD_SIGNATURE', 'ERR_NOT_ADMITTED', 'ERR_NOT_AUTHORISED', 'ERR_EXPIRED'] as const
+/** Refusals of a response frame: a peer's typed refusal code, or a malformed frame. */
+export const FRAME = [...new Set([...WIRE_CODES, 'ERR_BAD_REQUEST'])]
 /** Certificates and proofs travel inside messages; a standalone one is bounded like a manifest. */
-const EMBEDDED_MAX = MAX_MANIFEST_BYTES
+export const EMBEDDED_MAX = MAX_MANIFEST_BYTES
 /** A limit for the bare decoders, above every message limit so the decoder (not the size check) meets the input. */
-const BARE_MAX = 1 << 20
+export const BARE_MAX = 1 << 20
 
 /** Mutated seeds (byte-level and CBOR-aware) and hand-built hostile bytes. */
-function bytesInput (seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
+export function bytesInput (seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc.oneof(
     { weight: 5, arbitrary: byteMutations(seeds) },
     { weight: 4, arbitrary: treeMutations(seeds) },
@@ -52,11 +58,12 @@ function bytesInput (seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
   )
 }
 
-const raw = (b: Uint8Array): Record<string, unknown> => decodeStrict(b, false) as Record<string, unknown>
+/** The raw decoded map of a canonical input (for comparing with what a decoder kept). */
+export const raw = (b: Uint8Array): Record<string, unknown> => decodeStrict(b, false) as Record<string, unknown>
 const enc = (v: unknown): Uint8Array => cborEncode(v, rfc8949EncodeOptions)
 
 /** An accepted signed object: its body bytes are exactly the body's canonical encoding inside `wire`. */
-function sameSigned (s: Signed<unknown>, wire: Record<string, unknown>, what: string): void {
+export function sameSigned (s: Signed<unknown>, wire: Record<string, unknown>, what: string): void {
   consistent(equalBytes(s.bytes, enc(wire.body)), `${what}: signed bytes differ from the body's encoding`)
   consistent(equalBytes(s.sig, wire.sig as Uint8Array), `${what}: signature differs`)
 }
@@ -73,6 +80,7 @@ export function wireTargets ({ corpus, anchor, now }: WireSeeds): Target[] {
   const seeds = (...kinds: string[]): Uint8Array[] => kinds.flatMap((k) => corpus.get(k) ?? [])
   const all = [...corpus.values()].flat()
   const key = seeds('manifest-key')[0]
+  const zeroDigest = new Uint8Array(ROSTER_DIGEST_BYTES)
   const response = (b: unknown): unknown => readFrame(b as Uint8Array, BARE_MAX, 'peer')
   const embedded = (b: unknown, what: string): unknown => decodeCanonical(b as Uint8Array, EMBEDDED_MAX, what)
   const t = (target: Omit<Target, 'input'> & { seeds: Uint8Array[] }): Target => {
@@ -161,30 +169,36 @@ export function wireTargets ({ corpus, anchor, now }: WireSeeds): Target[] {
     }),
     t({
       name: 'admit-request',
-      fn: 'decodeAdmitMessage (protocol/admit.ts, bounded head walk first)',
+      fn: 'decodeAdmitMessage (protocol/admit.ts, bounded head walk first), differingBuckets on its digest (net/roster.ts)',
       refusals: SIZE,
       seeds: seeds('admit-request'),
       run: async (b) => {
         const m = await decodeAdmitMessage(b as Uint8Array)
-        const wire = admitMessageWire(m.entries, m.client === undefined ? undefined : clientProofWire(m.client))
+        const wire = admitMessageWire(m.entries, m.client === undefined ? undefined : clientProofWire(m.client), m.digest)
         consistent(equalBytes(encodeCanonical(wire), b as Uint8Array), 'admit message re-encodes differently')
+        if (m.digest !== undefined) consistent(differingBuckets(zeroDigest, m.digest).every((i) => i >= 0 && i < ROSTER_BUCKETS), 'bucket out of range')
       }
     }),
     t({
       name: 'admit-response',
-      fn: 'readFrame → readAdmitMessage (protocol/admit.ts), then checkNodeCert per entry',
+      fn: 'readFrame → readAdmitMessage (protocol/admit.ts), then checkNodeCert, checkRevocation, checkRetirement per entry',
       refusals: [...new Set([...FRAME, ...CHECKED])],
       seeds: seeds('admit-response'),
       run: (b) => {
         const m = readAdmitMessage(response(b))
-        for (const e of m.entries) checkNodeCert(e.cert, anchor, now)
+        for (const e of m.entries) {
+          checkNodeCert(e.cert, anchor, now)
+          if (e.revoked !== undefined) checkRevocation(e.revoked, e.cert.body.peer, anchor, checkSigned)
+          if (e.retiring !== undefined) checkRetirement(e.retiring, e.cert.body.peer, anchor.network, checkSigned)
+        }
       }
     }),
     t({
       name: 'manifest',
       fn: 'decodeManifest, checkManifest (protocol/manifest.ts)',
       refusals: CHECKED,
-      seeds: seeds('manifest'),
+      // The audited template's manifest too: its shares carry audit commitments.
+      seeds: seeds('manifest', 'audit-manifest'),
       run: (b) => {
         const m = decodeManifest(b as Uint8Array)
         consistent(equalBytes(encodeManifest(m), b as Uint8Array), 'manifest re-encodes differently')
