@@ -78,7 +78,8 @@ try {
 
 process.stdout.write('stress summary:\n')
 results.forEach((r, i) => {
-  process.stdout.write(`  run ${i + 1}: ${r.ok ? 'ok  ' : 'FAIL'} ${r.summary}  ${(r.ms / 1000).toFixed(0)} s${r.failing.length > 0 ? `  ${r.failing.join(' ')}` : ''}\n`)
+  const failing = r.failing.length > 0 ? `  ${r.failing.join(' ')}` : ''
+  process.stdout.write(`  run ${i + 1}: ${r.ok ? 'ok  ' : 'FAIL'} ${r.summary}  ${(r.ms / 1000).toFixed(0)} s${failing}\n`)
 })
 const failed = results.filter((r) => !r.ok).length
 process.stdout.write(failed === 0 ? `stress: all ${runs} runs passed\n` : `stress: ${failed} of ${runs} runs failed\n`)

@@ -18,6 +18,7 @@ import type { CliIo } from '../../cli/io.ts'
 import { loadKeys, loadCert } from '../../node/keys.ts'
 import { toHex, equalBytes } from '../../crypto/bytes.ts'
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 const PKG = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 const root = mkdtempSync(join(tmpdir(), 'bioshard-cli-'))
@@ -328,7 +329,7 @@ const config = suite('bioshard node start: a hand-edited config is refused, nami
 
 const ctx = { dir: '', original: '' }
 
-config.before(async () => {
+sharedSetup(config, 'an authority and an admitted node', async () => {
   const a = await makeAuthority()
   const node = await makeNode(a, 'clinic-a')
   assert.is((await admit(a, node, 'clinic-a')).code, 0)
@@ -442,7 +443,7 @@ function ownModules (urls: readonly string[]): string[] {
 /** What a site node never needs: the verifier library, the enclave, the matchers, the simulator, other commands. */
 const NOT_IN_A_NODE = /^(client|enclave|matcher|sim)\/|^cli\/commands\/(?!node\.ts$)/
 
-proc.before(async () => {
+sharedSetup(proc, 'an admitted node started as a process', async () => {
   const a = await makeAuthority()
   p.authority = a
   const node = await makeNode(a, 'clinic-a')

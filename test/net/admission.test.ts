@@ -26,6 +26,7 @@ import { codeOfAsync } from '../helpers/assert.ts'
 import { signingKeyFromSeed, type SigningKey } from '../../crypto/sign.ts'
 import { decodeCanonical, encodeCanonical } from '../../crypto/canonical.ts'
 import { readNodeAddresses, signNodeAddresses, type NodeAddresses } from '../../protocol/node-addresses.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 const DAY = 86_400_000
 const root = mkdtempSync(join(tmpdir(), 'bioshard-admission-'))
@@ -172,7 +173,7 @@ roster.run()
 const gossip = suite('admission between real nodes')
 const state: { net?: LocalNetwork, clients: Array<Awaited<ReturnType<typeof clientHost>>> } = { clients: [] }
 
-gossip.before(async () => {
+sharedSetup(gossip, 'a network of 4 nodes', async () => {
   state.net = await LocalNetwork.start({ nodes: 4, dir: join(root, 'net'), limits: { invalidRequestBudget: 3 } })
 })
 

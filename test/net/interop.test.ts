@@ -18,6 +18,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LocalNetwork } from '../../sim/local-network.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 /** The plain peer: stock modules and options only. */
 async function plainPeer (): Promise<Libp2p<{ identify: Identify, ping: Ping, dht: KadDHT }>> {
@@ -37,7 +38,7 @@ const state: { net?: LocalNetwork, peer?: Awaited<ReturnType<typeof plainPeer>>,
 
 const interop = suite('a stock js-libp2p peer and a bioshard node')
 
-interop.before(async () => {
+sharedSetup(interop, 'a network of 3 nodes and a stock peer', async () => {
   state.net = await LocalNetwork.start({ nodes: 3 })
   await state.net.converged()
   state.peer = await plainPeer()
