@@ -180,8 +180,11 @@ export class Admission {
         timeoutMs: EXCHANGE_TIMEOUT_MS,
         maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.ADMIT]
       })
-      if (this.init.libp2p.getConnections(peer).length > 0) this.acceptedBy.add(who)
+      const connected = this.init.libp2p.getConnections(peer).length > 0
       await this.merge(readAdmitMessage(body).entries, false)
+      // Counted once its roster is merged: a client that waits for an acceptance
+      // then holds the whole roster, not the first slice of it.
+      if (connected) this.acceptedBy.add(who)
     } catch (e) {
       log('roster exchange with %s failed: %s', who, (e as Error).message)
     }

@@ -23,6 +23,13 @@ import type { SigningKey } from '../crypto/sign.ts'
 import type { TenantCert, VerifierCert, TrustAnchor } from '../protocol/certs.ts'
 import { toWire, type SignedWire } from '../protocol/signed.ts'
 
+/**
+ * How long {@link LocalNetwork.converged} waits by default for every roster to
+ * list every node. Gossip takes a few exchanges; the deadline only ends a
+ * network that cannot converge, so it is generous for a machine busy with other work.
+ */
+const CONVERGE_MS = 60_000
+
 export interface LocalNetworkOptions {
   /** Number of nodes. */
   nodes: number
@@ -213,7 +220,7 @@ export class LocalNetwork {
   }
 
   /** Wait until every running node's roster lists every running node. */
-  async converged (timeoutMs = 15_000): Promise<void> {
+  async converged (timeoutMs = CONVERGE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const live = this.nodes.filter((n) => n.libp2p !== undefined)

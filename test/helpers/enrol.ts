@@ -26,6 +26,9 @@ import type { Credential } from '../../client/context.ts'
 
 export const MODEL = 'test-model-1'
 
+/** How long {@link clientHost} waits for its roster and an acceptance before it fails. */
+const SYNC_DEADLINE_MS = 60_000
+
 /**
  * A client libp2p host joined to `net`, with its roster synced. It proves
  * `credential` to the nodes it meets (by default the certificate of a tenant
@@ -54,10 +57,16 @@ export async function clientHost (
   await host.start()
   await admission.start()
   await dialBootstrap(host, net.bootstrap)
-  const deadline = Date.now() + 10_000
   // Synced: every node is in the roster and, when proving a credential, some node has accepted it.
+  // The deadline only ends a sync that cannot happen; a busy machine gets all of it.
+  const deadline = Date.now() + SYNC_DEADLINE_MS
   const synced = (): boolean => roster.size() >= net.nodes.length && (credential === undefined || admission.acceptances > 0)
   while (!synced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  if (!synced()) {
+    await admission.stop()
+    await host.stop()
+    throw new Error(`client host did not sync: roster ${roster.size()} of ${net.nodes.length}, ${admission.acceptances} acceptance(s)`)
+  }
   return { host, roster, admission, stop: async () => { await admission.stop(); await host.stop() } }
 }
 

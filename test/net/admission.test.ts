@@ -183,7 +183,7 @@ function peersOf (net: LocalNetwork): string[] {
 
 gossip('every node\'s roster converges to all 4 nodes, with their sites and addresses', async () => {
   const net = state.net!
-  await net.converged(15_000)
+  await net.converged()
   for (const n of net.nodes) {
     assert.equal(n.roster.list().map((e) => e.peer).sort(), peersOf(net))
     for (const other of net.nodes) {
@@ -197,7 +197,7 @@ gossip('every node\'s roster converges to all 4 nodes, with their sites and addr
 gossip('a 5th node added later is learnt by every node (and learns them all)', async () => {
   const net = state.net!
   const fifth = await net.addNode('site-5')
-  await net.converged(15_000)
+  await net.converged()
   assert.is(net.nodes.length, 5)
   for (const n of net.nodes) assert.equal(n.roster.list().map((e) => e.peer).sort(), peersOf(net))
   assert.is(fifth.roster.size(), 5)
