@@ -4,6 +4,7 @@
  * hand, set up a test enclave key and its attestation.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createHost, dialBootstrap, type Host } from '../../net/host.ts'
 import { Roster } from '../../net/roster.ts'
 import { Admission } from '../../net/admission.ts'
@@ -57,10 +58,14 @@ export async function clientHost (
   await host.start()
   await admission.start()
   await dialBootstrap(host, net.bootstrap)
-  // Synced: every node is in the roster and, when proving a credential, some node has accepted it.
-  // The deadline only ends a sync that cannot happen; a busy machine gets all of it.
+  // Synced: every node is in the roster and, when proving a credential, every running node has accepted
+  // it (so no first request races the proof on a busy machine). The deadline only ends a sync that cannot happen.
+  const live = net.nodes.filter((n) => n.libp2p !== undefined)
+  if (credential !== undefined) {
+    await Promise.all(live.map(async (n) => { try { await host.dial(multiaddr(n.addrs[0])) } catch {} }))
+  }
   const deadline = Date.now() + SYNC_DEADLINE_MS
-  const synced = (): boolean => roster.size() >= net.nodes.length && (credential === undefined || admission.acceptances > 0)
+  const synced = (): boolean => roster.size() >= net.nodes.length && (credential === undefined || admission.acceptances >= live.length)
   while (!synced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   if (!synced()) {
     await admission.stop()

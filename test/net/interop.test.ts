@@ -57,7 +57,7 @@ interop('connect over TCP with noise and yamux', async () => {
 
 interop('identify lists the node\'s protocols, the bioshard ones included', async () => {
   const node = state.net!.nodes[0]
-  const deadline = Date.now() + 5_000
+  const deadline = Date.now() + 30_000
   while (!state.identified.has(node.cert.body.peer) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   const result = state.identified.get(node.cert.body.peer)
   assert.ok(result !== undefined, 'identify completed')
