@@ -33,9 +33,15 @@ const burners: ChildProcess[] = []
 function stopBurners (): void {
   for (const b of burners) if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL')
 }
+/** The suite run in progress: a process group of its own, so an interrupted stress run ends its test processes too. */
+let suite: ChildProcess | undefined
 process.on('exit', stopBurners)
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => { stopBurners(); process.exit(130) })
+  process.on(signal, () => {
+    stopBurners()
+    if (suite?.pid !== undefined && suite.exitCode === null) { try { process.kill(-suite.pid, 'SIGTERM') } catch {} }
+    process.exit(130)
+  })
 }
 
 interface RunResult { ok: boolean, summary: string, failing: string[], ms: number }
@@ -44,7 +50,8 @@ interface RunResult { ok: boolean, summary: string, failing: string[], ms: numbe
 function runSuite (index: number): Promise<RunResult> {
   const started = Date.now()
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['test/run.ts', ...positionals], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['test/run.ts', ...positionals], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+    suite = child
     let output = ''
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString()
