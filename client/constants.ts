@@ -44,6 +44,13 @@ export const REQUEST_REFRESH_MS = FRESHNESS_WINDOW_MS / 3
 /** How long createClient waits for the roster, an admission and a DHT peer after dialling the bootstrap nodes. */
 export const ROSTER_WAIT_MS = 10_000
 
+/**
+ * How long createClient keeps waiting past {@link ROSTER_WAIT_MS} once part of
+ * the roster has arrived: the network is the right one and answering, only
+ * slowly (a busy machine); returning then would leave enrolments short of sites.
+ */
+export const ROSTER_SLOW_WAIT_MS = 60_000
+
 /** Poll interval while waiting for the roster: short against {@link ROSTER_WAIT_MS}, long against a timer tick. */
 export const ROSTER_POLL_MS = 25
 

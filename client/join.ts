@@ -18,7 +18,7 @@ import { Admission } from '../net/admission.ts'
 import { InvalidRequestBudget } from '../net/rpc.ts'
 import type { Credential } from './context.ts'
 import { networkMismatch } from './network-mismatch.ts'
-import { REFUSAL_BUDGET, ROSTER_POLL_MS, ROSTER_WAIT_MS } from './constants.ts'
+import { REFUSAL_BUDGET, ROSTER_POLL_MS, ROSTER_SLOW_WAIT_MS, ROSTER_WAIT_MS } from './constants.ts'
 
 /** How to join. */
 export interface JoinOptions {
@@ -56,8 +56,10 @@ export async function joinNetwork (o: JoinOptions): Promise<Joined> {
   }
   const dht = host.services.dht as KadDHT & { routingTable?: { size: number } }
   const ready = (): boolean => roster.size() > 0 && admission.acceptances > 0 && (dht.routingTable?.size ?? 1) > 0
-  const deadline = Date.now() + ROSTER_WAIT_MS
-  while (!ready() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, ROSTER_POLL_MS))
+  const started = Date.now()
+  // Nothing heard by the first deadline: likely the wrong network (checked below). Something heard: a slow network, worth waiting for.
+  const waiting = (): boolean => Date.now() - started < (roster.size() > 0 ? ROSTER_SLOW_WAIT_MS : ROSTER_WAIT_MS)
+  while (!ready() && waiting()) await new Promise((resolve) => setTimeout(resolve, ROSTER_POLL_MS))
   const mismatch = roster.size() === 0 ? await networkMismatch(host, o.anchor) : undefined
   if (mismatch !== undefined) {
     await leave()

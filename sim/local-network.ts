@@ -27,6 +27,12 @@ import { toWire, type SignedWire } from '../protocol/signed.ts'
 
 /** Nodes started at once by {@link LocalNetwork.start}: enough to overlap disk and handshakes, few enough not to starve a 2-core event loop. */
 const START_CONCURRENCY = 32
+/**
+ * How long {@link LocalNetwork.converged} waits by default for every roster to
+ * list every node. Gossip takes a few exchanges; the deadline only ends a
+ * network that cannot converge, so it is generous for a machine busy with other work.
+ */
+const CONVERGE_MS = 60_000
 
 export interface LocalNetworkOptions {
   /** Number of nodes. */
@@ -243,7 +249,7 @@ export class LocalNetwork {
   }
 
   /** Wait until every running node's roster lists every running node. */
-  async converged (timeoutMs = 15_000): Promise<void> {
+  async converged (timeoutMs = CONVERGE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const live = this.nodes.filter((n) => n.libp2p !== undefined)

@@ -25,6 +25,7 @@ import { decodeAuditRecord, encodeAuditRecord, auditKey, type AuditRecord } from
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
 import { PROTOCOL } from '../../protocol/constants.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'bioshard-audit-'))
 const state: { net?: LocalNetwork, client?: Awaited<ReturnType<typeof clientHost>>, enrolled?: Enrolled, started: number } = { started: Date.now() }
@@ -51,7 +52,7 @@ async function records (dir: string): Promise<AuditRecord[]> {
 
 const audit = suite('bioshard audit verify on a node\'s own log')
 
-audit.before(async () => {
+sharedSetup(audit, 'a network of 3 nodes with logged refusals', async () => {
   // Entries may wait 10 s in memory before they are written: the log read
   // below is complete only because stopping a node writes what is waiting.
   const net = await LocalNetwork.start({ nodes: 3, dir: root, keep: true, limits: { auditFlushMs: 10_000 } })

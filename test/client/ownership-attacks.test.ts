@@ -116,7 +116,7 @@ dht('A\'s own earlier record cannot roll an erasure back at any node', async () 
   const erase = await a.erase(enrolled.templateId)
   assert.ok(erase.complete)
   // Wait until the erased record has reached the nodes that store the key.
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + 60_000
   let holding: SiteNode[] = []
   while (Date.now() < deadline) {
     holding = []

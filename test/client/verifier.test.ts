@@ -16,6 +16,7 @@ import { toHex, randomBytes } from '../../crypto/bytes.ts'
 import { clientHost, testEnclave } from '../helpers/enrol.ts'
 import type { SiteNode } from '../../node/site-node.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 const net = await LocalNetwork.start({ nodes: 7, sites: 6 })
 // An eighth node at its own site that corrupts every share it returns.
@@ -32,11 +33,13 @@ const nodeOf = (peer: string): SiteNode => net.nodes.find((n) => n.cert.body.pee
 
 const flow = suite('enroll → verify → erase')
 
-let aliceId: Uint8Array
-flow('enroll stores n shares at n distinct nodes and sites, each with a signed receipt', async () => {
-  // Verified many times below: a rate above the continuous-authentication default.
-  const r = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5, policy: { ratePerMinute: 600, burst: 600 } })
-  aliceId = r.templateId
+// Verified many times below: a rate above the continuous-authentication default.
+const enrolled = sharedSetup(flow, 'enroll alice, t=3 of n=5', async () =>
+  await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5, policy: { ratePerMinute: 600, burst: 600 } }))
+const aliceId = (): Uint8Array => enrolled().templateId
+
+flow('enroll stores n shares at n distinct nodes and sites, each with a signed receipt', () => {
+  const r = enrolled()
   assert.is(r.receipts.length, 5)
   const holders = r.manifest.body.shares
   assert.is(new Set(holders.map((s) => s.holder)).size, 5)
@@ -45,17 +48,17 @@ flow('enroll stores n shares at n distinct nodes and sites, each with a signed r
 })
 
 flow('a genuine probe is accepted with a decision signed by the enclave', async () => {
-  const r = await client.verify({ templateId: aliceId, probe: syntheticProbe(alice, rand), purpose: 'login' })
+  const r = await client.verify({ templateId: aliceId(), probe: syntheticProbe(alice, rand), purpose: 'login' })
   assert.ok(r.accept)
   assert.is(r.score, undefined, 'the default policy keeps the score inside the enclave')
   const d = verifyDecision(r.decision, r.signer)
-  assert.is(toHex(d.templateId), toHex(aliceId))
+  assert.is(toHex(d.templateId), toHex(aliceId()))
   assert.is(d.accept, true)
   assert.is(r.holders.length, 3)
 })
 
 flow('an impostor probe is rejected', async () => {
-  const r = await client.verify({ templateId: aliceId, probe: syntheticProbe(bob, rand), purpose: 'login' })
+  const r = await client.verify({ templateId: aliceId(), probe: syntheticProbe(bob, rand), purpose: 'login' })
   assert.not.ok(r.accept)
   assert.is(r.score, undefined)
 })
@@ -64,9 +67,9 @@ flow('the manifest is found through the DHT by a second client that never saw it
   const credentials = { tenant: { key: tenant.key, cert: tenant.wire } }
   const other = await createClient({ bootstrap: net.bootstrap.slice(0, 1), authority: net.info, credentials })
   try {
-    const m = await other.manifest(aliceId)
+    const m = await other.manifest(aliceId())
     assert.is(m.body.seq, 1)
-    const r = await other.verify({ templateId: aliceId, probe: syntheticProbe(alice, rand), purpose: 'login' })
+    const r = await other.verify({ templateId: aliceId(), probe: syntheticProbe(alice, rand), purpose: 'login' })
     assert.ok(r.accept)
   } finally {
     await other.close()
@@ -147,7 +150,7 @@ invariants('1: no node\'s storage contains the template or two shares of one tem
 invariants('3: any t valid shares reconstruct (verify from different subsets succeeds)', async () => {
   const seen = new Set<string>()
   for (let i = 0; i < 6; i++) {
-    const v = await client.verify({ templateId: aliceId, probe: syntheticProbe(alice, rand), purpose: 'login' })
+    const v = await client.verify({ templateId: aliceId(), probe: syntheticProbe(alice, rand), purpose: 'login' })
     assert.ok(v.accept)
     seen.add([...v.holders].sort().join(','))
   }
@@ -158,12 +161,12 @@ invariants('4: a fetch without a fresh, authorised, in-policy request returns no
   const plain = await clientHost(net)
   try {
     const rogueVerifier = net.verifier(net.tenant('rogue'), ['login'])
-    const m = await client.manifest(aliceId)
+    const m = await client.manifest(aliceId())
     const s = m.body.shares[0]
     const enclave = testEnclave(rogueVerifier)
     // Another tenant's verifier is answered from its own tenant's slots only: nothing is held there.
     const creds = { verifier: rogueVerifier.key, cert: rogueVerifier.wire, attestation: enclave.attestation }
-    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, { templateId: aliceId, x: s.x, purpose: 'login', creds })), 'ERR_NOT_FOUND')
+    assert.is(await codeOfAsync(fetchShare(plain.host, s.holder, { templateId: aliceId(), x: s.x, purpose: 'login', creds })), 'ERR_NOT_FOUND')
   } finally {
     await plain.stop()
   }

@@ -46,7 +46,7 @@ function env (): NodeJS.ProcessEnv {
 
 async function bash (script: string, cwd: string): Promise<Run> {
   return await new Promise((resolve) => {
-    execFile('bash', ['-e', '-c', script], { cwd, env: env(), timeout: 120_000, killSignal: 'SIGKILL' }, (e, out, err) => {
+    execFile('bash', ['-e', '-c', script], { cwd, env: env(), timeout: 600_000, killSignal: 'SIGKILL' }, (e, out, err) => {
       resolve({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : 1, out, err })
     })
   })
@@ -118,7 +118,7 @@ Readme('the library quickstart runs against `bioshard devnet --keep --dir ./devn
   const exited = new Promise((resolve) => devnet.once('exit', resolve))
   try {
     const up = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => { resolve(false) }, 90_000)
+      const timer = setTimeout(() => { resolve(false) }, 300_000)
       devnet.stdout.on('data', () => { if (log.includes('the network stays up')) { clearTimeout(timer); resolve(true) } })
       void exited.then(() => { clearTimeout(timer); resolve(false) })
     })

@@ -120,12 +120,25 @@ export interface ChildFloodOptions {
 
 /** The stats `stop` returns when the child exited without reporting (answered -1 marks it). */
 const NO_REPORT = '{"answered":-1,"refused":{},"cutOff":0,"peerIds":0}'
+/** The progress before the child's first report. */
+const NO_PROGRESS = '{"answered":0,"refused":{},"cutOff":0,"peerIds":0}'
+
+/** The last stats line in the child's output, or `fallback` when it reported none. */
+function lastStats (out: string, fallback: string): FloodStats {
+  const lines = out.split('\n').filter((l) => l.trim() !== '')
+  return JSON.parse(lines.at(-1) ?? fallback) as FloodStats
+}
 
 /**
- * Run the flood in a child process (see admit-flooder.ts); `stop` ends it
- * and returns what it did.
+ * Run the flood in a child process (see admit-flooder.ts); `progress` gives
+ * what it has done so far (answered 0, nothing refused before its first
+ * report), `stop` ends it and returns what it did.
  */
-export function floodFromChild (targets: string[], messages: Uint8Array[], options: ChildFloodOptions): { stop: () => Promise<FloodStats> } {
+export function floodFromChild (
+  targets: string[],
+  messages: Uint8Array[],
+  options: ChildFloodOptions
+): { progress: () => FloodStats, stop: () => Promise<FloodStats> } {
   const file = join(options.dir, `flood-${process.pid}-${Date.now()}.cbor`)
   writeFileSync(file, encodeCanonical(messages))
   const flooder = fileURLToPath(new URL('./admit-flooder.ts', import.meta.url))
@@ -136,11 +149,12 @@ export function floodFromChild (targets: string[], messages: Uint8Array[], optio
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
   return {
+    progress: () => lastStats(out, NO_PROGRESS),
     stop: async () => {
       child.stdin.end()
       await exited
       rmSync(file, { force: true })
-      return JSON.parse(out.trim() === '' ? NO_REPORT : out) as FloodStats
+      return lastStats(out, NO_REPORT)
     }
   }
 }

@@ -4,6 +4,7 @@
  * hand, set up a test enclave key and its attestation.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createHost, dialBootstrap, transportFor, type Host } from '../../net/host.ts'
 import { Roster } from '../../net/roster.ts'
 import { Admission } from '../../net/admission.ts'
@@ -25,6 +26,9 @@ import type { SiteNode } from '../../node/site-node.ts'
 import type { Credential } from '../../client/context.ts'
 
 export const MODEL = 'test-model-1'
+
+/** How long {@link clientHost} waits for its roster and an acceptance before it fails. */
+const SYNC_DEADLINE_MS = 60_000
 
 /**
  * A client libp2p host joined to `net`, with its roster synced. It proves
@@ -55,10 +59,20 @@ export async function clientHost (
   await host.start()
   await admission.start()
   await dialBootstrap(host, net.bootstrap)
-  const deadline = Date.now() + 10_000
-  // Synced: every node is in the roster and, when proving a credential, some node has accepted it.
-  const synced = (): boolean => roster.size() >= net.nodes.length && (credential === undefined || admission.acceptances > 0)
+  // Synced: every node is in the roster and, when proving a credential, every running node has accepted
+  // it (so no first request races the proof on a busy machine). The deadline only ends a sync that cannot happen.
+  const live = net.nodes.filter((n) => n.libp2p !== undefined)
+  if (credential !== undefined) {
+    await Promise.all(live.map(async (n) => { try { await host.dial(multiaddr(n.addrs[0])) } catch {} }))
+  }
+  const deadline = Date.now() + SYNC_DEADLINE_MS
+  const synced = (): boolean => roster.size() >= net.nodes.length && (credential === undefined || admission.acceptances >= live.length)
   while (!synced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  if (!synced()) {
+    await admission.stop()
+    await host.stop()
+    throw new Error(`client host did not sync: roster ${roster.size()} of ${net.nodes.length}, ${admission.acceptances} acceptance(s)`)
+  }
   return { host, roster, admission, stop: async () => { await admission.stop(); await host.stop() } }
 }
 

@@ -7,6 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
+/** How long a started node may take to say ready: it only ends a start that hangs, so a busy machine gets all of it. */
+const READY_TIMEOUT_MS = 120_000
+
 /** The CLI entry point, run with this process's Node. */
 export const BIN = fileURLToPath(new URL('../../bin/bioshard.js', import.meta.url))
 
@@ -80,7 +83,7 @@ export async function startNodeProcess (dir: string, args: string[] = [], option
     try { return await exited } finally { clearTimeout(timer) }
   }
 
-  const timeoutMs = options.readyTimeoutMs ?? 20_000
+  const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => { done(false) }, timeoutMs)
     const check = (): void => { if (/^ready$/m.test(out)) done(true) }

@@ -49,7 +49,7 @@ certified('a tenant certificate, and a verifier certificate with its chain, make
   assert.ok(asTenant.admission.accepted(net.nodes[0].cert.body.peer))
   // The connection closes: the client is no longer authorised.
   await asTenant.host.hangUp(peerIdFromString(net.nodes[0].cert.body.peer))
-  const deadline = Date.now() + 3_000
+  const deadline = Date.now() + 30_000
   while (node.isAuthorised(asTenant.host.peerId.toString()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   assert.not.ok(node.isAuthorised(asTenant.host.peerId.toString()))
 })

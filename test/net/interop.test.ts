@@ -18,6 +18,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LocalNetwork } from '../../sim/local-network.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 /** The plain peer: stock modules and options only. */
 async function plainPeer (): Promise<Libp2p<{ identify: Identify, ping: Ping, dht: KadDHT }>> {
@@ -37,7 +38,7 @@ const state: { net?: LocalNetwork, peer?: Awaited<ReturnType<typeof plainPeer>>,
 
 const interop = suite('a stock js-libp2p peer and a bioshard node')
 
-interop.before(async () => {
+sharedSetup(interop, 'a network of 3 nodes and a stock peer', async () => {
   state.net = await LocalNetwork.start({ nodes: 3 })
   await state.net.converged()
   state.peer = await plainPeer()
@@ -56,7 +57,7 @@ interop('connect over TCP with noise and yamux', async () => {
 
 interop('identify lists the node\'s protocols, the bioshard ones included', async () => {
   const node = state.net!.nodes[0]
-  const deadline = Date.now() + 5_000
+  const deadline = Date.now() + 30_000
   while (!state.identified.has(node.cert.body.peer) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   const result = state.identified.get(node.cert.body.peer)
   assert.ok(result !== undefined, 'identify completed')

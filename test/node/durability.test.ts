@@ -36,6 +36,7 @@ import type { StoreReceipt } from '../../protocol/store.ts'
 import { testEnclave, prepareEnrolment, openFetched, MODEL } from '../helpers/enrol.ts'
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.ts'
 import { LeakPatterns } from '../helpers/leak-scan.ts'
+import { sharedSetup } from '../helpers/setup.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'bioshard-durable-'))
 const authority = (() => { initAuthority(join(root, 'authority')); return loadAuthority(join(root, 'authority')) })()
@@ -87,7 +88,7 @@ async function fetchHeld (s: Stored): Promise<Uint8Array> {
 
 const crash = suite('an acknowledged store survives kill -9 of its holder (invariant 6)')
 
-crash.before(async () => {
+sharedSetup(crash, 'a client host proving the tenant certificate', async () => {
   state.client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
   // Nodes serve certified clients only: this one proves the tenant's certificate in admission.
   const admission = new Admission({

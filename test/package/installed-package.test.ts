@@ -22,7 +22,7 @@ const ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).fi
 ENV.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`
 
 function run (cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: 90_000 })
+  return spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: 600_000 })
 }
 function ok (r: SpawnSyncReturns<string>, what: string): string {
   assert.is(r.status, 0, `${what} failed (${r.status ?? r.signal}): ${r.stderr}${r.stdout}`)
