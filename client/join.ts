@@ -14,8 +14,8 @@ import { BioshardError } from '../errors.ts'
 import type { TrustAnchor } from '../protocol/certs.ts'
 import { createHost, dialBootstrap, transportFor, type Host } from '../net/host.ts'
 import { Roster } from '../net/roster.ts'
-import { Admission } from '../net/admission.ts'
-import { InvalidRequestBudget } from '../net/rpc.ts'
+import { Admission, CLIENT_ACCEPTANCE_WAIT_MS } from '../net/admission.ts'
+import { awaitAdmissionBeforeRequests, InvalidRequestBudget } from '../net/rpc.ts'
 import type { Credential } from './context.ts'
 import { networkMismatch } from './network-mismatch.ts'
 import { REFUSAL_BUDGET, ROSTER_POLL_MS, ROSTER_SLOW_WAIT_MS, ROSTER_WAIT_MS } from './constants.ts'
@@ -49,6 +49,8 @@ export async function joinNetwork (o: JoinOptions): Promise<Joined> {
   const admission = new Admission({ libp2p: host, roster, budget, credential: o.proof })
   await host.start()
   await admission.start()
+  // A node serves a client once it has seen the client's credential: requests wait (bounded) for that exchange.
+  if (o.proof !== undefined) awaitAdmissionBeforeRequests(host, async (peer, signal) => await admission.acceptedWithin(peer, CLIENT_ACCEPTANCE_WAIT_MS, signal))
   const leave = async (): Promise<void> => { await admission.stop(); await host.stop() }
   if (await dialBootstrap(host, o.bootstrap) === 0) {
     await leave()

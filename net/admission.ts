@@ -62,6 +62,14 @@ const QUICK_RESYNC_MS = 1_000
  */
 const MIN_EXCHANGE_GAP_MS = 1_000
 const EXCHANGE_TIMEOUT_MS = 5_000
+/** How often a request waiting for its node to accept this client looks again (client requests, net/rpc.ts). */
+const ACCEPTANCE_POLL_MS = 20
+/**
+ * How long a client's gated request waits for the node to accept its
+ * credential: one exchange and its retry on a loaded host; after that the
+ * request goes anyway (and a node that will not accept it says so).
+ */
+export const CLIENT_ACCEPTANCE_WAIT_MS = 2 * EXCHANGE_TIMEOUT_MS
 /**
  * A failed exchange with a connected peer is tried again this much later,
  * up to {@link MAX_RETRIES} times: a client is served by a node only once an
@@ -220,6 +228,21 @@ export class Admission {
 
   /** Whether `peer` has answered one of this peer's exchanges since connecting (for a client: accepted its proof). */
   accepted (peer: string): boolean {
+    return this.acceptedBy.has(peer)
+  }
+
+  /**
+   * Wait until `peer` has answered one of this peer's exchanges (for a
+   * client: accepted its proof), starting one if none is running, for at most
+   * `ms` or until `signal` aborts; true when it has.
+   */
+  async acceptedWithin (peer: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.acceptedBy.has(peer)) return true
+    if (!this.inFlight.has(peer)) void this.exchange(peerIdFromString(peer))
+    const until = Date.now() + ms
+    while (!this.acceptedBy.has(peer) && Date.now() < until && signal?.aborted !== true && !this.stopped) {
+      await new Promise((resolve) => setTimeout(resolve, ACCEPTANCE_POLL_MS))
+    }
     return this.acceptedBy.has(peer)
   }
 

@@ -17,6 +17,7 @@ import { plain } from '../crypto/bytes.ts'
 import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol/frame.ts'
 import { RemoteError } from '../protocol/errors.ts'
 import { streamPool, type Channel } from './stream-pool.ts'
+import { isGated } from './access-gate.ts'
 import { refusalWeight, type RefusalBudget } from './policy/refusal-budget.ts'
 
 /** What a handler learns about the caller. */
@@ -207,6 +208,8 @@ export interface RequestOptions {
  *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
  */
 export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, options: RequestOptions): Promise<unknown> {
+  const admitted = admissionWaits.get(libp2p)
+  if (admitted !== undefined && isGated(protocol) && !isMultiaddr(peer)) await admitted(peer.toString(), options.signal)
   const limit = deadline(options.timeoutMs)
   try {
     const signal = options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal])
@@ -214,6 +217,26 @@ export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protoco
   } finally {
     limit.clear()
   }
+}
+
+/** Waits, per host, for a peer to accept this host's credential (client/join.ts sets one: net/admission.ts `acceptedBy`). */
+const admissionWaits = new WeakMap<Libp2p, (peer: string, signal?: AbortSignal) => Promise<unknown>>()
+
+/**
+ * Make every gated request from `libp2p` (every bioshard protocol but
+ * admission) first wait for `wait(peer)`: a client's admission exchange with
+ * a node it has just connected to runs beside its first request, and a node
+ * refuses a request from a client whose credential it has not yet seen once
+ * its grace for new connections ends; on a busy machine that exchange can
+ * take longer than the grace. The wait is bounded by the waiter, and the
+ * request is sent either way: a node that never accepts still answers it.
+ */
+export function awaitAdmissionBeforeRequests (libp2p: Libp2p, wait: (peer: string, signal?: AbortSignal) => Promise<unknown>): void {
+  admissionWaits.set(libp2p, wait)
+}
+
+function isMultiaddr (peer: PeerId | Multiaddr): peer is Multiaddr {
+  return typeof (peer as { toMultihash?: unknown }).toMultihash !== 'function'
 }
 
 /** Where a request goes and the signal that bounds it (the caller's and the deadline together). */
