@@ -1,8 +1,8 @@
 /**
  * `bioshard maintain` over real nodes: enroll records the template id in the
  * tenant directory, a pass audits every holder, a stopped holder is repaired
- * (the output names its replacement) and verify still accepts; erase drops
- * the id; bad command lines are one line with exit 2.
+ * (the output names its replacement) and verify still accepts; a pass runs
+ * every period until the stop signal; erase drops the id; bad command lines are one line with exit 2.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -67,11 +67,30 @@ Maintain('after a holder stops, maintain --once repairs the template, names the 
   assert.match(again.out, /audits passed 5 failed 0 no-answer 0 · repairs 0/)
 })
 
-Maintain('erase removes the id from templates.txt once complete', async () => {
-  writeFileSync(templatesFile, `${'ab'.repeat(32)}\n${id}\n`)
+Maintain('maintain --every runs a pass per period until the stop signal, then leaves cleanly (exit 0)', async () => {
+  const stop = new AbortController()
+  let out = ''
+  const io = {
+    stdout: (t: string) => { out += t; if ((out.match(/ templates \d+ · /g) ?? []).length >= 2) stop.abort() },
+    stderr: (t: string) => { out += t },
+    env: {},
+    stopSignal: stop.signal
+  }
+  const code = await runCli(['maintain', ...common(), '--every', '1s'], io)
+  assert.is(code, 0, out)
+  assert.is((out.match(/ templates 1 · audits passed 5 /g) ?? []).length, 2, out)
+})
+
+Maintain('erase removes the id from templates.txt once complete; a listed template with no manifest is an error line and exit 1', async () => {
+  const unknown = 'ab'.repeat(32)
+  writeFileSync(templatesFile, `${unknown}\n${id}\n`)
   const gone = await cli('erase', ...common(), '--template', id)
   assert.is(gone.code, 0, gone.err)
-  assert.equal(listed(), ['ab'.repeat(32)])
+  assert.equal(listed(), [unknown])
+  const r = await cli('maintain', ...common(), '--once')
+  assert.is(r.code, 1, r.err)
+  assert.match(r.err, new RegExp(`^error ${unknown}: ERR_NOT_FOUND: `))
+  assert.match(r.out, /templates 1 · .* errors 1 /)
 })
 
 Maintain('bad command lines are one line with exit 2', async () => {
