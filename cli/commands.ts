@@ -24,6 +24,7 @@ export const COMMANDS: readonly LazyCommand[] = [
   lazy('enroll', 'enrol a template on a running network (JSON out)', async () => (await import('./commands/client-commands.ts')).enrollCommand),
   lazy('verify', 'verify a probe against an enrolled template (JSON out)', async () => (await import('./commands/client-commands.ts')).verifyCommand),
   lazy('erase', 'erase a template at every holder (JSON out)', async () => (await import('./commands/client-commands.ts')).eraseCommand),
+  lazy('maintain', 'audit, repair and refresh a tenant\'s templates, once or on a schedule', async () => (await import('./commands/maintain.ts')).command),
   lazy('authority', 'create a network authority; admit nodes and tenants; revoke nodes', async () => (await import('./commands/authority.ts')).command),
   lazy('node', 'set up (init), run (start) and retire a site node', async () => (await import('./commands/node.ts')).command),
   lazy('network', 'write an authority, N site directories and their systemd units; add a site', async () => (await import('./commands/network.ts')).command),

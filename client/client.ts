@@ -81,6 +81,8 @@ export interface Client {
   measurement: () => Promise<Uint8Array>
   /** Admitted nodes this client knows. */
   roster: () => Array<{ peer: string, site: string }>
+  /** What this client's roster says of a node: admitted, revoked by the authority, retiring, or not known as admitted. */
+  standing: (peer: string) => 'admitted' | 'revoked' | 'retiring' | 'unknown'
   /** This client's peer id. */
   readonly peerId: string
   close: () => Promise<void>
@@ -179,6 +181,9 @@ function clientOf (ctx: ClientContext, parts: { joined: Joined, keeper: EnclaveK
     },
     measurement: async () => (await keeper.handle()).enclave.measurement,
     roster: () => joined.roster.list().map((e) => ({ peer: e.peer, site: e.site })),
+    standing: (peer) => joined.roster.isRevoked(peer)
+      ? 'revoked'
+      : joined.roster.isRetiring(peer) ? 'retiring' : joined.roster.isAdmitted(peer) ? 'admitted' : 'unknown',
     async close () {
       await keeper.close()
       await joined.leave()

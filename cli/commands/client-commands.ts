@@ -3,6 +3,10 @@
  * line, against a running network, printing JSON. Credentials come from a
  * tenant directory (`bioshard authority tenant --out`).
  *
+ * Enroll records each template id in the tenant directory's templates.txt
+ * and a complete erase removes it, so `bioshard maintain` knows what to
+ * look after (cli/tenant-templates.ts).
+ *
  * Exit codes: 0 done (verify: accepted), 1 verify rejected or erase
  * incomplete, 2 usage, 3 network unavailable.
  *
@@ -20,8 +24,10 @@ import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
 import { FaceMatcher } from '../../matcher/face/pipeline.ts'
 import { sharedDir } from '../../matcher/shared-path.ts'
 import { withModelHint } from '../model-hint.ts'
+import { forgetTemplate, recordTemplate, TEMPLATES_FILE } from '../tenant-templates.ts'
 
-const CONNECT_OPTIONS = `  --tenant <dir>        tenant credentials (tenant.key, tenant.cert, authority.json)
+/** The connection options every client command takes (maintain too). */
+export const CONNECT_OPTIONS = `  --tenant <dir>        tenant credentials (tenant.key, tenant.cert, authority.json)
   --bootstrap <addr>    a node to join through (repeatable)
 `
 const PROBE_OPTIONS = `  --embedding <file>    a JSON array of numbers (the embedding)
@@ -36,7 +42,8 @@ const PROBE = '(--embedding <f> | --face <img> [--model-dir <dir>] | --synthetic
 const CONNECT = '--tenant <dir> --bootstrap <addr>'
 
 const HELP = {
-  enroll: `Usage: bioshard enroll ${CONNECT} ${PROBE} [--t 3] [--n 5]\n\n${CONNECT_OPTIONS}${PROBE_OPTIONS}` +
+  enroll: `Usage: bioshard enroll ${CONNECT} ${PROBE} [--t 3] [--n 5]\n\n` +
+    `Records the template id in <dir>/${TEMPLATES_FILE} (one per line) for bioshard maintain.\n\n${CONNECT_OPTIONS}${PROBE_OPTIONS}` +
     '  --t <k>               shares needed to verify (default 3; at most --n)\n' +
     `  --n <m>               shares made, one per holder at distinct sites (default 5)\n${HELP_OPTION}`,
   verify: `Usage: bioshard verify ${CONNECT} --template <hex id> ${PROBE} [--purpose login]\n\n` +
@@ -44,13 +51,15 @@ const HELP = {
     `  --template <hex id>   the template id enroll printed\n${PROBE_OPTIONS}` +
     `  --purpose <word>      why the verification is made, bound into the request (default login)\n${HELP_OPTION}`,
   erase: `Usage: bioshard erase ${CONNECT} --template <hex id>\n\n` +
-    `Exit 0 when every holder returned a receipt, 1 otherwise.\n\n${CONNECT_OPTIONS}` +
+    `Exit 0 when every holder returned a receipt, 1 otherwise. A complete erase removes the id from <dir>/${TEMPLATES_FILE}.\n\n` +
+    `${CONNECT_OPTIONS}` +
     `  --template <hex id>   the template id enroll printed\n${HELP_OPTION}`
 }
 
 const NO_PROBE = 'one of --embedding, --face or --synthetic is required'
 
-const CONNECT_FLAGS = { tenant: { type: 'string' }, bootstrap: { type: 'string', multiple: true } } as const
+/** The options of {@link CONNECT_OPTIONS}. */
+export const CONNECT_FLAGS = { tenant: { type: 'string' }, bootstrap: { type: 'string', multiple: true } } as const
 const PROBE_FLAGS = { embedding: { type: 'string' }, face: { type: 'string' }, 'model-dir': { type: 'string' }, synthetic: { type: 'string' } } as const
 
 /** Each command's options: only those it uses, so a stray flag is refused rather than ignored. */
@@ -128,6 +137,7 @@ async function enroll (client: Client, values: Values, io: CliIo): Promise<numbe
   const { t, n } = threshold(values)
   const { template, model } = await enrolTemplate(values, io.env)
   const r = await client.enroll({ template, modality: 'face', model, t, n })
+  recordTemplate(resolve(required(values, 'tenant')), r.templateId)
   const holders = r.manifest.body.shares.map((s) => ({ x: s.x, peer: s.holder, site: s.site }))
   json(io, { templateId: toHex(r.templateId), holders, receipts: r.receipts.length, timings: r.timings })
   return EXIT.OK
@@ -152,6 +162,7 @@ async function verify (client: Client, values: Values, io: CliIo): Promise<numbe
 async function erase (client: Client, values: Values, io: CliIo): Promise<number> {
   const templateId = fromHex(required(values, 'template'), '--template')
   const r = await client.erase(templateId)
+  if (r.complete) forgetTemplate(resolve(required(values, 'tenant')), templateId)
   const receipts = r.receipts.map((x) => ({ holder: x.body.holder, held: x.body.held, time: new Date(x.body.time).toISOString() }))
   json(io, { complete: r.complete, receipts, missing: r.missing })
   return r.complete ? EXIT.OK : EXIT.FAILURE
@@ -166,11 +177,21 @@ async function run (name: 'enroll' | 'verify' | 'erase', argv: string[], io: Cli
   return await withModelHint(async () => await connectAndRun(name, values, io))
 }
 
-async function connectAndRun (name: 'enroll' | 'verify' | 'erase', values: Values, io: CliIo): Promise<number> {
-  const client = await connect(values, io.env).catch((e: unknown) => {
+/**
+ * Join the network with the tenant's credentials from --tenant and --bootstrap;
+ * undefined (after one line on stderr naming `name`) when no bootstrap node answers.
+ *
+ * @throws {UsageError} for a missing --tenant or --bootstrap; {BioshardError} ERR_CONFIG for a bad tenant directory
+ */
+export async function connectTenant (name: string, values: Values, io: CliIo): Promise<Client | undefined> {
+  return await connect(values, io.env).catch((e: unknown) => {
     if (e instanceof BioshardError && e.code === 'ERR_QUORUM_UNAVAILABLE') { io.stderr(`bioshard ${name}: ${e.message}\n`); return undefined }
     throw e
   })
+}
+
+async function connectAndRun (name: 'enroll' | 'verify' | 'erase', values: Values, io: CliIo): Promise<number> {
+  const client = await connectTenant(name, values, io)
   if (client === undefined) return EXIT.UNAVAILABLE
   try {
     return await ACTIONS[name](client, values, io)
