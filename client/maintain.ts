@@ -122,12 +122,23 @@ function freshX (m: Manifest): number {
  * The new holder for share `x`, replacing `gone`: the placement rule over
  * nodes at sites no other share of the next manifest uses (lost holders not
  * yet replaced stay listed until their own round, so their sites count).
+ * The lost holder's own site is taken only when no other site is free: a
+ * lost holder that comes back still keeps its old share (docs/known-issues.md),
+ * and a new share beside it would give that site two.
  */
 async function newHolder (ctx: ClientContext, m: Manifest, x: number, avoid: { peers: ReadonlySet<string>, gone: string }): Promise<Candidate> {
   const usedSites = new Set(m.body.shares.filter((s) => s.holder !== avoid.gone).map((s) => s.site))
-  const exclude = new Set([...avoid.peers, ...m.body.shares.map((s) => s.holder), ...ctx.roster.list().filter((e) => usedSites.has(e.site)).map((e) => e.peer)])
-  const [chosen] = await place(ctx, m.body.templateId, [x], exclude)
-  return chosen
+  const goneSite = m.body.shares.find((s) => s.holder === avoid.gone)?.site
+  const excluding = (sites: ReadonlySet<string | undefined>): Set<string> =>
+    new Set([...avoid.peers, ...m.body.shares.map((s) => s.holder), ...ctx.roster.list().filter((e) => sites.has(e.site)).map((e) => e.peer)])
+  try {
+    const [chosen] = await place(ctx, m.body.templateId, [x], excluding(new Set([...usedSites, goneSite])))
+    return chosen
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_NOT_ENOUGH_SITES') throw e
+    const [chosen] = await place(ctx, m.body.templateId, [x], excluding(usedSites))
+    return chosen
+  }
 }
 
 /** One repair round replacing `gone` (helpers from holders not in `lost`); retries with other helpers when a party does not join. */
