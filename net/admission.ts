@@ -233,15 +233,19 @@ export class Admission {
 
   /**
    * Wait until `peer` has answered one of this peer's exchanges (for a
-   * client: accepted its proof), starting one if none is running, for at most
-   * `ms` or until `signal` aborts; true when it has.
+   * client: accepted its proof), starting one if none is running; stops
+   * waiting when that exchange ends without an answer (the peer is down or
+   * refuses), after `ms`, or when `signal` aborts. True when it answered.
    */
   async acceptedWithin (peer: string, ms: number, signal?: AbortSignal): Promise<boolean> {
     if (this.acceptedBy.has(peer)) return true
-    if (!this.inFlight.has(peer)) void this.exchange(peerIdFromString(peer))
+    let ended = false
+    if (!this.inFlight.has(peer)) void this.exchange(peerIdFromString(peer)).finally(() => { ended = true })
     const until = Date.now() + ms
-    while (!this.acceptedBy.has(peer) && Date.now() < until && signal?.aborted !== true && !this.stopped) {
+    while (!this.acceptedBy.has(peer) && !ended && Date.now() < until && signal?.aborted !== true && !this.stopped) {
       await new Promise((resolve) => setTimeout(resolve, ACCEPTANCE_POLL_MS))
+      // An exchange someone else started has ended when it is no longer in flight.
+      if (!this.inFlight.has(peer) && !this.acceptedBy.has(peer)) ended = true
     }
     return this.acceptedBy.has(peer)
   }
