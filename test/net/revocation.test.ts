@@ -29,7 +29,7 @@ await net.converged()
 const [a, b, c, d, e] = net.nodes
 const peerOf = (n: typeof a): string => n.cert.body.peer
 
-async function until (what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+async function until (what: string, ok: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)

@@ -17,7 +17,7 @@ const attrition: Scenario = {
   name: 'attrition',
   summary: 'nodes 0, 1 and 2 (sites 1, 2 and 3) leave for good at hours 1, 2 and 3',
   invariant: 'with maintenance no template is lost',
-  defaults: { nodes: 8, sites: 4, templates: 8, t: 2, n: 4, hours: 4, probesPerHour: 2, coalitions: [] },
+  defaults: { nodes: 8, sites: 4, templates: 12, t: 2, n: 4, hours: 4, probesPerHour: 2, coalitions: [] },
   schedule: () => [0, 1, 2].map((node) => ({ at: node + 1, kind: 'depart', node }))
 }
 
