@@ -12,16 +12,9 @@
  */
 import { toHex } from '../crypto/bytes.ts'
 import type { HolderAudit } from './audit.ts'
+import type { MaintenanceReport } from './maintain.ts'
 
-/** What a refresh or repair did (the shape client/maintain.ts returns). */
-export interface MaintenanceReport {
-  templateId: Uint8Array
-  action: 'refresh' | 'repair'
-  seq: number
-  bytes: number
-  holders: string[]
-  replaced: Array<{ from: string, to: string }>
-}
+export type { MaintenanceReport }
 
 /** Why a holder counts as lost. */
 export type LossReason = 'failed-audit' | 'no-answer' | 'revoked' | 'retiring' | 'not-admitted'
