@@ -255,10 +255,15 @@ export class SiteNode {
     this.startPendingSweeper(keys.peerId)
   }
 
-  /** The host's link policy, from the `links` option. */
+  /** The host's link policy: never to or from a revoked node (inbound is also refused by `isDenied`), then the `links` option. */
   private linkPolicy (): Pick<HostInit, 'isLinkDenied'> {
     const links = this.options.links
-    return links === undefined ? {} : { isLinkDenied: (peer, direction) => links.isDenied(peer.toString(), direction) }
+    return {
+      isLinkDenied: (peer, direction) => {
+        const id = peer.toString()
+        return this.roster.isRevoked(id) || (links?.isDenied(id, direction) ?? false)
+      }
+    }
   }
 
   /**
