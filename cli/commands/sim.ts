@@ -38,7 +38,7 @@ Options:
   --hours <H>             simulated hours (one step each)
   --probes <P>            verifications tried per simulated hour
   --seed <X>              the run's seed, 0 to ${MAX_SEED} (default: a fresh one, printed)
-  --transport <kind>      memory | tcp (in-process nodes) | process (one OS process per node)
+  --transport <kind>      memory | tcp (in-process nodes); process (one OS process per node) is not supported yet
   --maintain <hours>      run the tenant's maintainer (possession audits, repairs) every <hours> simulated hours (default off)
   --out <dir>             where the files go (default reports/sim)
   -h, --help              show this help
