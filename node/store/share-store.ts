@@ -64,6 +64,14 @@ export interface EraseOutcome {
   held: boolean
 }
 
+/** The arguments of a share write, checked (a share of 1..n bytes at x 1..255 in a 64-byte slot, with its manifest). */
+function checkShareArgs (slot: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): { slot: Uint8Array, share: Uint8Array, manifest: Uint8Array } {
+  const checked = { slot: abytes(slot, SLOT_BYTES, 'slot'), share: abytes(share, undefined, 'share'), manifest: abytes(manifest, undefined, 'manifest') }
+  aint(x, 1, 255, 'x')
+  if (checked.share.length === 0) throw new RangeError('share must not be empty')
+  return checked
+}
+
 /**
  * Encrypted, durable, per-id serialised share storage over a {@link NodeDb}.
  *
@@ -166,11 +174,7 @@ export class ShareStore {
    * @throws {DecryptError} when the held record for the id fails to authenticate
    */
   async put (slot: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): Promise<void> {
-    slot = abytes(slot, SLOT_BYTES, 'slot')
-    aint(x, 1, 255, 'x')
-    share = abytes(share, undefined, 'share')
-    manifest = abytes(manifest, undefined, 'manifest')
-    if (share.length === 0) throw new RangeError('share must not be empty')
+    ;({ slot, share, manifest } = checkShareArgs(slot, x, share, manifest))
     await this.#ready
     await this.#exclusive(slot, async () => {
       if (this.#erased.has(mapKey(slot))) {
@@ -305,11 +309,7 @@ export class ShareStore {
    *   ERR_CONFLICT when the held share has another x; ERR_INTERNAL when compacting the old record away failed
    */
   async replace (slot: Uint8Array, x: number, share: Uint8Array, manifest: Uint8Array): Promise<void> {
-    slot = abytes(slot, SLOT_BYTES, 'slot')
-    aint(x, 1, 255, 'x')
-    share = abytes(share, undefined, 'share')
-    manifest = abytes(manifest, undefined, 'manifest')
-    if (share.length === 0) throw new RangeError('share must not be empty')
+    ;({ slot, share, manifest } = checkShareArgs(slot, x, share, manifest))
     await this.#ready
     await this.#exclusive(slot, async () => {
       if (this.#erased.has(mapKey(slot))) throw new BioshardError('ERR_ERASED', `${name(slot)} has been erased`)
