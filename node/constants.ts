@@ -1,6 +1,6 @@
 /**
  * The site daemon's constants: request bounds (the defaults of a node's
- * configurable limits), shutdown, rejoin and republish timings, the refusal
+ * configurable limits), shutdown, rejoin and reconciliation timings, the refusal
  * budget's window, and cache sizes, each with where its value comes from.
  * Values that only make sense in a given order are listed in
  * {@link NODE_ORDERING} and checked when this module loads.
@@ -34,12 +34,18 @@ export const BOOTSTRAP_START_ATTEMPTS = 3
 export const REJOIN_PEERS = 8
 /** Deadline of one rejoin dial: a TCP connect plus noise and yamux on a WAN link. */
 export const REJOIN_DIAL_TIMEOUT_MS = 3_000
-/** Deadline of one manifest republish (a DHT put to the closest peers). */
-export const REPUBLISH_TIMEOUT_MS = 10_000
-/** Republishing starts this long after start-up, once the node has settled into the network. */
-export const REPUBLISH_DELAY_MS = 2_000
-/** Pause between two republished manifests: housekeeping must not compete with requests for the CPU. */
-export const REPUBLISH_PAUSE_MS = 100
+/** Deadline of one manifest lookup or republish in a reconciliation pass (a DHT walk to the closest peers). */
+export const RECONCILE_TIMEOUT_MS = 10_000
+/** The first reconciliation pass starts this long after start-up, once the node has settled into the network. */
+export const RECONCILE_DELAY_MS = 2_000
+/** Pause before each share of a scheduled pass: housekeeping must not compete with requests for the CPU. */
+export const RECONCILE_PAUSE_MS = 100
+/**
+ * A pass over every held share this often: a node that was partitioned
+ * rather than restarted learns of repairs and erasures that passed it by
+ * within this, and DHT peers that restarted get the manifests back.
+ */
+export const RECONCILE_EVERY_MS = 60 * 60_000
 
 /** Window over which a peer's invalid requests are counted against its budget (limits.invalidRequestBudget). */
 export const INVALID_WINDOW_MS = 10 * 60_000
@@ -77,9 +83,14 @@ export const NODE_ORDERING: readonly Ordering[] = [
     why: 'a nonce must be remembered while its request is still fresh'
   },
   {
-    longer: ['REPUBLISH_TIMEOUT_MS', REPUBLISH_TIMEOUT_MS],
-    shorter: ['REPUBLISH_PAUSE_MS', REPUBLISH_PAUSE_MS],
-    why: 'a republish is paced by its pause, not cut short by its deadline'
+    longer: ['RECONCILE_TIMEOUT_MS', RECONCILE_TIMEOUT_MS],
+    shorter: ['RECONCILE_PAUSE_MS', RECONCILE_PAUSE_MS],
+    why: 'a pass is paced by its pause, not cut short by its deadline'
+  },
+  {
+    longer: ['RECONCILE_EVERY_MS', RECONCILE_EVERY_MS],
+    shorter: ['RECONCILE_TIMEOUT_MS', RECONCILE_TIMEOUT_MS],
+    why: 'a pass is scheduled far less often than one lookup may take'
   }
 ]
 

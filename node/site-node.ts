@@ -13,7 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { openNodeDb, type NodeDb } from './store/db.ts'
 import { ShareStore, type ShareOnly } from './store/share-store.ts'
 import { PendingSweeper } from './store/pending-sweeper.ts'
-import { republishManifests } from './republish.ts'
+import { Reconciler, type ReconcileChange, type ReconcileSchedule, type ReconcileTally } from './reconcile.ts'
 import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
 import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import type { NodeMetrics } from './metrics/metrics.ts'
@@ -44,7 +44,8 @@ import { checkNodeCert, type NodeCert, type TrustAnchor } from '../protocol/cert
 import { PROTOCOL, MAX_RESPONSE_BYTES } from '../protocol/constants.ts'
 import { processAttestation } from '../protocol/attestation.ts'
 import {
-  BAN_MS, BOOTSTRAP_START_ATTEMPTS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS
+  BAN_MS, BOOTSTRAP_START_ATTEMPTS, DRAIN_TIMEOUT_MS, GATE_REFUSAL_WEIGHT, INVALID_WINDOW_MS, REJOIN_DIAL_TIMEOUT_MS, REJOIN_PEERS, REPLAY_WINDOW_MS,
+  RECONCILE_DELAY_MS, RECONCILE_EVERY_MS, RECONCILE_PAUSE_MS
 } from './constants.ts'
 
 const log = logger('node')
@@ -63,6 +64,11 @@ export interface SiteNodeOptions {
   links?: { isDenied: (peer: string, direction: LinkDirection) => boolean }
   /** Told what an operator should see (bootstrap peers unreachable, reached again); the CLI prints it. */
   onWarning?: (message: string) => void
+  /**
+   * When the node reconciles the shares it holds with the newest manifests (node/reconcile.ts).
+   * @default first pass 2 s after start, then hourly, 100 ms between shares (node/constants.ts)
+   */
+  reconcile?: Partial<ReconcileSchedule>
 }
 
 /**
@@ -88,8 +94,8 @@ export class SiteNode {
   private admission?: Admission
   private sweeper?: PendingSweeper
   private bootstrap?: BootstrapKeeper
-  private republishing?: Promise<number>
-  private stopRepublish?: () => void
+  private reconciler?: Reconciler
+  private manifests?: ManifestCache
   private inFlight = 0
   private accepting = false
   /** Addresses bound at the first start; a restart rebinds them so peers' address books stay right. */
@@ -210,7 +216,7 @@ export class SiteNode {
       key: keys.signing,
       anchor: this.anchor,
       store,
-      manifests: new ManifestCache(store),
+      manifests: this.manifests = new ManifestCache(store),
       verified: new VerifiedCache(),
       replay: new ReplayCache(REPLAY_WINDOW_MS),
       rate: new RateLimiter(),
@@ -249,9 +255,7 @@ export class SiteNode {
     }
     await this.joinThroughBootstrap(host)
     await this.rejoin()
-    const republish = new AbortController()
-    this.stopRepublish = () => { republish.abort() }
-    this.republishing = republishManifests({ store: this.store, dht: host.services.dht, signal: republish.signal })
+    this.startReconciler(keys.peerId)
     this.startPendingSweeper(keys.peerId)
   }
 
@@ -310,6 +314,44 @@ export class SiteNode {
       this.inFlight++
       try { return await handle(bytes, ctx) } finally { this.inFlight-- }
     }
+  }
+
+  /** Reconcile held shares with the newest manifests after start-up and then on a schedule (node/reconcile.ts). */
+  private startReconciler (self: string): void {
+    if (this.host === undefined || this.store === undefined) return
+    const schedule = { delayMs: RECONCILE_DELAY_MS, everyMs: RECONCILE_EVERY_MS, pauseMs: RECONCILE_PAUSE_MS, ...this.options.reconcile }
+    const dht = this.host.services.dht
+    this.reconciler = new Reconciler({
+      store: this.store,
+      dht,
+      anchor: this.anchor,
+      self,
+      ...(this.options.now !== undefined ? { now: this.options.now } : {}),
+      onChange: (c) => { this.onReconciled(c) },
+      peers: () => (dht as { routingTable?: { size: number } }).routingTable?.size ?? 1
+    }, schedule)
+    this.reconciler.start()
+  }
+
+  /** A share reconciliation erased or destroyed: forget its cached manifest, and audit it. */
+  private onReconciled (c: ReconcileChange): void {
+    this.manifests?.drop(c.slot)
+    const self = this.cert.body.peer
+    this.appendAudit({ time: Date.now(), protocol: 'reconcile', peer: self, subject: c.subject, action: c.kind, outcome: 'ok', detail: { seq: c.seq } })
+  }
+
+  /**
+   * Reconcile every held share now (after a pass under way): erase what the
+   * tenant erased meanwhile, destroy what a repair replaced, take newer
+   * manifest copies, republish the rest. The simulator calls it where a real
+   * node's schedule would have run.
+   *
+   * @returns what the pass did
+   * @throws {BioshardError} ERR_CONFIG when the node is not started
+   */
+  async reconcile (): Promise<ReconcileTally> {
+    if (this.reconciler === undefined) throw new BioshardError('ERR_CONFIG', 'node is not started')
+    return await this.reconciler.now()
   }
 
   /**
@@ -490,8 +532,8 @@ export class SiteNode {
     clearInterval(this.standingTimer)
     await this.bootstrap?.stop()
     this.bootstrap = undefined
-    this.stopRepublish?.()
-    await this.republishing
+    await this.reconciler?.stop()
+    this.reconciler = undefined
     await this.sweeper?.stop()
     this.sweeper = undefined
     const deadline = Date.now() + DRAIN_TIMEOUT_MS

@@ -142,8 +142,10 @@ export class FaultInjector {
   async #restart (i: number): Promise<void> {
     if (this.#departed.has(i) || this.isUp(i)) return
     const behaviour = this.#behaviour.get(i)
-    await this.#net.restartNode(i, behaviour === undefined ? undefined : { handlers: faultyHandlers(faultsOf(behaviour)) })
+    const node = await this.#net.restartNode(i, behaviour === undefined ? undefined : { handlers: faultyHandlers(faultsOf(behaviour)) })
     this.#crashed.delete(i)
+    // What a real node does after start-up: erase what was erased, destroy what a repair replaced, while it was down.
+    await node.reconcile()
   }
 
   async #depart (i: number): Promise<void> {

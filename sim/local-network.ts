@@ -54,6 +54,8 @@ export interface LocalNetworkOptions {
   transport?: 'tcp' | 'memory'
   /** Nodes started at once after the first. @default 32 */
   startConcurrency?: number
+  /** When every node reconciles its shares on its own (a simulator turns the schedule off and calls `SiteNode.reconcile`). @default the node's */
+  reconcile?: SiteNodeOptions['reconcile']
 }
 
 export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
@@ -244,7 +246,8 @@ export class LocalNetwork {
       dir,
       handlers,
       now: run.now ?? (() => hooks().now?.(index) ?? Date.now()),
-      links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false }
+      links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false },
+      ...(this.options.reconcile !== undefined ? { reconcile: this.options.reconcile } : {})
     }
   }
 

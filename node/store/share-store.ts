@@ -435,17 +435,48 @@ export class ShareStore {
     await this.#ready
     return await this.#exclusive(slot, async () => {
       if (!(await this.#db.pending.has(slot))) return false
-      const held = await this.#db.shares.has(slot)
-      await this.#write([
-        { type: 'del', sublevel: this.#db.shares, key: slot },
-        { type: 'del', sublevel: this.#db.shareKeys, key: slot },
-        { type: 'del', sublevel: this.#db.manifests, key: slot },
-        { type: 'del', sublevel: this.#db.pending, key: slot }
-      ])
-      if (held) {
-        this.#count--
-        await this.#compactAway(slot)
-      }
+      await this.#destroy(slot)
+      return true
+    })
+  }
+
+  /** Delete a slot's share, key, manifest copy and mark in one batch, then compact them away (the caller holds the slot's lock). */
+  async #destroy (slot: Uint8Array): Promise<void> {
+    const held = await this.#db.shares.has(slot)
+    await this.#write([
+      { type: 'del', sublevel: this.#db.shares, key: slot },
+      { type: 'del', sublevel: this.#db.shareKeys, key: slot },
+      { type: 'del', sublevel: this.#db.manifests, key: slot },
+      { type: 'del', sublevel: this.#db.pending, key: slot }
+    ])
+    if (held) {
+      this.#count--
+      await this.#compactAway(slot)
+    }
+  }
+
+  /**
+   * Destroy a share that a newer tenant-signed manifest no longer lists (a
+   * repair replaced this holder while it was away), as {@link drop} does and
+   * without a tombstone: the template lives on at other holders, and this
+   * node may be given a new share of it later. Only when the manifest copy
+   * held is still `judged`, the one the decision was made against: a
+   * maintenance round that swapped the share meanwhile also replaced the
+   * copy, and then nothing is destroyed.
+   *
+   * @param slot 64-byte storage slot (tenant tag, template id)
+   * @param judged the manifest copy the caller read and found superseded
+   * @returns true when the share was destroyed
+   * @throws {BioshardError} ERR_STORAGE when the disk did not take the write; ERR_INTERNAL when compacting it away failed
+   */
+  async supersede (slot: Uint8Array, judged: Uint8Array): Promise<boolean> {
+    slot = abytes(slot, SLOT_BYTES, 'slot')
+    judged = abytes(judged, undefined, 'judged')
+    await this.#ready
+    return await this.#exclusive(slot, async () => {
+      const copy = await this.#db.manifests.get(slot)
+      if (copy === undefined || !equalBytes(plain(copy), judged) || !(await this.#db.shares.has(slot))) return false
+      await this.#destroy(slot)
       return true
     })
   }

@@ -152,8 +152,8 @@ holders('B stores under A\'s live id at a non-holder; after that node restarts a
   await targets[0].stop()
   await targets[0].start()
   await net.converged()
-  // The restarted node republishes what it holds after a short delay.
-  await new Promise((resolve) => setTimeout(resolve, 3_000))
+  // The restarted node reconciles and republishes what it holds.
+  await targets[0].reconcile()
   const fresh = await clientOf(tenantA)
   try {
     const m = await fresh.manifest(enrolled.templateId)

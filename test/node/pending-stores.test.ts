@@ -48,7 +48,7 @@ pending('a restarted holder does not republish a pending store\'s manifest', asy
   const node = net.nodes[0]
   await node.stop()
   await node.start()
-  await (node as unknown as { republishing: Promise<void> }).republishing
+  await node.reconcile()
   assert.ok(await storeOf(node).isPending(slotOf(state.unpublished)), 'still within its grace period (the check below means something)')
   const lookup = manifests().get(state.unpublished.templateId, { signal: AbortSignal.timeout(5_000) })
   assert.is(await codeOfAsync(lookup), 'ERR_NOT_FOUND', 'the failed enrolment\'s manifest was published by its holder')
