@@ -140,7 +140,10 @@ Audit('with flushMs, an entry is written once it has waited that long, and a ful
   assert.is((await short.append(entry(1))).seq, 1, 'written without a flush()')
   const long = await AuditLog.open(db, { flushMs: 60_000 })
   const full = Array.from({ length: 256 }, (_, i) => long.append(entry(i + 2)))
-  const settled = await Promise.race([Promise.all(full), new Promise((resolve) => setTimeout(resolve, 60_000, 'timed out'))])
+  let guard: NodeJS.Timeout | undefined
+  const timedOut = new Promise((resolve) => { guard = setTimeout(resolve, 60_000, 'timed out') })
+  const settled = await Promise.race([Promise.all(full), timedOut])
+  clearTimeout(guard)
   assert.ok(Array.isArray(settled), 'a full batch does not wait for flushMs')
   assert.equal(await verifyAuditLog(db), { ok: true, count: 257, head: toHex(long.head().hash) })
   await db.close()
