@@ -85,18 +85,6 @@ function servingPeers (world: World): string[] {
   return world.net.nodes.flatMap((n, i) => world.injector.isUp(i) && world.injector.reachableFromClient(i) ? [n.cert.body.peer] : [])
 }
 
-/**
- * Every running node reconciles its shares (node/reconcile.ts): what a real
- * node's hourly pass does, run where it matters, after repairs, so a holder
- * that a repair replaced while it was cut off destroys its old share.
- * Restarted nodes reconcile as they start (sim/injector.ts).
- */
-async function reconcileLive (world: World): Promise<void> {
-  for (const [i, node] of world.net.nodes.entries()) {
-    if (world.injector.isUp(i)) await node.reconcile()
-  }
-}
-
 /** One simulated hour: faults, a pause until every serving node serves the tenant, probes, measures. */
 async function step (run: Run, hour: number): Promise<StepRecord> {
   const { world } = run
@@ -107,7 +95,6 @@ async function step (run: Run, hour: number): Promise<StepRecord> {
   const maintenance = run.maintainer !== undefined && every > 0 && (hour + 1) % every === 0
     ? await maintainOnce(world, run.tenant.ctx, run.maintainer)
     : undefined
-  if (maintenance !== undefined && maintenance.repairs > 0) await reconcileLive(world)
   const outcomes = await runProbes(run.tenant.ctx, liveTemplates(world), run.rng.fork(`probes-${hour}`), world.params.probesPerHour)
   const counts = await liveShareCounts(world)
   return {
@@ -143,7 +130,7 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
     ...(options.dir !== undefined ? { dir: options.dir } : {}),
     identitySeed: (i) => rng.fork(`node-${i}`).bytes(32),
     transport: params.transport === 'memory' ? 'memory' : 'tcp',
-    // Nodes reconcile their shares where the simulation says, not on the wall clock (see reconcileLive).
+    // Nodes reconcile their shares where the simulation says (restarts, repairs), not on the wall clock.
     reconcile: { delayMs: RECONCILE_OFF_MS, everyMs: RECONCILE_OFF_MS }
   })
   const t1 = performance.now()

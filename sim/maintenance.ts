@@ -40,17 +40,35 @@ export function simMaintainer (world: World, ctx: ClientContext): Maintainer {
   })
 }
 
-/** Run one pass; repaired templates take their new manifest. */
+/**
+ * Replaced holders that are running reconcile their shares now: what their
+ * hourly pass (node/reconcile.ts) does, run where the simulation needs it,
+ * so one a repair gave up on while it was cut off destroys its old share.
+ * Holders that are down reconcile as they restart (sim/injector.ts).
+ */
+async function reconcileReplaced (world: World, nodes: ReadonlySet<number>): Promise<void> {
+  for (const i of [...nodes].sort((a, b) => a - b)) {
+    if (world.injector.isUp(i)) await world.net.nodes[i].reconcile()
+  }
+}
+
+/** Run one pass; repaired templates take their new manifest, and the holders they replaced reconcile. */
 export async function maintainOnce (world: World, ctx: ClientContext, maintainer: Maintainer): Promise<StepMaintenance> {
   const pass: PassReport = await maintainer.pass()
   const byId = new Map(liveTemplates(world).map((t) => [toHex(t.templateId), t]))
   let repairs = 0
+  const replaced = new Set<number>()
   for (const d of pass.templates) {
     if (d.action !== 'repair' || d.report === undefined) continue
     const tpl = byId.get(d.templateId)
     const next = ctx.manifests.cached(d.report.templateId)
     if (tpl !== undefined && next !== undefined) { tpl.manifest = next; repairs++ }
+    for (const r of d.report.replaced) {
+      const i = world.indexOf.get(r.from)
+      if (i !== undefined) replaced.add(i)
+    }
   }
+  await reconcileReplaced(world, replaced)
   return {
     repairs,
     failedRepairs: pass.templates.filter((d) => d.action === 'repair' && d.error !== undefined).length,
