@@ -10,9 +10,8 @@
  */
 import { aint, abytes, randomBytes, wipe } from '../crypto/bytes.ts'
 import { BioshardError } from '../errors.ts'
-import { encryptTemplate } from '../crypto/envelope.ts'
-import { splitSecret, commitShare, type Share } from '../crypto/shares.ts'
-import { auditCommitment } from '../crypto/possession.ts'
+import type { Share } from '../crypto/shares.ts'
+import { cutShares, type ShareCutter } from './cut-shares.ts'
 import { place } from './placement.ts'
 import { checkConsentFor, type Manifest, type Policy, type Consent } from '../protocol/manifest.ts'
 import { PURPOSE, MODEL_ID } from '../protocol/fields.ts'
@@ -154,6 +153,8 @@ export interface EnrollInput {
   consent?: Consent
   /** A prepared id (the subject's consent may be signed over it); a random id per attempt when absent. */
   templateId?: Uint8Array
+  /** Where the template is sealed, split and committed to (client/cut-shares.ts). @default cutShares, on this thread */
+  cut?: ShareCutter
 }
 
 export interface EnrollResult {
@@ -170,10 +171,8 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
   const templateId = input.templateId ?? randomBytes(32)
   let shares: Share[] = []
   try {
-    const ctxAad = { templateId, modality: input.modality, model: input.model }
-    const sealed = encryptTemplate(secret, ctxAad)
-    shares = await splitSecret(sealed, input.t, input.n)
-    wipe(sealed)
+    const cut = await (input.cut ?? cutShares)(secret, { templateId, modality: input.modality, model: input.model, t: input.t, n: input.n })
+    shares = cut.shares
     const split = performance.now()
     const holders = await place(ctx, templateId, shares.map((s) => s.x), exclude)
     const manifest = buildManifest({
@@ -186,7 +185,7 @@ async function attempt (ctx: ClientContext, input: EnrollInput, secret: Uint8Arr
       t: input.t,
       n: input.n,
       shares: shares.map((s, i) => ({
-        x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: commitShare(templateId, s), audit: auditCommitment(templateId, s)
+        x: s.x, holder: holders[i].peer, site: holders[i].site, commitment: cut.commitments[i], audit: cut.audits[i]
       })),
       policy: input.policy,
       ...(input.consent !== undefined ? { consent: input.consent } : {})

@@ -14,9 +14,15 @@
  * cannot answer (binding of the commitment under discrete log).
  *
  * The generators are hashed to the group (no discrete log between them is
- * known to anyone). Secret scalars go through noble's constant-time
- * `multiply`; verification uses Pippenger's multi-scalar multiplication over
- * public values. Scalars are bigints, which JavaScript cannot wipe.
+ * known to anyone). Secret combinations `Σ s_j·P_j` run in a fixed sequence
+ * of group operations whatever the scalars: all scalars share one
+ * accumulator, doubled W times per window, and each window adds one entry of
+ * every generator's table of multiples, picked by a scan of the whole table
+ * (a zero digit adds the identity). Doing the doublings once for all scalars,
+ * instead of one constant-time multiplication per generator, is what makes a
+ * commitment cheap. Verification uses Pippenger's multi-scalar
+ * multiplication over public values. Scalars are bigints, which JavaScript
+ * cannot wipe.
  *
  * @module
  */
@@ -44,20 +50,31 @@ export const MAX_AUDITED_SHARE_BYTES = 16 * 1024
 const MAX_SCALARS = 2 + Math.ceil(MAX_AUDITED_SHARE_BYTES / BYTES_PER_SCALAR)
 
 /**
- * Window of the precomputed multiples kept per generator: 4 makes the
- * constant-time multiplications about three times faster for ≈ 100 KB a
- * generator (≈ 7 MB for a 2 KiB share's 72).
+ * Bits of a scalar consumed per window of {@link secretCombination}: each
+ * generator keeps its 2^W multiples (256 points, ≈ 75 KB of heap, ≈ 5.3 MB
+ * for a 2 KiB share's 72 generators; noble's window-4 tables they replace
+ * took ≈ 100 KB a generator), and a combination of k scalars costs
+ * ⌈253 / W⌉ · (W doublings + k additions).
  */
-const GENERATOR_WINDOW = 4
+const WINDOW_BITS = 8
+/** Entries of a generator's table: 0·P … (2^W − 1)·P. */
+const WINDOW_SIZE = 2 ** WINDOW_BITS
+/** Windows covering a scalar below ℓ < 2^253. */
+const WINDOWS = Math.ceil(253 / WINDOW_BITS)
+const WINDOW_MASK = BigInt(WINDOW_SIZE - 1)
 
 /** Generators hashed to the group, made on first use (index 0 is H, 1 is G₁ for the length). */
 const generators: Point[] = []
+/** Each generator's multiples 0·P … (2^W − 1)·P, made beside it. */
+const tables: Point[][] = []
 
 function generator (i: number): Point {
   while (generators.length <= i) {
     const g = hasher.hashToCurve(u32be(generators.length), { DST: utf8(HASH.AUDIT_GENERATOR) })
-    g.precompute(GENERATOR_WINDOW)
+    const table = [RistrettoPoint.ZERO, g]
+    while (table.length < WINDOW_SIZE) table.push(table[table.length - 1].add(g))
     generators.push(g)
+    tables.push(table)
   }
   return generators[i]
 }
@@ -124,11 +141,25 @@ function opening (templateId: Uint8Array, share: Share): bigint[] {
   return out
 }
 
-/** Σ s_j·P_j with constant-time multiplications (the scalars are secret). */
+/** Entry `digit` of `table`, read by scanning every entry (which entry is picked does not change what is touched). */
+function lookup (table: readonly Point[], digit: number): Point {
+  let out = table[0]
+  for (let i = 1; i < table.length; i++) out = i === digit ? table[i] : out
+  return out
+}
+
+/**
+ * Σ s_j·P_j for secret scalars in [0, ℓ): the same doublings and additions
+ * whatever their values (see the module doc).
+ */
 function secretCombination (scalars: readonly bigint[]): Point {
+  generator(scalars.length - 1)
   let acc = RistrettoPoint.ZERO
-  // `multiply` takes scalars in [1, ℓ); a zero term adds nothing.
-  scalars.forEach((s, j) => { if (s !== 0n) acc = acc.add(generator(j).multiply(s)) })
+  for (let w = WINDOWS - 1; w >= 0; w--) {
+    for (let b = 0; b < WINDOW_BITS; b++) acc = acc.double()
+    const shift = BigInt(w * WINDOW_BITS)
+    for (let j = 0; j < scalars.length; j++) acc = acc.add(lookup(tables[j], Number((scalars[j] >> shift) & WINDOW_MASK)))
+  }
   return acc
 }
 

@@ -6,7 +6,9 @@
  * indices 1..n: the library places by the shares' x-coordinates, which the
  * sharing draws at random, so the simulator fixes the n holders it would
  * pick for those indices and hands the flow a roster of exactly them. Which
- * node holds which template is then a function of the seed alone.
+ * node holds which template is then a function of the seed alone. The
+ * shares are cut (sealed, split, committed to) on a worker thread
+ * (sim/share-thread.ts), so that CPU-bound work uses the second core.
  *
  * @module
  */
@@ -20,6 +22,8 @@ import { encodeTemplate, makeTemplate } from '../matcher/template.ts'
 import { defaultThreshold } from '../matcher/thresholds.ts'
 import { syntheticIdentity } from './synthetic.ts'
 import { mapLimit } from './pool.ts'
+import { ShareThread } from './share-thread.ts'
+import type { ShareCutter } from '../client/cut-shares.ts'
 import { AUDIT_MEASUREMENT, SIM_PURPOSE } from './tenant.ts'
 import type { Rng } from './rng.ts'
 import type { SimParams } from './types.ts'
@@ -64,7 +68,10 @@ function seededTemplate (rng: Rng, index: number): { templateId: Uint8Array, ide
   return { templateId, identity: syntheticIdentity(SIM_DIM, () => r.next()) }
 }
 
-async function enrolOne (ctx: ClientContext, params: SimParams, seeded: { templateId: Uint8Array, identity: Float32Array }): Promise<Manifest> {
+/** One seeded template, and where its shares are cut. */
+interface EnrolJob { templateId: Uint8Array, identity: Float32Array, cut: ShareCutter }
+
+async function enrolOne (ctx: ClientContext, params: SimParams, seeded: EnrolJob): Promise<Manifest> {
   const xs = Array.from({ length: params.n }, (_, i) => i + 1)
   const placed = choosePlacement(seeded.templateId, xs, ctx.roster.list().map((e) => ({ peer: e.peer, site: e.site })))
   const holders = new Set(placed.flatMap((c) => c !== undefined ? [c.peer] : []))
@@ -77,7 +84,8 @@ async function enrolOne (ctx: ClientContext, params: SimParams, seeded: { templa
     burst: SIM_RATE,
     threshold: Math.round(defaultThreshold(SIM_MODEL) * 1_000_000)
   }
-  const input = { template, modality: 'face' as const, model: SIM_MODEL, dim: SIM_DIM, t: params.t, n: params.n, policy, templateId: seeded.templateId }
+  const { templateId, cut } = seeded
+  const input = { template, modality: 'face' as const, model: SIM_MODEL, dim: SIM_DIM, t: params.t, n: params.n, policy, templateId, cut }
   const r = await enroll({ ...ctx, roster: rosterOf(ctx.roster, holders) }, input)
   return r.manifest
 }
@@ -90,10 +98,11 @@ async function enrolOne (ctx: ClientContext, params: SimParams, seeded: { templa
  */
 export async function enrolTemplates (ctx: ClientContext, params: SimParams, rng: Rng, onDone?: (done: number) => void): Promise<Enrolment> {
   let done = 0
+  const thread = new ShareThread()
   const results = await mapLimit(Array.from({ length: params.templates }, (_, i) => i), ENROL_CONCURRENCY, async (index) => {
     const seeded = seededTemplate(rng, index)
     try {
-      const manifest = await enrolOne(ctx, params, seeded)
+      const manifest = await enrolOne(ctx, params, { ...seeded, cut: thread.cut })
       const slot = slotKey(manifest.body.tenant, seeded.templateId)
       return { index, ...seeded, manifest, slot, erased: false }
     } catch {
@@ -102,7 +111,7 @@ export async function enrolTemplates (ctx: ClientContext, params: SimParams, rng
     } finally {
       onDone?.(++done)
     }
-  })
+  }).finally(async () => { await thread.close() })
   const templates = results.filter((t): t is SimTemplate => t !== undefined)
   return { templates, failed: results.length - templates.length }
 }
