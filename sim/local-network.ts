@@ -54,6 +54,8 @@ export interface LocalNetworkOptions {
   transport?: 'tcp' | 'memory'
   /** Nodes started at once after the first. @default 32 */
   startConcurrency?: number
+  /** Serve each node's /metrics and /healthz on a free port of 127.0.0.1 (`SiteNode.metricsUrl`). @default false */
+  metrics?: boolean
 }
 
 export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
@@ -242,6 +244,7 @@ export class LocalNetwork {
     }))
     return {
       dir,
+      ...(this.options.metrics === true ? { metrics: '127.0.0.1:0' } : {}),
       handlers,
       now: run.now ?? (() => hooks().now?.(index) ?? Date.now()),
       links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false }
