@@ -19,7 +19,7 @@ import { toHex, wipe } from '../../crypto/bytes.ts'
 import { encodeCanonical } from '../../crypto/canonical.ts'
 import type { RequestContext, RequestHandler } from '../../net/rpc.ts'
 import { checkEnvelope } from './context.ts'
-import { MaintainSessions } from '../maintain/sessions.ts'
+import { MaintainSessions, type SessionBounds } from '../maintain/sessions.ts'
 import { coordinatorKey, roundFor, type OpenDeps } from '../maintain/open.ts'
 import { coordinatorRound, startRound, takePart, commitRound, headerOf, type StepDeps } from '../maintain/steps.ts'
 import { kindOfOpen, roundEndOf, NO_EVENTS } from '../maintain/events.ts'
@@ -53,10 +53,16 @@ export function maintainHandler (deps: MaintainHandlerDeps, sessions = reporting
   }
 }
 
-/** A bounded table of rounds whose every end goes to `deps.events`. */
-function reportingSessions (deps: MaintainHandlerDeps): MaintainSessions {
+/**
+ * A bounded table of rounds whose every end goes to `deps.events`.
+ *
+ * @param deps - where ends are reported
+ * @param bounds - the table's bounds (node/maintain/limits.ts by default)
+ * @example maintainHandler(components, reportingSessions(components, { ttlMs: 1_000 }))
+ */
+export function reportingSessions (deps: Pick<MaintainHandlerDeps, 'events'>, bounds: SessionBounds = {}): MaintainSessions {
   const events = deps.events ?? NO_EVENTS
-  return new MaintainSessions({}, (s, outcome, reason) => { events.ended(roundEndOf(s, outcome, reason)) })
+  return new MaintainSessions(bounds, (s, outcome, reason) => { events.ended(roundEndOf(s, outcome, reason)) })
 }
 
 /**
