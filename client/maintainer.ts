@@ -46,14 +46,37 @@ export interface TemplateDecision {
   error?: string
 }
 
-/** What one pass did, with counts for the summary line. */
+/** What one pass did, with counts for the summary line and the maintainer's metrics. */
 export interface PassReport {
   templates: TemplateDecision[]
   audits: { passed: number, failed: number, noAnswer: number, unauditable: number }
+  /** Holders counted as lost, by why. */
+  lost: Record<LossReason, number>
+  /** Repairs and refreshes that completed. */
   repairs: number
   refreshes: number
+  /** Repairs and refreshes that were attempted and failed (each is also one of `errors`). */
+  failed: { repairs: number, refreshes: number }
+  /** Templates whose pass ended in an error (a failed audit lookup, repair or refresh). */
   errors: number
+  /** Maintenance traffic of the completed repairs and refreshes. */
   bytes: number
+}
+
+/** Every {@link LossReason}, in order. */
+export const LOSS_REASONS: readonly LossReason[] = ['failed-audit', 'no-answer', 'revoked', 'retiring', 'not-admitted']
+
+function emptyReport (): PassReport {
+  return {
+    templates: [],
+    audits: { passed: 0, failed: 0, noAnswer: 0, unauditable: 0 },
+    lost: { 'failed-audit': 0, 'no-answer': 0, revoked: 0, retiring: 0, 'not-admitted': 0 },
+    repairs: 0,
+    refreshes: 0,
+    failed: { repairs: 0, refreshes: 0 },
+    errors: 0,
+    bytes: 0
+  }
 }
 
 function lossOf (a: HolderAudit, standing: ReturnType<MaintainerDeps['standing']>): LossReason | undefined {
@@ -77,10 +100,12 @@ export class Maintainer {
 
   /** One pass over every template; a template's failure is recorded in its decision and never stops the pass. */
   async pass (): Promise<PassReport> {
-    const report: PassReport = { templates: [], audits: { passed: 0, failed: 0, noAnswer: 0, unauditable: 0 }, repairs: 0, refreshes: 0, errors: 0, bytes: 0 }
+    const report = emptyReport()
     for (const id of await this.deps.templates()) {
       const d = await this.one(id, report)
       if (d.error !== undefined) report.errors++
+      if (d.error !== undefined && d.action !== 'none') report.failed[d.action === 'repair' ? 'repairs' : 'refreshes']++
+      for (const l of d.lost) report.lost[l.reason]++
       if (d.report !== undefined) report.bytes += d.report.bytes
       report.templates.push(d)
     }

@@ -18,6 +18,7 @@ import { AuditLog, type AuditEntry } from './audit/audit-log.ts'
 import { RefusalAggregator } from './audit/refusal-aggregator.ts'
 import type { NodeMetrics } from './metrics/metrics.ts'
 import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
+import { maintainRecorder } from './maintain/record.ts'
 import { createHost, dialBootstrap, type Host, type HostInit, type LinkDirection } from '../net/host.ts'
 import { BootstrapKeeper, type BootstrapState } from '../net/bootstrap.ts'
 import { bindError } from './bind-error.ts'
@@ -225,7 +226,8 @@ export class SiteNode {
       now,
       peerRequest: async (peer, body, timeoutMs) => await request(host, peerIdFromString(peer), PROTOCOL.MAINTAIN, {
         body, timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES[PROTOCOL.MAINTAIN]
-      })
+      }),
+      events: maintainRecorder({ metrics: this.metrics, audit: (e) => { this.appendAudit(e) } })
     }
     const onServed = (s: Served): void => { this.onServed(s) }
     try {

@@ -56,6 +56,8 @@ export interface LocalNetworkOptions {
   startConcurrency?: number
   /** When every node reconciles its shares on its own (a simulator turns the schedule off and calls `SiteNode.reconcile`). @default the node's */
   reconcile?: SiteNodeOptions['reconcile']
+  /** Serve each node's /metrics and /healthz on a free port of 127.0.0.1 (`SiteNode.metricsUrl`). @default false */
+  metrics?: boolean
 }
 
 export interface Tenant { key: SigningKey, cert: TenantCert, wire: SignedWire }
@@ -244,6 +246,7 @@ export class LocalNetwork {
     }))
     return {
       dir,
+      ...(this.options.metrics === true ? { metrics: '127.0.0.1:0' } : {}),
       handlers,
       now: run.now ?? (() => hooks().now?.(index) ?? Date.now()),
       links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false },

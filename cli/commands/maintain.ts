@@ -6,7 +6,8 @@
  * client's audit, refresh, repair and roster do the work). It runs one pass
  * (--once) or a pass every --every until SIGINT/SIGTERM, finishing the pass
  * under way before it leaves the network, so a round is never cut off
- * between its shares and its manifest.
+ * between its shares and its manifest. With --metrics it serves each pass's
+ * counters on /metrics (./maintain-metrics.ts) while it runs.
  *
  * Exit codes: 0 the last pass had no errors, 1 it had some, 2 usage,
  * 3 network unavailable.
@@ -22,6 +23,9 @@ import { readTemplates, TEMPLATES_FILE } from '../tenant-templates.ts'
 import { Maintainer, summarisePass, type PassReport, type TemplateDecision } from '../../client/maintainer.ts'
 import type { Client } from '../../client/client.ts'
 import { fromHex } from '../../crypto/bytes.ts'
+import { parseHostPort } from '../../node/config.ts'
+import type { MaintainerMetrics } from './maintain-metrics.ts'
+import type { MetricsServer } from '../../node/metrics/server.ts'
 
 /** Time between passes unless --every says otherwise: audits are cheap, and an hour keeps a lost holder from lingering for long. */
 const DEFAULT_EVERY_MS = 60 * 60 * 1000
@@ -43,6 +47,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const DURATION = /^([1-9][0-9]{0,9})(ms|s|m|h|d)$/
 
 const HELP = `Usage: bioshard maintain --tenant <dir> --bootstrap <addr> [--once] [--every 1h] [--refresh-every <duration>] [--floor-gap 1]
+                        [--metrics <host:port>]
 
 Audits every holder of every template in <dir>/${TEMPLATES_FILE} (which bioshard enroll
 writes), repairs a template that lost holders and refreshes templates on a schedule; prints
@@ -54,6 +59,7 @@ ${CONNECT_OPTIONS}  --once                run one pass and exit
                         and a unit: ms, s, m, h or d (10m, 6h, 1d)
   --refresh-every <d>   refresh each template this often (default: never)
   --floor-gap <k>       repair when live holders fall to n − k or fewer (default 1: any loss)
+  --metrics <host:port> serve /metrics (every pass's counters) and /healthz while running
   -h, --help            show this help
 `
 
@@ -62,7 +68,8 @@ const OPTIONS = {
   once: { type: 'boolean' },
   every: { type: 'string' },
   'refresh-every': { type: 'string' },
-  'floor-gap': { type: 'string' }
+  'floor-gap': { type: 'string' },
+  metrics: { type: 'string' }
 } as const
 
 /**
@@ -81,7 +88,16 @@ export function parseDuration (text: string, option: string, maxMs: number): num
 }
 
 /** The schedule and floor from the command line, checked before the network is joined. */
-interface Plan { dir: string, once: boolean, everyMs: number, refreshEveryMs?: number, floorGap: number }
+interface Plan { dir: string, once: boolean, everyMs: number, refreshEveryMs?: number, floorGap: number, metrics?: { host: string, port: number } }
+
+/** A --metrics value, checked before anything starts. */
+function metricsAddress (value: string): { host: string, port: number } {
+  try {
+    return parseHostPort(value, 'metrics')
+  } catch {
+    throw new UsageError(`--metrics must be host:port (such as 127.0.0.1:9466), got '${value}'`)
+  }
+}
 
 function planOf (values: Values): Plan {
   const dir = resolve(required(values, 'tenant'))
@@ -96,7 +112,8 @@ function planOf (values: Values): Plan {
     once,
     everyMs,
     floorGap: Number(gap),
-    ...(typeof refresh === 'string' ? { refreshEveryMs: parseDuration(refresh, '--refresh-every', MAX_REFRESH_EVERY_MS) } : {})
+    ...(typeof refresh === 'string' ? { refreshEveryMs: parseDuration(refresh, '--refresh-every', MAX_REFRESH_EVERY_MS) } : {}),
+    ...(typeof values.metrics === 'string' ? { metrics: metricsAddress(values.metrics) } : {})
   }
 }
 
@@ -152,10 +169,11 @@ async function settle (client: Client, signal: AbortSignal): Promise<void> {
   }
 }
 
-/** Passes until --once is done or the stop signal comes; the last pass's report. */
-async function loop (maintainer: Maintainer, plan: Plan, io: CliIo): Promise<PassReport> {
+/** Passes until --once is done or the stop signal comes; the last pass's report. Each pass is counted in `metrics` when served. */
+async function loop (maintainer: Maintainer, plan: Plan, io: CliIo, metrics?: MaintainerMetrics): Promise<PassReport> {
   for (;;) {
     const r = await maintainer.pass()
+    metrics?.record(r, Date.now())
     print(io, r)
     if (plan.once || io.stopSignal.aborted) return r
     await pause(plan.everyMs, io.stopSignal)
@@ -163,19 +181,34 @@ async function loop (maintainer: Maintainer, plan: Plan, io: CliIo): Promise<Pas
   }
 }
 
+/** Start the --metrics endpoint (prom-client is loaded only then) and print its address. */
+async function serveMetrics (addr: NonNullable<Plan['metrics']>, io: CliIo): Promise<{ metrics: MaintainerMetrics, server: MetricsServer }> {
+  const { MaintainerMetrics, serveMaintainerMetrics } = await import('./maintain-metrics.ts')
+  const metrics = new MaintainerMetrics()
+  const server = await serveMaintainerMetrics(addr, metrics)
+  io.stdout(`metrics ${server.url}/metrics\n`)
+  return { metrics, server }
+}
+
 async function run (argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, OPTIONS, { positionals: false })
   if (values.help === true) { io.stdout(HELP); return EXIT.OK }
   const plan = planOf(values)
   readTemplates(plan.dir) // a corrupt list is refused before the network is joined
-  const client = await connectTenant('maintain', values, io)
-  if (client === undefined) return EXIT.UNAVAILABLE
+  // Bound before the network is joined, so a port in use is a one-line error (exit 2) and not a pass run unwatched.
+  const served = plan.metrics !== undefined ? await serveMetrics(plan.metrics, io) : undefined
   try {
-    await settle(client, io.stopSignal)
-    const last = await loop(maintainerOf(client, plan), plan, io)
-    return last.errors === 0 ? EXIT.OK : EXIT.FAILURE
+    const client = await connectTenant('maintain', values, io)
+    if (client === undefined) return EXIT.UNAVAILABLE
+    try {
+      await settle(client, io.stopSignal)
+      const last = await loop(maintainerOf(client, plan), plan, io, served?.metrics)
+      return last.errors === 0 ? EXIT.OK : EXIT.FAILURE
+    } finally {
+      await client.close()
+    }
   } finally {
-    await client.close()
+    await served?.server.close()
   }
 }
 

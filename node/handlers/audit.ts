@@ -102,7 +102,7 @@ async function handleAudit (deps: AuditHandlerDeps, bytes: Uint8Array, ctx: Requ
   const entry = entryFor(manifest.body, deps.self)
   if (entry === undefined) refuse('ERR_NOT_HOLDER', 'this node is not a holder of that template')
   const x = entry.x
-  ctx.note.action = `${ctx.note.action ?? 'audit'} x=${x}`
+  ctx.note.action = `${ctx.note.action ?? 'audit'} x=${x} seq=${manifest.body.seq}`
   if (entry.audit === undefined) refuse('ERR_BAD_REQUEST', `the manifest has no audit commitment for share ${x}`)
   const held = await deps.store.getShare(slot)
   if (held === undefined) refuse('ERR_NOT_FOUND', 'share is not held here')

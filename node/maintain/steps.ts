@@ -27,6 +27,7 @@ import type { ManifestCache } from '../handlers/manifest-cache.ts'
 import type { MaintainSession } from './session.ts'
 import type { MaintainSessions } from './sessions.ts'
 import { PART_TIMEOUT_MS } from './limits.ts'
+import type { MaintainEvents } from './events.ts'
 
 /** Send one maintain request to another node and return its decoded answer. */
 export type PeerRequest = (peer: string, body: Uint8Array, timeoutMs: number) => Promise<unknown>
@@ -42,6 +43,8 @@ export interface StepDeps {
   replay: ReplayCache
   now: () => number
   peerRequest: PeerRequest
+  /** Where rounds and traffic are reported (the node's metrics and audit log). @default none */
+  events?: MaintainEvents
 }
 
 type Kind<K extends MaintainBody['kind']> = Extract<MaintainBody, { kind: K }>
@@ -77,9 +80,12 @@ async function sendParts (deps: StepDeps, s: MaintainSession, kind: 'deal' | 'su
         : { ...headerOf(deps, s), kind, fromX: s.init.x, part }
       const bytes = encodeMaintainMessage(body, deps.key)
       s.sent += bytes.length
+      deps.events?.traffic('sent', bytes.length)
       try {
         const answer = await deps.peerRequest(peer, bytes, PART_TIMEOUT_MS)
-        s.sent += encodeCanonical(answer).length
+        const answered = encodeCanonical(answer).length
+        s.sent += answered
+        deps.events?.traffic('received', answered)
         const done = readMaintainMessage(answer)
         checkSigned(SIG.MAINTAIN, done, peerPublicKey(peer), `maintain answer from ${peer}`)
         if (done.body.kind !== 'done' || !equalBytes(done.body.round, s.init.round)) refuse('ERR_BAD_REQUEST', `${peer} did not confirm the ${kind}`)
@@ -179,6 +185,6 @@ export async function commitRound (deps: StepDeps, sessions: MaintainSessions, s
   } else await deps.store.putManifest(slot, bytes)
   deps.manifests.drop(slot)
   const answer: MaintainBody = { ...headerOf(deps, s), kind: 'done', x, sent: 0 }
-  sessions.close(s.init.round)
+  sessions.close(s.init.round, undefined, 'committed')
   return answer
 }

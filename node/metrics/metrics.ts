@@ -4,11 +4,13 @@
  * simulator — never share or clobber each other's series.
  *
  * Gauges read their values through callbacks at scrape time, so keeping them
- * current costs nothing on the request path.
+ * current costs nothing on the request path. Every label is a bounded set
+ * (a protocol, an error code, a round kind): never a template, round or peer id.
  *
  * @module
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { ROUND_KINDS, ROUND_OUTCOMES, type RoundKind, type RoundOutcome, type TrafficDirection } from '../maintain/events.ts'
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricsSources {
@@ -54,6 +56,9 @@ export class NodeMetrics {
   readonly registry: Registry
   readonly #requests: Counter<'protocol' | 'outcome'>
   readonly #duration: Histogram<'protocol'>
+  readonly #audits: Counter<'outcome'>
+  readonly #rounds: Counter<'kind' | 'outcome'>
+  readonly #maintainBytes: Counter<'direction'>
 
   /**
    * @param sources callbacks read at every scrape
@@ -79,6 +84,28 @@ export class NodeMetrics {
       buckets: [...DURATION_BUCKETS],
       registers: [registry]
     })
+    this.#audits = new Counter({
+      name: 'bioshard_possession_audits_total',
+      help: 'Possession audits answered: proved, or refused with the error code',
+      labelNames: ['outcome'] as const,
+      registers: [registry]
+    })
+    this.#rounds = new Counter({
+      name: 'bioshard_maintain_rounds_total',
+      help: 'Maintenance rounds at this node, by its part (kind) and how the round ended (committed, aborted, timed-out, refused)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry]
+    })
+    this.#maintainBytes = new Counter({
+      name: 'bioshard_maintain_bytes_total',
+      help: 'Bytes of maintenance traffic this node sent or received (requests and answers, coordinator and holders)',
+      labelNames: ['direction'] as const,
+      registers: [registry]
+    })
+    // Series that exist from the start read 0 rather than missing, so a rate or an alert on them works before the first event.
+    this.#audits.inc({ outcome: 'proved' }, 0)
+    for (const kind of ROUND_KINDS) for (const outcome of ROUND_OUTCOMES) this.#rounds.inc({ kind, outcome }, 0)
+    for (const direction of ['sent', 'received'] as const) this.#maintainBytes.inc({ direction }, 0)
     gauge(registry, 'bioshard_shares_held', 'Shares this node holds', sources.sharesHeld)
     gauge(registry, 'bioshard_peers_connected', 'Peers with an open connection', sources.peersConnected)
     gauge(registry, 'bioshard_peers_admitted', 'Peers whose node certificate this node has accepted', sources.peersAdmitted)
@@ -99,6 +126,30 @@ export class NodeMetrics {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) throw new RangeError('seconds must be a finite number >= 0')
     this.#requests.inc({ protocol, outcome })
     this.#duration.observe({ protocol }, seconds)
+    // Every answered audit, whatever refused it (the handler, the stream's size bound, a stopping node).
+    if (protocol === 'audit') this.#audits.inc({ outcome: outcome === 'ok' ? 'proved' : outcome })
+  }
+
+  /**
+   * Count one maintenance round at this node.
+   *
+   * @param kind this node's part in the round
+   * @param outcome how it ended, or `refused` when the node did not join it
+   */
+  countRound (kind: RoundKind, outcome: RoundOutcome): void {
+    this.#rounds.inc({ kind, outcome })
+  }
+
+  /**
+   * Count maintenance traffic.
+   *
+   * @param direction `sent` or `received`
+   * @param bytes how many
+   * @throws {RangeError} for a negative or non-integer count
+   */
+  countMaintainBytes (direction: TrafficDirection, bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError('bytes must be a non-negative integer')
+    this.#maintainBytes.inc({ direction }, bytes)
   }
 
   /** @returns the Prometheus exposition text of every series */

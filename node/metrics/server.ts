@@ -1,7 +1,7 @@
 /**
- * The node's operations endpoint over plain node:http: `GET /metrics`
- * (Prometheus text) and `GET /healthz` (JSON, 200 when healthy, 503 when
- * not). Nothing else is served. Bind it to localhost or an operations
+ * The operations endpoint over plain node:http, a node's and `bioshard
+ * maintain`'s: `GET /metrics` (Prometheus text) and `GET /healthz` (JSON,
+ * 200 when healthy, 503 when not). Nothing else is served. Bind it to localhost or an operations
  * network: it is unauthenticated by design, as Prometheus scrapers are, and
  * exposes counts only — never ids, shares or keys.
  *
@@ -9,7 +9,14 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { NodeMetrics } from './metrics.ts'
+
+/** What the endpoint serves at `/metrics`: a node's metrics, or any registry's (the maintainer's). */
+export interface MetricsText {
+  /** The exposition text of every series. */
+  text: () => Promise<string>
+  /** Its Content-Type. */
+  readonly contentType: string
+}
 
 const TEXT = 'text/plain; charset=utf-8'
 
@@ -25,7 +32,7 @@ export interface MetricsServerInit {
   host: string
   /** TCP port; 0 picks a free one (see the returned `url`). */
   port: number
-  metrics: NodeMetrics
+  metrics: MetricsText
   health: () => HealthReport
 }
 
@@ -85,7 +92,7 @@ export async function startMetricsServer (init: MetricsServerInit): Promise<Metr
   }
 }
 
-async function handle (req: IncomingMessage, res: ServerResponse, metrics: NodeMetrics, health: () => HealthReport): Promise<void> {
+async function handle (req: IncomingMessage, res: ServerResponse, metrics: MetricsText, health: () => HealthReport): Promise<void> {
   // Only the path matters; a query string (some scrapers add one) is ignored.
   const path = (req.url ?? '/').split('?', 1)[0]
   if (path !== '/metrics' && path !== '/healthz') {

@@ -9,47 +9,17 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { LocalNetwork } from '../../sim/local-network.ts'
-import { createClient, type Client } from '../../client/client.ts'
-import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
-import { combineShares, shareMatches, type Share } from '../../crypto/shares.ts'
-import { decryptTemplate } from '../../crypto/envelope.ts'
+import { shareMatches, type Share } from '../../crypto/shares.ts'
 import { randomBytes, toHex } from '../../crypto/bytes.ts'
-import { slotKey } from '../../protocol/ownership.ts'
-import { signManifest, type Manifest } from '../../protocol/manifest.ts'
+import { signManifest } from '../../protocol/manifest.ts'
 import { issueVerifierCert, readVerifierCert } from '../../protocol/certs.ts'
 import { MAX_MESSAGE_BYTES, PROTOCOL } from '../../protocol/constants.ts'
-import type { SiteNode } from '../../node/site-node.ts'
-import { clientHost } from '../helpers/enrol.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 import { RawRound } from '../helpers/maintain.ts'
+import { maintainNetwork } from '../helpers/maintain-network.ts'
 
-const net = await LocalNetwork.start({ nodes: 8, sites: 8 })
-await net.converged()
-const tenant = net.tenant('acme')
-const mallory = net.tenant('mallory')
-const client: Client = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
-const raw = await clientHost(net, { credential: { key: tenant.key, cert: tenant.wire } })
-const rand = prng(16)
-const MODEL = 'synthetic-128'
-const alice = syntheticIdentity(128, rand)
-const enrolled = await client.enroll({ template: alice.slice(), modality: 'face', model: MODEL, t: 3, n: 5, policy: { ratePerMinute: 600, burst: 600 } })
-const id = enrolled.templateId
-const slot = slotKey(tenant.key.publicKey, id)
-const context = { templateId: id, modality: 'face' as const, model: MODEL }
-
-const nodeOf = (peer: string): SiteNode => net.nodes.find((n) => n.libp2p !== undefined && n.cert.body.peer === peer) as SiteNode
-const indexOf = (peer: string): number => net.nodes.findIndex((n) => n.cert.body.peer === peer)
-const peersOf = (m: Manifest): string[] => m.body.shares.map((s) => s.holder)
-async function held (m: Manifest): Promise<Share[]> {
-  return await Promise.all(m.body.shares.map(async (e) => {
-    const h = await nodeOf(e.holder).heldShare(slot)
-    assert.ok(h !== undefined, `holder of x ${e.x} holds a share`)
-    return { x: h.x, bytes: h.share }
-  }))
-}
-const opens = async (shares: Share[]): Promise<Uint8Array> => decryptTemplate(await combineShares(shares), context)
-const accepts = async (): Promise<boolean> => (await client.verify({ templateId: id, probe: syntheticProbe(alice, rand), purpose: 'login' })).accept
+const setup = await maintainNetwork()
+const { net, tenant, mallory, client, raw, id, slot, nodeOf, indexOf, peersOf, held, opens, accepts } = setup
 
 const refresh = suite('refresh over real nodes')
 
@@ -212,10 +182,6 @@ repair('a repair with fewer than t live holders fails with ERR_QUORUM_UNAVAILABL
   assert.is(await codeOfAsync(client.repair(id, { lost: [raw.host.peerId.toString()] })), 'ERR_NOT_HOLDER')
 })
 
-repair.after(async () => {
-  await raw.stop()
-  await client.close()
-  await net.stop()
-})
+repair.after(async () => { await setup.stop() })
 
 repair.run()

@@ -36,6 +36,7 @@ test('repairs a template whose live holders fell to n − 1, naming the lost hol
   assert.equal(r.templates[1].lost, [{ holder: 'R', reason: 'retiring' }])
   assert.is(r.templates[2].action, 'none')
   assert.equal(r.audits, { passed: 8, failed: 1, noAnswer: 0, unauditable: 0 })
+  assert.equal(r.lost, { 'failed-audit': 1, 'no-answer': 0, revoked: 0, retiring: 1, 'not-admitted': 0 })
   assert.match(summarisePass(r), 'repairs 2')
 })
 
@@ -65,6 +66,7 @@ test('a revoked or unknown holder counts as lost; a failing repair is recorded a
   }, calls)).pass()
   assert.is(r.templates[0].error, 'ERR_QUORUM_UNAVAILABLE: two holders down')
   assert.is(r.errors, 1)
+  assert.equal(r.failed, { repairs: 1, refreshes: 0 })
   assert.equal(calls, ['02', '03'])
   assert.equal(r.templates[2].lost.map((l) => l.reason), ['revoked', 'not-admitted'])
 })

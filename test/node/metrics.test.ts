@@ -78,6 +78,28 @@ Metrics('process metrics are on the node registry, and nothing lands on the glob
   assert.not.match(await other.text(), /protocol="erase"/)
 })
 
+Metrics('maintenance series start at zero; answered audits count by outcome; rounds by kind and end; bytes by direction', async () => {
+  const m = new NodeMetrics(sources(), { processMetrics: false })
+  let text = await m.text()
+  assert.match(text, /^bioshard_possession_audits_total\{outcome="proved"\} 0$/m)
+  assert.match(text, /^bioshard_maintain_rounds_total\{kind="repair-new-holder",outcome="timed-out"\} 0$/m)
+  assert.match(text, /^bioshard_maintain_bytes_total\{direction="received"\} 0$/m)
+  m.observe('audit', 'ok', 0.02)
+  m.observe('audit', 'ERR_RATE_LIMITED', 0.001)
+  m.observe('fetch', 'ok', 0.001)
+  m.countRound('refresh', 'committed')
+  m.countRound('repair-helper', 'refused')
+  m.countMaintainBytes('sent', 1200)
+  text = await m.text()
+  assert.match(text, /^bioshard_possession_audits_total\{outcome="proved"\} 1$/m)
+  assert.match(text, /^bioshard_possession_audits_total\{outcome="ERR_RATE_LIMITED"\} 1$/m)
+  assert.not.match(text, /^bioshard_possession_audits_total\{outcome="ok"\}/m)
+  assert.match(text, /^bioshard_maintain_rounds_total\{kind="refresh",outcome="committed"\} 1$/m)
+  assert.match(text, /^bioshard_maintain_rounds_total\{kind="repair-helper",outcome="refused"\} 1$/m)
+  assert.match(text, /^bioshard_maintain_bytes_total\{direction="sent"\} 1200$/m)
+  assert.throws(() => { m.countMaintainBytes('sent', -1) }, RangeError)
+})
+
 Metrics('observe rejects bad labels and durations', () => {
   const m = new NodeMetrics(sources(), { processMetrics: false })
   assert.throws(() => m.observe('', 'ok', 1), TypeError)
