@@ -311,7 +311,16 @@ if (!CAN_SCAN) {
 
   kills('killed once: the verification retries once in a fresh enclave and decides', async () => {
     const k = killing()
-    const r = await returns(k.verifier.verify(k.templateId, probe(k), 1))
+    const r = await returns(k.verifier.verify(k.templateId, probe(k), ['mid-match']))
+    assert.is(r.error, undefined, JSON.stringify(r.error))
+    assert.is(r.accept, true)
+    assert.is(r.killed.length, 1)
+    assert.ok(r.pid !== undefined && !r.killed.includes(r.pid), 'a fresh enclave decided')
+  })
+
+  kills('dead before the match is handed over, its channel closed and its exit not yet seen: the retry runs in a fresh enclave', async () => {
+    const k = killing()
+    const r = await returns(k.verifier.verify(k.templateId, probe(k), ['channel-closed']))
     assert.is(r.error, undefined, JSON.stringify(r.error))
     assert.is(r.accept, true)
     assert.is(r.killed.length, 1)
@@ -320,7 +329,7 @@ if (!CAN_SCAN) {
 
   kills('killed in the retry too: a typed ERR_ENCLAVE, returned, not hung', async () => {
     const k = killing()
-    const r = await returns(k.verifier.verify(k.templateId, probe(k), 2))
+    const r = await returns(k.verifier.verify(k.templateId, probe(k), ['mid-match', 'mid-match']))
     assert.is(r.killed.length, 2)
     assert.is(r.accept, undefined)
     assert.is(r.error?.code, 'ERR_ENCLAVE', JSON.stringify(r.error))
@@ -339,7 +348,7 @@ if (!CAN_SCAN) {
 
   kills('the next verification works in a fresh enclave', async () => {
     const k = killing()
-    const r = await returns(k.verifier.verify(k.templateId, probe(k), 0))
+    const r = await returns(k.verifier.verify(k.templateId, probe(k), []))
     assert.is(r.error, undefined, JSON.stringify(r.error))
     assert.is(r.accept, true)
     assert.equal(enclaveChildren(k.verifier.child.pid as number), [r.pid], 'the enclave that decided is the client\'s only one')

@@ -6,7 +6,10 @@
  * and kill its enclave at an exact moment: the client's enclave handle is
  * wrapped so that, when told to, it SIGKILLs the enclave child right after
  * handing it the match request (the request is in the child's channel; no
- * answer can have come back yet). Linux only, as the memory scan is.
+ * answer can have come back yet), or SIGKILLs it first and hands it the
+ * request in the moment between its channel closing and its exit being
+ * seen (the child is found through the `child_process` diagnostics channel).
+ * Linux only, as the memory scan is.
  */
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +28,12 @@ import { resolveIdentity } from ${path('../../client/identity.ts')}
 import { verify } from ${path('../../client/verify.ts')}
 import { DEFAULT_TIMEOUTS } from ${path('../../client/constants.ts')}
 import { signingKeyFromSeed } from ${path('../../crypto/sign.ts')}
+import { subscribe } from 'node:diagnostics_channel'
+
+// Every child process this one starts (the enclave's), to wait for its channel to close.
+const children = new Set()
+subscribe('child_process', ({ process: child }) => { children.add(child); child.once('exit', () => { children.delete(child) }) })
+const childOf = (pid) => [...children].find((c) => c.pid === pid)
 
 const init = await new Promise((resolve) => process.once('message', resolve))
 const verifier = { key: signingKeyFromSeed(init.verifier.seed), cert: init.verifier.cert, chain: init.verifier.chain }
@@ -32,7 +41,7 @@ init.verifier.seed.fill(0)
 const id = resolveIdentity({ verifier })
 const joined = await joinNetwork({ bootstrap: init.bootstrap, anchor: init.anchor, proof: id.proof })
 const keeper = new EnclaveKeeper(undefined, id.verifier)
-let kills = 0
+let plan = []
 const killed = []
 const held = []
 const ctx = {
@@ -44,11 +53,20 @@ const ctx = {
   enclave: async () => {
     const h = await keeper.handle()
     const match = async (req) => {
+      const how = plan.shift()
+      const pid = h.enclave.pid
+      if (how === 'channel-closed') {
+        // Continues right after the child's channel closed, before its exit is seen (a later event).
+        const closed = new Promise((resolve) => { childOf(pid).once('disconnect', resolve) })
+        killed.push(pid)
+        process.kill(pid, 'SIGKILL')
+        await closed
+        return await h.match(req)
+      }
       const matching = h.match(req)
-      if (kills > 0) {
-        kills--
-        killed.push(h.enclave.pid)
-        process.kill(h.enclave.pid, 'SIGKILL')
+      if (how === 'mid-match') {
+        killed.push(pid)
+        process.kill(pid, 'SIGKILL')
       }
       return await matching
     }
@@ -58,7 +76,7 @@ const ctx = {
 }
 process.on('message', async (m) => {
   if (m.type === 'verify') {
-    kills = m.kills
+    plan = [...m.plan]
     killed.length = 0
     let outcome
     try {
@@ -81,6 +99,13 @@ process.on('message', async (m) => {
 process.send({ type: 'joined' })
 `
 
+/**
+ * How the enclave dies around one match: SIGKILLed once the match request is
+ * in its channel, or SIGKILLed first and handed the request once its channel
+ * has closed and before its exit has been seen.
+ */
+export type EnclaveKill = 'mid-match' | 'channel-closed'
+
 /** What a verification in the client process came to. */
 export interface Verified {
   accept?: boolean
@@ -95,8 +120,8 @@ export interface Verified {
 /** The client process and how to drive it. */
 export interface VerifierProcess {
   child: ChildProcess
-  /** Verify `probe` against `templateId`, SIGKILLing the enclave in the middle of its first `kills` matches. */
-  verify: (templateId: Uint8Array, probe: Float32Array, kills: number) => Promise<Verified>
+  /** Verify `probe` against `templateId`; the enclave dies as `plan[i]` says around the verification's i-th match. */
+  verify: (templateId: Uint8Array, probe: Float32Array, plan: EnclaveKill[]) => Promise<Verified>
   /** Have the process keep `value` (a control for memory scans: bytes it is known to hold). */
   hold: (value: Uint8Array) => Promise<void>
   close: () => Promise<void>
@@ -119,7 +144,7 @@ export async function startVerifierProcess (init: VerifierInit): Promise<Verifie
   await ask(child, 'joined', { type: 'init', ...init })
   return {
     child,
-    verify: async (templateId, probe, kills) => await ask(child, 'verified', { type: 'verify', templateId, probe, kills }) as unknown as Verified,
+    verify: async (templateId, probe, plan) => await ask(child, 'verified', { type: 'verify', templateId, probe, plan }) as unknown as Verified,
     hold: async (value) => { await ask(child, 'held', { type: 'hold', value }) },
     close: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve))
