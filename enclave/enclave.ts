@@ -95,8 +95,9 @@ function checkResult (r: unknown): MatchResult {
  * whose digest every share is sealed under) nor match one fetch's shares twice
  * (the child refuses a used request with ERR_REPLAY).
  *
- * Keys live and die with the child. When it dies, requests in flight fail
- * with ERR_ENCLAVE and {@link Enclave.generation} moves on at once: shares
+ * Keys live and die with the child. When it dies (or its channel closes,
+ * which the host sees first), requests in flight fail with ERR_ENCLAVE and
+ * {@link Enclave.generation} moves on at once: shares
  * sealed to the dead child's key can never be opened, so a later `match` also
  * fails with ERR_ENCLAVE (and restarts the child) rather than blaming every
  * holder for a bad share. The caller re-attests the new keys (`ready()`, then
@@ -266,6 +267,8 @@ export class Enclave extends EventEmitter {
       ...(ready.faceModel !== undefined ? { faceModel: ready.faceModel } : {})
     }
     child.on('message', (m: unknown) => { this.#onResult(live, m) })
+    // A closed channel is a dead child to the host (nothing can reach it or come back), seen before its exit is.
+    child.once('disconnect', () => { this.#retire(live, 'enclave channel closed') })
     child.once('exit', (code, signal) => { this.#onExit(live, code, signal) })
     child.on('error', () => { child.kill('SIGKILL') })
     this.#live = live
@@ -296,18 +299,28 @@ export class Enclave extends EventEmitter {
     }
   }
 
-  #onExit (live: Live, code: number | null, signal: string | null): void {
-    if (this.#live === live) {
-      this.#live = undefined
-      // The dead child's key is gone: every attestation of it is void.
-      this.#generation++
-    }
-    const error = enclaveError(this.#closed ? 'enclave closed' : `enclave process exited (code ${code}, signal ${signal})`)
+  /**
+   * The child of `live` can take no more requests: it is no longer the live
+   * one, its keys are void (the generation moves on), and every request in
+   * flight fails with ERR_ENCLAVE. Once per child, whichever sign comes first.
+   */
+  #retire (live: Live, why: string): void {
+    if (this.#live !== live) return
+    this.#live = undefined
+    // The dead child's key is gone: every attestation of it is void.
+    this.#generation++
+    const error = enclaveError(this.#closed ? 'enclave closed' : why)
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer)
       this.#pending.delete(id)
       p.reject(error)
     }
+    // A child whose channel closed exits by itself (enclave-main.ts); make sure of it.
+    if (!this.#closed) live.child.kill('SIGKILL')
+  }
+
+  #onExit (live: Live, code: number | null, signal: string | null): void {
+    this.#retire(live, `enclave process exited (code ${code}, signal ${signal})`)
     this.emit('exit', { generation: live.generation, code, signal } satisfies EnclaveExitEvent)
   }
 
