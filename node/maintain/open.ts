@@ -43,31 +43,44 @@ export function coordinatorKey (open: OpenBody, now: number): Uint8Array {
 }
 
 /**
+ * The checks of an `open` that read nothing stored here: the round names its
+ * manifest's template, the manifest is tenant-signed and active, and the
+ * parties fit the operation (a refresh takes every holder; a repair exactly
+ * t listed helpers and a new x at a node the manifest does not list).
+ *
+ * @throws {BioshardError} ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE, ERR_EXPIRED, ERR_ERASED, ERR_BAD_REQUEST
+ */
+export function checkOpen (anchor: TrustAnchor, open: OpenBody, now: number): void {
+  const m = open.manifest
+  if (!equalBytes(open.templateId, m.body.templateId)) refuse('ERR_BAD_REQUEST', 'the round names another template than its manifest')
+  checkManifest(m, anchor, now)
+  if (m.body.state !== 'active') refuse('ERR_ERASED', 'manifest is marked erased')
+  const xs = m.body.shares.map((s) => s.x)
+  if (open.op === 'refresh') {
+    const every = open.helpers.length === xs.length && xs.every((x) => open.helpers.includes(x))
+    if (!every) refuse('ERR_BAD_REQUEST', 'a refresh takes every holder of the manifest')
+    return
+  }
+  const listed = open.helpers.length === m.body.t && open.helpers.every((x) => xs.includes(x))
+  if (!listed) refuse('ERR_BAD_REQUEST', 'a repair takes exactly t listed holders as helpers')
+  if (xs.includes(open.newX as number) || m.body.shares.some((s) => s.holder === open.newHolder)) {
+    refuse('ERR_BAD_REQUEST', 'the new share must have a new x at a node the manifest does not list')
+  }
+}
+
+/**
  * Check an `open` and describe the round this node would join.
  *
  * @throws {BioshardError} ERR_NOT_AUTHORISED, ERR_ERASED, ERR_NOT_HOLDER, ERR_CONFLICT, ERR_BAD_REQUEST, ERR_INTERNAL
  */
 export async function roundFor (deps: OpenDeps, open: OpenBody, coordinator: SessionInit['coordinator'], now: number): Promise<SessionInit> {
+  checkOpen(deps.anchor, open, now)
   const m = open.manifest
-  if (!equalBytes(open.templateId, m.body.templateId)) refuse('ERR_BAD_REQUEST', 'the round names another template than its manifest')
-  checkManifest(m, deps.anchor, now)
-  if (m.body.state !== 'active') refuse('ERR_ERASED', 'manifest is marked erased')
   const slot = slotKey(m.body.tenant, m.body.templateId)
   if (await deps.store.isErased(slot)) refuse('ERR_ERASED', 'template was erased here')
-  const xs = m.body.shares.map((s) => s.x)
   const repair = open.op === 'repair' ? { newX: open.newX as number, newHolder: open.newHolder as string } : {}
   const base: Base = { round: open.round, slot, op: open.op, coordinator, manifest: m, helpers: open.helpers, ...repair }
-  if (open.op === 'refresh') {
-    const every = open.helpers.length === xs.length && xs.every((x) => open.helpers.includes(x))
-    if (!every) refuse('ERR_BAD_REQUEST', 'a refresh takes every holder of the manifest')
-  } else {
-    const listed = open.helpers.length === m.body.t && open.helpers.every((x) => xs.includes(x))
-    if (!listed) refuse('ERR_BAD_REQUEST', 'a repair takes exactly t listed holders as helpers')
-    if (xs.includes(open.newX as number) || m.body.shares.some((s) => s.holder === open.newHolder)) {
-      refuse('ERR_BAD_REQUEST', 'the new share must have a new x at a node the manifest does not list')
-    }
-    if (open.newHolder === deps.self) return await newHolderRound(deps, open, base)
-  }
+  if (open.op === 'repair' && open.newHolder === deps.self) return await newHolderRound(deps, open, base)
   return await holderRound(deps, open, base)
 }
 

@@ -136,8 +136,13 @@ export function takePart (deps: StepDeps, sessions: MaintainSessions, msg: Maint
   return { ...headerOf(deps, s), kind: 'done', x: s.init.x, sent: 0 }
 }
 
-/** Check the commit's manifest: tenant-signed, seq + 1, and naming this node with what it reported (or its unchanged share). */
-function checkNext (deps: StepDeps, s: MaintainSession, next: Manifest): void {
+/**
+ * Check a commit's manifest before anything is stored: tenant-signed, the active seq + 1 of the same template, and
+ * naming this node at its x and site with what it reported (or its unchanged share).
+ *
+ * @throws {BioshardError} ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE, ERR_EXPIRED, ERR_BAD_REQUEST
+ */
+export function checkNext (deps: Pick<StepDeps, 'self' | 'site' | 'anchor' | 'now'>, s: Pick<MaintainSession, 'init' | 'reported'>, next: Manifest): void {
   const old = s.init.manifest.body
   checkManifest(next, deps.anchor, deps.now())
   const b = next.body

@@ -4,7 +4,8 @@
  * digest), exchanged with the nodes of a small throwaway LocalNetwork, plus
  * the manifests, certificates, attestations, address statements, client
  * proofs, revocations, retirement notices and a decision those exchanges
- * carry. The audit seeds come from a template enrolled through the client
+ * carry, and the maintain messages of real refresh and repair rounds
+ * (capture-maintain.ts). The audit seeds come from a template enrolled through the client
  * library (its manifest carries audit commitments); the revocation and the
  * retirement notice are gossiped to a node, so its roster answer carries them.
  * The mutation fuzzer starts from these bytes, so its inputs reach deep into
@@ -40,6 +41,7 @@ import { prepareFetch } from '../../client/holder-requests.ts'
 import { CORPUS_DIR } from './corpus.ts'
 import { captureAudits } from './capture-audit.ts'
 import { captureRoster } from './capture-roster.ts'
+import { captureMaintenance } from './capture-maintain.ts'
 
 /** Send `body` on a new stream to `peer` and return the raw response frame. */
 async function exchange (host: Libp2p, peer: string, protocol: keyof typeof MAX_RESPONSE_BYTES, body: Uint8Array): Promise<Uint8Array> {
@@ -126,6 +128,8 @@ try {
 } finally {
   await net.stop()
 }
+// Maintenance rounds stop a node, so they run on a network of their own.
+for (const [name, bytes] of await captureMaintenance()) keep(name, bytes)
 
 rmSync(CORPUS_DIR, { recursive: true, force: true })
 mkdirSync(CORPUS_DIR, { recursive: true })

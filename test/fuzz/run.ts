@@ -1,6 +1,8 @@
 /**
- * The long fuzz run: `npm run fuzz -- --iterations 1000000 [--only a,b] [--seed X] [--budget ms] [--list]`.
- * Each target runs in its own worker thread (a heap limit, and a watchdog
+ * The long fuzz run: `npm run fuzz -- --iterations 1000000 [--minutes M] [--only a,b] [--seed X] [--budget ms] [--list]`.
+ * With `--minutes`, each target stops at N inputs or at its share of the
+ * time (the time left over the targets left), whichever comes first, so a run
+ * on a shared machine ends when planned. Each target runs in its own worker thread (a heap limit, and a watchdog
  * over the index of the input in hand), one after another; progress lines
  * go to stdout, then a table of iterations, accepted and refused counts,
  * crashes and hangs per target, and the seed. Each failing input is written
@@ -28,14 +30,16 @@ const { values } = parseArgs({
     only: { type: 'string' },
     seed: { type: 'string' },
     budget: { type: 'string', default: '2000' },
+    minutes: { type: 'string' },
     list: { type: 'boolean', default: false }
   }
 })
 const iterations = Number(values.iterations)
 const budgetMs = Number(values.budget)
 const seed = values.seed !== undefined ? Number(values.seed) : (Date.now() % 0x7fff_ffff)
-if (!Number.isSafeInteger(iterations) || iterations < 1 || !Number.isInteger(seed) || !(budgetMs > 0)) {
-  console.error('usage: npm run fuzz -- --iterations N [--only name,…] [--seed integer] [--budget ms] [--list]')
+const minutes = values.minutes !== undefined ? Number(values.minutes) : undefined
+if (!Number.isSafeInteger(iterations) || iterations < 1 || !Number.isInteger(seed) || !(budgetMs > 0) || (minutes !== undefined && !(minutes > 0))) {
+  console.error('usage: npm run fuzz -- --iterations N [--minutes M] [--only name,…] [--seed integer] [--budget ms] [--list]')
   process.exit(2)
 }
 const all = await buildTargets()
@@ -58,14 +62,15 @@ function record (target: Target, index: number, outcome: Outcome, input: string)
   console.log(`  ${outcome.kind.toUpperCase()} in ${target.name} at input ${index}: ${file}`)
 }
 
-async function fuzz (target: Target): Promise<Tally> {
+/** Fuzz one target in a worker, until `iterations` inputs or `deadline` (epoch ms), whichever comes first. */
+async function fuzz (target: Target, deadline?: number): Promise<Tally> {
   // [index of the input in hand, 1 once the worker has loaded its target]
   const shared = new SharedArrayBuffer(8)
   const at = new Int32Array(shared)
   const tally: Tally = { name: target.name, done: 0, accepted: 0, refused: 0, crashes: 0, hangs: 0, seconds: 0 }
   const started = performance.now()
   const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-    workerData: { name: target.name, seed, iterations, budgetMs, shared },
+    workerData: { name: target.name, seed, iterations, budgetMs, shared, deadline },
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB }
   })
   let lastPrint = 0
@@ -110,17 +115,22 @@ async function fuzz (target: Target): Promise<Tally> {
   return tally
 }
 
-console.log(`fuzzing ${targets.length} targets, ${iterations} inputs each, seed ${seed}, budget ${budgetMs} ms per call`)
+const within = minutes === undefined ? '' : `, within ${minutes} minutes`
+console.log(`fuzzing ${targets.length} targets, up to ${iterations} inputs each${within}, seed ${seed}, budget ${budgetMs} ms per call`)
+const runStarted = Date.now()
+const runEnds = minutes === undefined ? undefined : runStarted + minutes * 60_000
 const tallies: Tally[] = []
-for (const t of targets) {
+for (const [i, t] of targets.entries()) {
   console.log(`${t.name}: ${t.fn}`)
-  tallies.push(await fuzz(t))
+  tallies.push(await fuzz(t, runEnds === undefined ? undefined : Date.now() + (runEnds - Date.now()) / (targets.length - i)))
 }
 console.log('\ntarget           iterations   accepted    refused  crashes  hangs  seconds')
 for (const t of tallies) {
   console.log(`${t.name.padEnd(16)} ${String(t.done).padStart(10)} ${String(t.accepted).padStart(10)} ${String(t.refused).padStart(10)} ` +
     `${String(t.crashes).padStart(8)} ${String(t.hangs).padStart(6)} ${t.seconds.toFixed(0).padStart(8)}`)
 }
+const total = tallies.reduce((n, t) => n + t.done, 0)
+console.log(`${total} inputs in ${((Date.now() - runStarted) / 1000).toFixed(0)} s`)
 const failed = tallies.some((t) => t.crashes + t.hangs > 0)
 console.log(`seed ${seed}: ${failed ? 'FINDINGS (see test/fuzz/findings/)' : 'no crashes, no hangs'}`)
 process.exit(failed ? 1 : 0)

@@ -11,13 +11,17 @@ import { wireTargets, corpusAnchor } from './targets-wire.ts'
 import { localTargets } from './targets-local.ts'
 import { auditTargets } from './targets-audit.ts'
 import { standingTargets } from './targets-standing.ts'
+import { maintainTargets } from './targets-maintain.ts'
 import type { Target } from './target.ts'
 
 /** Every target, wire ones first. */
 export async function buildTargets (): Promise<Target[]> {
   const corpus = loadCorpus()
   const { anchor, now } = corpusAnchor(corpus)
-  return [...wireTargets({ corpus, anchor, now }), ...auditTargets(corpus), ...standingTargets(corpus, anchor), ...await localTargets()]
+  return [
+    ...wireTargets({ corpus, anchor, now }), ...auditTargets(corpus), ...standingTargets(corpus, anchor), ...await maintainTargets(corpus),
+    ...await localTargets()
+  ]
 }
 
 /** The inventory as text rows: name, function under test, refusals. */
