@@ -14,7 +14,8 @@ const ROOT = new URL('../', import.meta.url).pathname
 const TEST_DIR = join(ROOT, 'test')
 // Multi-node suites spawn processes and open sockets; running more files than
 // cores at once only makes their timeouts flaky.
-const CONCURRENCY = Math.max(1, Math.min(2, availableParallelism()))
+// TEST_CONCURRENCY overrides it (a bigger machine, or one file at a time to read its output).
+const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 0) > 0 ? Number(process.env.TEST_CONCURRENCY) : Math.max(1, Math.min(2, availableParallelism()))
 
 function findTests (dir: string): string[] {
   const out: string[] = []
