@@ -19,8 +19,8 @@ import { ProcessNetwork } from '../sim/process-network.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../sim/synthetic.ts'
 import { createClient, type Client } from '../client/client.ts'
 import { toHex } from '../crypto/bytes.ts'
-import { attackFromChild, type AttackKind, type AttackPlan, type AttackStats } from '../test/helpers/attack.ts'
-import { sample, summarize, compare, progress, printTable, formatOps, type BenchResult } from './harness.ts'
+import { spawnAttacker, type AttackerProcess, type AttackKind, type AttackPlan, type AttackStats } from '../test/helpers/attack.ts'
+import { sample, summarize, compare, progress, printTable, type BenchResult } from './harness.ts'
 
 /** The size of one run, its phases and its warm-up. */
 export interface UnderAttackParams {
@@ -91,9 +91,9 @@ export interface UnderAttackRun {
 
 /** What an attacker got, for a row's note: identities used, requests served, refusals by code, streams let open. */
 export function describeAttack (s: AttackStats): string {
-  const refused = Object.entries(s.refused).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${formatOps(n)}`).join(', ')
+  const refused = Object.entries(s.refused).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n.toLocaleString('en-US')}`).join(', ')
   return `attacker: ${s.peerIds} peer ids, served ${s.served}, refused ${refused === '' ? 'none' : refused}` +
-    (s.opened > 0 ? `, ${formatOps(s.opened)} streams opened` : '')
+    (s.opened > 0 ? `, ${s.opened.toLocaleString('en-US')} streams opened` : '')
 }
 
 type VerifyOp = (i: number) => Promise<void>
@@ -135,23 +135,33 @@ function planFor (net: ProcessNetwork, kind: AttackKind, source: string): Attack
   return plan
 }
 
-/** Verifications timed while `kind` runs from its own process, after it has got going and run for `leadMs`. */
-async function underAttack (net: ProcessNetwork, kind: AttackKind, verify: VerifyOp, p: UnderAttackParams): Promise<{ samples: number[], stats: AttackStats }> {
-  const attack = attackFromChild(planFor(net, kind, `127.0.0.${FIRST_SOURCE + p.attacks.indexOf(kind)}`), { dir: net.dir, nice: true })
+/** Whether an attack has reached its steady abuse: a refusal of what it sends, or a stream the nodes let open. */
+function going (kind: AttackKind, s: AttackStats): boolean {
+  return kind === 'streams' || kind === 'slow' ? s.opened > 0 : Object.keys(s.refused).length > 0
+}
+
+/** Verifications timed while `attacker` runs `kind`, after it has got going and run for `leadMs`. */
+async function underAttack (
+  attacker: AttackerProcess,
+  plan: AttackPlan,
+  verify: VerifyOp,
+  p: UnderAttackParams
+): Promise<{ samples: number[], stats: AttackStats }> {
+  const name = ATTACK_NAMES[plan.kind]
   try {
+    attacker.start(plan)
     const deadline = Date.now() + ATTACK_START_MS
-    const going = (s: AttackStats): boolean => s.opened + s.served + Object.values(s.refused).reduce((a, n) => a + n, 0) > 0
-    while (!going(attack.progress())) {
-      if (!attack.running()) throw new Error(`the ${ATTACK_NAMES[kind]} stopped before it got going`)
-      if (Date.now() > deadline) throw new Error(`the ${ATTACK_NAMES[kind]} did not get going within ${ATTACK_START_MS} ms`)
+    while (!going(plan.kind, attacker.progress())) {
+      if (!attacker.running()) throw new Error(`the ${name} stopped before it got going`)
+      if (Date.now() > deadline) throw new Error(`the ${name} did not get going within ${ATTACK_START_MS} ms`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     await new Promise((resolve) => setTimeout(resolve, p.leadMs))
-    progress(`under-attack: verify under the ${ATTACK_NAMES[kind]}`)
-    const samples = await sample(`verify, ${ATTACK_NAMES[kind]}`, verify, { warmup: 0, iterations: p.phaseOps, minTimeMs: p.phaseMs })
-    return { samples, stats: await attack.stop() }
+    progress(`under-attack: verify under the ${name}`)
+    const samples = await sample(`verify, ${name}`, verify, { warmup: 0, iterations: p.phaseOps, minTimeMs: p.phaseMs })
+    return { samples, stats: await attacker.stop() }
   } finally {
-    await attack.stop()
+    await attacker.stop()
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
   }
 }
@@ -173,6 +183,8 @@ async function underAttack (net: ProcessNetwork, kind: AttackKind, verify: Verif
 export async function measureUnderAttack (params: Partial<UnderAttackParams> = {}): Promise<UnderAttackRun> {
   const p = { ...FULL_RUN, ...params }
   const scratch = mkdtempSync(join(tmpdir(), 'bioshard-bench-under-attack-'))
+  // Every attacker process starts now, at the lowest priority, and loads its code while nothing is timed.
+  const attackers = p.attacks.map(() => spawnAttacker({ nice: true }))
   let net: ProcessNetwork | undefined
   let client: Client | undefined
   try {
@@ -188,9 +200,9 @@ export async function measureUnderAttack (params: Partial<UnderAttackParams> = {
       { note: `${p.nodes} node processes, t=${p.t} n=${p.n}` })
     const results = [calm]
     const attacks: UnderAttackRun['attacks'] = {}
-    for (const kind of p.attacks) {
+    for (const [i, kind] of p.attacks.entries()) {
       progress(`under-attack: starting the ${ATTACK_NAMES[kind]} on every node`)
-      const { samples, stats } = await underAttack(net, kind, verify, p)
+      const { samples, stats } = await underAttack(attackers[i], planFor(net, kind, `127.0.0.${FIRST_SOURCE + i}`), verify, p)
       const row = summarize(`verify, ${ATTACK_NAMES[kind]}`, samples, { note: describeAttack(stats) })
       compare(row, calm, { metric: 'p99', atMost: P99_RATIO_MAX })
       results.push(row)
@@ -198,6 +210,7 @@ export async function measureUnderAttack (params: Partial<UnderAttackParams> = {
     }
     return { results, attacks }
   } finally {
+    await Promise.all(attackers.map(async (a) => await a.stop()))
     await client?.close().catch(() => {})
     await net?.stop().catch(() => {})
     rmSync(scratch, { recursive: true, force: true })

@@ -28,14 +28,18 @@ export async function outcomeOf (p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** What {@link answerOf} reports for a stream the node ended without an answer frame (a reset, a close). */
+export const UNANSWERED = 'closed unanswered'
+
 /**
  * Read the node's one answer frame on `stream`.
  *
- * @returns 'ok' for a success frame, the refusal's code, or the error that ended the stream first
+ * @returns 'ok' for a success frame, the refusal's code, or {@link UNANSWERED}
  */
 export async function answerOf (stream: Stream): Promise<string> {
   const lp = lpStream(stream, { maxDataLength: ANSWER_MAX_BYTES })
-  return await outcomeOf((async () => { readFrame((await lp.read()).subarray(), ANSWER_MAX_BYTES, 'node') })())
+  const outcome = await outcomeOf((async () => { readFrame((await lp.read()).subarray(), ANSWER_MAX_BYTES, 'node') })())
+  return outcome === 'ok' || outcome.startsWith('ERR_') ? outcome : UNANSWERED
 }
 
 /**

@@ -7,8 +7,8 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -69,11 +69,13 @@ const CERT_MAX_BYTES = 4096
 export class AttackIdentity {
   readonly host: Libp2p
   readonly peer: PeerId
+  private readonly addr: Multiaddr
   private readonly admission: Admission
 
-  private constructor (host: Libp2p, peer: PeerId, admission: Admission) {
+  private constructor (host: Libp2p, target: AttackTarget, admission: Admission) {
     this.host = host
-    this.peer = peer
+    this.peer = peerIdFromString(target.peer)
+    this.addr = multiaddr(target.addr)
     this.admission = admission
   }
 
@@ -92,15 +94,29 @@ export class AttackIdentity {
     })
     await host.start()
     await admission.start()
-    const id = new AttackIdentity(host, peerIdFromString(target.peer), admission)
+    const id = new AttackIdentity(host, target, admission)
     try {
-      await host.dial(multiaddr(target.addr), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      await host.dial(id.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       if (!await admission.acceptedWithin(id.peer.toString(), ADMIT_WAIT_MS)) throw new Error('the node did not accept the certificate')
     } catch (e) {
       await id.close()
       throw e
     }
     return id
+  }
+
+  /**
+   * Open more connections to the target, up to `n` in all (a peer may hold
+   * several), as far as the node lets it.
+   *
+   * @returns the connections open now
+   */
+  async connections (n: number): Promise<Connection[]> {
+    const more = n - this.host.getConnections(this.peer).length
+    await Promise.all(Array.from({ length: Math.max(0, more) }, async () => {
+      await this.host.dial(this.addr, { force: true, signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(() => {})
+    }))
+    return this.host.getConnections(this.peer)
   }
 
   /** Whether the identity still has a connection to its target. */

@@ -5,18 +5,16 @@
  * fast as it can until the node cuts it off, then the attacker comes back
  * with a new peer id. A certified client's peer id costs nothing to make, so
  * a cut-off costs the attacker one admission exchange. The moves themselves
- * are abuse.ts's. {@link attackFromChild} runs the attack in a process of its
+ * are abuse.ts's. {@link spawnAttacker} runs the attack in a process of its
  * own (attacker.ts), as an attacker runs it from its own machine.
  */
 import { spawn } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Stream } from '@libp2p/interface'
 import { FRESHNESS_WINDOW_MS, PROTOCOL } from '../../protocol/constants.ts'
 import { prepareFetch } from '../../client/holder-requests.ts'
-import { answerOf, sendFetchBytes, slowSender } from './abuse.ts'
+import { answerOf, sendFetchBytes, slowSender, UNANSWERED } from './abuse.ts'
 import { AttackIdentity, prepareAttacker, type AttackPlan, type AttackTarget, type AttackerParty } from './attack-identity.ts'
 
 export type { AttackPlan, AttackTarget, AttackKind } from './attack-identity.ts'
@@ -37,6 +35,8 @@ const SLOW_BYTE_MS = 500
 const ATTACK_REQUEST_MS = 5_000
 /** Pause before an identity is replaced: only keeps a refused dial from spinning. */
 const COMEBACK_MS = 20
+/** Connections a flooding identity opens to its target: a peer may hold several, each with its own stream limits. */
+const FLOOD_CONNECTIONS = 4
 /** The holder protocols a stream flood cycles over: each has its own per-connection stream limit. */
 const FLOOD_PROTOCOLS = [PROTOCOL.FETCH, PROTOCOL.STORE, PROTOCOL.ERASE, PROTOCOL.AUDIT, PROTOCOL.MAINTAIN] as const
 /** Outcomes that mean the node has cut the identity off. */
@@ -127,14 +127,20 @@ export class Attack {
     })
   }
 
-  /** Streams opened as fast as the node lets them, on every holder protocol, each left silent until the node ends it. */
+  /**
+   * Streams opened as fast as the node lets them, on every holder protocol
+   * and over several connections, each left silent until the node ends it.
+   */
   private async floodStreams (id: AttackIdentity): Promise<void> {
+    const connections = await id.connections(FLOOD_CONNECTIONS)
     const answers: Array<Promise<void>> = []
     let i = 0
     await this.inFlight(OPENS_IN_FLIGHT, () => this.going(id), async () => {
-      const protocol = FLOOD_PROTOCOLS[i++ % FLOOD_PROTOCOLS.length]
-      const stream = await id.host.dialProtocol(id.peer, protocol, { signal: AbortSignal.timeout(ATTACK_REQUEST_MS) }).catch(() => undefined)
-      if (stream === undefined) { this.count('stream refused'); return }
+      const n = i++
+      const protocol = FLOOD_PROTOCOLS[n % FLOOD_PROTOCOLS.length]
+      const connection = connections[Math.floor(n / FLOOD_PROTOCOLS.length) % connections.length]
+      const stream = await connection.newStream(protocol, { signal: AbortSignal.timeout(ATTACK_REQUEST_MS) }).catch(() => undefined)
+      if (stream === undefined) { this.count(UNANSWERED); return }
       this.stats.opened++
       answers.push(this.answerTo(stream))
     })
@@ -154,7 +160,7 @@ export class Attack {
     await this.inFlight(SLOW_SENDERS, () => this.going(id), async () => {
       const protocol = FLOOD_PROTOCOLS[i++ % FLOOD_PROTOCOLS.length]
       const sender = await slowSender(id.host, id.peer, protocol, SLOW_BYTE_MS).catch(() => undefined)
-      if (sender === undefined) { this.count('stream refused'); return }
+      if (sender === undefined) { this.count(UNANSWERED); return }
       this.stats.opened++
       const stop = setInterval(() => { if (this.stopped) void sender.stop() }, 100)
       this.count(await sender.ended)
@@ -175,21 +181,21 @@ export class Attack {
   }
 }
 
-/** How {@link attackFromChild} runs the attack. */
-export interface ChildAttackOptions {
-  /** Where the plan is written for the child to read (removed when the attack stops). */
-  dir: string
+/** How {@link spawnAttacker} runs the attacker. */
+export interface AttackerOptions {
   /** Run the child at the lowest scheduling priority. @default false */
   nice?: boolean
 }
 
-/** An attack running in a child process. */
-export interface ChildAttack {
+/** An attacker process: spawned ahead (its modules load while nothing is measured), told its plan when the attack starts. */
+export interface AttackerProcess {
+  /** Start the attack: the plan goes to the child on stdin (the attacker tenant's key never touches the disk). */
+  start: (plan: AttackPlan) => void
   /** What it has got so far (nothing before its first report). */
   progress: () => AttackStats
   /** Whether its process is still running. */
   running: () => boolean
-  /** End it; resolves with its final stats. */
+  /** End it (idempotent); resolves with its final stats. */
   stop: () => Promise<AttackStats>
 }
 
@@ -201,15 +207,13 @@ function lastStats (out: string): AttackStats {
 }
 
 /**
- * Run an attack in a child process (attacker.ts).
+ * Spawn an attacker process (attacker.ts), idle until {@link AttackerProcess.start}.
  *
- * @example const attack = attackFromChild(plan, { dir, nice: true }); …; const stats = await attack.stop()
+ * @example const attacker = spawnAttacker({ nice: true }); attacker.start(plan); …; const stats = await attacker.stop()
  */
-export function attackFromChild (plan: AttackPlan, options: ChildAttackOptions): ChildAttack {
-  const file = join(options.dir, `attack-${plan.kind}-${process.pid}-${Date.now()}.json`)
-  writeFileSync(file, JSON.stringify(plan), { mode: 0o600 })
-  const attacker = fileURLToPath(new URL('./attacker.ts', import.meta.url))
-  const child = spawn(process.execPath, [attacker, file], { stdio: ['pipe', 'pipe', 'inherit'] })
+export function spawnAttacker (options: AttackerOptions = {}): AttackerProcess {
+  const entry = fileURLToPath(new URL('./attacker.ts', import.meta.url))
+  const child = spawn(process.execPath, [entry], { stdio: ['pipe', 'pipe', 'inherit'] })
   // An attacker works from its own machine: on a shared 2-core box, lowest priority keeps its CPU out of what is measured.
   if (options.nice === true && child.pid !== undefined) { try { setPriority(child.pid, 19) } catch {} }
   let out = ''
@@ -217,12 +221,12 @@ export function attackFromChild (plan: AttackPlan, options: ChildAttackOptions):
   let running = true
   const exited = new Promise<void>((resolve) => child.once('exit', () => { running = false; resolve() }))
   return {
+    start: (plan) => { child.stdin.write(JSON.stringify(plan) + '\n') },
     progress: () => lastStats(out),
     running: () => running,
     stop: async () => {
       child.stdin.end()
       await exited
-      rmSync(file, { force: true })
       return lastStats(out)
     }
   }
