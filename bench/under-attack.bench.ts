@@ -58,11 +58,11 @@ export const FULL_RUN: UnderAttackParams = {
   t: 2,
   n: 3,
   templates: 4,
-  // verify reaches its steady speed after some hundreds of operations (docs/performance.md)
-  warmupOps: 300,
+  // verify reaches its steady speed after about 1,000 operations (docs/performance.md)
+  warmupOps: 1_000,
   phaseOps: 300,
   phaseMs: 15_000,
-  // a few of the nodes' read deadlines (5 s) and refusal-budget bans happen within it
+  // one of the nodes' read deadlines (5 s): silent and trickling streams have been ended and opened again before timing starts
   leadMs: 5_000,
   // the nodes' answers to the last silent streams, and their resets of half-open ones
   settleMs: 1_000,

@@ -35,9 +35,9 @@ const SLOW_BYTE_MS = 500
 const ATTACK_REQUEST_MS = 5_000
 /** Pause before an identity is replaced: only keeps a refused dial from spinning. */
 const COMEBACK_MS = 20
-/** Connections a flooding identity opens to its target: a peer may hold several, each with its own stream limits. */
+/** Connections a flooding identity opens to its target: a peer may hold several (a node bounds its streams over all of them). */
 const FLOOD_CONNECTIONS = 4
-/** The holder protocols a stream flood cycles over: each has its own per-connection stream limit. */
+/** The holder protocols a stream flood cycles over: each has a stream bound of its own. */
 const FLOOD_PROTOCOLS = [PROTOCOL.FETCH, PROTOCOL.STORE, PROTOCOL.ERASE, PROTOCOL.AUDIT, PROTOCOL.MAINTAIN] as const
 /** Outcomes that mean the node has cut the identity off. */
 const CUT_OFF = new Set(['ERR_BUSY', 'ERR_TIMEOUT', 'ERR_NOT_ADMITTED'])
