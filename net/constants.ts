@@ -38,6 +38,14 @@ export const STREAM_REAP_MS = 500
  * per-connection stream limits already bound.
  */
 export const ADMISSION_GRACE_MS = 3_000
+/**
+ * Streams one peer may have waiting for its admission at once, over every
+ * gated protocol: a client's first requests while its admission exchange
+ * runs (as many as a holder protocol lets one peer open, node/constants.ts
+ * MAX_INBOUND_STREAMS). More are reset: a flood of waiting streams would
+ * only delay the admission they wait for.
+ */
+export const MAX_GRACE_STREAMS = 64
 /** How often a stream in its grace period looks again: well under a request's round trip on a busy host. */
 export const GRACE_POLL_MS = 20
 /** How long a connected DHT peer may wait for admission before it is left out of the routing table (several admission rounds). */
