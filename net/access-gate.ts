@@ -13,7 +13,10 @@ import { lpStream } from '@libp2p/utils'
 import type { Connection, Libp2p, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { errorFrame } from '../protocol/frame.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
-import { ADMISSION_GRACE_MS, ADMISSION_POLL_MS, ADMISSION_WAIT_MS, GRACE_POLL_MS, MAX_WAITING_ADMISSION, REFUSAL_WRITE_MS } from './constants.ts'
+import {
+  ADMISSION_GRACE_MS, ADMISSION_POLL_MS, ADMISSION_WAIT_MS, GRACE_POLL_MS, MAX_GRACE_STREAMS, MAX_WAITING_ADMISSION, REFUSAL_WRITE_MS
+} from './constants.ts'
+import { PeerStreams } from './policy/peer-streams.ts'
 
 export interface AccessGateInit {
   /** True for peers that may use gated protocols. */
@@ -67,17 +70,42 @@ async function admittedWithinGrace (connection: Connection, authorise: (peer: Pe
 export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
   const registrar = (libp2p as unknown as { components: { registrar: GateableRegistrar } }).components.registrar
   const handle = registrar.handle.bind(registrar)
+  const waiting = new PeerStreams(MAX_GRACE_STREAMS)
   registrar.handle = async (protocol, handler, options) => {
     if (!isGated(protocol)) { await handle(protocol, handler, options); return }
     const gated: StreamHandler = async (stream, connection) => {
-      if (init.authorise(connection.remotePeer) || await admittedWithinGrace(connection, init.authorise)) {
+      if (init.authorise(connection.remotePeer) || await admittedWhileWaiting({ stream, connection }, init.authorise, waiting)) {
         await handler(stream, connection)
         return
       }
+      // Reset while waiting (too many waiting, or the peer went away): nothing to answer.
+      if (stream.status !== 'open') return
       init.onRefused?.(connection.remotePeer, protocol, connection)
       await refuse(stream, protocol)
     }
     await handle(protocol, gated, options)
+  }
+}
+
+/**
+ * Wait, as {@link admittedWithinGrace}, with at most {@link MAX_GRACE_STREAMS}
+ * of the peer's streams waiting at once; a stream beyond them is reset (the
+ * holder protocols bound a peer's streams only once it is let in).
+ */
+async function admittedWhileWaiting (
+  { stream, connection }: { stream: Stream, connection: Connection },
+  authorise: (peer: PeerId) => boolean,
+  waiting: PeerStreams
+): Promise<boolean> {
+  const peer = connection.remotePeer.toString()
+  if (!waiting.take(peer)) {
+    stream.abort(new Error('too many streams waiting for admission'))
+    return false
+  }
+  try {
+    return await admittedWithinGrace(connection, authorise)
+  } finally {
+    waiting.release(peer)
   }
 }
 

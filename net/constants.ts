@@ -22,6 +22,14 @@ export const POOL_MAX_IDLE = 32
 /** Deadline for writing a refusal frame to a peer that is not let in: a small frame on loopback or a WAN link. */
 export const REFUSAL_WRITE_MS = 2_000
 /**
+ * After a holder's last frame on a stream, how long the peer has to close its
+ * end before the stream is reset: a caller that has read the frame closes
+ * within a round trip (a WAN one included), and a stream left half-open
+ * would count against the connection's stream limits until the connection
+ * closes.
+ */
+export const STREAM_REAP_MS = 500
+/**
  * A new connection's first streams may wait this long for its admission
  * exchange to finish: identify runs when a connection opens and admission
  * right after it, so a client's first request (a DHT lookup, a fetch) can
@@ -30,6 +38,14 @@ export const REFUSAL_WRITE_MS = 2_000
  * per-connection stream limits already bound.
  */
 export const ADMISSION_GRACE_MS = 3_000
+/**
+ * Streams one peer may have waiting for its admission at once, over every
+ * gated protocol: a client's first requests while its admission exchange
+ * runs (as many as a holder protocol lets one peer open, node/constants.ts
+ * MAX_INBOUND_STREAMS). More are reset: a flood of waiting streams would
+ * only delay the admission they wait for.
+ */
+export const MAX_GRACE_STREAMS = 64
 /** How often a stream in its grace period looks again: well under a request's round trip on a busy host. */
 export const GRACE_POLL_MS = 20
 /** How long a connected DHT peer may wait for admission before it is left out of the routing table (several admission rounds). */

@@ -18,6 +18,8 @@ import { okFrame, errorFrame, readFrame, MAX_REFUSAL_MESSAGE } from '../protocol
 import { RemoteError } from '../protocol/errors.ts'
 import { streamPool, type Channel } from './stream-pool.ts'
 import { isGated } from './access-gate.ts'
+import { REFUSAL_WRITE_MS, STREAM_REAP_MS } from './constants.ts'
+import { PeerStreams } from './policy/peer-streams.ts'
 import { refusalWeight, type RefusalBudget } from './policy/refusal-budget.ts'
 
 /** What a handler learns about the caller. */
@@ -38,7 +40,7 @@ export interface ServeOptions {
   maxRequestBytes: number
   /** Deadline for reading, handling and answering one request. */
   timeoutMs: number
-  /** Concurrent inbound streams per connection for this protocol. */
+  /** Concurrent inbound streams per peer (over all its connections) for this protocol. */
   maxInboundStreams: number
   /** How long a stream may wait for its next request after an answer. */
   idleTimeoutMs: number
@@ -73,39 +75,117 @@ function codeOf (e: unknown): { code: ErrorCode, message: string } {
 }
 
 /**
+ * libp2p's own per-connection stream bound is set this many times above the
+ * per-peer bound, so that the streams a peer opens beyond its bound reach
+ * {@link serve}, which refuses and charges them, instead of being reset by
+ * libp2p at no cost to the peer; refused streams linger up to
+ * STREAM_REAP_MS, and room for a few times the bound of them keeps that so
+ * while a flooding peer runs to its ban. It still caps what one connection
+ * can queue.
+ */
+const CONNECTION_STREAM_BACKSTOP = 4
+
+/**
  * Register a bounded request/response handler for `protocol`.
  *
  * Every inbound request is bounded (js-libp2p protocol-service style): a
  * deadline, a maximum request size enforced from the length prefix before the
- * body is read, a per-connection stream limit, an idle limit between requests
- * on one stream, and a budget every refusal is charged against, after which
- * the peer (or, for unauthenticated peers, its address) is disconnected and
- * refused for a while. A refusal or failure ends the stream (its state is no
- * longer known to both sides).
+ * body is read, a per-peer stream limit over all the peer's connections, an
+ * idle limit between requests on one stream, and a budget every refusal is
+ * charged against, after which the peer (or, for unauthenticated peers, its
+ * address) is disconnected and refused for a while. A stream over the peer's
+ * limit is refused (ERR_RATE_LIMITED) and charged like any refusal, so a peer
+ * opening streams without limit is cut off. A refusal or failure ends the
+ * stream (its state is no longer known to both sides).
  *
  * @param handle - decodes and serves one request; returns the response body or throws a BioshardError
  * @param options - the request's bounds, the refusal budget and the audit callback
  */
 export async function serve (libp2p: Libp2p, protocol: string, handle: RequestHandler, options: ServeOptions): Promise<void> {
-  const { budget } = options
+  const streams = new PeerStreams(options.maxInboundStreams)
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString()
-    const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
-    for (let first = true; ; first = false) {
-      if (budget.refuses(peer, connection.remoteAddr)) { stream.abort(new Error('peer is over its refusal budget')); return }
-      const one = await serveOne({ lp, peer, connection, first, handle, options })
-      if (one === 'end') break
-      const { outcome } = one.served
-      options.onServed?.({ protocol, ...one.served })
-      if (outcome !== 'ok' && budget.charge(peer, refusalWeight(outcome), connection.remoteAddr)) {
-        await connection.close().catch(() => {})
-        return
-      }
-      if (one.failure !== undefined) { stream.abort(one.failure); return }
-      if (outcome !== 'ok') break
+    if (!streams.take(peer)) { await refuseOverLimit(libp2p, { protocol, stream, connection, options }); return }
+    try {
+      await serveStream(libp2p, { protocol, stream, connection, options }, handle)
+    } finally {
+      streams.release(peer)
     }
-    if (stream.status === 'open') await stream.close({ signal: AbortSignal.timeout(options.timeoutMs) }).catch((e: Error) => { stream.abort(e) })
-  }, { maxInboundStreams: options.maxInboundStreams, maxOutboundStreams: options.maxInboundStreams })
+  }, { maxInboundStreams: options.maxInboundStreams * CONNECTION_STREAM_BACKSTOP, maxOutboundStreams: options.maxInboundStreams })
+}
+
+/** One inbound stream of a served protocol, and the bounds it is served under. */
+interface Inbound { protocol: string, stream: Stream, connection: Connection, options: ServeOptions }
+
+/** Serve requests on one stream, one after another, until the caller is done, a request is refused, or the peer is over its budget. */
+async function serveStream (libp2p: Libp2p, { protocol, stream, connection, options }: Inbound, handle: RequestHandler): Promise<void> {
+  const { budget } = options
+  const peer = connection.remotePeer.toString()
+  const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
+  for (let first = true; ; first = false) {
+    if (budget.refuses(peer, connection.remoteAddr)) { stream.abort(new Error('peer is over its refusal budget')); return }
+    const one = await serveOne({ lp, peer, connection, first, handle, options })
+    if (one === 'end') break
+    const { outcome } = one.served
+    options.onServed?.({ protocol, ...one.served })
+    if (outcome !== 'ok' && budget.charge(peer, refusalWeight(outcome), connection.remoteAddr)) {
+      cutOff(libp2p, connection)
+      return
+    }
+    if (one.failure !== undefined) { stream.abort(one.failure); return }
+    if (outcome !== 'ok') break
+  }
+  if (stream.status === 'open') await finish(stream, options.timeoutMs)
+}
+
+/**
+ * End a stream after its last frame: close this side, then give the peer
+ * {@link STREAM_REAP_MS} to close its own before the stream is reset. A
+ * stream the peer never closes would otherwise stay half-closed for the life
+ * of the connection, counted against the connection's stream limits.
+ */
+async function finish (stream: Stream, closeMs: number): Promise<void> {
+  try {
+    await stream.close({ signal: AbortSignal.timeout(closeMs) })
+  } catch (e) {
+    stream.abort(e as Error)
+    return
+  }
+  if (stream.status !== 'open') return
+  const reap = setTimeout(() => { stream.abort(new Error('the peer did not close its end of the stream')) }, STREAM_REAP_MS)
+  reap.unref()
+  stream.addEventListener('close', () => { clearTimeout(reap) }, { once: true })
+}
+
+/**
+ * Refuse a stream opened beyond the peer's limit: audited, charged like any
+ * refusal, and answered with a typed frame (a peer over its budget is cut off instead).
+ */
+async function refuseOverLimit (libp2p: Libp2p, { protocol, stream, connection, options }: Inbound): Promise<void> {
+  const peer = connection.remotePeer.toString()
+  const message = `more than ${options.maxInboundStreams} streams open at once`
+  options.onServed?.({ protocol, peer, outcome: 'ERR_RATE_LIMITED', message, seconds: 0 })
+  if (options.budget.charge(peer, refusalWeight('ERR_RATE_LIMITED'), connection.remoteAddr)) {
+    cutOff(libp2p, connection)
+    return
+  }
+  try {
+    await lpStream(stream).write(errorFrame('ERR_RATE_LIMITED', message), { signal: AbortSignal.timeout(REFUSAL_WRITE_MS) })
+  } catch (e) {
+    stream.abort(e as Error)
+    return
+  }
+  await finish(stream, REFUSAL_WRITE_MS)
+}
+
+/**
+ * Disconnect a peer that went over its budget: every connection it has, not
+ * only the one it overdrew on, at once (a graceful close would wait for the
+ * streams it holds open).
+ */
+function cutOff (libp2p: Libp2p, connection: Connection): void {
+  const reason = new Error('peer is over its refusal budget')
+  for (const c of new Set([connection, ...libp2p.getConnections(connection.remotePeer)])) c.abort(reason)
 }
 
 /** One request's record, and why the answer could not be written (if it could not). */

@@ -21,7 +21,7 @@ export const CONFIG_VERSION = 1
 export interface Limits {
   /** Deadline to read, serve and answer one request. @default 5000 */
   requestTimeoutMs: number
-  /** Concurrent inbound streams per connection per protocol. @default 64 */
+  /** Concurrent inbound streams per peer (over all its connections) per protocol. @default 64 */
   maxInboundStreams: number
   /** Invalid requests a peer may send within 10 minutes before it is dropped. @default 20 */
   invalidRequestBudget: number

@@ -18,7 +18,7 @@ export const REQUEST_TIMEOUT_MS = 5_000
  * holder waiting longer never closes a stream a caller is about to reuse.
  */
 export const STREAM_IDLE_MS = 30_000
-/** Default concurrent inbound streams per connection per protocol: a verifier's parallel fetches with headroom. */
+/** Default concurrent inbound streams per peer (over all its connections) per protocol: a verifier's parallel fetches with headroom. */
 export const MAX_INBOUND_STREAMS = 64
 /** How long stop() waits for requests in flight before closing anyway: one request's deadline, so a request admitted just before can finish. */
 export const DRAIN_TIMEOUT_MS = 5_000

@@ -40,6 +40,20 @@ export class ReplayCache {
     this.seen.set(key, now)
   }
 
+  /**
+   * Refuse `nonce` from `signer` if it was recorded within the window,
+   * recording nothing. Cheap enough to run before the request's signature is
+   * verified, so a replay is refused without verifying it again; only
+   * {@link check}, after the signature, records a nonce, so a forged request
+   * cannot fill the cache or burn another signer's nonce.
+   *
+   * @throws {BioshardError} ERR_REPLAY for a nonce already used
+   */
+  refuseSeen (signer: Uint8Array, nonce: Uint8Array, now = Date.now()): void {
+    const at = this.seen.get(toHex(signer) + toHex(nonce))
+    if (at !== undefined && now - at <= this.windowMs) throw new BioshardError('ERR_REPLAY', 'request nonce was already used')
+  }
+
   /** Drop nonces older than the window. */
   prune (now = Date.now()): void {
     for (const [k, at] of this.seen) {

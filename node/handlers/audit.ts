@@ -85,6 +85,8 @@ async function handleAudit (deps: AuditHandlerDeps, bytes: Uint8Array, ctx: Requ
   ctx.note.action = cert === undefined ? 'audit by=tenant' : 'audit by=auditor'
   const now = deps.now()
   checkEnvelope(req.body, ctx, now)
+  // A replay is refused before anything is verified again (the nonce is recorded only once the signature is).
+  deps.replay.refuseSeen(cert === undefined ? tenant : cert.body.key, req.body.nonce, now)
   // Authenticate before anything is looked up, as fetch does.
   if (cert !== undefined) {
     checkVerifierCertWith(deps.verified ?? UNCACHED, cert, tenant, now)

@@ -67,6 +67,8 @@ async function handleErase (deps: EraseHandlerDeps, bytes: Uint8Array, ctx: Requ
   ctx.note.action = `erase by=${by}`
   const now = deps.now()
   checkEnvelope(req.body, ctx, now)
+  // A replay is refused before anything is verified again (the nonce is recorded only once the signature is).
+  deps.replay.refuseSeen(key, req.body.nonce, now)
   checkManifest(manifest, deps.anchor, now, { ignoreExpiry: true })
   const allowed = by === 'tenant'
     ? equalBytes(key, manifest.body.tenant)

@@ -58,11 +58,12 @@ export interface FetchHandlerDeps {
  * The handler of `/bioshard/fetch/1.0.0`, built from the dependencies it names;
  * the node registers it from its handler table.
  *
- * Checks, in order: sender binding and freshness; the verifier certificate is
+ * Checks, in order: sender binding and freshness; a nonce this verifier already
+ * used (a replay costs no signature check); the verifier certificate is
  * signed by the tenant it names; the request signature; only then, under that
  * tenant's own slot, the id is not erased and is held here; the tenant
  * certificate and enrolment are in date; the manifest policy allows this
- * verifier, this purpose and this enclave measurement; the nonce is new; the
+ * verifier, this purpose and this enclave measurement; the nonce is recorded; the
  * rate limit. Only then is the share decrypted from disk, sealed with HPKE to
  * the enclave key (bound to the request hash, the request time and the digest
  * of the manifest stored here: protocol/seal-binding.ts) and wiped.
@@ -105,6 +106,8 @@ async function handleFetch (deps: FetchHandlerDeps, bytes: Uint8Array, ctx: Requ
   // erased here is told only to a verifier of the tenant that owns it.
   const tenant = cert.body.tenant
   const slot = slotKey(tenant, templateId)
+  // A replay is refused before anything is verified again (the nonce is recorded only once the signature is).
+  deps.replay.refuseSeen(cert.body.key, req.body.nonce, now)
   checkVerifierCertWith(verified, cert, tenant, now)
   const verifier = cert.body.key
   // Never remembered: the request is new bytes every time, and its signature

@@ -103,6 +103,8 @@ async function openRound (deps: MaintainHandlerDeps, sessions: MaintainSessions,
   try {
     const now = deps.now()
     checkEnvelope(b, ctx, now)
+    // A replay is refused before anything is verified again (the nonce is recorded only once the signature is).
+    deps.replay.refuseSeen(b.cert?.body.key ?? b.tenant, b.nonce, now)
     const key = coordinatorKey(b, now)
     checkSigned(SIG.MAINTAIN, msg, key, 'maintain open')
     deps.replay.check(key, b.nonce, now)

@@ -68,6 +68,8 @@ async function handleStore (deps: StoreHandlerDeps, bytes: Uint8Array, ctx: Requ
   try {
     const now = deps.now()
     checkEnvelope(req.body, ctx, now)
+    // A replay is refused before anything is verified again (the nonce is recorded only once the signature is).
+    deps.replay.refuseSeen(manifest.body.tenant, req.body.nonce, now)
     checkManifest(manifest, deps.anchor, now)
     checkSigned(SIG.STORE_REQUEST, req, manifest.body.tenant, 'store request')
     deps.replay.check(manifest.body.tenant, req.body.nonce, now)

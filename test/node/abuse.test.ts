@@ -12,11 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Stream } from '@libp2p/interface'
 import { FRESHNESS_WINDOW_MS, PROTOCOL } from '../../protocol/constants.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
 import { LoneNode, type Held } from '../helpers/lone-node.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
+import { openSilentStreams, slowSender } from '../helpers/abuse.ts'
 
 /** Margin inside and outside the window (ms): far more than the test's own run time. */
 const MARGIN_MS = 10_000
@@ -79,37 +79,19 @@ const flood = suite('a peer opening streams without limit, and slow senders')
 
 flood('a flood of streams opened at once on one connection: the good client is served while they stay open', async () => {
   const attacker = await lone.anotherClient()
-  const peer = peerIdFromString(lone.peer)
-  const opened: Stream[] = []
-  await Promise.all(Array.from({ length: FLOOD_STREAMS }, async () => {
-    // Streams over the node's per-connection limit are refused; the rest stay open, silent.
-    opened.push(await attacker.dialProtocol(peer, PROTOCOL.FETCH, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined as unknown as Stream))
-  }))
+  // Streams over the node's per-connection limit are refused; the rest stay open, silent.
+  const opened = await openSilentStreams(attacker, peerIdFromString(lone.peer), PROTOCOL.FETCH, FLOOD_STREAMS)
   await goodClientServed()
-  for (const s of opened) s?.abort(new Error('done'))
+  for (const s of opened) s.abort(new Error('done'))
 })
 
 flood('slow senders (a byte at a time) do not hold up a good client', async () => {
   const attacker = await lone.anotherClient()
   const peer = peerIdFromString(lone.peer)
-  const senders = await Promise.all(Array.from({ length: SLOW_SENDERS }, async () => {
-    const stream = await attacker.dialProtocol(peer, PROTOCOL.FETCH, { signal: AbortSignal.timeout(10_000) })
-    // A length prefix announcing 1 KiB, then a byte every SLOW_BYTE_MS until the node ends the stream.
-    let ended = false
-    stream.addEventListener('close', () => { ended = true }, { once: true })
-    const trickle = (async () => {
-      stream.send(Uint8Array.of(0x80, 0x08))
-      while (!ended && stream.writeStatus === 'writable') {
-        await new Promise((resolve) => setTimeout(resolve, SLOW_BYTE_MS))
-        try { stream.send(Uint8Array.of(0)) } catch { ended = true }
-      }
-    })()
-    return { stream, trickle, stop: () => { ended = true } }
-  }))
+  const senders = await Promise.all(Array.from({ length: SLOW_SENDERS }, async () => await slowSender(attacker, peer, PROTOCOL.FETCH, SLOW_BYTE_MS)))
   await goodClientServed()
   await goodClientServed()
-  for (const s of senders) { s.stop(); s.stream.abort(new Error('done')) }
-  await Promise.all(senders.map(async (s) => { await s.trickle }))
+  await Promise.all(senders.map(async (s) => { await s.stop() }))
   await goodClientServed()
 })
 
