@@ -207,6 +207,10 @@ export interface AttackerProcess {
   progress: () => AttackStats
   /** Whether its process is still running. */
   running: () => boolean
+  /** Freeze the attacker (SIGSTOP): no traffic, its connections and streams left as they are. */
+  pause: () => void
+  /** Let a paused attacker go on (SIGCONT). */
+  resume: () => void
   /** End it (idempotent); resolves with its final stats. */
   stop: () => Promise<AttackStats>
 }
@@ -243,7 +247,10 @@ export function spawnAttacker (options: AttackerOptions = {}): AttackerProcess {
     start: (plan) => { child.stdin.write(JSON.stringify(plan) + '\n') },
     progress: () => lastStats(out),
     running: () => running,
+    pause: () => { if (running) child.kill('SIGSTOP') },
+    resume: () => { if (running) child.kill('SIGCONT') },
     stop: async () => {
+      if (running) child.kill('SIGCONT')
       child.stdin.end()
       // An attacker that does not wind down in time is killed: the run must not wait on it.
       const kill = setTimeout(() => { child.kill('SIGKILL') }, STOP_GRACE_MS)
