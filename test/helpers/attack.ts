@@ -132,13 +132,15 @@ export class Attack {
    * and over several connections, each left silent until the node ends it.
    */
   private async floodStreams (id: AttackIdentity): Promise<void> {
-    const connections = await id.connections(FLOOD_CONNECTIONS)
+    await id.connections(FLOOD_CONNECTIONS)
     const answers: Array<Promise<void>> = []
     let i = 0
     await this.inFlight(OPENS_IN_FLIGHT, () => this.going(id), async () => {
       const n = i++
       const protocol = FLOOD_PROTOCOLS[n % FLOOD_PROTOCOLS.length]
-      const connection = connections[Math.floor(n / FLOOD_PROTOCOLS.length) % connections.length]
+      const open = id.host.getConnections(id.peer)
+      if (open.length === 0) return
+      const connection = open[Math.floor(n / FLOOD_PROTOCOLS.length) % open.length]
       const stream = await connection.newStream(protocol, { signal: AbortSignal.timeout(ATTACK_REQUEST_MS) }).catch(() => undefined)
       if (stream === undefined) { this.count(UNANSWERED); return }
       this.stats.opened++
@@ -169,9 +171,19 @@ export class Attack {
     })
   }
 
-  /** Run `op` with `width` in flight at once while `going()` holds. */
+  /**
+   * Run `op` with `width` in flight at once while `going()` holds. Each
+   * worker yields to the event loop between two ops: an op that fails at once
+   * (a stream on a connection the node has just cut) settles in microtasks,
+   * and without the yield the close that ends `going()` would never be read.
+   */
   private async inFlight (width: number, going: () => boolean, op: () => Promise<void>): Promise<void> {
-    await Promise.all(Array.from({ length: width }, async () => { while (going()) await op() }))
+    await Promise.all(Array.from({ length: width }, async () => {
+      while (going()) {
+        await op()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }))
   }
 
   private fetchOrder (): Parameters<typeof prepareFetch>[1] {
@@ -195,9 +207,16 @@ export interface AttackerProcess {
   progress: () => AttackStats
   /** Whether its process is still running. */
   running: () => boolean
+  /** Freeze the attacker (SIGSTOP): no traffic, its connections and streams left as they are. */
+  pause: () => void
+  /** Let a paused attacker go on (SIGCONT). */
+  resume: () => void
   /** End it (idempotent); resolves with its final stats. */
   stop: () => Promise<AttackStats>
 }
+
+/** How long a stopping attacker may take to close its identities (ms): a few of their requests' deadlines. */
+const STOP_GRACE_MS = 30_000
 
 const COMPILE_CACHE = fileURLToPath(new URL('../../node_modules/.cache/bioshard', import.meta.url))
 
@@ -228,9 +247,15 @@ export function spawnAttacker (options: AttackerOptions = {}): AttackerProcess {
     start: (plan) => { child.stdin.write(JSON.stringify(plan) + '\n') },
     progress: () => lastStats(out),
     running: () => running,
+    pause: () => { if (running) child.kill('SIGSTOP') },
+    resume: () => { if (running) child.kill('SIGCONT') },
     stop: async () => {
+      if (running) child.kill('SIGCONT')
       child.stdin.end()
+      // An attacker that does not wind down in time is killed: the run must not wait on it.
+      const kill = setTimeout(() => { child.kill('SIGKILL') }, STOP_GRACE_MS)
       await exited
+      clearTimeout(kill)
       return lastStats(out)
     }
   }
