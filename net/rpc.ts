@@ -359,13 +359,22 @@ async function requestWithin (libp2p: Libp2p, { peer, protocol, options, signal 
   try {
     return await exchange(reused)
   } catch (e) {
-    if (reused === undefined || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options.timeoutMs)
+    // A pooled stream may have died idle, and a fresh one may have been opened on a connection closing under it (a link
+    // cut and healed, a peer restarting): either is tried once more, on a new stream; libp2p dials anew for a closed connection.
+    const retry = reused !== undefined || closedUnder(e)
+    if (!retry || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options.timeoutMs)
     try {
       return await exchange(undefined)
     } catch (again) {
       throw failure(again, who, protocol, options.timeoutMs)
     }
   }
+}
+
+/** Whether `e` says the connection a new stream was opened on was closing (libp2p's names for it). */
+function closedUnder (e: unknown): boolean {
+  const name = (e as Error)?.name
+  return name === 'ConnectionClosedError' || name === 'MuxerClosedError'
 }
 
 /** The typed error a failed exchange surfaces as. */
