@@ -218,7 +218,8 @@ async function reconcileSlot (init: ReconcileInit, slot: Uint8Array, stop: Abort
       for await (const evt of init.dht.put(key, copy, { signal: AbortSignal.any([stop, AbortSignal.timeout(RECONCILE_TIMEOUT_MS)]) })) void evt
       return 'republished'
     case 'adopt':
-      await store.putManifest(slot, verdict.manifest)
+      // Only over the copy judged: a round that swapped the share meanwhile left a newer copy, kept as it is.
+      if (!(await store.putManifest(slot, verdict.manifest, copy))) return 'failed'
       // A newer manifest listing the share proves the enrolment was published.
       if (pending) await store.confirm(slot)
       return 'adopted'

@@ -275,22 +275,30 @@ export class ShareStore {
    *
    * @param slot 64-byte storage slot (tenant tag, template id)
    * @param manifest the encoded manifest (public)
+   * @param replacing only when the copy held is still these bytes (the one a decision was made against): a maintenance
+   *   round that swapped the share meanwhile also replaced the copy, and a newer copy is never overwritten by an older one
+   * @returns false when `replacing` was given and the copy held had changed (nothing written)
    * @throws {BioshardError} ERR_ERASED when the id has a tombstone; ERR_NOT_FOUND when no share is held
    */
-  async putManifest (slot: Uint8Array, manifest: Uint8Array): Promise<void> {
+  async putManifest (slot: Uint8Array, manifest: Uint8Array, replacing?: Uint8Array): Promise<boolean> {
     slot = abytes(slot, SLOT_BYTES, 'slot')
     manifest = abytes(manifest, undefined, 'manifest')
     await this.#ready
-    await this.#exclusive(slot, async () => {
+    return await this.#exclusive(slot, async () => {
       if (this.#erased.has(mapKey(slot))) {
         throw new BioshardError('ERR_ERASED', `${name(slot)} has been erased`)
       }
       if (!(await this.#db.shares.has(slot))) {
         throw new BioshardError('ERR_NOT_FOUND', `no share is held for ${name(slot)}`)
       }
+      if (replacing !== undefined) {
+        const copy = await this.#db.manifests.get(slot)
+        if (copy === undefined || !equalBytes(plain(copy), replacing)) return false
+      }
       await this.#write([
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest }
       ])
+      return true
     })
   }
 
