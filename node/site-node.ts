@@ -527,8 +527,12 @@ export class SiteNode {
     this.refusals = new RefusalAggregator({ windowMs: auditWindowMs, maxKeys: auditRefusalKeys, write: (e) => { this.appendAudit(e) } })
   }
 
-  /** Stop taking requests, drain, and close everything. Safe to call twice. */
-  async stop (): Promise<void> {
+  /**
+   * Stop taking requests, drain, and close everything. Safe to call twice.
+   * `drainMs` bounds the wait for requests in flight (default
+   * DRAIN_TIMEOUT_MS; 0 closes at once, leaving them unanswered, as a crash would).
+   */
+  async stop (options: { drainMs?: number } = {}): Promise<void> {
     if (!this.accepting && this.host === undefined && this.db === undefined) return
     this.accepting = false
     clearInterval(this.standingTimer)
@@ -538,7 +542,7 @@ export class SiteNode {
     this.reconciler = undefined
     await this.sweeper?.stop()
     this.sweeper = undefined
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS
+    const deadline = Date.now() + Math.max(0, options.drainMs ?? DRAIN_TIMEOUT_MS)
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     await this.admission?.stop()
     await this.host?.stop()

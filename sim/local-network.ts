@@ -194,12 +194,16 @@ export class LocalNetwork {
     return node
   }
 
-  /** Stop node `index` (its directory stays); a no-op for a stopped node. @throws {RangeError} for a bad index */
-  async stopNode (index: number): Promise<void> {
+  /**
+   * Stop node `index` (its directory stays); a no-op for a stopped node.
+   * `drainMs` bounds its wait for requests in flight, as in {@link SiteNode.stop}.
+   * @throws {RangeError} for a bad index
+   */
+  async stopNode (index: number, options: { drainMs?: number } = {}): Promise<void> {
     const node = this.nodeAt(index)
     if (node.libp2p === undefined) return
     this.stoppedAddrs.set(index, node.addrs.map((a) => a.split('/p2p/')[0]))
-    await node.stop()
+    await node.stop(options)
   }
 
   /**

@@ -175,9 +175,9 @@ function holdFirst (): { rule: (node: number) => 'hold' | 'serve', held: () => n
   }
 }
 
-/** Stop node `node` while it holds a fetch: the node drains, then closes its connections with the fetch unanswered. */
+/** Stop node `node` while it holds a fetch: it closes its connections at once, the fetch unanswered (no drain: it would only wait out its deadline). */
 async function stopHolding (h: Holders, node: number): Promise<void> {
-  await h.net.stopNode(node)
+  await h.net.stopNode(node, { drainMs: 0 })
   h.gate.release({ node, serve: false })
 }
 

@@ -81,7 +81,7 @@ Readme('the simulator: --list names every built-in scenario; a seeded run writes
 
 Readme('quick start: npm start runs the whole flow and exits 0; a single test file runs on the pinned Node', async () => {
   const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
-  assert.match(scripts.test ?? '', /typecheck.*lint.*test\/run\.ts/, 'npm test is typecheck + lint + every test, as the README says')
+  assert.match(scripts.test ?? '', /^node test\/run\.ts --checks$/, 'npm test is typecheck + lint + every test, as the README says')
   const r = await bash(NPM + (blocks[0] ?? ''), REPO_ROOT)
   assert.is(r.code, 0, r.err.slice(-3000))
   assert.match(r.out, /== summary ==/)
