@@ -30,7 +30,7 @@ Demo identities are real faces when the shared models and photos are found
 
 Options:
   --nodes N       number of nodes (default 6; at least 5 for t=3, n=5)
-  --identities K  demo identities (default 4)
+  --identities K  demo identities (default 4; at least 2)
   --dir D         keep the network's files in D (default: a temp dir)
   --keep          leave the network running; prints how to use the CLI against it
   --synthetic     use synthetic embeddings even if real faces are available
@@ -186,6 +186,7 @@ export const command: Command = {
     const nodes = Math.round(positive(values, 'nodes', 6))
     if (nodes < 5) throw new RangeError('--nodes must be at least 5 (n = 5 shares at 5 distinct sites)')
     const k = Math.round(positive(values, 'identities', 4))
+    if (k < 2) throw new RangeError('--identities must be at least 2 (each identity is tried as the impostor of the next)')
     const dir = typeof values.dir === 'string' ? resolve(values.dir) : undefined
     if (dir !== undefined) freshDir(dir)
     io.stdout(`starting ${nodes} node processes at ${nodes} sites on 127.0.0.1…\n`)

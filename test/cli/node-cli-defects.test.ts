@@ -134,6 +134,15 @@ Init('devnet --dir on the directory of an earlier run says what to do instead', 
   assert.match(r.err, /earlier devnet run.*choose another --dir.*rm -r/)
 })
 
+Init('devnet --identities 1 is refused before any node starts: an impostor probe needs a second identity', async () => {
+  const dir = fresh('devnet')
+  const r = await cli('devnet', '--dir', dir, '--identities', '1', '--synthetic')
+  assert.is(r.code, 2)
+  assert.is(r.err.trim().split('\n').length, 1, r.err)
+  assert.match(r.err, /--identities must be at least 2/)
+  assert.not.ok(existsSync(dir), 'no network was made')
+})
+
 Init('authority admit prints the certificate file and names the peer, not the certificate in hex; authority.json is readable by all', async () => {
   const n = await node('printed')
   const out = join(n.dir, 'again.cert')

@@ -111,7 +111,9 @@ Readme('the library quickstart runs against `bioshard devnet --keep --dir ./devn
   const dir = join(work, 'library')
   mkdirSync(dir)
   writeFileSync(join(dir, 'quickstart.ts'), source.replace("from './index.ts'", `from '${join(REPO_ROOT, 'index.ts')}'`))
-  const devnet = spawn(process.execPath, [BIN, 'devnet', '--keep', '--dir', './devnet'], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+  // The README's devnet with the smallest demo (npm start, above, runs the whole one): the quickstart enrols its own template.
+  const devnet = spawn(process.execPath, [BIN, 'devnet', '--keep', '--dir', './devnet', '--identities', '2', '--synthetic'],
+    { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
   devnet.stdout.on('data', (d: Buffer) => { log += d.toString() })
   devnet.stderr.on('data', (d: Buffer) => { log += d.toString() })
