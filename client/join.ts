@@ -39,6 +39,18 @@ export interface Joined { host: Host, roster: Roster, leave: () => Promise<void>
  * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when no bootstrap node answers; ERR_NOT_ADMITTED when its network or authority is not the anchor's
  * @example const { host, roster, leave } = await joinNetwork({ bootstrap, anchor, proof })
  */
+/**
+ * Make `host`'s gated requests wait (bounded) for each node to accept the
+ * credential `admission` proves, and wait for a fresh acceptance before the
+ * one resend of a request a node refused as unadmitted (net/rpc.ts `request`).
+ */
+export function requestsAwaitAcceptance (host: Host, admission: Admission): void {
+  awaitAdmissionBeforeRequests(host, async (peer, { signal, again }) => {
+    if (again === true) admission.forgetAcceptance(peer)
+    return await admission.acceptedWithin(peer, CLIENT_ACCEPTANCE_WAIT_MS, signal)
+  })
+}
+
 export async function joinNetwork (o: JoinOptions): Promise<Joined> {
   const roster = new Roster(o.anchor)
   const privateKey = o.identity ?? await generateKeyPair('Ed25519')
@@ -50,7 +62,7 @@ export async function joinNetwork (o: JoinOptions): Promise<Joined> {
   await host.start()
   await admission.start()
   // A node serves a client once it has seen the client's credential: requests wait (bounded) for that exchange.
-  if (o.proof !== undefined) awaitAdmissionBeforeRequests(host, async (peer, signal) => await admission.acceptedWithin(peer, CLIENT_ACCEPTANCE_WAIT_MS, signal))
+  if (o.proof !== undefined) requestsAwaitAcceptance(host, admission)
   const leave = async (): Promise<void> => { await admission.stop(); await host.stop() }
   if (await dialBootstrap(host, o.bootstrap) === 0) {
     await leave()

@@ -250,6 +250,14 @@ export class Admission {
     return this.acceptedBy.has(peer)
   }
 
+  /**
+   * Forget that `peer` accepted this peer (it refused a request as unadmitted: its side of the acceptance is gone), so the
+   * next {@link acceptedWithin} waits for a fresh exchange.
+   */
+  forgetAcceptance (peer: string): void {
+    this.acceptedBy.delete(peer)
+  }
+
   /** How many connected peers have answered one of this peer's exchanges. */
   get acceptances (): number {
     return this.acceptedBy.size

@@ -288,19 +288,32 @@ export interface RequestOptions {
  *   {BioshardError} ERR_TIMEOUT when no answer comes within `timeoutMs`
  */
 export async function request (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, options: RequestOptions): Promise<unknown> {
-  const admitted = admissionWaits.get(libp2p)
-  if (admitted !== undefined && isGated(protocol) && !isMultiaddr(peer)) await admitted(peer.toString(), options.signal)
+  const wait = admissionWaits.get(libp2p)
+  const admitted = wait !== undefined && isGated(protocol) && !isMultiaddr(peer) ? wait : undefined
+  if (admitted !== undefined) await admitted(peer.toString(), { signal: options.signal })
   const limit = deadline(options.timeoutMs)
   try {
     const signal = options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal])
-    return await requestWithin(libp2p, { peer, protocol, options, signal })
+    try {
+      return await requestWithin(libp2p, { peer, protocol, options, signal })
+    } catch (e) {
+      // The node had not seen this host's credential on the connection the request went out on (a new one, opened after a
+      // link cut or a restart, whose exchange outlasted the node's grace): the gate refused it before any handler saw it,
+      // so it is sent once more after a fresh exchange, within the same deadline.
+      if (admitted === undefined || !(e instanceof RemoteError) || e.code !== 'ERR_NOT_ADMITTED' || signal.aborted) throw e
+      if (await admitted(peer.toString(), { signal, again: true }) !== true) throw e
+      return await requestWithin(libp2p, { peer, protocol, options, signal })
+    }
   } finally {
     limit.clear()
   }
 }
 
+/** How a request waits for a peer's acceptance: `again` asks for a fresh exchange even if the peer accepted before. */
+export type AdmissionWait = (peer: string, o: { signal?: AbortSignal | undefined, again?: boolean }) => Promise<unknown>
+
 /** Waits, per host, for a peer to accept this host's credential (client/join.ts sets one: net/admission.ts `acceptedBy`). */
-const admissionWaits = new WeakMap<Libp2p, (peer: string, signal?: AbortSignal) => Promise<unknown>>()
+const admissionWaits = new WeakMap<Libp2p, AdmissionWait>()
 
 /**
  * Make every gated request from `libp2p` (every bioshard protocol but
@@ -311,7 +324,7 @@ const admissionWaits = new WeakMap<Libp2p, (peer: string, signal?: AbortSignal) 
  * take longer than the grace. The wait is bounded by the waiter, and the
  * request is sent either way: a node that never accepts still answers it.
  */
-export function awaitAdmissionBeforeRequests (libp2p: Libp2p, wait: (peer: string, signal?: AbortSignal) => Promise<unknown>): void {
+export function awaitAdmissionBeforeRequests (libp2p: Libp2p, wait: AdmissionWait): void {
   admissionWaits.set(libp2p, wait)
 }
 
@@ -327,12 +340,15 @@ async function requestWithin (libp2p: Libp2p, { peer, protocol, options, signal 
   const pool = streamPool(libp2p)
   const key = `${who} ${protocol} ${options.maxResponseBytes}`
 
-  /** One exchange on `channel` (or a new stream): pooled after a success frame, closed after a refusal, aborted on failure. */
-  const exchange = async (channel: Channel | undefined): Promise<unknown> => {
+  /**
+   * One exchange on `channel` (or a new stream, on a new connection when `fresh`): pooled after a success frame, closed after
+   * a refusal, aborted on failure.
+   */
+  const exchange = async (channel: Channel | undefined, fresh = false): Promise<unknown> => {
     let ch = channel
     try {
       if (ch === undefined) {
-        const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+        const stream = await libp2p.dialProtocol(peer, protocol, { signal, ...(fresh ? { force: true } : {}) })
         ch = { stream, lp: lpStream(stream, { maxDataLength: options.maxResponseBytes }) }
       }
       await ch.lp.write(options.body, { signal })
@@ -360,11 +376,12 @@ async function requestWithin (libp2p: Libp2p, { peer, protocol, options, signal 
     return await exchange(reused)
   } catch (e) {
     // A pooled stream may have died idle, and a fresh one may have been opened on a connection closing under it (a link
-    // cut and healed, a peer restarting): either is tried once more, on a new stream; libp2p dials anew for a closed connection.
-    const retry = reused !== undefined || closedUnder(e)
-    if (!retry || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options.timeoutMs)
+    // cut and healed, a peer restarting): either is tried once more, on a new stream. A closing connection can stay listed
+    // while it closes, and a new stream would be opened on it again: that retry goes out on a connection of its own.
+    const under = closedUnder(e)
+    if (!(reused !== undefined || under) || e instanceof BioshardError || signal.aborted) throw failure(e, who, protocol, options.timeoutMs)
     try {
-      return await exchange(undefined)
+      return await exchange(undefined, under)
     } catch (again) {
       throw failure(again, who, protocol, options.timeoutMs)
     }

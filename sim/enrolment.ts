@@ -24,7 +24,7 @@ import { syntheticIdentity } from './synthetic.ts'
 import { mapLimit } from './pool.ts'
 import { ShareThread } from './share-thread.ts'
 import type { ShareCutter } from '../client/cut-shares.ts'
-import { AUDIT_MEASUREMENT, SIM_PURPOSE } from './tenant.ts'
+import { AUDIT_MEASUREMENT, SIM_ENROL_TIMEOUTS, SIM_PURPOSE } from './tenant.ts'
 import type { Rng } from './rng.ts'
 import type { SimParams } from './types.ts'
 
@@ -86,7 +86,7 @@ async function enrolOne (ctx: ClientContext, params: SimParams, seeded: EnrolJob
   }
   const { templateId, cut } = seeded
   const input = { template, modality: 'face' as const, model: SIM_MODEL, dim: SIM_DIM, t: params.t, n: params.n, policy, templateId, cut }
-  const r = await enroll({ ...ctx, roster: rosterOf(ctx.roster, holders) }, input)
+  const r = await enroll({ ...ctx, roster: rosterOf(ctx.roster, holders), timeouts: SIM_ENROL_TIMEOUTS }, input)
   return r.manifest
 }
 

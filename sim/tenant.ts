@@ -34,6 +34,13 @@ import type { FetchResponse } from '../protocol/fetch.ts'
  * misses it; the hedge asks a spare after half a second.
  */
 export const SIM_TIMEOUTS: ClientTimeouts = { requestMs: 8_000, hedgeMs: 500, dhtMs: 20_000 }
+/**
+ * Client timeouts of the enrolment phase. It runs before the first fault is
+ * injected, so every holder is up and reachable and a slow answer is the
+ * machine's load (a run beside other CPU-bound work), never a fault: only a
+ * wait far past any load ends it, and the enrolled set stays a function of the seed.
+ */
+export const SIM_ENROL_TIMEOUTS: ClientTimeouts = { requestMs: 60_000, hedgeMs: 500, dhtMs: 120_000 }
 /** The purpose every simulated verification and audit fetch uses. */
 export const SIM_PURPOSE = 'login'
 /** The measurement the auditor's key is attested under (listed in every simulated policy beside the enclave's). */

@@ -24,6 +24,7 @@ import { storeShare } from '../../client/holder-requests.ts'
 import type { LocalNetwork, Tenant, Verifier } from '../../sim/local-network.ts'
 import type { SiteNode } from '../../node/site-node.ts'
 import type { Credential } from '../../client/context.ts'
+import { requestsAwaitAcceptance } from '../../client/join.ts'
 
 export const MODEL = 'test-model-1'
 
@@ -58,6 +59,8 @@ export async function clientHost (
   })
   await host.start()
   await admission.start()
+  // As a real client's (client/join.ts): requests wait for the node's acceptance, and resend once after a fresh one.
+  if (credential !== undefined) requestsAwaitAcceptance(host, admission)
   await dialBootstrap(host, net.bootstrap)
   // Synced: every node is in the roster and, when proving a credential, every running node has accepted
   // it (so no first request races the proof on a busy machine). The deadline only ends a sync that cannot happen.

@@ -23,20 +23,30 @@ const { tenant, enclave, creds } = fetchParties(net)
 const enrolled = await enrolByHand(client.host, net.nodes.slice(), tenant, { measurements: [enclave.measurement] })
 const peerOf = (i: number): string => net.nodes[i].cert.body.peer
 
+/**
+ * Deadlines of a dial and a fetch that must succeed: far above any load, since a refused one fails at once (a link policy
+ * denies it when it is opened) and only a test that fails waits them out.
+ */
+const DIAL_MS = 20_000
+const ANSWER_MS = 20_000
+
 /** Fetch node i's share as the client (its clock shifted by `shiftMs`) and check it opens to the share stored there. */
 async function fetchFrom (i: number, o: { timeoutMs?: number, shiftMs?: number } = {}): Promise<void> {
   const now = Date.now() + (o.shiftMs ?? 0)
   const order = { templateId: enrolled.templateId, x: enrolled.shares[i].x, purpose: 'login', creds }
-  const res = await fetchShare(client.host, peerOf(i), order, { now, timeoutMs: o.timeoutMs ?? 5_000 })
+  const res = await fetchShare(client.host, peerOf(i), order, { now, timeoutMs: o.timeoutMs ?? ANSWER_MS })
   assert.ok(equalBytes(openFetched(enclave.keys, res, now), enrolled.shares[i].bytes), `node ${i} serves its share`)
 }
 
-/** Node i dials node j; 'ok' or the failure's name. */
+/**
+ * Node i opens a new connection to node j; 'ok' or the failure's name. Always a new one: under a one-way partition a
+ * connection j opened to i stays up, and a plain dial would return it.
+ */
 async function dial (i: number, j: number): Promise<string> {
   const host = net.nodes[i].libp2p
   if (host === undefined) return 'down'
   try {
-    await host.dial(peerIdFromString(peerOf(j)), { signal: AbortSignal.timeout(3_000) })
+    await host.dial(peerIdFromString(peerOf(j)), { signal: AbortSignal.timeout(DIAL_MS), force: true })
     return 'ok'
   } catch (e) {
     return (e as Error).name
