@@ -176,11 +176,14 @@ export class StormChecks {
     const entry = under !== undefined ? entryFor(under.body, n.peer) : undefined
     if (entry === undefined || entry.x !== r.share.x || !shareMatches(c.w.id, r.share, entry.commitment)) {
       this.tally.inconsistent++
-      this.#problem(`${c.tag}: node ${c.index + 1} serves a share that does not match the manifest it serves (${under === undefined ? 'unknown' : `seq ${under.body.seq}`})`)
+      const which = under === undefined ? 'unknown' : `seq ${under.body.seq}`
+      this.#problem(`${c.tag}: node ${c.index + 1} serves a share that does not match the manifest it serves (${which})`)
       return undefined
     }
-    if (under !== c.k.newest) {
-      if (acked) { this.tally.undone++; this.#problem(`${c.tag}: node ${c.index + 1} took the commit but serves seq ${under?.body.seq}`) } else this.tally.behind++
+    if (!equalBytes(r.manifest, manifestDigest(encodeManifest(c.k.newest)))) {
+      if (!acked) { this.tally.behind++; return undefined }
+      this.tally.undone++
+      this.#problem(`${c.tag}: node ${c.index + 1} took the commit but serves seq ${under?.body.seq}`)
       return undefined
     }
     return r.share

@@ -119,7 +119,8 @@ class Storm {
     this.summary.kills++
     const err = await call
     const label = await this.#settle(w, { before: before.body.seq, repair, err, down })
-    return { down: [...new Set(down)], label: `${repair ? 'repair' : 'refresh'} of ${toHex(w.id).slice(0, 8)}, node ${victim + 1} killed at ${at} ms: ${label}` }
+    const what = `${repair ? 'repair' : 'refresh'} of ${toHex(w.id).slice(0, 8)}`
+    return { down: [...new Set(down)], label: `${what}, node ${victim + 1} killed at ${at} ms: ${label}` }
   }
 
   /** Count the round as the maintainer saw it; repair at once a holder that missed a refresh's commit. */
@@ -143,7 +144,8 @@ class Storm {
     if (now.body.seq > after.body.seq) this.#checks.committed(w, now, now.body.shares.map((s) => s.holder))
     if (fixed === undefined) this.summary.followUps.done++
     else this.summary.followUps.failed++
-    return `committed seq ${after.body.seq} without ${missed.length} holder(s); follow-up repair ${fixed === undefined ? `seq ${now.body.seq}` : `failed: ${fixed.message}`}`
+    const then = fixed === undefined ? `seq ${now.body.seq}` : `failed: ${fixed.message}`
+    return `committed seq ${after.body.seq} without ${missed.length} holder(s); follow-up repair ${then}`
   }
 
   /** `kills` rounds, each followed by the restarts and the checks. */
@@ -189,7 +191,8 @@ export async function refreshStorm (options: RefreshStormOptions): Promise<Refre
   try {
     await fleet.startAll()
     const tenant = fleet.tenant('acme')
-    client = await createClient({ bootstrap: fleet.running(), authority: fleet.authority.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
+    const credentials = { tenant: { key: tenant.key, cert: tenant.wire } }
+    client = await createClient({ bootstrap: fleet.running(), authority: fleet.authority.info, credentials })
     reader = await HolderReader.create(fleet.anchor, tenant, fleet.verifier(tenant))
     const watched = await enrolAll(client, reader, options.templates ?? 3, options.seed)
     const checks = new StormChecks({ fleet, client, reader })
@@ -219,7 +222,8 @@ export function held (s: RefreshStormSummary): boolean {
 }
 
 async function main (): Promise<number> {
-  const { values } = parseArgs({ options: { kills: { type: 'string', default: '100' }, seed: { type: 'string' }, templates: { type: 'string', default: '3' } } })
+  const options = { kills: { type: 'string', default: '100' }, seed: { type: 'string' }, templates: { type: 'string', default: '3' } } as const
+  const { values } = parseArgs({ options })
   const kills = Number(values.kills)
   const templates = Number(values.templates)
   const seed = values.seed !== undefined ? Number(values.seed) : freshSeed()
