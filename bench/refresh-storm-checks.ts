@@ -58,7 +58,7 @@ export function emptyTally (): StormTally {
 }
 
 /** Problems kept verbatim. */
-const MAX_PROBLEMS = 20
+const MAX_PROBLEMS = 200
 
 /** Per template: every manifest seen (by digest), the newest, and who took its commit. */
 interface Known { manifests: Map<string, Manifest>, newest: Manifest, acked: Set<string>, xs: Set<number> }

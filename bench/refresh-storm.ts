@@ -150,12 +150,15 @@ class Storm {
 
   /** `kills` rounds, each followed by the restarts and the checks. */
   async run (kills: number, onProgress: (line: string) => void): Promise<RefreshStormSummary> {
+    let reported = 0
     for (let i = 0; i < kills; i++) {
       const { down, label } = await this.#round()
       const tallies: string[] = []
       for (const d of down) tallies.push(`node ${d + 1} ${(await this.#fleet.start(d, { reconcile: true }) ?? '').replace(/, \w+ 0/g, '')}`)
       await this.#checks.all(this.#watched)
       const s = this.#checks.tally
+      for (const p of s.problems.slice(reported)) onProgress(`  problem: ${p}`)
+      reported = s.problems.length
       onProgress(`kill ${i + 1}/${kills}: ${label}; ${tallies.join('; ')}; lost ${s.lost}, undone ${s.undone}, inconsistent ${s.inconsistent}, ` +
         `extra ${s.extra}, leaked ${s.leaked}, chain ${s.chainBroken === 0 ? 'ok' : 'BROKEN'}`)
     }
