@@ -26,7 +26,7 @@ import { shredStoppedNode } from '../../node/retire-offline.ts'
 const HELP = `Usage:
   bioshard node init  --dir <dir> --site <name> --authority <authority.json | hex key> [--network <id>]
                       [--listen <multiaddr>]... [--bootstrap <multiaddr>]... [--metrics <host:port>]
-  bioshard node start --dir <dir> [--metrics <host:port>]
+  bioshard node start --dir <dir> [--metrics <host:port>] [--reconcile-now]
   bioshard node retire --dir <dir> [--finish]
 
 init   writes config.json (0600; refuses to overwrite) and the node's keys
@@ -49,6 +49,7 @@ Options:
   --bootstrap   a peer to join through (/ip4/…/tcp/…/p2p/<id>), repeatable
   --metrics     serve /metrics and /healthz on host:port (e.g. 127.0.0.1:9464); init writes it to
                 config.json, start overrides the config
+  --reconcile-now   (start) reconcile held shares as soon as the node is ready; prints \`reconciled …\` when done
   -h, --help    show this help
 
 Environment: BIOSHARD_LISTEN, BIOSHARD_BOOTSTRAP (comma-separated), BIOSHARD_METRICS
@@ -139,6 +140,7 @@ export const command: Command = {
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       metrics: { type: 'string' },
+      'reconcile-now': { type: 'boolean' },
       finish: { type: 'boolean' }
     })
     if (values.help === true) { io.stdout(HELP); return EXIT.OK }
@@ -151,6 +153,10 @@ export const command: Command = {
         await node.start()
         const metrics = node.metricsUrl !== undefined ? `metrics ${node.metricsUrl}/metrics\n` : ''
         io.stdout(`peer ${node.peerId.toString()}\n${node.addrs.map((a) => `listening ${a}`).join('\n')}\n${metrics}ready\n`)
+        if (values['reconcile-now'] === true) {
+          const tally = await node.reconcile()
+          io.stdout(`reconciled ${Object.entries(tally).map(([k, v]) => `${k} ${v}`).join(', ')}\n`)
+        }
         const retired = node.retired.then((n) => { io.stderr(`retired: ${n} share(s) destroyed\n`); return true })
         const stopped = new Promise<boolean>((resolve) => {
           if (io.stopSignal.aborted) resolve(false)
