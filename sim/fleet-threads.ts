@@ -186,6 +186,9 @@ export class ThreadedFleet implements NodeFleet {
     }
   }
 
+  /** How many of the fleet's threads are still running (none once {@link ThreadedFleet.stop} has returned). */
+  get runningThreads (): number { return this.#hosts.filter((h) => h.running).length }
+
   /** Terminate thread `thread` at once, as its crash would (a run using the fleet then fails with a {@link HostThreadError}). */
   async killThread (thread: number): Promise<void> { await this.#hosts[thread].kill() }
 

@@ -43,6 +43,7 @@ export class HostThread {
   #next = 0
   #dead: HostThreadError | undefined
   #closing = false
+  #exited = false
 
   /** Start thread `init.thread` of a run with `seed`; `onDeath` is told once if it dies before {@link HostThread.close}. */
   constructor (init: HostInit, seed: number, onDeath: (e: HostThreadError) => void) {
@@ -52,8 +53,14 @@ export class HostThread {
     this.#worker = new Worker(ENTRY, { workerData: init })
     this.#worker.on('message', (a: HostAnswer) => { this.#settle(a) })
     this.#worker.on('error', (e) => { this.#die(`failed: ${e.message}`) })
-    this.#worker.on('exit', (code) => { this.#die(`exited (code ${code})`) })
+    this.#worker.on('exit', (code) => {
+      this.#exited = true
+      this.#die(`exited (code ${code})`)
+    })
   }
+
+  /** Is the thread still running (not yet exited)? */
+  get running (): boolean { return !this.#exited }
 
   /**
    * Ask the host; rejects with the host's error (a BioshardError when it had a code), or a
