@@ -141,7 +141,7 @@ async function startFleet (options: RunOptions, rng: Rng): Promise<NodeFleet> {
 }
 
 /** Start the network and the tenant, converged. */
-async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<{ net: NodeFleet, tenant: SimTenant, ms: number[] }> {
+async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<Started> {
   const { params } = options
   const t0 = performance.now()
   const on = (params.threads ?? 1) > 1 ? ` in ${params.threads} threads` : ''
@@ -170,8 +170,11 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
   return { net, tenant, ms: [t1 - t0, performance.now() - t1] }
 }
 
+/** What {@link start} hands over: the converged network, the tenant, and the start and convergence times (ms). */
+interface Started { net: NodeFleet, tenant: SimTenant, ms: number[] }
+
 /** Run the started network through enrolment, the steps and the checks. */
-async function simulate (options: RunOptions, started: { net: NodeFleet, tenant: SimTenant, ms: number[] }, run0: Pick<Run, 'rng' | 'faults' | 'report'>): Promise<SimResult> {
+async function simulate (options: RunOptions, started: Started, run0: Pick<Run, 'rng' | 'faults' | 'report'>): Promise<SimResult> {
   const { params, scenario } = options
   const { net, tenant, ms } = started
   const { rng, report } = run0

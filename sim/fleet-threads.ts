@@ -174,12 +174,17 @@ export class ThreadedFleet implements NodeFleet {
     await Promise.all(this.#hosts.map(async (h) => await h.request({ op: 'close-denied' }, HOST_REQUEST_MS)))
   }
 
+  /** The roster size of every running node, thread by thread. */
+  async rosterSizes (): Promise<number[]> {
+    return (await Promise.all(this.#hosts.map(async (h) => await h.request<number[]>({ op: 'rosters' }, HOST_REQUEST_MS)))).flat()
+  }
+
   /** @throws {Error} when the rosters do not converge within `timeoutMs`; {@link HostThreadError} when a thread dies */
   async converged (timeoutMs = CONVERGE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const live = this.#nodes.filter((n) => n.isUp()).length
-      const sizes = (await Promise.all(this.#hosts.map(async (h) => await h.request<number[]>({ op: 'rosters' }, HOST_REQUEST_MS)))).flat()
+      const sizes = await this.rosterSizes()
       if (sizes.every((s) => s >= live)) return
       if (Date.now() > deadline) throw new Error(`roster did not converge: ${sizes.join(',')} of ${live}`)
       await new Promise((resolve) => setTimeout(resolve, POLL_MS))

@@ -105,7 +105,8 @@ Faults('a partition applied from the main thread is enforced by nodes in both ho
 })
 
 Faults('a host thread killed mid-run fails the run with a typed error naming the thread and the seed', async () => {
-  const params = paramsFor(SCENARIOS.baseline, { seed: 18, nodes: 4, sites: 4, templates: 3, t: 2, n: 3, hours: 20, probesPerHour: 2, transport: 'tcp', threads: 2 })
+  const given = { seed: 18, nodes: 4, sites: 4, templates: 3, t: 2, n: 3, hours: 20, probesPerHour: 2, transport: 'tcp' as const, threads: 2 }
+  const params = paramsFor(SCENARIOS.baseline, given)
   let fleet: NodeFleet | undefined
   const onProgress = (p: { phase: string, done: number }): void => {
     if (p.phase === 'step' && p.done === 1 && fleet instanceof ThreadedFleet) void fleet.killThread(1)
