@@ -140,6 +140,9 @@ async function startFleet (options: RunOptions, rng: Rng): Promise<NodeFleet> {
   return new LocalFleet(await LocalNetwork.start({ ...common, transport: params.transport === 'memory' ? 'memory' : 'tcp' }))
 }
 
+/** What {@link start} hands over: the converged network, the tenant, and the start and convergence times (ms). */
+interface Started { net: NodeFleet, tenant: SimTenant, ms: number[] }
+
 /** Start the network and the tenant, converged. */
 async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<Started> {
   const { params } = options
@@ -169,9 +172,6 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
   if (tenant === undefined) throw new BioshardError('ERR_INTERNAL', 'the simulator tenant did not join')
   return { net, tenant, ms: [t1 - t0, performance.now() - t1] }
 }
-
-/** What {@link start} hands over: the converged network, the tenant, and the start and convergence times (ms). */
-interface Started { net: NodeFleet, tenant: SimTenant, ms: number[] }
 
 /** Run the started network through enrolment, the steps and the checks. */
 async function simulate (options: RunOptions, started: Started, run0: Pick<Run, 'rng' | 'faults' | 'report'>): Promise<SimResult> {

@@ -7,9 +7,16 @@
  * erasure to be complete). A partition decided on the main thread is
  * enforced by nodes in host threads; a host thread killed mid-run fails the
  * run with a typed error naming it and the seed; no thread outlives a run.
+ * `bioshard sim --threads` parses the flag and refuses memory channels.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli } from '../../cli/main.ts'
+import { createSimCommand } from '../../cli/commands/sim.ts'
+import type { RunOptions } from '../../cli/commands/sim-runner.ts'
 import { runSimulation } from '../../sim/engine.ts'
 import { SCENARIOS, paramsFor } from '../../sim/scenarios.ts'
 import { ThreadedFleet } from '../../sim/fleet-threads.ts'
@@ -135,3 +142,36 @@ Faults('more than one thread needs tcp', async () => {
 })
 
 Faults.run()
+
+const Cli = suite('bioshard sim --threads')
+
+/** `bioshard sim …` on a stand-in run loop that returns a recorded result with the run's parameters. */
+async function cli (argv: string[]): Promise<{ code: number, out: string, err: string, calls: RunOptions[] }> {
+  const recorded = JSON.parse(readFileSync(new URL('fixtures/churn-result.json', import.meta.url), 'utf8')) as SimResult
+  const calls: RunOptions[] = []
+  const scenarios = { all: async () => SCENARIOS, load: async () => SCENARIOS.baseline }
+  const command = createSimCommand({ runner: async (o) => { calls.push(o); return { ...recorded, params: o.params } }, scenarios, tty: false, seed: () => 1 })
+  let out = ''
+  let err = ''
+  const io = { stdout: (t: string) => { out += t }, stderr: (t: string) => { err += t }, env: {}, stopSignal: new AbortController().signal }
+  const code = await runCli(['sim', '--scenario', 'baseline', '--out', mkdtempSync(join(tmpdir(), 'bioshard-threads-')), ...argv], io, [command])
+  return { code, out, err, calls }
+}
+
+Cli('--threads reaches the run and the printed parameters', async () => {
+  const r = await cli(['--threads', '2', '--transport', 'tcp'])
+  assert.is(r.code, 0, r.err)
+  assert.is(r.calls[0].params.threads, 2)
+  assert.match(r.out, /tcp, threads 2;/)
+})
+
+Cli('--threads above 1 with memory channels, or out of range, is a one-line usage error', async () => {
+  for (const argv of [['--threads', '2', '--transport', 'memory'], ['--threads', '0'], ['--threads', 'two']]) {
+    const r = await cli(argv)
+    assert.is(r.code, 2, argv.join(' '))
+    assert.is(r.calls.length, 0)
+    assert.match(r.err.split('\n')[0], /^bioshard sim: --threads/, r.err)
+  }
+})
+
+Cli.run()
