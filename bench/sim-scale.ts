@@ -7,13 +7,15 @@
  * the rosters got) rather than dropped.
  *
  * Run: `npm run sim:scale -- --nodes 50,100,200 --transport memory --templates 200`
- * (`--out FILE` for the JSON table, `--idle-ms`, `--converge-ms`, `--inflight`).
+ * (`--out FILE` for the JSON table, `--idle-ms`, `--converge-ms`, `--inflight`; `--threads K`
+ * spreads the nodes over K worker threads, over tcp, as `bioshard sim --threads` does).
  *
  * @module
  */
 import { readdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { LocalNetwork } from '../sim/local-network.ts'
+import { ThreadedFleet } from '../sim/fleet-threads.ts'
 import { createClient } from '../index.ts'
 import { syntheticIdentity, prng } from '../sim/synthetic.ts'
 
@@ -21,6 +23,7 @@ import { syntheticIdentity, prng } from '../sim/synthetic.ts'
 export interface ScaleRow {
   nodes: number
   transport: string
+  threads: number
   startS: number
   /** Seconds until every roster listed every node; null when it did not within the deadline. */
   convergeS: number | null
@@ -48,6 +51,7 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '50,100,200' },
     transport: { type: 'string', default: 'tcp' },
+    threads: { type: 'string', default: '1' },
     templates: { type: 'string', default: '100' },
     inflight: { type: 'string', default: '8' },
     'idle-ms': { type: 'string', default: '20000' },
@@ -56,7 +60,8 @@ const { values } = parseArgs({
   }
 })
 const sizes = (values.nodes ?? '').split(',').map(Number).filter((n) => n > 0)
-const transport = values.transport === 'memory' ? 'memory' : 'tcp'
+const threads = Math.max(1, Number(values.threads))
+const transport = values.transport === 'memory' && threads === 1 ? 'memory' : 'tcp'
 const templates = Number(values.templates)
 const inflight = Number(values.inflight)
 const idleMs = Number(values['idle-ms'])
@@ -78,16 +83,20 @@ function openFds (): number {
   }
 }
 
-function rosterSizes (net: LocalNetwork): ScaleRow['roster'] {
-  const s = net.nodes.filter((n) => n?.libp2p !== undefined).map((n) => n.roster.size()).sort((a, b) => a - b)
+/** The network measured: in this thread, or over worker threads. */
+type Net = LocalNetwork | ThreadedFleet
+
+async function rosterSizes (net: Net): Promise<ScaleRow['roster']> {
+  const sizes = net instanceof ThreadedFleet ? await net.rosterSizes() : net.nodes.filter((n) => n?.libp2p !== undefined).map((n) => n.roster.size())
+  const s = sizes.sort((a, b) => a - b)
   return { min: s[0] ?? 0, median: s[Math.floor(s.length / 2)] ?? 0, max: s[s.length - 1] ?? 0 }
 }
 
 /** Wait for convergence, printing roster sizes now and then. */
-async function waitConverged (net: LocalNetwork, n: number): Promise<number | null> {
+async function waitConverged (net: Net, n: number): Promise<number | null> {
   const t0 = performance.now()
   while (performance.now() - t0 < convergeMs) {
-    const r = rosterSizes(net)
+    const r = await rosterSizes(net)
     if (r.min >= n) return (performance.now() - t0) / 1000
     progress(`  rosters min/median/max ${r.min}/${r.median}/${r.max} of ${n}`)
     await sleep(Math.min(5_000, Math.max(500, n * 10)))
@@ -103,7 +112,7 @@ async function measureIdle (): Promise<number> {
   return (c.user + c.system) / 1000 / (performance.now() - t0) * 100
 }
 
-async function enrolRate (net: LocalNetwork): Promise<{ perS: number | null, failures: number }> {
+async function enrolRate (net: Net): Promise<{ perS: number | null, failures: number }> {
   if (templates <= 0) return { perS: null, failures: 0 }
   const tenant = net.tenant('bench')
   const client = await createClient({ bootstrap: net.bootstrap, authority: net.info, credentials: { tenant: { key: tenant.key, cert: tenant.wire } } })
@@ -141,14 +150,14 @@ async function runSize (n: number): Promise<ScaleRow> {
   global.gc?.()
   const base = process.memoryUsage()
   const initialRss = Math.min(base.rss, INITIAL_RSS)
-  progress(`${n} nodes over ${transport}: starting`)
+  progress(`${n} nodes over ${transport} in ${threads} thread(s): starting`)
   const t0 = performance.now()
-  const net = await LocalNetwork.start({ nodes: n, transport })
+  const net: Net = threads > 1 ? await ThreadedFleet.start({ nodes: n, threads, seed: 0 }) : await LocalNetwork.start({ nodes: n, transport })
   const startS = (performance.now() - t0) / 1000
   progress(`  started in ${startS.toFixed(1)} s`)
   try {
     const convergeS = await waitConverged(net, n)
-    const roster = rosterSizes(net)
+    const roster = await rosterSizes(net)
     progress(convergeS === null ? `  did not converge in ${convergeMs / 1000} s` : `  converged in ${convergeS.toFixed(1)} s`)
     await sleep(2_000)
     const idleCpuPercent = await measureIdle()
@@ -160,6 +169,7 @@ async function runSize (n: number): Promise<ScaleRow> {
     return {
       nodes: n,
       transport,
+      threads,
       startS: round(startS),
       convergeS: convergeS === null ? null : round(convergeS),
       roster,

@@ -64,7 +64,12 @@ export const REFUSAL_BUDGET = { limit: 20, windowMs: 600_000, banMs: 600_000 } a
 /** Purposes of the verifier key a tenant-only client authorises for itself, and for how long. */
 export const SELF_VERIFIER = { purposes: ['login', 'payment', 'step-up', 'session'], days: 30 } as const
 
-/** Enrolment: how long a candidate holder may take to accept a dial before placement skips it. */
+/**
+ * Enrolment: the shortest wait for a candidate holder to accept a dial before
+ * placement skips it. The wait is the client's request timeout when that is
+ * longer: a holder that answers requests within it is a holder, however busy
+ * its machine makes the handshake; a refused dial fails at once either way.
+ */
 export const CONNECT_TIMEOUT_MS = 2_000
 
 /** Enrolment attempts: the first, and one retry under a fresh id without the holders that failed. */

@@ -15,7 +15,7 @@ import { CONNECT_TIMEOUT_MS } from './constants.ts'
 
 async function reachable (ctx: ClientContext, peer: string): Promise<boolean> {
   try {
-    await ctx.host.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
+    await ctx.host.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(Math.max(CONNECT_TIMEOUT_MS, ctx.timeouts.requestMs)) })
     return true
   } catch {
     return false

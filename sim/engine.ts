@@ -12,6 +12,9 @@
  */
 import { BioshardError } from '../errors.ts'
 import { LocalNetwork } from './local-network.ts'
+import { LocalFleet } from './fleet-local.ts'
+import { ThreadedFleet } from './fleet-threads.ts'
+import type { NodeFleet } from './fleet.ts'
 import { FaultInjector } from './injector.ts'
 import { Rng } from './rng.ts'
 import { joinAsTenant, type SimTenant } from './tenant.ts'
@@ -38,6 +41,8 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void
   /** Stops the run between steps (the run rejects with the signal's reason). */
   signal?: AbortSignal
+  /** Told the network once it has started (tools and tests watch or disturb it). */
+  onNetwork?: (net: NodeFleet) => void
 }
 
 /** How long the network runs after a step's faults before it is measured: reconnections after restarts settle. */
@@ -119,30 +124,45 @@ function maintenanceTotals (params: SimParams, steps: StepRecord[]): { repairs?:
   return { repairs: done.reduce((a, m) => a + m.repairs, 0), maintenanceBytes: done.reduce((a, m) => a + m.bytes, 0) }
 }
 
-/** Start the network and the tenant, converged. */
-async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<{ net: LocalNetwork, tenant: SimTenant, ms: number[] }> {
+/** Start the nodes: in this thread, or spread over worker threads. */
+async function startFleet (options: RunOptions, rng: Rng): Promise<NodeFleet> {
   const { params } = options
-  const t0 = performance.now()
-  report({ phase: 'start', done: 0, total: 2, message: `starting ${params.nodes} nodes at ${params.sites} sites (seed ${params.seed})` })
-  const net = await LocalNetwork.start({
+  const common = {
     nodes: params.nodes,
     sites: params.sites,
     ...(options.dir !== undefined ? { dir: options.dir } : {}),
-    identitySeed: (i) => rng.fork(`node-${i}`).bytes(32),
-    transport: params.transport === 'memory' ? 'memory' : 'tcp',
+    identitySeed: (i: number) => rng.fork(`node-${i}`).bytes(32),
     // Nodes reconcile their shares where the simulation says (restarts, repairs), not on the wall clock.
     reconcile: { delayMs: RECONCILE_OFF_MS, everyMs: RECONCILE_OFF_MS }
-  })
+  }
+  const threads = params.threads ?? 1
+  if (threads > 1) return await ThreadedFleet.start({ ...common, threads, seed: params.seed })
+  return new LocalFleet(await LocalNetwork.start({ ...common, transport: params.transport === 'memory' ? 'memory' : 'tcp' }))
+}
+
+/** What {@link start} hands over: the converged network, the tenant, and the start and convergence times (ms). */
+interface Started { net: NodeFleet, tenant: SimTenant, ms: number[] }
+
+/** Start the network and the tenant, converged. */
+async function start (options: RunOptions, rng: Rng, report: (p: Progress) => void): Promise<Started> {
+  const { params } = options
+  const t0 = performance.now()
+  const on = (params.threads ?? 1) > 1 ? ` in ${params.threads} threads` : ''
+  report({ phase: 'start', done: 0, total: 2, message: `starting ${params.nodes} nodes at ${params.sites} sites${on} (seed ${params.seed})` })
+  const net = await startFleet(options, rng)
+  options.onNetwork?.(net)
   const t1 = performance.now()
   report({ phase: 'start', done: 1, total: 2, message: 'waiting for the rosters to converge' })
   let tenant: SimTenant | undefined
   try {
     const deadline = CONVERGE_BASE_MS + CONVERGE_PER_NODE_MS * params.nodes
-    await net.converged(deadline)
-    tenant = await joinAsTenant(net)
-    await clientConverged(tenant, params.nodes, deadline)
-    const refusing = await tenant.ready(net.nodes.map((n) => n.cert.body.peer))
-    if (refusing.length > 0) throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `${refusing.length} node(s) never admitted the simulator's tenant`)
+    await Promise.race([net.failed, (async () => {
+      await net.converged(deadline)
+      tenant = await joinAsTenant(net)
+      await clientConverged(tenant, params.nodes, deadline)
+      const refusing = await tenant.ready(net.nodes.map((n) => n.cert.body.peer))
+      if (refusing.length > 0) throw new BioshardError('ERR_QUORUM_UNAVAILABLE', `${refusing.length} node(s) never admitted the simulator's tenant`)
+    })()])
   } catch (e) {
     await tenant?.close()
     await net.stop()
@@ -153,10 +173,53 @@ async function start (options: RunOptions, rng: Rng, report: (p: Progress) => vo
   return { net, tenant, ms: [t1 - t0, performance.now() - t1] }
 }
 
+/** Run the started network through enrolment, the steps and the checks. */
+async function simulate (options: RunOptions, started: Started, run0: Pick<Run, 'rng' | 'faults' | 'report'>): Promise<SimResult> {
+  const { params, scenario } = options
+  const { net, tenant, ms } = started
+  const { rng, report } = run0
+  const enrolStart = performance.now()
+  report({ phase: 'enroll', done: 0, total: params.templates })
+  const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), (done) => { report({ phase: 'enroll', done, total: params.templates }) })
+  const enrollMs = performance.now() - enrolStart
+  const injector = new FaultInjector(net, { rng: rng.fork('injector') })
+  const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }
+  const run: Run = { ...run0, world, tenant, captured: [], steps: [] }
+  if ((params.maintainEvery ?? 0) > 0) run.maintainer = simMaintainer(world, tenant.ctx)
+  const runStart = performance.now()
+  for (let hour = 0; hour < params.hours; hour++) {
+    options.signal?.throwIfAborted()
+    run.steps.push(await step(run, hour))
+    report({ phase: 'step', done: hour + 1, total: params.hours, message: `hour ${hour + 1} of ${params.hours}` })
+  }
+  const tally: Tally = { enrolled: enrolment.templates.length, enrollFailed: enrolment.failed, captured: run.captured }
+  const end = await finish({ world, tenant, rng: rng.fork('checks'), steps: run.steps, report }, tally)
+  return {
+    version: 1,
+    scenario: scenario.name,
+    params,
+    faults: run.faults,
+    steps: run.steps,
+    ...end,
+    counts: { ...end.counts, ...maintenanceTotals(params, run.steps) },
+    timings: {
+      startMs: Math.round(ms[0]),
+      convergeMs: Math.round(ms[1]),
+      enrollMs: Math.round(enrollMs),
+      runMs: Math.round(performance.now() - runStart),
+      rssMbPerNode: Math.round(process.memoryUsage().rss / 1_048_576 / params.nodes * 10) / 10,
+      cpuPercent: 0
+    }
+  }
+}
+
 /**
- * Run one simulation.
+ * Run one simulation. With `params.threads` above 1 the nodes run in that
+ * many worker threads (over TCP); the tenant, the injector's decisions and
+ * the measures stay on this thread.
  *
- * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when the network does not converge; the signal's reason when aborted
+ * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when the network does not converge; ERR_CONFIG for a transport the run cannot use;
+ *   {@link HostThreadError} when a node thread dies or hangs; the signal's reason when aborted
  * @example const result = await runSimulation({ scenario: SCENARIOS.churn, params })
  */
 export async function runSimulation (options: RunOptions): Promise<SimResult> {
@@ -164,50 +227,23 @@ export async function runSimulation (options: RunOptions): Promise<SimResult> {
   if (params.transport === 'process') {
     throw new BioshardError('ERR_CONFIG', 'transport process is not supported by the simulator yet: use memory or tcp (docs/known-issues.md)')
   }
+  if ((params.threads ?? 1) > 1 && params.transport !== 'tcp') {
+    throw new BioshardError('ERR_CONFIG', `nodes in ${params.threads} threads reach each other over tcp only: use transport tcp`)
+  }
   const report = options.onProgress ?? (() => {})
   const rng = new Rng(params.seed)
   const faults = scenario.schedule(params, rng.fork('schedule'))
   const cpu = process.cpuUsage()
   const began = performance.now()
-  const { net, tenant, ms } = await start(options, rng, report)
+  const started = await start(options, rng, report)
   try {
-    const enrolStart = performance.now()
-    report({ phase: 'enroll', done: 0, total: params.templates })
-    const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), (done) => { report({ phase: 'enroll', done, total: params.templates }) })
-    const enrollMs = performance.now() - enrolStart
-    const injector = new FaultInjector(net, { rng: rng.fork('injector') })
-    const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }
-    const run: Run = { world, tenant, rng, faults, captured: [], steps: [], report }
-    if ((params.maintainEvery ?? 0) > 0) run.maintainer = simMaintainer(world, tenant.ctx)
-    const runStart = performance.now()
-    for (let hour = 0; hour < params.hours; hour++) {
-      options.signal?.throwIfAborted()
-      run.steps.push(await step(run, hour))
-      report({ phase: 'step', done: hour + 1, total: params.hours, message: `hour ${hour + 1} of ${params.hours}` })
-    }
-    const tally: Tally = { enrolled: enrolment.templates.length, enrollFailed: enrolment.failed, captured: run.captured }
-    const end = await finish({ world, tenant, rng: rng.fork('checks'), steps: run.steps, report }, tally)
-    const wallMs = performance.now() - began
+    // A node thread that dies ends the run at once with its error, whatever the run was waiting on.
+    const result = await Promise.race([simulate(options, started, { rng, faults, report }), started.net.failed])
     const used = process.cpuUsage(cpu)
-    return {
-      version: 1,
-      scenario: scenario.name,
-      params,
-      faults,
-      steps: run.steps,
-      ...end,
-      counts: { ...end.counts, ...maintenanceTotals(params, run.steps) },
-      timings: {
-        startMs: Math.round(ms[0]),
-        convergeMs: Math.round(ms[1]),
-        enrollMs: Math.round(enrollMs),
-        runMs: Math.round(performance.now() - runStart),
-        rssMbPerNode: Math.round(process.memoryUsage().rss / 1_048_576 / params.nodes * 10) / 10,
-        cpuPercent: Math.round((used.user + used.system) / 1000 / wallMs * 1000) / 10
-      }
-    }
+    result.timings.cpuPercent = Math.round((used.user + used.system) / 1000 / (performance.now() - began) * 1000) / 10
+    return result
   } finally {
-    await tenant.close()
-    await net.stop()
+    await started.tenant.close()
+    await started.net.stop()
   }
 }

@@ -130,6 +130,60 @@ export interface NodeHooks {
   isDenied?: (node: number, peer: string, direction: LinkDirection) => boolean
 }
 
+/** Admit a tenant under `authority` (key + certificate). */
+export function issueTenant (authority: ReturnType<typeof loadAuthority>, name = 'tenant'): Tenant {
+  const t = admitTenant(authority, name)
+  return { key: t.key, cert: t.cert, wire: toWire(t.cert) }
+}
+
+/** Authorise a verifier under `tenant` for `purposes`. */
+export function issueVerifier (tenant: Tenant, purposes: string[] = ['login'], name = 'verifier'): Verifier {
+  const v = authoriseVerifier(tenant.key, name, purposes)
+  return { key: v.key, cert: v.cert, wire: toWire(v.cert), chain: tenant.wire }
+}
+
+/** How one node is opened: its index and directory, its run options, the hooks it asks, and the network's options. */
+export interface NodeWiring {
+  index: number
+  dir: string
+  run: NodeRunOptions
+  /** The hooks in force, read on every call (they may be replaced while the node runs). */
+  hooks: () => NodeHooks
+  metrics?: boolean | undefined
+  reconcile?: SiteNodeOptions['reconcile'] | undefined
+}
+
+/** A node's open options: its run options, each over the hooks (the handlers always wrapped by `around`). */
+export function wireNode (w: NodeWiring): SiteNodeOptions {
+  const { index, run, hooks } = w
+  const handlers = (run.handlers ?? HOLDER_HANDLERS).map((entry) => ({
+    ...entry,
+    create: (c: Parameters<HandlerEntry['create']>[0]) => {
+      const handle = entry.create(c)
+      return async (bytes: Uint8Array, ctx: RequestContext) => {
+        const around = hooks().around
+        return around === undefined ? await handle(bytes, ctx) : await around(index, entry.protocol, ctx, async () => await handle(bytes, ctx))
+      }
+    }
+  }))
+  return {
+    dir: w.dir,
+    ...(w.metrics === true ? { metrics: '127.0.0.1:0' } : {}),
+    handlers,
+    now: run.now ?? (() => hooks().now?.(index) ?? Date.now()),
+    links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false },
+    ...(w.reconcile !== undefined ? { reconcile: w.reconcile } : {})
+  }
+}
+
+/** The environment a restarted node opens with: its former listen addresses (so peers' address books stay right) and a bootstrap. */
+export function restartEnv (formerAddrs: readonly string[] | undefined, bootstrap: readonly string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  if (formerAddrs !== undefined && formerAddrs.length > 0) env.BIOSHARD_LISTEN = formerAddrs.join(',')
+  if (bootstrap.length > 0) env.BIOSHARD_BOOTSTRAP = bootstrap.join(',')
+  return env
+}
+
 export class LocalNetwork {
   readonly dir: string
   readonly authority: ReturnType<typeof loadAuthority>
@@ -217,10 +271,7 @@ export class LocalNetwork {
     const old = this.nodeAt(index)
     await this.stopNode(index)
     if (run !== undefined) this.runs[index] = run
-    const env: NodeJS.ProcessEnv = {}
-    const addrs = this.stoppedAddrs.get(index)
-    if (addrs !== undefined && addrs.length > 0) env.BIOSHARD_LISTEN = addrs.join(',')
-    if (this.bootstrap.length > 0) env.BIOSHARD_BOOTSTRAP = this.bootstrap.join(',')
+    const env = restartEnv(this.stoppedAddrs.get(index), this.bootstrap)
     const node = await SiteNode.open({ ...this.openOptions(index, old.dir), env })
     await node.start()
     this.nodes[index] = node
@@ -236,26 +287,7 @@ export class LocalNetwork {
 
   /** Node `index`'s open options: its run options, each over the network's hooks. */
   private openOptions (index: number, dir: string): SiteNodeOptions {
-    const run = this.runs[index] ?? {}
-    const hooks = (): NodeHooks => this.hooks
-    const handlers = (run.handlers ?? HOLDER_HANDLERS).map((entry) => ({
-      ...entry,
-      create: (c: Parameters<HandlerEntry['create']>[0]) => {
-        const handle = entry.create(c)
-        return async (bytes: Uint8Array, ctx: RequestContext) => {
-          const around = hooks().around
-          return around === undefined ? await handle(bytes, ctx) : await around(index, entry.protocol, ctx, async () => await handle(bytes, ctx))
-        }
-      }
-    }))
-    return {
-      dir,
-      ...(this.options.metrics === true ? { metrics: '127.0.0.1:0' } : {}),
-      handlers,
-      now: run.now ?? (() => hooks().now?.(index) ?? Date.now()),
-      links: run.links ?? { isDenied: (peer, direction) => hooks().isDenied?.(index, peer, direction) ?? false },
-      ...(this.options.reconcile !== undefined ? { reconcile: this.options.reconcile } : {})
-    }
+    return wireNode({ index, dir, run: this.runs[index] ?? {}, hooks: () => this.hooks, metrics: this.options.metrics, reconcile: this.options.reconcile })
   }
 
   /** Wait until every running node's roster lists every running node. */
@@ -270,16 +302,10 @@ export class LocalNetwork {
   }
 
   /** Admit a tenant (key + certificate). */
-  tenant (name = 'tenant'): Tenant {
-    const t = admitTenant(this.authority, name)
-    return { key: t.key, cert: t.cert, wire: toWire(t.cert) }
-  }
+  tenant (name = 'tenant'): Tenant { return issueTenant(this.authority, name) }
 
   /** Authorise a verifier under `tenant` for `purposes`. */
-  verifier (tenant: Tenant, purposes: string[] = ['login'], name = 'verifier'): Verifier {
-    const v = authoriseVerifier(tenant.key, name, purposes)
-    return { key: v.key, cert: v.cert, wire: toWire(v.cert), chain: tenant.wire }
-  }
+  verifier (tenant: Tenant, purposes: string[] = ['login'], name = 'verifier'): Verifier { return issueVerifier(tenant, purposes, name) }
 
   /** Stop every node; remove the directory unless `keep`. */
   async stop (): Promise<void> {

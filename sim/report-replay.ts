@@ -29,6 +29,7 @@ export function replayCommand (result: SimResult, where: { scenario?: string, ou
     ['probes', p.probesPerHour], ['transport', p.transport], ['seed', p.seed]
   ]
   if ((p.maintainEvery ?? 0) > 0) flags.splice(flags.length - 1, 0, ['maintain', p.maintainEvery])
+  if ((p.threads ?? 1) > 1) flags.splice(flags.length - 1, 0, ['threads', p.threads])
   if (where.out !== undefined) flags.push(['out', where.out])
   return ['bioshard sim', ...flags.map(([name, value]) => `--${name} ${shellWord(String(value))}`)].join(' ')
 }

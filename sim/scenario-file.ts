@@ -171,6 +171,6 @@ export function readScenarioFile (path: string, known: readonly string[] = []): 
  * @example writeFileSync('scenario.json', JSON.stringify(scenarioFile(scenario, result.faults, result.params)))
  */
 export function scenarioFile (scenario: Pick<Scenario, 'name' | 'summary' | 'invariant'>, faults: readonly FaultEvent[], params: SimParams): object {
-  const { seed: _seed, transport: _transport, ...defaults } = params
+  const { seed: _seed, transport: _transport, threads: _threads, ...defaults } = params
   return { name: scenario.name, summary: scenario.summary, invariant: scenario.invariant, defaults, faults }
 }

@@ -11,7 +11,8 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { LocalNetwork, Tenant } from './local-network.ts'
+import type { Tenant } from './local-network.ts'
+import type { NodeFleet } from './fleet.ts'
 import type { ClientContext, ClientTimeouts } from '../client/context.ts'
 import { resolveIdentity } from '../client/identity.ts'
 import { joinNetwork, type Joined } from '../client/join.ts'
@@ -88,8 +89,11 @@ async function servedBy (host: Joined['host'], peer: string, creds: FetchCredent
   }
 }
 
+/** What joining as the tenant needs of the network: its authority's word and a way in (a LocalNetwork or any fleet). */
+type Provisioner = Pick<NodeFleet, 'tenant' | 'verifier' | 'bootstrap' | 'anchor'>
+
 /** Join the network as the simulator's tenant. */
-export async function joinAsTenant (net: LocalNetwork): Promise<SimTenant> {
+export async function joinAsTenant (net: Provisioner): Promise<SimTenant> {
   const tenant = net.tenant('sim-tenant')
   const id = resolveIdentity({ tenant: { key: tenant.key, cert: tenant.wire } })
   const joined = await joinNetwork({ bootstrap: net.bootstrap, anchor: net.anchor, proof: id.proof })
@@ -126,7 +130,7 @@ export async function joinAsTenant (net: LocalNetwork): Promise<SimTenant> {
 }
 
 /** A second host of the tenant, with a verifier of its own and a sealing key attested under {@link AUDIT_MEASUREMENT}. */
-async function joinAuditor (net: LocalNetwork, tenant: Tenant): Promise<{ joined: Joined, auditor: Auditor, creds: FetchCredentials }> {
+async function joinAuditor (net: Provisioner, tenant: Tenant): Promise<{ joined: Joined, auditor: Auditor, creds: FetchCredentials }> {
   const verifier = net.verifier(tenant, [SIM_PURPOSE], 'sim-auditor')
   const proof = { key: verifier.key, cert: verifier.wire, ...(verifier.chain !== undefined ? { chain: verifier.chain } : {}) }
   const joined = await joinNetwork({ bootstrap: net.bootstrap, anchor: net.anchor, proof })

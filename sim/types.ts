@@ -53,6 +53,8 @@ export interface SimParams {
   seed: number
   /** In-process nodes over the memory transport or TCP on loopback, or one OS process per node over TCP. */
   transport: 'memory' | 'tcp' | 'process'
+  /** Worker threads the nodes are spread over (node i in thread i mod threads; more than 1 needs tcp). @default 1 */
+  threads?: number
   /** Verifications tried per simulated hour. */
   probesPerHour: number
   /** Coalitions whose pooled shares are tried: each a list of site names. */
@@ -80,7 +82,7 @@ export interface Scenario {
   summary: string
   /** The invariant it checks, in words (printed by `bioshard sim --list`). */
   invariant: string
-  defaults: Partial<Omit<SimParams, 'seed' | 'transport'>>
+  defaults: Partial<Omit<SimParams, 'seed' | 'transport' | 'threads'>>
   /** The fault schedule for these parameters, drawn from `rng` (same seed, same schedule). */
   schedule: (params: SimParams, rng: import('./rng.ts').Rng) => FaultEvent[]
 }

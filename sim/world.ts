@@ -6,14 +6,14 @@
  *
  * @module
  */
-import type { LocalNetwork } from './local-network.ts'
+import type { NodeFleet } from './fleet.ts'
 import type { FaultInjector } from './injector.ts'
 import type { SimParams } from './types.ts'
 import type { SimTemplate } from './enrolment.ts'
 
 /** The state one run measures. */
 export interface World {
-  net: LocalNetwork
+  net: NodeFleet
   injector: FaultInjector
   params: SimParams
   templates: SimTemplate[]
@@ -22,7 +22,7 @@ export interface World {
 }
 
 /** Node index by peer id (certificates outlive restarts, so this is fixed for the run). */
-export function peerIndex (net: LocalNetwork): Map<string, number> {
+export function peerIndex (net: Pick<NodeFleet, 'nodes'>): Map<string, number> {
   return new Map(net.nodes.map((n, i) => [n.cert.body.peer, i]))
 }
 

@@ -39,6 +39,7 @@ Options:
   --probes <P>            verifications tried per simulated hour
   --seed <X>              the run's seed, 0 to ${MAX_SEED} (default: a fresh one, printed)
   --transport <kind>      memory | tcp (in-process nodes); process (one OS process per node) is not supported yet
+  --threads <K>           spread the nodes over K worker threads (node i in thread i mod K; needs --transport tcp; default 1)
   --maintain <hours>      run the tenant's maintainer (possession audits, repairs) every <hours> simulated hours (default off)
   --out <dir>             where the files go (default reports/sim)
   -h, --help              show this help
@@ -58,6 +59,7 @@ const OPTIONS = {
   probes: { type: 'string' },
   seed: { type: 'string' },
   transport: { type: 'string' },
+  threads: { type: 'string' },
   maintain: { type: 'string' },
   out: { type: 'string' }
 } as const
@@ -77,6 +79,8 @@ const RANGES: Record<string, { min: number, max: number, key: keyof SimParams }>
   hours: { min: 1, max: 100_000, key: 'hours' },
   probes: { min: 0, max: 1_000_000, key: 'probesPerHour' },
   maintain: { min: 0, max: 100_000, key: 'maintainEvery' },
+  // More threads than a machine's cores only adds switching; 64 is far above any machine this runs on.
+  threads: { min: 1, max: 64, key: 'threads' },
   seed: { min: 0, max: MAX_SEED, key: 'seed' }
 }
 
@@ -126,6 +130,9 @@ export function resolveParams (flags: Partial<SimParams>, scenario: Scenario, se
   if (p.t > p.n) throw new UsageError(`t (${p.t}) must not exceed n (${p.n})`)
   if (p.n > p.nodes) throw new UsageError(`n (${p.n}) must not exceed the number of nodes (${p.nodes})`)
   if (p.sites > p.nodes) throw new UsageError(`sites (${p.sites}) must not exceed the number of nodes (${p.nodes})`)
+  if ((p.threads ?? 1) > 1 && p.transport !== 'tcp') {
+    throw new UsageError(`--threads ${p.threads} needs --transport tcp (memory channels do not cross threads), got '${p.transport}'`)
+  }
   return p
 }
 
@@ -143,7 +150,7 @@ export function summarise (r: SimResult, paths: { json: string, html: string, sv
   const c = r.counts
   const lines = [
     `scenario    ${r.scenario}, seed ${p.seed}`,
-    `network     ${p.nodes} nodes, ${p.sites} sites, ${p.transport}; ${p.templates} templates, t ${p.t} of n ${p.n}; ${p.hours} h`,
+    `network     ${p.nodes} nodes, ${p.sites} sites, ${p.transport}, threads ${p.threads ?? 1}; ${p.templates} templates, t ${p.t} of n ${p.n}; ${p.hours} h`,
     `enrolled    ${c.enrolled} (${c.enrollFailed} failed)`,
     `verified    ${c.verified} of ${c.verifyAttempts} (${c.verifyFailed} failed)`,
     `lost        ${c.lost}; reconstructed by a coalition ${c.reconstructed}; erased ${c.erased} (${c.eraseIncomplete} incomplete)`,
