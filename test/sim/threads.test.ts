@@ -56,16 +56,8 @@ const crashErase: Scenario = {
   ]
 }
 
+// One comparison, the demanding one: a crash, erasures and a restart read back from the host threads' stores.
 const Same = suite('threads: the same seed gives the same counts in one thread and in two')
-
-Same('a baseline run', async () => {
-  const params = paramsFor(SCENARIOS.baseline, { seed: 15, nodes: 6, sites: 6, templates: 6, hours: 2, probesPerHour: 3, transport: 'tcp' })
-  const one = await run(SCENARIOS.baseline, params)
-  const two = await run(SCENARIOS.baseline, { ...params, threads: 2 })
-  assert.is(one.result.counts.enrolled, 6)
-  assert.equal(deterministic(two.result), deterministic(one.result))
-  assert.ok(stopped(two.fleet), 'no thread runs after the run')
-})
 
 Same('a crash, erasures while the holder is down, and its restart', async () => {
   const params = paramsFor(crashErase, { seed: 16, transport: 'tcp' })
