@@ -180,7 +180,8 @@ async function simulate (options: RunOptions, started: Started, run0: Pick<Run, 
   const { rng, report } = run0
   const enrolStart = performance.now()
   report({ phase: 'enroll', done: 0, total: params.templates })
-  const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), (done) => { report({ phase: 'enroll', done, total: params.templates }) })
+  const onDone = (done: number): void => { report({ phase: 'enroll', done, total: params.templates }) }
+  const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), { onDone, signal: options.signal })
   const enrollMs = performance.now() - enrolStart
   const injector = new FaultInjector(net, { rng: rng.fork('injector') })
   const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }

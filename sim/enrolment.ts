@@ -93,13 +93,21 @@ async function enrolOne (ctx: ClientContext, params: SimParams, seeded: EnrolJob
 /**
  * Enrol `params.templates` seeded templates.
  *
- * @param onDone - told after each enrolment (done so far)
+ * @param o.onDone - told after each enrolment (done so far)
+ * @param o.signal - stops the phase: no enrolment starts once it aborts, and the phase throws its reason
  * @returns the templates enrolled (in index order) and how many failed
  */
-export async function enrolTemplates (ctx: ClientContext, params: SimParams, rng: Rng, onDone?: (done: number) => void): Promise<Enrolment> {
+export async function enrolTemplates (
+  ctx: ClientContext,
+  params: SimParams,
+  rng: Rng,
+  o: { onDone?: (done: number) => void, signal?: AbortSignal | undefined } = {}
+): Promise<Enrolment> {
+  const { onDone, signal } = o
   let done = 0
   const thread = new ShareThread()
   const results = await mapLimit(Array.from({ length: params.templates }, (_, i) => i), ENROL_CONCURRENCY, async (index) => {
+    signal?.throwIfAborted()
     const seeded = seededTemplate(rng, index)
     try {
       const manifest = await enrolOne(ctx, params, { ...seeded, cut: thread.cut })

@@ -70,13 +70,19 @@ export interface SimTenant {
   close: () => Promise<void>
 }
 
-/** How long {@link SimTenant.ready} keeps asking one node, and how often. */
-const READY_DEADLINE_MS = 15_000
+/**
+ * How long {@link SimTenant.ready} keeps asking the nodes, and how often: a
+ * base (for both of the tenant's hosts) and more per node asked, since every
+ * node is asked at once from one event loop (the shape of the network's
+ * convergence deadline).
+ */
+const READY_DEADLINE_MS = 30_000
+const READY_PER_NODE_MS = 300
 const READY_POLL_MS = 100
 
-/** Ask `peer` for a share of an id nobody holds until it answers anything but the access gate's refusal. */
-async function servedBy (host: Joined['host'], peer: string, creds: FetchCredentials): Promise<boolean> {
-  const deadline = Date.now() + READY_DEADLINE_MS
+/** Ask `peer` for a share of an id nobody holds until it answers anything but the access gate's refusal, or `deadline` passes. */
+async function servedBy (host: Joined['host'], peer: string, o: { creds: FetchCredentials, deadline: number }): Promise<boolean> {
+  const { creds, deadline } = o
   for (;;) {
     try {
       await fetchShare(host, peer, { templateId: randomBytes(32), x: 1, purpose: SIM_PURPOSE, creds }, { timeoutMs: SIM_TIMEOUTS.requestMs })
@@ -113,7 +119,9 @@ export async function joinAsTenant (net: Provisioner): Promise<SimTenant> {
     const handle = await ctx.enclave()
     const v = id.verifier ?? id.proof
     const creds: FetchCredentials = { verifier: v.key, cert: v.cert, attestation: handle.attestation }
-    const served = await Promise.all(peers.map(async (p) => await servedBy(ctx.host, p, creds) && await servedBy(audit.joined.host, p, audit.creds)))
+    const deadline = Date.now() + READY_DEADLINE_MS + READY_PER_NODE_MS * peers.length
+    const served = await Promise.all(peers.map(async (p) =>
+      await servedBy(ctx.host, p, { creds, deadline }) && await servedBy(audit.joined.host, p, { creds: audit.creds, deadline })))
     return peers.filter((_, i) => !served[i])
   }
   return {
