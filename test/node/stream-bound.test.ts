@@ -14,13 +14,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { Host } from '../../net/host.ts'
 import { PROTOCOL } from '../../protocol/constants.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
 import { MAX_MAINTAIN_STREAMS } from '../../node/maintain/limits.ts'
 import { LoneNode, type Held } from '../helpers/lone-node.ts'
-import { answerOf } from '../helpers/abuse.ts'
+import { answerOf, UNANSWERED } from '../helpers/abuse.ts'
 
 /** Connections the flooding peer opens: each would have its own bound if the bound were per connection. */
 const CONNECTIONS = 2
@@ -28,6 +28,8 @@ const CONNECTIONS = 2
 const MAX_ATTEMPTS = 4_000
 /** Stream opens in flight at once while flooding. */
 const IN_FLIGHT = 16
+/** How a stream the node refused and reset before this side had opened it is counted. */
+const REFUSED_WHILE_OPENING = 'reset while opening'
 /** Longest wait for the refusals of streams over the bound (ms): only ends a test whose node never refuses. */
 const ANSWER_WAIT_MS = 15_000
 
@@ -55,14 +57,24 @@ const bound = suite('a peer opening streams without limit')
 
 bound('its streams are bounded over all its connections; those beyond are refused with ERR_RATE_LIMITED', async () => {
   const { conns } = await connections(CONNECTIONS)
-  // A protocol's bound on every connection at once: as many streams again as the peer may hold.
-  const opened = await Promise.all(conns.flatMap((c) => Array.from({ length: MAX_MAINTAIN_STREAMS }, async () => await c.newStream(PROTOCOL.MAINTAIN))))
+  // A protocol's bound on every connection at once: as many streams again as the peer may hold. A refused stream the
+  // peer leaves open is reset 500 ms after the refusal: on a busy machine that can come before this side has finished
+  // opening it, so such a stream counts as refused too (it was not let open), under its own name.
+  const opening = conns.flatMap((c) => Array.from({ length: MAX_MAINTAIN_STREAMS }, async () => await c.newStream(PROTOCOL.MAINTAIN)))
+  const opened: Stream[] = []
   const answers: string[] = []
-  for (const s of opened) void answerOf(s).then((a) => { answers.push(a) })
+  for (const p of opening) {
+    void p.then(async (s) => { opened.push(s); return await answerOf(s) }, () => REFUSED_WHILE_OPENING).then((a) => { answers.push(a) })
+  }
+  const refusals = opening.length - MAX_MAINTAIN_STREAMS
   const deadline = Date.now() + ANSWER_WAIT_MS
-  while (answers.length < opened.length - MAX_MAINTAIN_STREAMS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-  assert.equal(answers, Array(opened.length - MAX_MAINTAIN_STREAMS).fill('ERR_RATE_LIMITED'), 'only the bound stays open, over both connections')
+  while (answers.length < refusals && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.is(answers.length, refusals, `only the bound stays open, over both connections: ${JSON.stringify(answers)}`)
+  // The refusal frame, or (read after the reset that follows it) none: never an answer of the protocol itself.
+  assert.ok(answers.every((a) => a === 'ERR_RATE_LIMITED' || a === REFUSED_WHILE_OPENING || a === UNANSWERED), JSON.stringify(answers))
+  assert.ok(answers.includes('ERR_RATE_LIMITED'), JSON.stringify(answers))
   await goodClientServed()
+  assert.is(answers.length, refusals, 'no stream within the bound was ended')
   for (const s of opened) s.abort(new Error('done'))
 })
 
