@@ -6,12 +6,10 @@
  * the holder sealed it under, so a check can hold the share against the
  * manifest the holder serves alongside it.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createHost, type Host } from '../../net/host.ts'
-import { Admission } from '../../net/admission.ts'
-import { Roster } from '../../net/roster.ts'
-import { RefusalBudget } from '../../net/policy/refusal-budget.ts'
+import type { Host } from '../../net/host.ts'
+import { certifiedHost } from './certified-host.ts'
+import type { Admission } from '../../net/admission.ts'
 import { fetchShare } from '../../client/holder-requests.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
 import type { Share } from '../../crypto/shares.ts'
@@ -51,15 +49,7 @@ export class HolderReader {
 
   /** A client host proving `tenant`'s certificate, fetching as `verifier`. */
   static async create (anchor: TrustAnchor, tenant: Tenant, verifier: Verifier): Promise<HolderReader> {
-    const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
-    const admission = new Admission({
-      libp2p: host,
-      roster: new Roster(anchor),
-      budget: new RefusalBudget(20, 60_000, 60_000),
-      credential: { key: tenant.key, cert: tenant.wire }
-    })
-    await host.start()
-    await admission.start()
+    const { host, admission } = await certifiedHost(anchor, tenant)
     return new HolderReader(host, admission, verifier)
   }
 

@@ -12,10 +12,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { provisionNode, type Tenant, type Verifier } from '../../sim/local-network.ts'
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../../keys/authority.ts'
-import { createHost, type Host } from '../../net/host.ts'
-import { Admission } from '../../net/admission.ts'
-import { Roster } from '../../net/roster.ts'
-import { RefusalBudget } from '../../net/policy/refusal-budget.ts'
+import type { Host } from '../../net/host.ts'
+import { certifiedHost } from './certified-host.ts'
+import type { Admission } from '../../net/admission.ts'
 import { storeShare, fetchShare, eraseAt, prepareFetch, sendFetch, type CallOptions } from '../../client/holder-requests.ts'
 import { toWire } from '../../protocol/signed.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
@@ -84,15 +83,7 @@ export class LoneNode {
     const tenant: Tenant = { key: t0.key, cert: t0.cert, wire: toWire(t0.cert) }
     const v0 = authoriseVerifier(tenant.key, 'verifier', ['login'])
     const verifier: Verifier = { key: v0.key, cert: v0.cert, wire: toWire(v0.cert) }
-    const client = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor, role: 'client' })
-    const admission = new Admission({
-      libp2p: client,
-      roster: new Roster(anchor),
-      budget: new RefusalBudget(20, 60_000, 60_000),
-      credential: { key: tenant.key, cert: tenant.wire }
-    })
-    await client.start()
-    await admission.start()
+    const { host: client, admission } = await certifiedHost(anchor, tenant)
     return new LoneNode({ dir, peer, client, admission, tenant, verifier, absent, anchor })
   }
 
@@ -147,16 +138,8 @@ export class LoneNode {
 
   /** Another client host certified by the same tenant (a second machine of it), connected to the running node. */
   async anotherClient (): Promise<Host> {
-    const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: this.#anchor, role: 'client' })
-    const admission = new Admission({
-      libp2p: host,
-      roster: new Roster(this.#anchor),
-      budget: new RefusalBudget(20, 60_000, 60_000),
-      credential: { key: this.#tenant.key, cert: this.#tenant.wire }
-    })
-    await host.start()
-    await admission.start()
-    this.#extra.push(async () => { await admission.stop(); await host.stop() })
+    const { host, stop } = await certifiedHost(this.#anchor, this.#tenant)
+    this.#extra.push(stop)
     await host.dial(multiaddr(this.node!.addrs[0]), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     return host
   }

@@ -9,7 +9,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runSimulation } from '../../sim/engine.ts'
 import { paramsFor } from '../../sim/scenarios.ts'
-import type { FaultEvent, Scenario, SimResult } from '../../sim/types.ts'
+import type { FaultEvent, Scenario } from '../../sim/types.ts'
+import { deterministic } from '../helpers/sim-determinism.ts'
 
 /**
  * Nodes 3 and 4 (the only nodes of site-4 and site-5, so holders of every template) leave for good and one more node crashes
@@ -32,13 +33,6 @@ const heavyChurn: Scenario = {
 }
 
 const params = paramsFor(heavyChurn, { seed: 424242 })
-const deterministic = (r: SimResult): unknown => ({
-  faults: r.faults,
-  counts: r.counts,
-  steps: r.steps.map(({ latency: _latency, ...rest }) => rest),
-  exposure: r.exposure,
-  invariants: r.invariants
-})
 
 const first = await runSimulation({ scenario: heavyChurn, params })
 const second = await runSimulation({ scenario: heavyChurn, params })

@@ -25,14 +25,7 @@ import { FaultInjector } from '../../sim/injector.ts'
 import { Rng } from '../../sim/rng.ts'
 import type { NodeFleet } from '../../sim/fleet.ts'
 import type { Scenario, SimParams, SimResult } from '../../sim/types.ts'
-
-const deterministic = (r: SimResult): unknown => ({
-  faults: r.faults,
-  counts: r.counts,
-  steps: r.steps.map(({ latency: _latency, ...rest }) => rest),
-  exposure: r.exposure,
-  invariants: r.invariants
-})
+import { deterministic } from '../helpers/sim-determinism.ts'
 
 /** Run `scenario` and keep the fleet it ran on, to check its threads afterwards. */
 async function run (scenario: Scenario, params: SimParams): Promise<{ result: SimResult, fleet: NodeFleet | undefined }> {
