@@ -212,4 +212,17 @@ Start('a node whose bootstrap peer is down warns, reports it in /healthz, keeps 
   }
 })
 
+Start('start --reconcile-now reconciles once the node is ready and says so, then keeps serving', async () => {
+  const lone = await node('site-r', '--listen', '/ip4/127.0.0.1/tcp/0')
+  const r = start(lone.dir, '--reconcile-now')
+  try {
+    await until('the reconciled line', () => /^reconciled republished \d+, /m.test(r.out()))
+    assert.ok(r.out().indexOf('\nready\n') < r.out().indexOf('reconciled'), r.out())
+    assert.is(r.err(), '')
+  } finally {
+    r.stop.abort()
+    assert.is(await r.done, 0)
+  }
+})
+
 Start.run()
