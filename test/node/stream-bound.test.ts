@@ -72,7 +72,8 @@ bound('its streams are bounded over all its connections; those beyond are refuse
   assert.is(answers.length, refusals, `only the bound stays open, over both connections: ${JSON.stringify(answers)}`)
   // The refusal frame, or (read after the reset that follows it) none: never an answer of the protocol itself.
   assert.ok(answers.every((a) => a === 'ERR_RATE_LIMITED' || a === REFUSED_WHILE_OPENING || a === UNANSWERED), JSON.stringify(answers))
-  assert.ok(answers.includes('ERR_RATE_LIMITED'), JSON.stringify(answers))
+  // Which of the two a refused stream shows depends on the moment this side reads it; the code itself is asserted in the
+  // next test, where the peer reads every refusal it gets.
   await goodClientServed()
   assert.is(answers.length, refusals, 'no stream within the bound was ended')
   for (const s of opened) s.abort(new Error('done'))
