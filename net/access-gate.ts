@@ -14,9 +14,9 @@ import type { Connection, Libp2p, PeerId, Stream, StreamHandler } from '@libp2p/
 import { errorFrame } from '../protocol/frame.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 import {
-  ADMISSION_GRACE_MS, ADMISSION_POLL_MS, ADMISSION_WAIT_MS, GRACE_POLL_MS, MAX_GRACE_STREAMS, MAX_WAITING_ADMISSION, REFUSAL_WRITE_MS
+  ADMISSION_GRACE_MS, ADMISSION_POLL_MS, ADMISSION_WAIT_MS, GRACE_POLL_MS, MAX_GRACE_STREAMS, MAX_WAITING_ADMISSION, REFUSAL_WRITE_MS, STREAM_REAP_MS
 } from './constants.ts'
-import { PeerStreams } from './policy/peer-streams.ts'
+import { LingeringStreams, PeerStreams } from './policy/peer-streams.ts'
 
 export interface AccessGateInit {
   /** True for peers that may use gated protocols. */
@@ -38,7 +38,13 @@ function isFramed (protocol: string): boolean {
   return isGated(protocol) && protocol !== PROTOCOL.KAD
 }
 
-async function refuse (stream: Stream, protocol: string): Promise<void> {
+/**
+ * Answer a refused stream with its frame and close this side; it lingers
+ * (bounded per peer, reaped) until the peer closes its own.
+ */
+async function refuse (
+  { stream, connection }: { stream: Stream, connection: Connection }, protocol: string, lingering: LingeringStreams<Stream>
+): Promise<void> {
   if (!isFramed(protocol)) { stream.abort(new Error('peer is not admitted')); return }
   try {
     const signal = AbortSignal.timeout(REFUSAL_WRITE_MS)
@@ -46,7 +52,9 @@ async function refuse (stream: Stream, protocol: string): Promise<void> {
     await stream.close({ signal })
   } catch (e) {
     stream.abort(e as Error)
+    return
   }
+  if (stream.status === 'open') lingering.add(connection.remotePeer.toString(), stream)
 }
 
 /** Wait, on a connection younger than {@link ADMISSION_GRACE_MS}, for its peer to be authorised. */
@@ -71,17 +79,18 @@ export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
   const registrar = (libp2p as unknown as { components: { registrar: GateableRegistrar } }).components.registrar
   const handle = registrar.handle.bind(registrar)
   const waiting = new PeerStreams(MAX_GRACE_STREAMS)
+  const lingering = new LingeringStreams<Stream>(MAX_GRACE_STREAMS, STREAM_REAP_MS)
   registrar.handle = async (protocol, handler, options) => {
     if (!isGated(protocol)) { await handle(protocol, handler, options); return }
     const gated: StreamHandler = async (stream, connection) => {
-      if (init.authorise(connection.remotePeer) || await admittedWhileWaiting({ stream, connection }, init.authorise, waiting)) {
+      if (init.authorise(connection.remotePeer) || await admittedWhileWaiting(connection, init.authorise, waiting)) {
         await handler(stream, connection)
         return
       }
-      // Reset while waiting (too many waiting, or the peer went away): nothing to answer.
-      if (stream.status !== 'open') return
+      // Every refused stream is charged, one beyond those let wait included: libp2p negotiated its protocol already.
       init.onRefused?.(connection.remotePeer, protocol, connection)
-      await refuse(stream, protocol)
+      if (stream.status !== 'open') return
+      await refuse({ stream, connection }, protocol, lingering)
     }
     await handle(protocol, gated, options)
   }
@@ -89,19 +98,12 @@ export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
 
 /**
  * Wait, as {@link admittedWithinGrace}, with at most {@link MAX_GRACE_STREAMS}
- * of the peer's streams waiting at once; a stream beyond them is reset (the
- * holder protocols bound a peer's streams only once it is let in).
+ * of the peer's streams waiting at once; a stream beyond them is refused at
+ * once (the holder protocols bound a peer's streams only once it is let in).
  */
-async function admittedWhileWaiting (
-  { stream, connection }: { stream: Stream, connection: Connection },
-  authorise: (peer: PeerId) => boolean,
-  waiting: PeerStreams
-): Promise<boolean> {
+async function admittedWhileWaiting (connection: Connection, authorise: (peer: PeerId) => boolean, waiting: PeerStreams): Promise<boolean> {
   const peer = connection.remotePeer.toString()
-  if (!waiting.take(peer)) {
-    stream.abort(new Error('too many streams waiting for admission'))
-    return false
-  }
+  if (!waiting.take(peer)) return false
   try {
     return await admittedWithinGrace(connection, authorise)
   } finally {

@@ -19,7 +19,7 @@ import { RemoteError } from '../protocol/errors.ts'
 import { streamPool, type Channel } from './stream-pool.ts'
 import { isGated } from './access-gate.ts'
 import { REFUSAL_WRITE_MS, STREAM_REAP_MS } from './constants.ts'
-import { PeerStreams } from './policy/peer-streams.ts'
+import { LingeringStreams, PeerStreams } from './policy/peer-streams.ts'
 import { refusalWeight, type RefusalBudget } from './policy/refusal-budget.ts'
 
 /** What a handler learns about the caller. */
@@ -78,10 +78,10 @@ function codeOf (e: unknown): { code: ErrorCode, message: string } {
  * libp2p's own per-connection stream bound is set this many times above the
  * per-peer bound, so that the streams a peer opens beyond its bound reach
  * {@link serve}, which refuses and charges them, instead of being reset by
- * libp2p at no cost to the peer; refused streams linger up to
- * STREAM_REAP_MS, and room for a few times the bound of them keeps that so
- * while a flooding peer runs to its ban. It still caps what one connection
- * can queue.
+ * libp2p at no cost to the peer. A peer holds at most its bound of open
+ * streams and as many lingering ones (answered, waiting for its close), so
+ * twice the bound would do; the rest is room for streams still closing. It
+ * still caps what one connection can queue.
  */
 const CONNECTION_STREAM_BACKSTOP = 4
 
@@ -103,22 +103,24 @@ const CONNECTION_STREAM_BACKSTOP = 4
  */
 export async function serve (libp2p: Libp2p, protocol: string, handle: RequestHandler, options: ServeOptions): Promise<void> {
   const streams = new PeerStreams(options.maxInboundStreams)
+  const lingering = new LingeringStreams<Stream>(options.maxInboundStreams, STREAM_REAP_MS)
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString()
-    if (!streams.take(peer)) { await refuseOverLimit(libp2p, { protocol, stream, connection, options }); return }
+    if (!streams.take(peer)) { await refuseOverLimit(libp2p, { protocol, stream, connection, options, lingering }); return }
     try {
-      await serveStream(libp2p, { protocol, stream, connection, options }, handle)
+      await serveStream(libp2p, { protocol, stream, connection, options, lingering }, handle)
     } finally {
       streams.release(peer)
     }
   }, { maxInboundStreams: options.maxInboundStreams * CONNECTION_STREAM_BACKSTOP, maxOutboundStreams: options.maxInboundStreams })
 }
 
-/** One inbound stream of a served protocol, and the bounds it is served under. */
-interface Inbound { protocol: string, stream: Stream, connection: Connection, options: ServeOptions }
+/** One inbound stream of a served protocol, the bounds it is served under, and where it waits for the peer's close after its last frame. */
+interface Inbound { protocol: string, stream: Stream, connection: Connection, options: ServeOptions, lingering: LingeringStreams<Stream> }
 
 /** Serve requests on one stream, one after another, until the caller is done, a request is refused, or the peer is over its budget. */
-async function serveStream (libp2p: Libp2p, { protocol, stream, connection, options }: Inbound, handle: RequestHandler): Promise<void> {
+async function serveStream (libp2p: Libp2p, inbound: Inbound, handle: RequestHandler): Promise<void> {
+  const { protocol, stream, connection, options } = inbound
   const { budget } = options
   const peer = connection.remotePeer.toString()
   const lp = lpStream(stream, { maxDataLength: options.maxRequestBytes })
@@ -135,33 +137,33 @@ async function serveStream (libp2p: Libp2p, { protocol, stream, connection, opti
     if (one.failure !== undefined) { stream.abort(one.failure); return }
     if (outcome !== 'ok') break
   }
-  if (stream.status === 'open') await finish(stream, options.timeoutMs)
+  if (stream.status === 'open') await finish(inbound, options.timeoutMs)
 }
 
 /**
- * End a stream after its last frame: close this side, then give the peer
- * {@link STREAM_REAP_MS} to close its own before the stream is reset. A
- * stream the peer never closes would otherwise stay half-closed for the life
- * of the connection, counted against the connection's stream limits.
+ * End a stream after its last frame: close this side, then let it linger
+ * until the peer closes its own, for at most STREAM_REAP_MS and with as many
+ * lingering at once as the peer may have open (see {@link LingeringStreams}),
+ * so that a peer flooding streams without closing them reaches this node's
+ * handler, and is charged, instead of libp2p's own limit, which resets them
+ * for free.
  */
-async function finish (stream: Stream, closeMs: number): Promise<void> {
+async function finish ({ stream, connection, lingering }: Inbound, closeMs: number): Promise<void> {
   try {
     await stream.close({ signal: AbortSignal.timeout(closeMs) })
   } catch (e) {
     stream.abort(e as Error)
     return
   }
-  if (stream.status !== 'open') return
-  const reap = setTimeout(() => { stream.abort(new Error('the peer did not close its end of the stream')) }, STREAM_REAP_MS)
-  reap.unref()
-  stream.addEventListener('close', () => { clearTimeout(reap) }, { once: true })
+  if (stream.status === 'open') lingering.add(connection.remotePeer.toString(), stream)
 }
 
 /**
  * Refuse a stream opened beyond the peer's limit: audited, charged like any
  * refusal, and answered with a typed frame (a peer over its budget is cut off instead).
  */
-async function refuseOverLimit (libp2p: Libp2p, { protocol, stream, connection, options }: Inbound): Promise<void> {
+async function refuseOverLimit (libp2p: Libp2p, inbound: Inbound): Promise<void> {
+  const { protocol, stream, connection, options } = inbound
   const peer = connection.remotePeer.toString()
   const message = `more than ${options.maxInboundStreams} streams open at once`
   options.onServed?.({ protocol, peer, outcome: 'ERR_RATE_LIMITED', message, seconds: 0 })
@@ -175,7 +177,7 @@ async function refuseOverLimit (libp2p: Libp2p, { protocol, stream, connection, 
     stream.abort(e as Error)
     return
   }
-  await finish(stream, REFUSAL_WRITE_MS)
+  await finish(inbound, REFUSAL_WRITE_MS)
 }
 
 /**

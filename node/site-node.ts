@@ -509,7 +509,7 @@ export class SiteNode {
    */
   private onGateRefused (peer: string, protocol: string, connection: Connection, budget: RefusalBudget): void {
     this.onServed({ protocol, peer, outcome: 'ERR_NOT_ADMITTED', message: 'not an admitted node or a certified client', seconds: 0, action: 'gate' })
-    if (budget.charge(peer, GATE_REFUSAL_WEIGHT, connection.remoteAddr)) void connection.close().catch(() => {})
+    if (budget.charge(peer, GATE_REFUSAL_WEIGHT, connection.remoteAddr)) connection.abort(new Error('peer is over its refusal budget'))
   }
 
   private appendAudit (entry: AuditEntry): void {

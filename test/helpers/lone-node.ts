@@ -12,7 +12,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { provisionNode, type Tenant, type Verifier } from '../../sim/local-network.ts'
 import { initAuthority, loadAuthority, admitTenant, authoriseVerifier } from '../../keys/authority.ts'
-import type { Host } from '../../net/host.ts'
+import { createHost, type Host } from '../../net/host.ts'
 import { certifiedHost } from './certified-host.ts'
 import type { Admission } from '../../net/admission.ts'
 import { storeShare, fetchShare, eraseAt, prepareFetch, sendFetch, type CallOptions } from '../../client/holder-requests.ts'
@@ -136,10 +136,24 @@ export class LoneNode {
     return { send }
   }
 
-  /** Another client host certified by the same tenant (a second machine of it), connected to the running node. */
+  /**
+   * Another client host certified by the same tenant (a second machine of
+   * it), connected to the running node, which has accepted its certificate
+   * (until then its streams would be a stranger's, charged to its address).
+   */
   async anotherClient (): Promise<Host> {
-    const { host, stop } = await certifiedHost(this.#anchor, this.#tenant)
+    const { host, admission, stop } = await certifiedHost(this.#anchor, this.#tenant)
     this.#extra.push(stop)
+    await host.dial(multiaddr(this.node!.addrs[0]), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    if (!await admission.acceptedWithin(this.peer, ADMIT_TIMEOUT_MS)) throw new Error('the node did not accept the second client\'s certificate')
+    return host
+  }
+
+  /** A host with no certificate at all (it proves nothing), connected to the running node. */
+  async stranger (): Promise<Host> {
+    const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], anchor: this.#anchor, role: 'client' })
+    await host.start()
+    this.#extra.push(async () => { await host.stop() })
     await host.dial(multiaddr(this.node!.addrs[0]), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     return host
   }

@@ -4,7 +4,11 @@
  * once per connection it opens), each stream beyond the bound is refused with
  * ERR_RATE_LIMITED and charged, and a peer that keeps opening them is cut
  * off (every connection closed, the peer banned) instead of costing the node
- * a protocol negotiation per stream for ever. A good client is served
+ * a protocol negotiation per stream for ever. Streams it leaves unclosed
+ * after their answer are bounded too, so that its flood reaches the handler
+ * that charges it rather than libp2p's own limit, which resets for free. A
+ * peer with no certificate is charged for every gated stream, those beyond
+ * the few let wait for its admission included. A good client is served
  * throughout. Outcomes only; no timing is asserted.
  */
 import { suite } from 'uvu'
@@ -19,13 +23,29 @@ import type { Host } from '../../net/host.ts'
 import { PROTOCOL } from '../../protocol/constants.ts'
 import { equalBytes } from '../../crypto/bytes.ts'
 import { MAX_MAINTAIN_STREAMS } from '../../node/maintain/limits.ts'
+import { DEFAULT_LIMITS } from '../../node/config.ts'
+import { GATE_REFUSAL_WEIGHT } from '../../node/constants.ts'
+import { MAX_GRACE_STREAMS } from '../../net/constants.ts'
+import { MINOR_REFUSAL_WEIGHT } from '../../net/policy/refusal-budget.ts'
 import { LoneNode, type Held } from '../helpers/lone-node.ts'
 import { answerOf, UNANSWERED } from '../helpers/abuse.ts'
 
 /** Connections the flooding peer opens: each would have its own bound if the bound were per connection. */
 const CONNECTIONS = 2
-/** Streams beyond its bound the peer may open before the test gives up on it being cut off: far more than its refusal budget allows. */
-const MAX_ATTEMPTS = 4_000
+/** Refusals as ERR_RATE_LIMITED the node's default budget allows a peer before it is cut off. */
+const BUDGETED_REFUSALS = Math.round(DEFAULT_LIMITS.invalidRequestBudget / MINOR_REFUSAL_WEIGHT)
+/**
+ * Streams beyond its bound the peer may open before it must be cut off: its budget and half as much again. Streams the
+ * node does not charge (reset by libp2p's own limit before any handler) would let it open far more.
+ */
+const MAX_ATTEMPTS = Math.round(BUDGETED_REFUSALS * 1.5)
+/**
+ * Gated streams a peer with no certificate may open before it must be cut off: those the node lets wait for its
+ * admission and as many again (it opens twice that many at once), and its budget of refusals twice over. Streams reset
+ * for free while the others wait would let it open thousands.
+ */
+const STRANGER_IN_FLIGHT = 2 * MAX_GRACE_STREAMS
+const MAX_STRANGER_ATTEMPTS = STRANGER_IN_FLIGHT + 2 * DEFAULT_LIMITS.invalidRequestBudget / GATE_REFUSAL_WEIGHT
 /** Stream opens in flight at once while flooding. */
 const IN_FLIGHT = 16
 /** How a stream the node refused and reset before this side had opened it is counted. */
@@ -101,6 +121,27 @@ bound('a peer that keeps opening streams beyond its bound is cut off, and a good
   assert.is(outcomes.ok, undefined)
   await goodClientServed()
   for (const s of holding) s.abort(new Error('done'))
+})
+
+bound('a peer with no certificate is charged for every gated stream, those beyond its admission wait included, and cut off within its budget', async () => {
+  // Straight after connecting: inside the admission grace, when the node lets some of its streams wait to see whether
+  // it is admitted. The peer opens more at once than may wait; those beyond are refused and charged too, not reset for free.
+  const stranger = await lone.stranger()
+  const [conn] = stranger.getConnections(peer)
+  const outcomes: Record<string, number> = {}
+  let attempts = 0
+  await Promise.all(Array.from({ length: STRANGER_IN_FLIGHT }, async () => {
+    while (conn.status === 'open' && attempts < MAX_STRANGER_ATTEMPTS) {
+      attempts++
+      const o = await conn.newStream(PROTOCOL.FETCH).then(async (s) => await answerOf(s), () => 'not opened')
+      outcomes[o] = (outcomes[o] ?? 0) + 1
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }))
+  assert.is(conn.status === 'open', false, `the peer is cut off within ${MAX_STRANGER_ATTEMPTS} streams: ${attempts} opened, ${JSON.stringify(outcomes)}`)
+  // The ban can come before any refusal frame is read: the codes themselves are asserted in test/net/access-gate.test.ts.
+  assert.ok(Object.keys(outcomes).every((o) => o === 'ERR_NOT_ADMITTED' || o === UNANSWERED || o === 'not opened'), JSON.stringify(outcomes))
+  await goodClientServed()
 })
 
 bound.after(async () => {
