@@ -179,10 +179,12 @@ async function simulate (options: RunOptions, started: Started, run0: Pick<Run, 
   const { net, tenant, ms } = started
   const { rng, report } = run0
   const enrolStart = performance.now()
+  const enrolCpu = process.cpuUsage()
   report({ phase: 'enroll', done: 0, total: params.templates })
   const onDone = (done: number): void => { report({ phase: 'enroll', done, total: params.templates }) }
   const enrolment = await enrolTemplates(tenant.ctx, params, rng.fork('enrol'), { onDone, signal: options.signal })
   const enrollMs = performance.now() - enrolStart
+  const enrolCpuUsed = process.cpuUsage(enrolCpu)
   const injector = new FaultInjector(net, { rng: rng.fork('injector') })
   const world: World = { net, injector, params, templates: enrolment.templates, indexOf: peerIndex(net) }
   const run: Run = { ...run0, world, tenant, captured: [], steps: [] }
@@ -207,6 +209,7 @@ async function simulate (options: RunOptions, started: Started, run0: Pick<Run, 
       startMs: Math.round(ms[0]),
       convergeMs: Math.round(ms[1]),
       enrollMs: Math.round(enrollMs),
+      enrollCpuMs: Math.round((enrolCpuUsed.user + enrolCpuUsed.system) / 1000),
       runMs: Math.round(performance.now() - runStart),
       rssMbPerNode: Math.round(process.memoryUsage().rss / 1_048_576 / params.nodes * 10) / 10,
       cpuPercent: 0

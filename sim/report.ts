@@ -99,7 +99,8 @@ function invariantRow (i: InvariantCheck): string {
 function timingsText (r: SimResult): string {
   const t = r.timings
   const s = (ms: number): string => `${num(Number(ms) / 1000, 1)} s`
-  return `start ${s(t.startMs)}, rosters converged ${s(t.convergeMs)}, enrolment ${s(t.enrollMs)}, run ${s(t.runMs)}; ` +
+  const perEnrolment = t.enrollCpuMs !== undefined && r.counts.enrolled > 0 ? ` (${num(t.enrollCpuMs / r.counts.enrolled, 0)} ms of CPU each)` : ''
+  return `start ${s(t.startMs)}, rosters converged ${s(t.convergeMs)}, enrolment ${s(t.enrollMs)}${perEnrolment}, run ${s(t.runMs)}; ` +
     `${num(t.rssMbPerNode, 1)} MB RSS per node, ${num(t.cpuPercent, 1)} % CPU`
 }
 

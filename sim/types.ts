@@ -147,6 +147,9 @@ export interface SimResult {
   counts: SimCounts
   exposure: Exposure
   invariants: InvariantCheck[]
-  /** Wall-clock figures: differ between runs of the same seed. */
-  timings: { startMs: number, convergeMs: number, enrollMs: number, runMs: number, rssMbPerNode: number, cpuPercent: number }
+  /**
+   * Wall-clock figures: differ between runs of the same seed. `enrollCpuMs` is the CPU time of the whole process (every
+   * thread) during the enrolment phase: divided by the enrolments, a cost that a busy machine changes less than the rate.
+   */
+  timings: { startMs: number, convergeMs: number, enrollMs: number, runMs: number, rssMbPerNode: number, cpuPercent: number, enrollCpuMs?: number }
 }

@@ -7,6 +7,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { availableParallelism } from 'node:os'
 import { runSimulation } from '../../sim/engine.ts'
 import { paramsFor } from '../../sim/scenarios.ts'
 import type { FaultEvent, Scenario } from '../../sim/types.ts'
@@ -47,6 +48,13 @@ Engine('every template is enrolled and each hour is a step with its faults', () 
   assert.equal(first.steps.map((s) => s.nodesUp), [8, 5, 5])
   assert.is(first.steps[0].liveShares.min, 5, 'before any fault every template has n live shares')
   assert.is(first.counts.verifyAttempts, 18)
+})
+
+Engine('the enrolment phase reports the CPU it took, every thread of the process included', () => {
+  const { enrollCpuMs, enrollMs } = first.timings
+  assert.ok(enrollCpuMs !== undefined && enrollCpuMs > 0, `enrolment CPU ${enrollCpuMs}`)
+  // No more than every core of the machine for the whole phase, with a margin for the clocks' granularity.
+  assert.ok(enrollCpuMs <= enrollMs * availableParallelism() + 50, `${enrollCpuMs} ms of CPU in ${enrollMs} ms`)
 })
 
 Engine('the same seed gives the same counts, steps, exposure and invariants', () => {
