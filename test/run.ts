@@ -9,8 +9,10 @@
  * instead of running before them.
  *
  * The longest jobs start first (durations from the last run, kept beside the
- * compile cache; by file size on a fresh checkout), so the run does not end
- * with one long file running alone.
+ * compile cache; on a fresh checkout, those of test/durations.json, a copy
+ * kept in the repository), so the run does not end with one long file
+ * running alone. `node test/run.ts --checks --save-durations` writes this
+ * run's durations to that copy as well.
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -21,6 +23,8 @@ const ROOT = new URL('../', import.meta.url).pathname
 const TEST_DIR = join(ROOT, 'test')
 const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'bioshard')
 const DURATIONS = join(CACHE_DIR, 'test-durations.json')
+/** The durations a fresh checkout orders its first run by (jobs added since count as long). */
+const KEPT_DURATIONS = join(TEST_DIR, 'durations.json')
 // Most multi-node files spend part of their time waiting (drains, process
 // start-up, gossip), so one more file than cores keeps both cores busy; more
 // than that only makes their deadlines tighter.
@@ -65,14 +69,17 @@ function findTests (dir: string): Job[] {
   return out
 }
 
-/** Seconds each job took in the last run that ran it. */
+/** Seconds each job took in the last run that ran it: in this checkout, else as kept in the repository. */
 function lastDurations (): Record<string, number> {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(DURATIONS, 'utf8'))
-    return typeof parsed === 'object' && parsed !== null ? parsed as Record<string, number> : {}
-  } catch {
-    return {}
+  for (const file of [DURATIONS, KEPT_DURATIONS]) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+      if (typeof parsed === 'object' && parsed !== null && Object.keys(parsed).length > 0) return parsed as Record<string, number>
+    } catch {
+      // None kept here: try the next.
+    }
   }
+  return {}
 }
 
 /** Longest first: by last duration where known (a job never timed counts as long), else by file size. */
@@ -112,7 +119,7 @@ function run (job: Job): Promise<Result> {
 }
 
 const args = process.argv.slice(2)
-const filters = args.filter((a) => a !== '--checks')
+const filters = args.filter((a) => a !== '--checks' && a !== '--save-durations')
 const tests = findTests(TEST_DIR).filter((j) => filters.length === 0 || filters.some((s) => j.name.includes(s)))
 const last = lastDurations()
 const jobs = longestFirst([...(args.includes('--checks') ? CHECKS : []), ...tests], last)
@@ -134,6 +141,7 @@ try {
   mkdirSync(CACHE_DIR, { recursive: true })
   const merged = { ...last, ...Object.fromEntries(results.map((r) => [r.job.name, Math.round(r.ms / 100) / 10])) }
   writeFileSync(DURATIONS, JSON.stringify(merged, null, 1) + '\n')
+  if (args.includes('--save-durations')) writeFileSync(KEPT_DURATIONS, JSON.stringify(merged, null, 1) + '\n')
 } catch {
   // The durations only order the next run; a read-only checkout runs in file-size order.
 }
