@@ -92,6 +92,13 @@ export class Roster {
   private readonly entries = new Map<string, Admitted>()
   /** Each entry's bucket and hash, recomputed when its certificate or statement changes. */
   private readonly hashes = new WeakMap<Admitted, Hashed>()
+  /**
+   * The last digest, for as long as it stands: until an offer changes an
+   * entry or a certificate's validity begins or ends (`until`). Every
+   * admission exchange asks for it, so recomputing it each time costs
+   * every node a pass over the whole roster per exchange.
+   */
+  private digestCache: { value: Uint8Array, at: number, until: number } | undefined
   readonly anchor: TrustAnchor
   /** Signatures of certificates and statements already verified. */
   readonly verified: VerifiedCache
@@ -110,6 +117,12 @@ export class Roster {
    * @throws {BioshardError} ERR_NOT_ADMITTED, ERR_BAD_SIGNATURE, ERR_EXPIRED or ERR_BAD_REQUEST for an entry that is not valid
    */
   offer (entry: RosterEntry, now = Date.now()): Offered {
+    const offered = this.offerChecked(entry, now)
+    if (offered === 'changed') this.digestCache = undefined
+    return offered
+  }
+
+  private offerChecked (entry: RosterEntry, now: number): Offered {
     checkAuthorityCertWith(this.verified, entry.cert, this.anchor, now)
     const peer = entry.cert.body.peer
     const statement = entry.addrs
@@ -214,13 +227,26 @@ export class Roster {
    * statement changes it).
    */
   digest (now = Date.now()): Uint8Array {
+    const cached = this.digestCache
+    if (cached !== undefined && now >= cached.at && now < cached.until) return cached.value.slice()
     const out = new Uint8Array(ROSTER_DIGEST_BYTES)
     for (const e of this.all(now)) {
       const h = this.hashed(e)
       const at = h.bucket * BUCKET_HASH_BYTES
       for (let i = 0; i < BUCKET_HASH_BYTES; i++) out[at + i] ^= h.hash[i]
     }
+    this.digestCache = { value: out.slice(), at: now, until: this.nextValidityChange(now) }
     return out
+  }
+
+  /** The first moment after `now` at which an entry's certificate becomes valid or expires. */
+  private nextValidityChange (now: number): number {
+    let next = Number.POSITIVE_INFINITY
+    for (const e of this.entries.values()) {
+      const change = now < e.cert.body.nb ? e.cert.body.nb : e.cert.body.na + 1
+      if (change < next) next = change
+    }
+    return next
   }
 
   /** The valid entries in `buckets`, revoked ones too. */

@@ -84,6 +84,27 @@ wire('a digest depends on the entries, not the order they were learnt in; a newe
   assert.ok(differ.every((d) => d >= 0 && d < ROSTER_BUCKETS))
 })
 
+wire('a kept digest is never stale: a changed entry, a certificate expiring and a caller writing into it are all seen', () => {
+  const list = entries()
+  const full = new Roster(net.anchor)
+  for (const e of list) full.offer(e)
+  const growing = new Roster(net.anchor)
+  for (const e of list.slice(1)) growing.offer(e)
+  const before = growing.digest()
+  assert.equal(growing.digest(), before, 'the same digest while nothing changes')
+  growing.offer(list[0])
+  assert.equal(growing.digest(), full.digest(), 'an offered entry is in the next digest')
+  assert.not.equal(growing.digest(), before)
+  const mine = growing.digest()
+  mine[0] ^= 0xff
+  assert.equal(growing.digest(), full.digest(), 'writing into an answer does not change the roster\'s digest')
+  const firstExpiry = Math.min(...list.map((e) => e.cert.body.na))
+  const now = Date.now()
+  const atNow = full.digest(now)
+  assert.equal(full.digest(firstExpiry), atNow, 'still valid at its last moment')
+  assert.not.equal(full.digest(firstExpiry + 1), atNow, 'an expired certificate leaves the digest at once')
+})
+
 wire.run()
 
 // ---------------------------------------------------------------------------
