@@ -11,7 +11,9 @@
  *   manifest open the template, and a real verification accepts a fresh probe.
  *
  * A listed holder that did not take the newest commit may still serve its
- * older (consistent) copy: it is counted as behind, not as undone.
+ * older (consistent) copy: it is counted as behind, not as undone. A read
+ * that gets no answer (a timeout, a busy node) is tried again; a holder that
+ * never answers is counted apart from one that answers without the share.
  *
  * @module
  */
@@ -47,6 +49,8 @@ export interface StormTally {
   chainBroken: number
   /** Real verifications of a genuine probe that did not accept. */
   rejected: number
+  /** Listed holders that took the newest commit and gave no answer at all (a timeout, unreachable) however often asked. */
+  unanswered: number
   /** Listed holders that did not take the newest commit, still serving their older copy (expected after a missed commit). */
   behind: number
   problems: string[]
@@ -54,11 +58,20 @@ export interface StormTally {
 
 /** A fresh, empty tally. */
 export function emptyTally (): StormTally {
-  return { lost: 0, undone: 0, inconsistent: 0, extra: 0, leaked: 0, chainBroken: 0, rejected: 0, behind: 0, problems: [] }
+  return { lost: 0, undone: 0, inconsistent: 0, extra: 0, leaked: 0, chainBroken: 0, rejected: 0, unanswered: 0, behind: 0, problems: [] }
 }
 
 /** Problems kept verbatim. */
 const MAX_PROBLEMS = 200
+/**
+ * Refusals that are a holder's answer about the share: it holds none (of that x), or not under that template. Anything
+ * else (a timeout, a busy or unreachable node, a rate limit) is no answer, and the read is tried again.
+ */
+const ANSWERS = new Set(['ERR_NOT_HOLDER', 'ERR_NOT_FOUND', 'ERR_ERASED', 'ERR_NOT_AUTHORISED', 'ERR_EXPIRED', 'ERR_INTERNAL', 'ERR_DECRYPT'])
+/** Reads of one share tried before a holder counts as not answering: each has the reader's own deadlines (20 s fetch, 10 s dial). */
+const READ_ATTEMPTS = 4
+/** Pause between two reads of a holder that did not answer (ms): a loaded machine's restarted node may still be busy. */
+const READ_RETRY_MS = 3_000
 
 /** Per template: every manifest seen (by digest), the newest, and who took its commit. */
 interface Known { manifests: Map<string, Manifest>, newest: Manifest, acked: Set<string>, xs: Set<number> }
@@ -138,11 +151,22 @@ export class StormChecks {
     const n = this.#fleet.nodes[index]
     let last = 'ERR_NOT_HOLDER'
     for (const x of xs) {
-      const r = await this.#reader.read(n.addr as string, n.peer, w.id, x)
+      const r = await this.#answer(n.addr as string, n.peer, w.id, x)
       if (typeof r !== 'string') return r
       last = r
     }
     return last
+  }
+
+  /** One share read until the holder answers (the share, or a refusal about it), a bounded number of times. */
+  async #answer (addr: string, peer: string, id: Uint8Array, x: number): Promise<Served | string> {
+    let r: Served | string = 'ERR_TIMEOUT'
+    for (let i = 0; i < READ_ATTEMPTS; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS))
+      r = await this.#reader.read(addr, peer, id, x)
+      if (typeof r !== 'string' || ANSWERS.has(r)) return r
+    }
+    return r
   }
 
   async #template (w: Watched): Promise<void> {
@@ -168,7 +192,11 @@ export class StormChecks {
     const n = this.#fleet.nodes[c.index]
     const acked = c.k.acked.has(n.peer)
     if (typeof r === 'string') {
-      if (acked) { this.tally.undone++; this.#problem(`${c.tag}: node ${c.index + 1} took the commit but serves nothing (${r})`) } else this.tally.behind++
+      if (!acked) this.tally.behind++
+      else if (ANSWERS.has(r)) { this.tally.undone++; this.#problem(`${c.tag}: node ${c.index + 1} took the commit but serves nothing (${r})`) } else {
+        this.tally.unanswered++
+        this.#problem(`${c.tag}: node ${c.index + 1} took the commit but never answered (${r})`)
+      }
       return undefined
     }
     add(this.#seen[c.index].plain, toHex(c.w.id), r.share.bytes.slice())
