@@ -12,7 +12,8 @@
  *   sees the manifest published;
  * - a listed holder beyond the t helpers that never joins the round (down)
  *   never takes its commit: the repair names it as behind, and every other
- *   listed holder holds the new manifest.
+ *   listed holder holds the new manifest; back, it takes the newer manifest
+ *   at the next round's open, so that round completes.
  *
  * The nodes' own reconciliation schedule is off; the tests run the pass a
  * node runs after a restart.
@@ -128,8 +129,10 @@ crash('a listed holder that never joins a repair is named behind; every other li
   const [lost, , , observer] = m.body.shares.map((s) => s.holder)
   await net.stopNode(indexOf(lost))
   await net.stopNode(indexOf(observer))
+  let seq = m.body.seq
   try {
     const report = await client.repair(id, { lost: [lost] })
+    seq = report.seq
     assert.equal(report.behind, [observer], 'the holder that did not join is reported, not counted as having taken the commit')
     for (const holder of report.holders.filter((p) => p !== observer)) {
       const copy = await storeOf(net.nodes[indexOf(holder)]).getManifest(slotOf(id))
@@ -140,6 +143,12 @@ crash('a listed holder that never joins a repair is named behind; every other li
     await net.restartNode(indexOf(observer))
     await net.converged()
   }
+  // Back without a reconciliation pass, the holder left behind takes the newer manifest at the next round's open.
+  const back = net.nodes[indexOf(observer)]
+  assert.is(decodeManifest(await storeOf(back).getManifest(slotOf(id)) as Uint8Array).body.seq, m.body.seq, 'still behind')
+  const refreshed = await client.refresh(id)
+  assert.is(refreshed.seq, seq + 1, 'a refresh opened from the repaired manifest completes at every holder')
+  assert.is(decodeManifest(await storeOf(back).getManifest(slotOf(id)) as Uint8Array).body.seq, refreshed.seq)
 })
 
 crash.after(async () => {
