@@ -141,8 +141,11 @@ class Storm {
     if (missed.length === 0) { counts.committed++; return `committed seq ${after.body.seq}` }
     counts.partial++
     if (r.repair) return `committed seq ${after.body.seq}, ${missed.length} party(ies) missed the commit (same share: reconciliation adopts it)`
-    for (const p of missed) if (!r.down.includes(this.#index(p))) r.down.push(this.#index(p))
-    for (const p of missed) await this.#checks.killed(this.#index(p), await this.#fleet.kill(this.#index(p)))
+    // Each node is looked at once per stop: the round's victim is down (and was looked at) already.
+    for (const i of missed.map((p) => this.#index(p)).filter((i) => !r.down.includes(i))) {
+      r.down.push(i)
+      await this.#checks.killed(i, await this.#fleet.kill(i))
+    }
     const fixed = await outcome(this.#client.repair(w.id, { lost: missed }))
     const now = await this.#client.manifest(w.id)
     const behind = fixed.err === undefined ? (fixed.report?.behind ?? []) : now.body.shares.map((s) => s.holder).filter((p) => fixed.err?.message.includes(p))
