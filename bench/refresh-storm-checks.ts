@@ -2,8 +2,10 @@
  * What the refresh storm (bench/refresh-storm.ts) checks, and counts:
  *
  * - after each kill, offline: the killed node's audit chain verifies, and no
- *   file of it holds a share it has replaced or destroyed since an earlier
- *   look, in any form it was seen in (sealed record, wrapped key, plain bytes);
+ *   file of it holds a share it had replaced or destroyed by its previous
+ *   look (it has started since, and compacted what a kill left), in any form
+ *   it was seen in (sealed record, wrapped key, plain bytes); at the end, with
+ *   every node stopped and idle, no file holds any share it ever replaced;
  * - after the restarts: every holder the newest manifest lists and that took
  *   its commit serves a share under exactly that manifest; every share served
  *   matches the commitment of the manifest it is served under; no node the
@@ -76,8 +78,11 @@ const READ_RETRY_MS = 3_000
 /** Per template: every manifest seen (by digest), the newest, and who took its commit. */
 interface Known { manifests: Map<string, Manifest>, newest: Manifest, acked: Set<string>, xs: Set<number> }
 
-/** Per node: every form of every share it was seen holding, by slot or template, to scan for once it no longer holds them. */
-interface Seen { sealed: Map<string, Uint8Array[]>, plain: Map<string, Uint8Array[]> }
+/**
+ * Per node: every form of every share it was seen holding, by slot or template, to scan for once it no longer holds them,
+ * and what it no longer held at the last look.
+ */
+interface Seen { sealed: Map<string, Uint8Array[]>, plain: Map<string, Uint8Array[]>, retired: Uint8Array[] }
 
 function add (map: Map<string, Uint8Array[]>, key: string, bytes: Uint8Array): void {
   const list = map.get(key) ?? []
@@ -103,7 +108,7 @@ export class StormChecks {
     this.#fleet = init.fleet
     this.#client = init.client
     this.#reader = init.reader
-    this.#seen = init.fleet.nodes.map(() => ({ sealed: new Map(), plain: new Map() }))
+    this.#seen = init.fleet.nodes.map(() => ({ sealed: new Map(), plain: new Map(), retired: [] }))
   }
 
   #problem (line: string): void {
@@ -123,6 +128,23 @@ export class StormChecks {
   /** Node `index` was SIGKILLed: check how it ended, verify its chain, scan its files for what it no longer holds. */
   async killed (index: number, exit: Exit | undefined): Promise<void> {
     if (exit !== undefined && exit.signal !== 'SIGKILL') this.#problem(`node ${index + 1} exited with ${exit.code ?? exit.signal}, not by the kill`)
+    await this.#look(index, true)
+  }
+
+  /**
+   * The last look, once every node is stopped with no round under way: every chain, and every share any node ever
+   * replaced or destroyed, however recently.
+   */
+  async stopped (): Promise<void> {
+    for (const n of this.#fleet.nodes) await this.#look(n.index, false)
+  }
+
+  /**
+   * Verify a stopped node's chain and scan its files for what it no longer holds. With `defer`, bytes retired since its
+   * previous look are left to its next one: a kill can land between a share's swap and its compaction, which the store
+   * finishes when it opens again.
+   */
+  async #look (index: number, defer: boolean): Promise<void> {
     const dir = this.#fleet.nodes[index].dir
     const stopped = await inspectStopped(dir)
     if (!stopped.chain.ok) {
@@ -132,8 +154,10 @@ export class StormChecks {
     const seen = this.#seen[index]
     const now = (slot: string): Uint8Array[] => { const s = stopped.sealed.get(slot); return s === undefined ? [] : [s.record, s.wrappedKey] }
     const last = (key: string): Uint8Array[] => seen.plain.get(key)?.slice(-1) ?? []
-    const gone = [...retired(seen.sealed, now), ...retired(seen.plain, last)]
+    const all = [...retired(seen.sealed, now), ...retired(seen.plain, last)]
     for (const [slot, s] of stopped.sealed) { add(seen.sealed, slot, s.record); add(seen.sealed, slot, s.wrappedKey) }
+    const gone = defer ? all.filter((b) => seen.retired.some((r) => equalBytes(r, b))) : all
+    seen.retired = all
     const leak = gone.length > 0 ? new LeakPatterns(gone).findInTree(dir) : undefined
     if (leak !== undefined) {
       this.tally.leaked++

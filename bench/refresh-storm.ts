@@ -210,7 +210,10 @@ export async function refreshStorm (options: RefreshStormOptions): Promise<Refre
     const checks = new StormChecks({ fleet, client, reader })
     for (const w of watched) checks.committed(w, await client.manifest(w.id), (await client.manifest(w.id)).body.shares.map((s) => s.holder))
     await checks.all(watched)
-    return await new Storm({ fleet, client, checks, watched, seed: options.seed }).run(options.kills, options.onProgress ?? (() => {}))
+    const summary = await new Storm({ fleet, client, checks, watched, seed: options.seed }).run(options.kills, options.onProgress ?? (() => {}))
+    await fleet.close()
+    await checks.stopped()
+    return { ...summary, ...checks.tally }
   } finally {
     await reader?.close()
     await client?.close()
