@@ -13,7 +13,7 @@
  *
  * Run: `npm run refresh-storm -- [--kills 100] [--seed N]` (exit 1 when a
  * template was lost, acknowledged state undone, a chain broke or a replaced
- * share's bytes stayed on disk). test/node/refresh-storm.test.ts runs a slice.
+ * share's bytes stayed on disk). test/node/refresh-storm.test.ts runs a 2-kill slice.
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
