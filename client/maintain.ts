@@ -171,31 +171,35 @@ async function repairOne (ctx: ClientContext, m: Manifest, lost: ReadonlySet<str
     const observers = live.slice(m.body.t).map((s) => s.holder)
     const [core, extra] = await Promise.all([r.settle(must, open), r.settle(observers, open)])
     const parties = [...core.ok.keys(), ...extra.ok.keys()]
+    // Only an open that timed out may have reached its node after the deadline; a refused or unreachable one did not.
+    const late = [...core.failed, ...extra.failed].filter((f) => f.code === 'ERR_TIMEOUT').map((f) => f.peer)
     if (core.failed.length > 0) {
-      // Every party asked, joined or not: an open that arrived after its deadline left a round there.
-      await r.abort([...must, ...observers], 'a helper or the new holder did not join')
+      await r.abort([...parties, ...late], 'a helper or the new holder did not join')
       bytes += r.bytes
       for (const f of core.failed) failed.add(f.peer)
       continue
     }
     const keep = m.body.shares.filter((s) => s.holder !== gone)
     const absent = extra.failed.map((f) => f.peer)
-    const next = await finishRepair(ctx, r, { m, parties, absent, target, x, keep, tenant })
-    return { next, to: target.peer, bytes: bytes + r.bytes, behind: await lateCommit(r, absent, next) }
+    const next = await finishRepair(ctx, r, { m, parties, absent: late, target, x, keep, tenant })
+    const took = await lateCommit(r, late, next)
+    return { next, to: target.peer, bytes: bytes + r.bytes, behind: absent.filter((p) => !took.includes(p)) }
   }
 }
 
 /**
- * Offer the commit to observers whose `open` failed: one whose open arrived after its deadline joined all the same and takes
- * it now (and its round ends); the others are returned, still listed with the share they hold and the older manifest copy.
+ * Offer the commit to observers whose `open` timed out: one whose open arrived after its deadline joined all the same and
+ * takes it now (and its round ends).
+ *
+ * @returns the observers that took it
  */
-async function lateCommit (r: CoordinatorRound, absent: readonly string[], next: Manifest): Promise<string[]> {
-  if (absent.length === 0) return []
-  const { failed } = await r.settle(absent, { kind: 'commit', manifest: next })
-  return failed.map((f) => f.peer)
+async function lateCommit (r: CoordinatorRound, late: readonly string[], next: Manifest): Promise<string[]> {
+  if (late.length === 0) return []
+  const { ok } = await r.settle(late, { kind: 'commit', manifest: next })
+  return [...ok.keys()]
 }
 
-/** A joined repair round: the parties, the observers that did not join, the new holder and x, and the entries the next manifest keeps. */
+/** A joined repair round: the parties, the observers whose open timed out, the new holder and x, and the entries the next manifest keeps. */
 interface RepairState { m: Manifest, parties: string[], absent: string[], target: Candidate, x: number, keep: ShareEntry[], tenant: Credential }
 
 /** Start the joined round, build seq + 1 listing the new holder, commit it at the new holder first (durable), then the others. */
