@@ -14,7 +14,7 @@
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Rng, freshSeed } from '../sim/rng.ts'
@@ -256,7 +256,8 @@ async function main (): Promise<number> {
   process.stdout.write(`kill storm: ${kills} SIGKILLs, seed ${seed}\n`)
   const started = performance.now()
   const s = await killStorm({ kills, seed, onProgress: (line) => { process.stdout.write(`${line}\n`) } })
-  process.stdout.write(`summary: ${formatSummary(s)}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ')
+  process.stdout.write(`summary: ${formatSummary(s)}, ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${load}\n`)
   for (const p of s.problems) process.stdout.write(`  ${p}\n`)
   return s.lost + s.undone + s.leaked + s.chainBroken + s.unanswered === 0 ? 0 : 1
 }
