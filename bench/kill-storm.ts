@@ -14,7 +14,7 @@
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Rng, freshSeed } from '../sim/rng.ts'
@@ -49,6 +49,8 @@ export interface KillStormSummary {
   leaked: number
   /** Kills after which the audit chain did not verify. */
   chainBroken: number
+  /** Reads of the checks the node never answered (a timeout, busy, unreachable), however often tried: neither served nor refused. */
+  unanswered: number
   /** Audit records in the chain after the last kill. */
   chainEntries: number
   /** First problems found, for the report. */
@@ -65,6 +67,15 @@ const READY_TIMEOUT_MS = 90_000
 const ERASE_CHANCE = 0.35
 /** Deadline of one request: a kill makes every request in flight fail, well within it. */
 const REQUEST_TIMEOUT_MS = 5_000
+/**
+ * Deadline of one read of the checks after a restart: a loaded machine (load average 20 and more) can keep a freshly started
+ * node from answering within REQUEST_TIMEOUT_MS, and a slow answer is not a lost share.
+ */
+const CHECK_TIMEOUT_MS = 30_000
+/** Reads of one share tried before a node that gives no answer (a timeout, busy, unreachable) counts as not serving it. */
+const CHECK_ATTEMPTS = 3
+/** Answers of the node about a share: anything else is no answer, and the read is tried again. */
+const ANSWERS: ReadonlySet<string> = new Set(['ERR_NOT_FOUND', 'ERR_NOT_HOLDER', 'ERR_ERASED', 'ERR_NOT_AUTHORISED', 'ERR_DECRYPT', 'ERR_INTERNAL'])
 /** Problems kept verbatim in the summary. */
 const MAX_PROBLEMS = 10
 
@@ -93,7 +104,8 @@ class Storm {
     const rng = new Rng(seed)
     this.#kills = rng.fork('kills')
     this.#ops = rng.fork('ops')
-    this.summary = { seed, kills: 0, ackedStores: 0, ackedErases: 0, lost: 0, undone: 0, leaked: 0, chainBroken: 0, chainEntries: 0, problems: [] }
+    const counts = { lost: 0, undone: 0, leaked: 0, chainBroken: 0, unanswered: 0, chainEntries: 0 }
+    this.summary = { seed, kills: 0, ackedStores: 0, ackedErases: 0, ...counts, problems: [] }
   }
 
   #problem (line: string): void {
@@ -162,19 +174,32 @@ class Storm {
     }
   }
 
-  /** After a restart: every acknowledged store served, every acknowledged erase refused. */
+  /** The node's answer about `s`: the share it serves, or its refusal; a read it gives no answer to is tried again (bounded). */
+  async #read (s: Held): Promise<Uint8Array | Error> {
+    let got: Uint8Array | Error = new Error('not read')
+    for (let i = 0; i < CHECK_ATTEMPTS; i++) {
+      got = await this.#lone.fetch(s, { timeoutMs: CHECK_TIMEOUT_MS }).catch((e: Error) => e)
+      if (!(got instanceof Error) || ANSWERS.has((got as { code?: string }).code ?? '')) return got
+    }
+    return got
+  }
+
+  /** After a restart: every acknowledged store served, every acknowledged erase refused (a node that never answers is neither). */
   async #checkServed (): Promise<void> {
     for (const s of this.#ledger.live) {
-      const share = await this.#lone.fetch(s, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((e: Error) => e)
+      const share = await this.#read(s)
       if (share instanceof Uint8Array && equalBytes(share, s.held.bytes)) continue
-      this.summary.lost++
+      const answered = !(share instanceof Error) || ANSWERS.has((share as { code?: string }).code ?? '')
+      if (answered) this.summary.lost++
+      else this.summary.unanswered++
       this.#problem(`kill ${this.summary.kills}: acknowledged share not served: ${share instanceof Error ? share.message : 'other bytes'}`)
     }
     for (const s of this.#ledger.erased) {
-      const share = await this.#lone.fetch(s, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((e: Error) => e)
-      if (share instanceof BioshardError) continue
-      this.summary.undone++
-      this.#problem(`kill ${this.summary.kills}: acknowledged erase undone: ${share instanceof Error ? share.message : 'share served'}`)
+      const share = await this.#read(s)
+      if (share instanceof BioshardError && ANSWERS.has(share.code)) continue
+      if (share instanceof Uint8Array) this.summary.undone++
+      else this.summary.unanswered++
+      this.#problem(`kill ${this.summary.kills}: acknowledged erase ${share instanceof Error ? `not answered: ${share.message}` : 'undone: share served'}`)
     }
   }
 
@@ -219,7 +244,8 @@ export async function killStorm (options: KillStormOptions): Promise<KillStormSu
 /** One line of summary, as printed and as recorded in docs/security.md. */
 export function formatSummary (s: KillStormSummary): string {
   return `kills ${s.kills}, acked stores ${s.ackedStores}, acked erases ${s.ackedErases}, lost ${s.lost}, undone ${s.undone}, ` +
-    `erased bytes found ${s.leaked}, chain ${s.chainBroken === 0 ? 'ok' : `broken after ${s.chainBroken} kills`} (${s.chainEntries} entries), seed ${s.seed}`
+    `erased bytes found ${s.leaked}, not answered ${s.unanswered}, ` +
+    `chain ${s.chainBroken === 0 ? 'ok' : `broken after ${s.chainBroken} kills`} (${s.chainEntries} entries), seed ${s.seed}`
 }
 
 async function main (): Promise<number> {
@@ -230,9 +256,10 @@ async function main (): Promise<number> {
   process.stdout.write(`kill storm: ${kills} SIGKILLs, seed ${seed}\n`)
   const started = performance.now()
   const s = await killStorm({ kills, seed, onProgress: (line) => { process.stdout.write(`${line}\n`) } })
-  process.stdout.write(`summary: ${formatSummary(s)}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ')
+  process.stdout.write(`summary: ${formatSummary(s)}, ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${load}\n`)
   for (const p of s.problems) process.stdout.write(`  ${p}\n`)
-  return s.lost + s.undone + s.leaked + s.chainBroken === 0 ? 0 : 1
+  return s.lost + s.undone + s.leaked + s.chainBroken + s.unanswered === 0 ? 0 : 1
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main()

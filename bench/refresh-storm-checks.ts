@@ -2,8 +2,10 @@
  * What the refresh storm (bench/refresh-storm.ts) checks, and counts:
  *
  * - after each kill, offline: the killed node's audit chain verifies, and no
- *   file of it holds a share it has replaced or destroyed since an earlier
- *   look, in any form it was seen in (sealed record, wrapped key, plain bytes);
+ *   file of it holds a share it had replaced or destroyed by its previous
+ *   look (it has started since, and compacted what a kill left), in any form
+ *   it was seen in (sealed record, wrapped key, plain bytes); at the end, with
+ *   every node stopped and idle, no file holds any share it ever replaced;
  * - after the restarts: every holder the newest manifest lists and that took
  *   its commit serves a share under exactly that manifest; every share served
  *   matches the commitment of the manifest it is served under; no node the
@@ -11,7 +13,9 @@
  *   manifest open the template, and a real verification accepts a fresh probe.
  *
  * A listed holder that did not take the newest commit may still serve its
- * older (consistent) copy: it is counted as behind, not as undone.
+ * older (consistent) copy: it is counted as behind, not as undone. A read
+ * that gets no answer (a timeout, a busy node) is tried again; a holder that
+ * never answers is counted apart from one that answers without the share.
  *
  * @module
  */
@@ -47,6 +51,8 @@ export interface StormTally {
   chainBroken: number
   /** Real verifications of a genuine probe that did not accept. */
   rejected: number
+  /** Listed holders that took the newest commit and gave no answer at all (a timeout, unreachable) however often asked. */
+  unanswered: number
   /** Listed holders that did not take the newest commit, still serving their older copy (expected after a missed commit). */
   behind: number
   problems: string[]
@@ -54,17 +60,29 @@ export interface StormTally {
 
 /** A fresh, empty tally. */
 export function emptyTally (): StormTally {
-  return { lost: 0, undone: 0, inconsistent: 0, extra: 0, leaked: 0, chainBroken: 0, rejected: 0, behind: 0, problems: [] }
+  return { lost: 0, undone: 0, inconsistent: 0, extra: 0, leaked: 0, chainBroken: 0, rejected: 0, unanswered: 0, behind: 0, problems: [] }
 }
 
 /** Problems kept verbatim. */
 const MAX_PROBLEMS = 200
+/**
+ * Refusals that are a holder's answer about the share: it holds none (of that x), or not under that template. Anything
+ * else (a timeout, a busy or unreachable node, a rate limit) is no answer, and the read is tried again.
+ */
+const ANSWERS = new Set(['ERR_NOT_HOLDER', 'ERR_NOT_FOUND', 'ERR_ERASED', 'ERR_NOT_AUTHORISED', 'ERR_EXPIRED', 'ERR_INTERNAL', 'ERR_DECRYPT'])
+/** Reads of one share tried before a holder counts as not answering: each has the reader's own deadlines (20 s fetch, 10 s dial). */
+const READ_ATTEMPTS = 4
+/** Pause between two reads of a holder that did not answer (ms): a loaded machine's restarted node may still be busy. */
+const READ_RETRY_MS = 3_000
 
 /** Per template: every manifest seen (by digest), the newest, and who took its commit. */
 interface Known { manifests: Map<string, Manifest>, newest: Manifest, acked: Set<string>, xs: Set<number> }
 
-/** Per node: every form of every share it was seen holding, by slot or template, to scan for once it no longer holds them. */
-interface Seen { sealed: Map<string, Uint8Array[]>, plain: Map<string, Uint8Array[]> }
+/**
+ * Per node: every form of every share it was seen holding, by slot or template, to scan for once it no longer holds them,
+ * and what it no longer held at the last look.
+ */
+interface Seen { sealed: Map<string, Uint8Array[]>, plain: Map<string, Uint8Array[]>, retired: Uint8Array[] }
 
 function add (map: Map<string, Uint8Array[]>, key: string, bytes: Uint8Array): void {
   const list = map.get(key) ?? []
@@ -90,7 +108,7 @@ export class StormChecks {
     this.#fleet = init.fleet
     this.#client = init.client
     this.#reader = init.reader
-    this.#seen = init.fleet.nodes.map(() => ({ sealed: new Map(), plain: new Map() }))
+    this.#seen = init.fleet.nodes.map(() => ({ sealed: new Map(), plain: new Map(), retired: [] }))
   }
 
   #problem (line: string): void {
@@ -110,6 +128,23 @@ export class StormChecks {
   /** Node `index` was SIGKILLed: check how it ended, verify its chain, scan its files for what it no longer holds. */
   async killed (index: number, exit: Exit | undefined): Promise<void> {
     if (exit !== undefined && exit.signal !== 'SIGKILL') this.#problem(`node ${index + 1} exited with ${exit.code ?? exit.signal}, not by the kill`)
+    await this.#look(index, true)
+  }
+
+  /**
+   * The last look, once every node is stopped with no round under way: every chain, and every share any node ever
+   * replaced or destroyed, however recently.
+   */
+  async stopped (): Promise<void> {
+    for (const n of this.#fleet.nodes) await this.#look(n.index, false)
+  }
+
+  /**
+   * Verify a stopped node's chain and scan its files for what it no longer holds. With `defer`, bytes retired since its
+   * previous look are left to its next one: a kill can land between a share's swap and its compaction, which the store
+   * finishes when it opens again.
+   */
+  async #look (index: number, defer: boolean): Promise<void> {
     const dir = this.#fleet.nodes[index].dir
     const stopped = await inspectStopped(dir)
     if (!stopped.chain.ok) {
@@ -119,8 +154,10 @@ export class StormChecks {
     const seen = this.#seen[index]
     const now = (slot: string): Uint8Array[] => { const s = stopped.sealed.get(slot); return s === undefined ? [] : [s.record, s.wrappedKey] }
     const last = (key: string): Uint8Array[] => seen.plain.get(key)?.slice(-1) ?? []
-    const gone = [...retired(seen.sealed, now), ...retired(seen.plain, last)]
+    const all = [...retired(seen.sealed, now), ...retired(seen.plain, last)]
     for (const [slot, s] of stopped.sealed) { add(seen.sealed, slot, s.record); add(seen.sealed, slot, s.wrappedKey) }
+    const gone = defer ? all.filter((b) => seen.retired.some((r) => equalBytes(r, b))) : all
+    seen.retired = all
     const leak = gone.length > 0 ? new LeakPatterns(gone).findInTree(dir) : undefined
     if (leak !== undefined) {
       this.tally.leaked++
@@ -138,11 +175,22 @@ export class StormChecks {
     const n = this.#fleet.nodes[index]
     let last = 'ERR_NOT_HOLDER'
     for (const x of xs) {
-      const r = await this.#reader.read(n.addr as string, n.peer, w.id, x)
+      const r = await this.#answer(n.addr as string, n.peer, w.id, x)
       if (typeof r !== 'string') return r
       last = r
     }
     return last
+  }
+
+  /** One share read until the holder answers (the share, or a refusal about it), a bounded number of times. */
+  async #answer (addr: string, peer: string, id: Uint8Array, x: number): Promise<Served | string> {
+    let r: Served | string = 'ERR_TIMEOUT'
+    for (let i = 0; i < READ_ATTEMPTS; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS))
+      r = await this.#reader.read(addr, peer, id, x)
+      if (typeof r !== 'string' || ANSWERS.has(r)) return r
+    }
+    return r
   }
 
   async #template (w: Watched): Promise<void> {
@@ -168,7 +216,11 @@ export class StormChecks {
     const n = this.#fleet.nodes[c.index]
     const acked = c.k.acked.has(n.peer)
     if (typeof r === 'string') {
-      if (acked) { this.tally.undone++; this.#problem(`${c.tag}: node ${c.index + 1} took the commit but serves nothing (${r})`) } else this.tally.behind++
+      if (!acked) this.tally.behind++
+      else if (ANSWERS.has(r)) { this.tally.undone++; this.#problem(`${c.tag}: node ${c.index + 1} took the commit but serves nothing (${r})`) } else {
+        this.tally.unanswered++
+        this.#problem(`${c.tag}: node ${c.index + 1} took the commit but never answered (${r})`)
+      }
       return undefined
     }
     add(this.#seen[c.index].plain, toHex(c.w.id), r.share.bytes.slice())

@@ -13,7 +13,7 @@
  *
  * Run: `npm run refresh-storm -- [--kills 100] [--seed N]` (exit 1 when a
  * template was lost, acknowledged state undone, a chain broke or a replaced
- * share's bytes stayed on disk). test/node/refresh-storm.test.ts runs a slice.
+ * share's bytes stayed on disk). test/node/refresh-storm.test.ts runs a 2-kill slice.
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -21,7 +21,7 @@ import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Rng, freshSeed } from '../sim/rng.ts'
-import { createClient, type Client } from '../client/client.ts'
+import { createClient, type Client, type MaintenanceReport } from '../client/client.ts'
 import { syntheticIdentity, prng } from '../sim/synthetic.ts'
 import { toHex } from '../crypto/bytes.ts'
 import { NodeFleet } from '../test/helpers/node-fleet.ts'
@@ -39,7 +39,7 @@ export interface RefreshStormOptions {
   onProgress?: (line: string) => void
 }
 
-/** What a storm found: `lost`, `undone`, `inconsistent`, `extra`, `leaked`, `chainBroken` and `rejected` must be 0. */
+/** What a storm found: `lost`, `undone`, `inconsistent`, `extra`, `leaked`, `chainBroken`, `rejected` and `unanswered` must be 0. */
 export interface RefreshStormSummary extends StormTally {
   seed: number
   kills: number
@@ -65,9 +65,11 @@ const REPAIR_CHANCE = 0.3
 /** The synthetic embedding model of the enrolled templates. */
 const MODEL = 'synthetic-128'
 
-/** The outcome of one maintenance call: undefined when it returned, else its error. */
-async function outcome (call: Promise<unknown>): Promise<Error | undefined> {
-  try { await call; return undefined } catch (e) { return e as Error }
+/** The outcome of one maintenance call: its report, or its error. */
+interface Outcome { report?: MaintenanceReport, err?: Error }
+
+async function outcome (call: Promise<MaintenanceReport>): Promise<Outcome> {
+  try { return { report: await call } } catch (e) { return { err: e as Error } }
 }
 
 /** One storm over one fleet. */
@@ -117,14 +119,16 @@ class Storm {
     await this.#checks.killed(victim, await this.#fleet.kill(victim))
     down.push(victim)
     this.summary.kills++
-    const err = await call
-    const label = await this.#settle(w, { before: before.body.seq, repair, err, down })
+    const label = await this.#settle(w, { before: before.body.seq, repair, ...await call, down })
     const what = `${repair ? 'repair' : 'refresh'} of ${toHex(w.id).slice(0, 8)}`
     return { down: [...new Set(down)], label: `${what}, node ${victim + 1} killed at ${at} ms: ${label}` }
   }
 
-  /** Count the round as the maintainer saw it; repair at once a holder that missed a refresh's commit. */
-  async #settle (w: Watched, r: { before: number, repair: boolean, err: Error | undefined, down: number[] }): Promise<string> {
+  /**
+   * Count the round as the maintainer saw it; repair at once a holder that missed a refresh's commit. A holder took the commit
+   * when the call returned without naming it behind (a repair's observer that did not join), or failed without naming it.
+   */
+  async #settle (w: Watched, r: Outcome & { before: number, repair: boolean, down: number[] }): Promise<string> {
     const after = await this.#client.manifest(w.id)
     const counts = r.repair ? this.summary.rounds.repair : this.summary.rounds.refresh
     if (after.body.seq === r.before) {
@@ -132,19 +136,24 @@ class Storm {
       return `aborted (${r.err?.message ?? 'no error'})`
     }
     const listed = after.body.shares.map((s) => s.holder)
-    const missed = r.err === undefined ? [] : listed.filter((p) => r.err?.message.includes(p) === true)
+    const missed = r.err === undefined ? (r.report?.behind ?? []) : listed.filter((p) => r.err?.message.includes(p) === true)
     this.#checks.committed(w, after, listed.filter((p) => !missed.includes(p)))
     if (missed.length === 0) { counts.committed++; return `committed seq ${after.body.seq}` }
     counts.partial++
     if (r.repair) return `committed seq ${after.body.seq}, ${missed.length} party(ies) missed the commit (same share: reconciliation adopts it)`
-    for (const p of missed) if (!r.down.includes(this.#index(p))) r.down.push(this.#index(p))
-    for (const p of missed) await this.#checks.killed(this.#index(p), await this.#fleet.kill(this.#index(p)))
+    // Each node is looked at once per stop: the round's victim is down (and was looked at) already.
+    for (const i of missed.map((p) => this.#index(p)).filter((i) => !r.down.includes(i))) {
+      r.down.push(i)
+      await this.#checks.killed(i, await this.#fleet.kill(i))
+    }
     const fixed = await outcome(this.#client.repair(w.id, { lost: missed }))
     const now = await this.#client.manifest(w.id)
-    if (now.body.seq > after.body.seq) this.#checks.committed(w, now, now.body.shares.map((s) => s.holder))
-    if (fixed === undefined) this.summary.followUps.done++
+    const behind = fixed.err === undefined ? (fixed.report?.behind ?? []) : now.body.shares.map((s) => s.holder).filter((p) => fixed.err?.message.includes(p))
+    if (now.body.seq > after.body.seq) this.#checks.committed(w, now, now.body.shares.map((s) => s.holder).filter((p) => !behind.includes(p)))
+    if (fixed.err === undefined) this.summary.followUps.done++
     else this.summary.followUps.failed++
-    const then = fixed === undefined ? `seq ${now.body.seq}` : `failed: ${fixed.message}`
+    const late = behind.length > 0 ? `, ${behind.length} holder(s) behind` : ''
+    const then = fixed.err === undefined ? `seq ${now.body.seq}${late}` : `failed: ${fixed.err.message}`
     return `committed seq ${after.body.seq} without ${missed.length} holder(s); follow-up repair ${then}`
   }
 
@@ -201,7 +210,10 @@ export async function refreshStorm (options: RefreshStormOptions): Promise<Refre
     const checks = new StormChecks({ fleet, client, reader })
     for (const w of watched) checks.committed(w, await client.manifest(w.id), (await client.manifest(w.id)).body.shares.map((s) => s.holder))
     await checks.all(watched)
-    return await new Storm({ fleet, client, checks, watched, seed: options.seed }).run(options.kills, options.onProgress ?? (() => {}))
+    const summary = await new Storm({ fleet, client, checks, watched, seed: options.seed }).run(options.kills, options.onProgress ?? (() => {}))
+    await fleet.close()
+    await checks.stopped()
+    return { ...summary, ...checks.tally }
   } finally {
     await reader?.close()
     await client?.close()
@@ -216,12 +228,13 @@ export function formatSummary (s: RefreshStormSummary): string {
   return `kills ${s.kills} (+${s.downed} lost holders downed), refresh rounds ${r(s.rounds.refresh)}; repair rounds ${r(s.rounds.repair)}; ` +
     `follow-up repairs ${s.followUps.done} (${s.followUps.failed} failed); templates lost ${s.lost}, undone ${s.undone}, inconsistent ${s.inconsistent}, ` +
     `extra shares ${s.extra}, verifications rejected ${s.rejected}, replaced bytes found ${s.leaked}, chain broken ${s.chainBroken}, ` +
+    `holders not answering ${s.unanswered}, ` +
     `holders behind ${s.behind}, seed ${s.seed}`
 }
 
 /** Whether nothing the storm checks went wrong. */
 export function held (s: RefreshStormSummary): boolean {
-  return s.lost + s.undone + s.inconsistent + s.extra + s.leaked + s.chainBroken + s.rejected === 0
+  return s.lost + s.undone + s.inconsistent + s.extra + s.leaked + s.chainBroken + s.rejected + s.unanswered === 0
 }
 
 async function main (): Promise<number> {

@@ -34,6 +34,11 @@ export interface MaintenanceReport {
   holders: string[]
   /** Repair: each lost holder and the node that now holds a share in its place. */
   replaced: Array<{ from: string, to: string }>
+  /**
+   * Repair: holders the new manifest lists, with their unchanged share, that did not take its commit (they did not join
+   * the round, or missed the commit): they serve the older manifest copy until they adopt the new one (node/reconcile.ts).
+   */
+  behind?: string[]
 }
 
 function tenantOf (ctx: ClientContext): Credential {
@@ -141,8 +146,15 @@ async function newHolder (ctx: ClientContext, m: Manifest, x: number, avoid: { p
   }
 }
 
-/** One repair round replacing `gone` (helpers from holders not in `lost`); retries with other helpers when a party does not join. */
-async function repairOne (ctx: ClientContext, m: Manifest, lost: ReadonlySet<string>, gone: string): Promise<{ next: Manifest, to: string, bytes: number }> {
+/** A repair round's outcome: the new manifest, the new holder, the round's bytes, and the listed holders that did not take the commit. */
+interface Repaired { next: Manifest, to: string, bytes: number, behind: string[] }
+
+/**
+ * One repair round replacing `gone` (helpers from holders not in `lost`); retries with other helpers when a party does not join.
+ * Holders beyond the t helpers are asked to join as observers (to take the new manifest copy at the commit); one that does not
+ * join does not block the repair, but it never takes the commit: it is reported in `behind`, not counted as having taken it.
+ */
+async function repairOne (ctx: ClientContext, m: Manifest, lost: ReadonlySet<string>, gone: string): Promise<Repaired> {
   const tenant = tenantOf(ctx)
   const remaining = m.body.shares.filter((s) => !lost.has(s.holder))
   const failed = new Set<string>()
@@ -159,20 +171,36 @@ async function repairOne (ctx: ClientContext, m: Manifest, lost: ReadonlySet<str
     const observers = live.slice(m.body.t).map((s) => s.holder)
     const [core, extra] = await Promise.all([r.settle(must, open), r.settle(observers, open)])
     const parties = [...core.ok.keys(), ...extra.ok.keys()]
+    // Only an open that timed out may have reached its node after the deadline; a refused or unreachable one did not.
+    const late = [...core.failed, ...extra.failed].filter((f) => f.code === 'ERR_TIMEOUT').map((f) => f.peer)
     if (core.failed.length > 0) {
-      await r.abort(parties, 'a helper or the new holder did not join')
+      await r.abort([...parties, ...late], 'a helper or the new holder did not join')
       bytes += r.bytes
       for (const f of core.failed) failed.add(f.peer)
       continue
     }
     const keep = m.body.shares.filter((s) => s.holder !== gone)
-    const next = await finishRepair(ctx, r, { m, parties, target, x, keep, tenant })
-    return { next, to: target.peer, bytes: bytes + r.bytes }
+    const absent = extra.failed.map((f) => f.peer)
+    const next = await finishRepair(ctx, r, { m, parties, absent: late, target, x, keep, tenant })
+    const took = await lateCommit(r, late, next)
+    return { next, to: target.peer, bytes: bytes + r.bytes, behind: absent.filter((p) => !took.includes(p)) }
   }
 }
 
-/** A joined repair round: the parties, the new holder and x, and the entries the next manifest keeps. */
-interface RepairState { m: Manifest, parties: string[], target: Candidate, x: number, keep: ShareEntry[], tenant: Credential }
+/**
+ * Offer the commit to observers whose `open` timed out: one whose open arrived after its deadline joined all the same and
+ * takes it now (and its round ends).
+ *
+ * @returns the observers that took it
+ */
+async function lateCommit (r: CoordinatorRound, late: readonly string[], next: Manifest): Promise<string[]> {
+  if (late.length === 0) return []
+  const { ok } = await r.settle(late, { kind: 'commit', manifest: next })
+  return [...ok.keys()]
+}
+
+/** A joined repair round: the parties, the observers whose open timed out, the new holder and x, and the entries the next manifest keeps. */
+interface RepairState { m: Manifest, parties: string[], absent: string[], target: Candidate, x: number, keep: ShareEntry[], tenant: Credential }
 
 /** Start the joined round, build seq + 1 listing the new holder, commit it at the new holder first (durable), then the others. */
 async function finishRepair (ctx: ClientContext, r: CoordinatorRound, s: RepairState): Promise<Manifest> {
@@ -183,7 +211,7 @@ async function finishRepair (ctx: ClientContext, r: CoordinatorRound, s: RepairS
     next = nextManifest(s.m, [...s.keep, entry], s.tenant)
     await r.all([s.target.peer], { kind: 'commit', manifest: next })
   } catch (e) {
-    await r.abort(s.parties, 'the repair could not complete')
+    await r.abort([...s.parties, ...s.absent], 'the repair could not complete')
     throw e
   }
   await commitAll(ctx, r, s.parties.filter((p) => p !== s.target.peer), next)
@@ -209,12 +237,16 @@ export async function repairTemplate (ctx: ClientContext, templateId: Uint8Array
     if (!m.body.shares.some((s) => s.holder === p)) throw new BioshardError('ERR_NOT_HOLDER', `${p} is not a holder of that template`)
   }
   const replaced: Array<{ from: string, to: string }> = []
+  let behind: string[] = []
   let bytes = 0
   for (const gone of lost) {
-    const { next, to, bytes: b } = await repairOne(ctx, m, new Set([...lost].filter((p) => m.body.shares.some((s) => s.holder === p))), gone)
-    m = next
-    bytes += b
-    replaced.push({ from: gone, to })
+    const r = await repairOne(ctx, m, new Set([...lost].filter((p) => m.body.shares.some((s) => s.holder === p))), gone)
+    m = r.next
+    bytes += r.bytes
+    replaced.push({ from: gone, to: r.to })
+    // A holder behind an earlier round refuses to join the next one (its copy is older than the round's manifest): still behind.
+    behind = [...new Set([...behind, ...r.behind])]
   }
-  return { templateId, action: 'repair', seq: m.body.seq, bytes, holders: m.body.shares.map((s) => s.holder), replaced }
+  behind = behind.filter((p) => m.body.shares.some((s) => s.holder === p))
+  return { templateId, action: 'repair', seq: m.body.seq, bytes, holders: m.body.shares.map((s) => s.holder), replaced, behind }
 }

@@ -1,15 +1,22 @@
 /**
  * What a node checks before it joins a maintenance round (`open`): the
  * coordinator is the template's tenant or a key the tenant certified for
- * `maintain`; the manifest is tenant-signed, active and exactly the copy held
- * here (so a round always starts from the current seq); and the node's part
+ * `maintain`; the manifest is tenant-signed, active and the copy held here
+ * (so a round always starts from the current seq); and the node's part
  * fits it: a refreshing holder or a helper holds the share the manifest names
  * (checked against its commitment), the new holder is the one named, at its
  * own site, and holds nothing of the template yet.
  *
+ * A holder whose copy is older than the round's manifest, which still lists
+ * it with the very share it holds (it missed the commit of a repair of
+ * another holder), takes that manifest as its copy first, as reconciliation
+ * would from the DHT (node/reconcile.ts): a holder left behind does not block
+ * every round until its next reconciliation pass.
+ *
  * @module
  */
-import { checkManifest, entryFor, encodeManifest } from '../../protocol/manifest.ts'
+import { checkManifest, decodeManifest, entryFor, encodeManifest, type Manifest } from '../../protocol/manifest.ts'
+import { prefers } from '../../protocol/records.ts'
 import { checkVerifierCert } from '../../protocol/certs.ts'
 import { MAINTAIN_PURPOSE, type OpenBody } from '../../protocol/maintain.ts'
 import { slotKey } from '../../protocol/ownership.ts'
@@ -18,6 +25,7 @@ import { equalBytes, wipe } from '../../crypto/bytes.ts'
 import { shareMatches } from '../../crypto/shares.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
 import type { ShareStore } from '../store/share-store.ts'
+import type { ManifestCache } from '../handlers/manifest-cache.ts'
 import type { SessionInit } from './session.ts'
 
 /** What the open checks read. */
@@ -25,7 +33,9 @@ export interface OpenDeps {
   self: string
   site: string
   anchor: TrustAnchor
-  store: Pick<ShareStore, 'getShare' | 'getManifest' | 'isErased'>
+  store: Pick<ShareStore, 'getShare' | 'getManifest' | 'isErased' | 'putManifest'>
+  /** The node's decoded manifests: one whose copy an open replaced is dropped from it. @default none */
+  manifests?: Pick<ManifestCache, 'drop'>
 }
 
 /**
@@ -98,15 +108,29 @@ async function holderRound (deps: OpenDeps, open: OpenBody, base: Base): Promise
   if (entry === undefined) refuse('ERR_NOT_HOLDER', 'this node is not a holder of that template')
   const stored = await deps.store.getManifest(base.slot)
   if (stored === undefined) refuse('ERR_NOT_HOLDER', 'no share of this template is held here')
-  if (!equalBytes(stored, encodeManifest(m))) refuse('ERR_CONFLICT', 'the round starts from another manifest than the one held here')
+  const current = equalBytes(stored, encodeManifest(m))
+  if (!current && !prefers(m.body, decodeManifest(stored).body)) refuse('ERR_CONFLICT', 'the round starts from another manifest than the one held here')
   const role = open.op === 'refresh' ? 'holder' : open.helpers.includes(entry.x) ? 'helper' : 'observer'
-  if (role === 'observer') return { ...base, role, x: entry.x }
+  if (role === 'observer' && current) return { ...base, role, x: entry.x }
   const held = await deps.store.getShare(base.slot)
   if (held === undefined) refuse('ERR_NOT_HOLDER', 'no share of this template is held here')
   const share = { x: held.x, bytes: held.share }
   if (held.x !== entry.x || !shareMatches(m.body.templateId, share, entry.commitment)) {
     wipe(held.share)
+    // Under an older copy, the newer manifest lists another share here (a refresh this node missed): left to a repair.
+    if (!current) refuse('ERR_CONFLICT', 'the round\'s newer manifest lists another share at this node')
     refuse('ERR_INTERNAL', 'the share held here does not match its manifest entry')
   }
+  if (!current) await adopt(deps, base.slot, { stored, next: m, share: held.share })
+  if (role === 'observer') { wipe(held.share); return { ...base, role, x: entry.x } }
   return { ...base, role, x: entry.x, share }
+}
+
+/** Take the round's newer manifest, which lists the share held here, as the copy (only over the copy judged). */
+async function adopt (deps: OpenDeps, slot: Uint8Array, a: { stored: Uint8Array, next: Manifest, share: Uint8Array }): Promise<void> {
+  if (!(await deps.store.putManifest(slot, encodeManifest(a.next), a.stored))) {
+    wipe(a.share)
+    refuse('ERR_CONFLICT', 'the manifest held here changed meanwhile')
+  }
+  deps.manifests?.drop(slot)
 }

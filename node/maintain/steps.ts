@@ -170,7 +170,8 @@ export function checkNext (deps: Pick<StepDeps, 'self' | 'site' | 'anchor' | 'no
 }
 
 /**
- * `commit`: keep the new share (durably, the old one destroyed) or the new manifest copy, and end the round.
+ * `commit`: keep the new share (durably, the old one destroyed; a new holder's pending until its manifest is seen
+ * published) or the new manifest copy, and end the round.
  *
  * @throws {BioshardError} ERR_NOT_AUTHORISED, ERR_BAD_SIGNATURE, ERR_BAD_REQUEST for a manifest that does not check; the store's errors
  */
@@ -181,11 +182,11 @@ export async function commitRound (deps: StepDeps, sessions: MaintainSessions, s
   if (role === 'holder' || role === 'new') {
     const fresh = s.takeNewShare()
     try {
+      // The new holder's share stays pending, as an enrolled one does, until its manifest is seen published: a coordinator
+      // that never heard this answer (the node died first, the answer timed out) aborts the round and never publishes seq + 1,
+      // and a node that took its own copy as published would put that manifest into the DHT at its next reconciliation.
       if (role === 'holder') await deps.store.replace(slot, x, fresh.bytes, bytes)
-      else {
-        await deps.store.put(slot, x, fresh.bytes, bytes)
-        await deps.store.confirm(slot)
-      }
+      else await deps.store.put(slot, x, fresh.bytes, bytes)
     } finally {
       wipe(fresh.bytes)
     }

@@ -38,6 +38,8 @@ export interface NodeDb {
   readonly tombstones: ByteSublevel<Uint8Array>
   /** slot → when a store was taken (8-byte big-endian ms) whose manifest the node has not yet seen published. */
   readonly pending: ByteSublevel<Uint8Array>
+  /** slot → empty: a share of it was overwritten or deleted and is not yet known compacted out of the files. */
+  readonly compacting: ByteSublevel<Uint8Array>
   /** 8-byte big-endian seq → audit record (see `audit-log.ts`). */
   readonly audit: ByteSublevel<Uint8Array>
   /** Small named values (format version, counters) keyed by utf8 name. */
@@ -169,6 +171,7 @@ export async function openNodeDb (dir: string, options: OpenNodeDbOptions = {}):
     manifests: db.sublevel<Uint8Array, Uint8Array>('manifests', bytes),
     tombstones: db.sublevel<Uint8Array, Uint8Array>('tombstones', bytes),
     pending: db.sublevel<Uint8Array, Uint8Array>('pending', bytes),
+    compacting: db.sublevel<Uint8Array, Uint8Array>('compacting', bytes),
     audit: db.sublevel<Uint8Array, Uint8Array>('audit', bytes),
     meta: db.sublevel<string, Uint8Array>('meta', { keyEncoding: 'utf8', valueEncoding: 'view' }),
     compactAway: async (sublevel, key) => {

@@ -146,6 +146,13 @@ export class ShareStore {
       refuseV1(slot)
       this.#erased.add(mapKey(slot))
     }
+    // A process that died between a share's overwrite or deletion and its compaction left its bytes in the files.
+    const marked: Uint8Array[] = []
+    for await (const slot of this.#db.compacting.keys()) marked.push(Uint8Array.from(slot))
+    for (const slot of marked) {
+      // A compaction that fails keeps its mark for the next open; the store still opens.
+      await this.#compactMarked(slot).catch(() => {})
+    }
   }
 
   /**
@@ -331,11 +338,11 @@ export class ShareStore {
         { type: 'put', sublevel: this.#db.shares, key: slot, value: record },
         { type: 'put', sublevel: this.#db.shareKeys, key: slot, value: wrappedKey },
         { type: 'put', sublevel: this.#db.manifests, key: slot, value: manifest },
-        { type: 'del', sublevel: this.#db.pending, key: slot }
+        { type: 'del', sublevel: this.#db.pending, key: slot },
+        this.#mark(slot)
       ])
       try {
-        await this.#db.compactOverwritten(this.#db.shares, slot)
-        await this.#db.compactOverwritten(this.#db.shareKeys, slot)
+        await this.#compactMarked(slot)
       } catch (e) {
         throw new BioshardError('ERR_INTERNAL', `${name(slot)} was refreshed, but compacting the old share out of the database failed`, { cause: e })
       }
@@ -372,7 +379,8 @@ export class ShareStore {
         { type: 'del', sublevel: this.#db.shareKeys, key: slot },
         { type: 'del', sublevel: this.#db.manifests, key: slot },
         { type: 'del', sublevel: this.#db.pending, key: slot },
-        { type: 'put', sublevel: this.#db.tombstones, key: slot, value: tombstone }
+        { type: 'put', sublevel: this.#db.tombstones, key: slot, value: tombstone },
+        ...(held ? [this.#mark(slot)] : [])
       ])
       // Only now that the tombstone is on disk: memory never runs ahead of it.
       this.#erased.add(key)
@@ -455,7 +463,8 @@ export class ShareStore {
       { type: 'del', sublevel: this.#db.shares, key: slot },
       { type: 'del', sublevel: this.#db.shareKeys, key: slot },
       { type: 'del', sublevel: this.#db.manifests, key: slot },
-      { type: 'del', sublevel: this.#db.pending, key: slot }
+      { type: 'del', sublevel: this.#db.pending, key: slot },
+      ...(held ? [this.#mark(slot)] : [])
     ])
     if (held) {
       this.#count--
@@ -566,12 +575,30 @@ export class ShareStore {
     const key = mapKey(slot)
     this.#uncompacted.add(key)
     try {
-      await this.#db.compactAway(this.#db.shares, slot)
-      await this.#db.compactAway(this.#db.shareKeys, slot)
+      await this.#compactMarked(slot)
     } catch (e) {
       throw new BioshardError('ERR_INTERNAL', `${name(slot)} is erased, but compacting it out of the database failed: erase again to retry`, { cause: e })
     }
     this.#uncompacted.delete(key)
+  }
+
+  /** The batch entry that marks `slot` as holding share bytes to compact out of the files (written with what leaves them). */
+  #mark (slot: Uint8Array): WriteOp {
+    return { type: 'put', sublevel: this.#db.compacting, key: slot, value: new Uint8Array(0) }
+  }
+
+  /**
+   * Compact the overwritten or deleted share versions of a marked slot out of the files, then clear its mark: a live share
+   * is compacted in place (its earlier versions leave), a deleted one away. The mark outlives a crash before the compaction
+   * ends, and the store compacts every marked slot when it opens.
+   */
+  async #compactMarked (slot: Uint8Array): Promise<void> {
+    const live = await this.#db.shares.has(slot)
+    for (const sublevel of [this.#db.shares, this.#db.shareKeys]) {
+      if (live) await this.#db.compactOverwritten(sublevel, slot)
+      else await this.#db.compactAway(sublevel, slot)
+    }
+    await this.#write([{ type: 'del', sublevel: this.#db.compacting, key: slot }])
   }
 
   /**
