@@ -83,11 +83,14 @@ export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
   registrar.handle = async (protocol, handler, options) => {
     if (!isGated(protocol)) { await handle(protocol, handler, options); return }
     const gated: StreamHandler = async (stream, connection) => {
-      if (init.authorise(connection.remotePeer) || await admittedWhileWaiting(connection, init.authorise, waiting)) {
+      const waited = init.authorise(connection.remotePeer) ? 'admitted' : await admittedWhileWaiting(connection, init.authorise, waiting)
+      if (waited === 'admitted') {
         await handler(stream, connection)
         return
       }
-      // Every refused stream is charged, one beyond those let wait included: libp2p negotiated its protocol already.
+      // Reset while it waited (the peer went away, its connection dropped): nothing to answer, and not charged. A stream
+      // beyond those let wait is charged however the peer treats it: libp2p has negotiated its protocol already.
+      if (waited === 'waited' && stream.status !== 'open') return
       init.onRefused?.(connection.remotePeer, protocol, connection)
       if (stream.status !== 'open') return
       await refuse({ stream, connection }, protocol, lingering)
@@ -100,12 +103,16 @@ export function installAccessGate (libp2p: Libp2p, init: AccessGateInit): void {
  * Wait, as {@link admittedWithinGrace}, with at most {@link MAX_GRACE_STREAMS}
  * of the peer's streams waiting at once; a stream beyond them is refused at
  * once (the holder protocols bound a peer's streams only once it is let in).
+ *
+ * @returns 'admitted'; 'waited' when the grace ended (or the connection closed) first; 'beyond' for a stream beyond those let wait
  */
-async function admittedWhileWaiting (connection: Connection, authorise: (peer: PeerId) => boolean, waiting: PeerStreams): Promise<boolean> {
+async function admittedWhileWaiting (
+  connection: Connection, authorise: (peer: PeerId) => boolean, waiting: PeerStreams
+): Promise<'admitted' | 'waited' | 'beyond'> {
   const peer = connection.remotePeer.toString()
-  if (!waiting.take(peer)) return false
+  if (!waiting.take(peer)) return 'beyond'
   try {
-    return await admittedWithinGrace(connection, authorise)
+    return await admittedWithinGrace(connection, authorise) ? 'admitted' : 'waited'
   } finally {
     waiting.release(peer)
   }
