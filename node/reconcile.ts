@@ -99,9 +99,9 @@ export interface ReconcileTally {
   failed: number
 }
 
-/** One change a pass made, for the node's audit log. */
+/** One change a pass made, for the node's audit log (and its decoded manifests, which must not keep the old copy). */
 export interface ReconcileChange {
-  kind: 'erased' | 'superseded'
+  kind: 'erased' | 'superseded' | 'adopted'
   /** The storage slot (tenant tag, template id). */
   slot: Uint8Array
   /** The template id, hex. */
@@ -119,7 +119,7 @@ export interface ReconcileInit {
   self: string
   /** @default Date.now */
   now?: () => number
-  /** Told of every share erased or destroyed (the node audits it and forgets its cached manifest). */
+  /** Told of every share erased or destroyed and every newer copy adopted (the node audits it and forgets its cached manifest). */
   onChange?: (change: ReconcileChange) => void
   /** Peers in the DHT's routing table: a pass asked for at once waits (bounded) for one, as a scheduled pass waits its delay. */
   peers?: () => number
@@ -222,6 +222,7 @@ async function reconcileSlot (init: ReconcileInit, slot: Uint8Array, stop: Abort
       if (!(await store.putManifest(slot, verdict.manifest, copy))) return 'failed'
       // A newer manifest listing the share proves the enrolment was published.
       if (pending) await store.confirm(slot)
+      init.onChange?.({ kind: 'adopted', slot, subject, seq: decodeManifest(verdict.manifest).body.seq })
       return 'adopted'
     case 'stale':
       log('template %s: a newer manifest lists this node with another share; left for the tenant\'s repair', subject)

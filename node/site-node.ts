@@ -335,7 +335,7 @@ export class SiteNode {
     this.reconciler.start()
   }
 
-  /** A share reconciliation erased or destroyed: forget its cached manifest, and audit it. */
+  /** A share reconciliation erased or destroyed, or a newer copy it adopted: forget the cached manifest (a fetch reads the new one), and audit it. */
   private onReconciled (c: ReconcileChange): void {
     this.manifests?.drop(c.slot)
     const self = this.cert.body.peer

@@ -7,7 +7,7 @@
  * - a holder that was down during an erase erases its share when it comes
  *   back, under the erased manifest as its tombstone;
  * - a holder that missed the repair of another holder keeps its share and
- *   takes the new manifest copy;
+ *   takes the new manifest copy, and a running one serves under it at once;
  * - records that are not the slot tenant's own, or not newer, change nothing:
  *   another tenant's erased manifest for the same id, forged "newer" records
  *   from a hostile DHT peer, a re-signed manifest of the same seq.
@@ -20,7 +20,7 @@ import * as assert from 'uvu/assert'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { createClient, type Client } from '../../client/client.ts'
 import { syntheticIdentity, syntheticProbe, prng } from '../../sim/synthetic.ts'
-import { slotKey } from '../../protocol/ownership.ts'
+import { manifestKey, slotKey } from '../../protocol/ownership.ts'
 import { decodeManifest, encodeManifest, signManifest, type Manifest } from '../../protocol/manifest.ts'
 import { RECONCILE_OFF_MS, judge, reconcileShares, type ReconcileInit } from '../../node/reconcile.ts'
 import type { ShareStore } from '../../node/store/share-store.ts'
@@ -29,6 +29,9 @@ import { openNodeDb } from '../../node/store/db.ts'
 import { verifyAuditLog } from '../../node/audit/verify.ts'
 import { decodeAuditRecord, type AuditEntry } from '../../node/audit/audit-log.ts'
 import { toHex } from '../../crypto/bytes.ts'
+import { fetchShare } from '../../client/holder-requests.ts'
+import type { Host } from '../../net/host.ts'
+import { clientHost, testEnclave } from '../helpers/enrol.ts'
 
 const net = await LocalNetwork.start({ nodes: 6, sites: 6, reconcile: { delayMs: RECONCILE_OFF_MS, everyMs: RECONCILE_OFF_MS } })
 await net.converged()
@@ -122,6 +125,36 @@ reconcile('a holder that missed the repair of another holder keeps its share and
   assert.is((await back.reconcile()).superseded, 1, 'the replaced holder destroys its share')
   const r = await client.verify({ templateId: id, probe: syntheticProbe(alice, rand), purpose: 'login' })
   assert.ok(r.accept)
+})
+
+reconcile('a running holder that adopts a newer manifest serves under it at once, not under the copy it had cached', async () => {
+  const { id, manifest } = await enrol(2, 3)
+  const entry = manifest.body.shares[0]
+  const holder = net.nodes[indexOf(entry.holder)]
+  const { host, stop } = await clientHost(net)
+  const verifier = net.verifier(tenant, ['login'])
+  const creds = { verifier: verifier.key, cert: verifier.wire, attestation: testEnclave(verifier).attestation }
+  const ask = async (): Promise<string> => {
+    try {
+      await fetchShare(host, entry.holder, { templateId: id, x: entry.x, purpose: 'login', creds })
+      return 'ok'
+    } catch (e) {
+      return (e as Error).message
+    }
+  }
+  try {
+    // A first fetch has the holder decode and keep the manifest (whether it then serves this test enclave or not).
+    assert.not.match(await ask(), /purpose 'login' is not allowed/)
+    // The tenant narrows the template's purposes in seq + 1; the holder, up and unaware, takes it from the DHT.
+    const narrowed = signManifest({ ...manifest.body, seq: manifest.body.seq + 1, policy: { ...manifest.body.policy, purposes: ['payment'] } },
+      tenant.key, tenant.wire)
+    const dht = (holder as unknown as { host: Host }).host.services.dht
+    for await (const evt of dht.put(manifestKey(tenant.key.publicKey, id), encodeManifest(narrowed))) void evt
+    assert.is((await holder.reconcile()).adopted, 1)
+    assert.match(await ask(), /purpose 'login' is not allowed by the manifest policy/)
+  } finally {
+    await stop()
+  }
 })
 
 reconcile('another tenant\'s erased manifest for the same id, forged records and a re-signed manifest of the same seq change nothing', async () => {
