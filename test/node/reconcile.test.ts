@@ -59,6 +59,22 @@ async function enrol (t: number, n: number): Promise<{ id: Uint8Array, alice: Fl
   return { id: e.templateId, alice, manifest: e.manifest }
 }
 
+/** Most passes a test runs for one change: the node itself runs one after start-up and then every hour. */
+const RECONCILE_PASSES = 3
+
+/**
+ * Run the node's reconciliation pass until it has made a change of `kind` (at most {@link RECONCILE_PASSES} passes):
+ * a node just restarted on a busy machine can end its first lookups before they reach the peers holding the newer
+ * record, and then finds nothing newer until its next pass.
+ *
+ * @returns the changes of `kind` made over those passes
+ */
+async function reconciled (node: SiteNode, kind: 'superseded' | 'erased' | 'adopted'): Promise<number> {
+  let made = 0
+  for (let pass = 0; pass < RECONCILE_PASSES && made === 0; pass++) made += (await node.reconcile())[kind]
+  return made
+}
+
 const reconcile = suite('holders reconcile with the newest manifest')
 
 reconcile('a holder replaced by a repair while it was down destroys its share when it comes back; no other node keeps one', async () => {
@@ -71,8 +87,7 @@ reconcile('a holder replaced by a repair while it was down destroys its share wh
   const node = await net.restartNode(i)
   await net.converged()
   assert.ok(await holds(node, id), 'the returning holder still holds its replaced share before reconciling (the check below means something)')
-  const tally = await node.reconcile()
-  assert.is(tally.superseded, 1)
+  assert.is(await reconciled(node, 'superseded'), 1)
   changes.push({ i, id, kind: 'superseded' })
   assert.not.ok(await holds(node, id), 'the replaced share is destroyed')
   assert.not.ok(await storeOf(node).isErased(slotOf(id)), 'without a tombstone: the node may hold a share of it again')
@@ -95,8 +110,7 @@ reconcile('a holder down during an erase erases its share when it comes back, un
   const node = await net.restartNode(i)
   await net.converged()
   assert.ok(await holds(node, id), 'it still holds the share before reconciling')
-  const tally = await node.reconcile()
-  assert.is(tally.erased, 1)
+  assert.is(await reconciled(node, 'erased'), 1)
   changes.push({ i, id, kind: 'erased' })
   assert.not.ok(await holds(node, id))
   assert.ok(await storeOf(node).isErased(slotOf(id)), 'a tombstone keeps the id from being stored here again')
@@ -114,15 +128,14 @@ reconcile('a holder that missed the repair of another holder keeps its share and
   assert.is(report.action, 'repair')
   const node = await net.restartNode(indexOf(bystander))
   await net.converged()
-  const tally = await node.reconcile()
-  assert.is(tally.adopted, 1)
+  assert.is(await reconciled(node, 'adopted'), 1)
   assert.ok(await holds(node, id), 'the share is kept')
   const copy = await storeOf(node).getManifest(slotOf(id))
   assert.ok(copy !== undefined)
   assert.is(decodeManifest(copy).body.seq, report.seq, 'the copy is the repaired manifest')
   const back = await net.restartNode(indexOf(lost))
   await net.converged()
-  assert.is((await back.reconcile()).superseded, 1, 'the replaced holder destroys its share')
+  assert.is(await reconciled(back, 'superseded'), 1, 'the replaced holder destroys its share')
   const r = await client.verify({ templateId: id, probe: syntheticProbe(alice, rand), purpose: 'login' })
   assert.ok(r.accept)
 })
@@ -150,7 +163,7 @@ reconcile('a running holder that adopts a newer manifest serves under it at once
       tenant.key, tenant.wire)
     const dht = (holder as unknown as { host: Host }).host.services.dht
     for await (const evt of dht.put(manifestKey(tenant.key.publicKey, id), encodeManifest(narrowed))) void evt
-    assert.is((await holder.reconcile()).adopted, 1)
+    assert.is(await reconciled(holder, 'adopted'), 1)
     assert.match(await ask(), /purpose 'login' is not allowed by the manifest policy/)
   } finally {
     await stop()
