@@ -15,6 +15,7 @@ import type { TrustAnchor } from '../protocol/certs.ts'
 import { PURPOSE } from '../protocol/fields.ts'
 import type { EnclaveOptions } from '../enclave/enclave.ts'
 import { ManifestStore } from './manifest-store.ts'
+import { RecordReplicas } from '../net/record-replicas.ts'
 import { PreparedIds } from './prepared-ids.ts'
 import { enrollWithOptions, type EnrollOptions, type EnrollResult } from './enroll.ts'
 import { verify as verifyFlow, type VerifyResult, type Probe } from './verify.ts'
@@ -124,7 +125,7 @@ export async function createClient (options: ClientOptions): Promise<Client> {
     anchor,
     ...(id.tenant !== undefined ? { tenant: id.tenant } : {}),
     ...(id.verifier !== undefined ? { verifier: id.verifier } : {}),
-    manifests: new ManifestStore(joined.host.services.dht, anchor, id.ownTenant),
+    manifests: new ManifestStore(RecordReplicas.overRoster(joined.host.services.dht, joined.roster), anchor, id.ownTenant),
     enclave: async () => await keeper.handle(),
     ...(options.liveness !== undefined ? { liveness: options.liveness } : {}),
     timeouts

@@ -1,23 +1,23 @@
 /**
  * Manifests for the verifier library: published to and read from the DHT
  * under this client's own tenant (`/bioshard/<tenantTag>/<templateId>`
- * records, validated and selected by the same rules holders apply), and
- * cached. Only manifests signed by that tenant enter the cache, and a cached
+ * records, validated and selected by the same rules holders apply), at the
+ * admitted nodes the roster puts closest to the key (net/record-replicas.ts),
+ * and cached. Only manifests signed by that tenant enter the cache, and a cached
  * manifest is replaced only by a valid one with a higher `seq` (or an erased
  * one), so neither a stale cache, a poisoned DHT answer nor another tenant's
  * manifest for the same id can roll an erasure back or swap holders.
  *
  * @module
  */
-import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import { BioshardError } from '../errors.ts'
-import { toHex } from '../crypto/bytes.ts'
+import { toHex, equalBytes } from '../crypto/bytes.ts'
 import { encodeManifest, checkManifest, type Manifest } from '../protocol/manifest.ts'
 import { validateManifestRecord, prefers } from '../protocol/records.ts'
 import { manifestKey } from '../protocol/ownership.ts'
-import { equalBytes } from '../crypto/bytes.ts'
 import type { TrustAnchor } from '../protocol/certs.ts'
 import { logger } from '../net/log.ts'
+import type { RecordReplicas, ReplicaAnswer } from '../net/record-replicas.ts'
 import { PUBLISH_REPLICAS, PUBLISH_BACKGROUND_MS, GET_REPLICAS, GET_GRACE_MS, LOOKUP_ATTEMPTS, LOOKUP_BACKOFF_MS, LOOKUP_DEFAULT_MS } from './constants.ts'
 
 const log = logger('client:manifests')
@@ -31,18 +31,18 @@ export function supersedes (candidate: Manifest, current: Manifest | undefined):
 /** The client's manifests: its cache, and DHT publish and lookup under its own tenant. */
 export class ManifestStore {
   private readonly cache = new Map<string, Manifest>()
-  private readonly dht: KadDHT
+  private readonly replicas: RecordReplicas
   private readonly anchor: TrustAnchor
   /** The tenant whose manifests this store reads and keeps (the client's own). */
   readonly tenant: Uint8Array
 
   /**
-   * @param dht - the client's DHT
+   * @param replicas - where records go and are asked for: the client's DHT and roster
    * @param anchor - the network authority
    * @param tenant - the 32-byte key of the tenant this client acts for: only its manifests are looked up and kept
    */
-  constructor (dht: KadDHT, anchor: TrustAnchor, tenant: Uint8Array) {
-    this.dht = dht
+  constructor (replicas: RecordReplicas, anchor: TrustAnchor, tenant: Uint8Array) {
+    this.replicas = replicas
     this.anchor = anchor
     this.tenant = tenant
   }
@@ -65,13 +65,13 @@ export class ManifestStore {
   }
 
   /**
-   * Publish to the DHT. Resolves once `replicas` peers stored the record, or
-   * the walk ends with at least one; the put keeps going in the background to
-   * the remaining closest peers (bounded by {@link PUBLISH_BACKGROUND_MS}), so
-   * enrolment latency is not hostage to the slowest peer of the walk while
+   * Publish at the record's replicas. Resolves once `replicas` of them stored
+   * the record, or every request ended with at least one; the put keeps going
+   * in the background to the rest (bounded by {@link PUBLISH_BACKGROUND_MS}),
+   * so enrolment latency is not hostage to the slowest replica while
    * replication still reaches all of them.
    *
-   * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when no peer stored it before `signal` fired
+   * @throws {BioshardError} ERR_QUORUM_UNAVAILABLE when no replica stored it before `signal` fired
    */
   async publish (m: Manifest, signal?: AbortSignal, replicas = PUBLISH_REPLICAS): Promise<number> {
     this.remember(m)
@@ -88,18 +88,11 @@ export class ManifestStore {
       }
       const onAbort = (): void => { settle() }
       signal?.addEventListener('abort', onAbort, { once: true })
-      void (async () => {
-        try {
-          for await (const evt of this.dht.put(key, value, { signal: AbortSignal.timeout(PUBLISH_BACKGROUND_MS) })) {
-            if (evt.name === 'PEER_RESPONSE' && evt.messageType === MessageType.PUT_VALUE && ++accepted >= replicas) settle()
-          }
-        } catch (e) {
-          log('manifest put ended early after %d replicas: %s', accepted, (e as Error).message)
-        } finally {
-          signal?.removeEventListener('abort', onAbort)
-          settle()
-        }
-      })()
+      const onStored = (): void => { if (++accepted >= replicas) settle() }
+      void this.replicas.put(key, value, { signal: AbortSignal.timeout(PUBLISH_BACKGROUND_MS), onStored }).finally(() => {
+        signal?.removeEventListener('abort', onAbort)
+        settle()
+      })
     })
   }
 
@@ -138,19 +131,28 @@ export class ManifestStore {
     return this.cached(templateId)
   }
 
+  /**
+   * Ask the record's replicas; when none of them holds a valid record (a
+   * roster that differs from the publisher's, replicas gone since), walk the
+   * DHT as a last resort.
+   */
   private async walk (templateId: Uint8Array, outer: AbortSignal): Promise<void> {
-    const options = { signal: outer }
     const key = manifestKey(this.tenant, templateId)
+    if (await this.collect(key, (signal) => this.replicas.lookup(key, { signal }), outer) > 0 || outer.aborted) return
+    await this.collect(key, (signal) => this.replicas.walk(key, { signal }), outer)
+  }
+
+  /** Take valid records from the answers into the cache until enough are in; returns how many were valid. */
+  private async collect (key: Uint8Array, ask: (signal: AbortSignal) => AsyncGenerator<ReplicaAnswer>, outer: AbortSignal): Promise<number> {
     const stop = new AbortController()
-    const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal])
     let valid = 0
     let grace: ReturnType<typeof setTimeout> | undefined
     try {
-      for await (const evt of this.dht.get(key, { signal })) {
-        if (evt.name !== 'VALUE') continue
+      for await (const answer of ask(AbortSignal.any([outer, stop.signal]))) {
+        if (answer.value === undefined) continue
         try {
-          const m = validateManifestRecord(key, evt.value, this.anchor)
-          const id = toHex(templateId)
+          const m = validateManifestRecord(key, answer.value, this.anchor)
+          const id = toHex(m.body.templateId)
           if (supersedes(m, this.cache.get(id))) this.cache.set(id, m)
           // A few copies, or whatever arrives shortly after the first, are
           // enough: a stale active copy costs at most a refused fetch, since
@@ -158,14 +160,15 @@ export class ManifestStore {
           if (++valid >= GET_REPLICAS) break
           grace ??= setTimeout(() => { stop.abort() }, GET_GRACE_MS)
         } catch (e) {
-          log('ignoring invalid manifest record from %s: %s', evt.from.toString(), (e as Error).message)
+          log('ignoring invalid manifest record from %s: %s', answer.from, (e as Error).message)
         }
       }
     } catch (e) {
-      log('DHT get ended early: %s', (e as Error).message)
+      log('manifest lookup ended early: %s', (e as Error).message)
     } finally {
       clearTimeout(grace)
       stop.abort()
     }
+    return valid
   }
 }

@@ -87,6 +87,14 @@ export const DHT_TABLE_REFRESH_MS = 30 * 60_000
  * slot a live one could use.
  */
 export const DHT_REQUEST_MAX_MS = 10_000
+/**
+ * Admitted nodes a manifest record is put to, and a lookup asks: the ones
+ * closest to its key by the roster (net/record-replicas.ts). Every holder
+ * also keeps the manifest beside its share and puts it back at each
+ * reconciliation, so these replicas make a record findable; they are not its
+ * only copy. kad-dht's default is its bucket size, 20.
+ */
+export const MANIFEST_REPLICAS = 8
 /** How often the reprovider looks for provider records to refresh (kad-dht: 1 h); bioshard provides none. */
 export const DHT_REPROVIDE_INTERVAL_MS = 24 * 3_600_000
 

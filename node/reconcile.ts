@@ -25,7 +25,6 @@
  *
  * @module
  */
-import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import { equalBytes, toHex, wipe } from '../crypto/bytes.ts'
 import { shareMatches } from '../crypto/shares.ts'
 import { decodeManifest, entryFor, type ManifestBody } from '../protocol/manifest.ts'
@@ -33,6 +32,7 @@ import { manifestKey, slotTenantTag, tenantTag } from '../protocol/ownership.ts'
 import { prefers, validateManifestRecord } from '../protocol/records.ts'
 import type { TrustAnchor } from '../protocol/certs.ts'
 import { logger } from '../net/log.ts'
+import type { RecordReplicas } from '../net/record-replicas.ts'
 import type { ShareStore } from './store/share-store.ts'
 import { RECONCILE_TIMEOUT_MS } from './constants.ts'
 
@@ -113,7 +113,8 @@ export interface ReconcileChange {
 /** What reconciliation reads, looks up and writes. */
 export interface ReconcileInit {
   store: Pick<ShareStore, 'ids' | 'isPending' | 'confirm' | 'getManifest' | 'getShare' | 'putManifest' | 'erase' | 'supersede'>
-  dht: Pick<KadDHT, 'get' | 'put'>
+  /** Where manifest records are looked up and put back: the roster's closest nodes to each key (net/record-replicas.ts). */
+  replicas: Pick<RecordReplicas, 'lookup' | 'put'>
   anchor: TrustAnchor
   /** This node's peer id, as manifests list their holders. */
   self: string
@@ -159,8 +160,8 @@ interface Lookup {
 
 /**
  * Look `key` up until {@link LOOKUP_RECORDS} valid records are in (the
- * record sits at every one of the closest peers, so a newer one shows among
- * the first few) or the walk ends. Invalid records are skipped; a lookup
+ * record sits at every one of its replicas, so a newer one shows among the
+ * first few) or every replica asked has answered. Invalid records are skipped; a lookup
  * that fails part-way keeps what it found.
  */
 async function newest (init: ReconcileInit, key: Uint8Array, held: ManifestBody, signal: AbortSignal): Promise<Lookup> {
@@ -168,14 +169,14 @@ async function newest (init: ReconcileInit, key: Uint8Array, held: ManifestBody,
   let valid = 0
   const stop = new AbortController()
   try {
-    for await (const evt of init.dht.get(key, { signal: AbortSignal.any([signal, stop.signal]) })) {
-      if (evt.name === 'PEER_RESPONSE' && evt.messageType === MessageType.GET_VALUE) out.answered++
-      if (evt.name !== 'VALUE') continue
+    for await (const answer of init.replicas.lookup(key, { signal: AbortSignal.any([signal, stop.signal]) })) {
+      out.answered++
+      if (answer.value === undefined) continue
       try {
-        const m = validateManifestRecord(key, evt.value, init.anchor, (init.now ?? Date.now)())
+        const m = validateManifestRecord(key, answer.value, init.anchor, (init.now ?? Date.now)())
         valid++
         if (!prefers(m.body, held) && !prefers(held, m.body)) out.sameAsHeld++
-        if (out.best === undefined || prefers(m.body, out.best.body)) out.best = { body: m.body, bytes: evt.value }
+        if (out.best === undefined || prefers(m.body, out.best.body)) out.best = { body: m.body, bytes: answer.value }
       } catch {
         // An invalid record decides nothing.
       }
@@ -215,7 +216,7 @@ async function reconcileSlot (init: ReconcileInit, slot: Uint8Array, stop: Abort
       if (pending) return 'pending'
       // Enough peers hold it already: putting it again would only cost them a validation each.
       if (sameAsHeld >= LOOKUP_RECORDS) return 'present'
-      for await (const evt of init.dht.put(key, copy, { signal: AbortSignal.any([stop, AbortSignal.timeout(RECONCILE_TIMEOUT_MS)]) })) void evt
+      await init.replicas.put(key, copy, { signal: AbortSignal.any([stop, AbortSignal.timeout(RECONCILE_TIMEOUT_MS)]) })
       return 'republished'
     case 'adopt':
       // Only over the copy judged: a round that swapped the share meanwhile left a newer copy, kept as it is.
@@ -244,7 +245,7 @@ async function reconcileSlot (init: ReconcileInit, slot: Uint8Array, stop: Abort
  * decides it, and is never republished.
  *
  * @returns what the pass did, by kind
- * @example const tally = await reconcileShares({ store, dht, anchor, self }, { signal, pauseMs: 100 })
+ * @example const tally = await reconcileShares({ store, replicas, anchor, self }, { signal, pauseMs: 100 })
  */
 export async function reconcileShares (init: ReconcileInit, options: PassOptions): Promise<ReconcileTally> {
   const tally = emptyTally()

@@ -24,6 +24,7 @@ import { BootstrapKeeper, type BootstrapState } from '../net/bootstrap.ts'
 import { bindError } from './bind-error.ts'
 import { Admission } from '../net/admission.ts'
 import { Roster } from '../net/roster.ts'
+import { RecordReplicas } from '../net/record-replicas.ts'
 import { serve, request, InvalidRequestBudget, type RequestHandler, type Served } from '../net/rpc.ts'
 import type { RefusalBudget } from '../net/policy/refusal-budget.ts'
 import { ReplayCache } from '../net/policy/replay-cache.ts'
@@ -96,6 +97,7 @@ export class SiteNode {
   private sweeper?: PendingSweeper
   private bootstrap?: BootstrapKeeper
   private reconciler?: Reconciler
+  private replicas?: RecordReplicas
   private manifests?: ManifestCache
   private inFlight = 0
   private accepting = false
@@ -318,6 +320,13 @@ export class SiteNode {
     }
   }
 
+  /** Where this node puts and looks up manifest records: the roster's closest nodes to each key (net/record-replicas.ts). */
+  private recordReplicas (self: string): RecordReplicas {
+    if (this.host === undefined) throw new BioshardError('ERR_CONFIG', 'node is not started')
+    this.replicas ??= RecordReplicas.overRoster(this.host.services.dht, this.roster, self)
+    return this.replicas
+  }
+
   /** Reconcile held shares with the newest manifests after start-up and then on a schedule (node/reconcile.ts). */
   private startReconciler (self: string): void {
     if (this.host === undefined || this.store === undefined) return
@@ -325,7 +334,7 @@ export class SiteNode {
     const dht = this.host.services.dht
     this.reconciler = new Reconciler({
       store: this.store,
-      dht,
+      replicas: this.recordReplicas(self),
       anchor: this.anchor,
       self,
       ...(this.options.now !== undefined ? { now: this.options.now } : {}),
@@ -364,7 +373,7 @@ export class SiteNode {
     if (this.host === undefined || this.store === undefined) return
     this.sweeper = new PendingSweeper({
       store: this.store,
-      dht: this.host.services.dht,
+      replicas: this.recordReplicas(self),
       anchor: this.anchor,
       self,
       graceMs: this.config.limits.pendingGraceMs,
@@ -547,6 +556,7 @@ export class SiteNode {
     await this.admission?.stop()
     await this.host?.stop()
     this.host = undefined
+    this.replicas = undefined
     await this.metricsServer?.close()
     this.refusals?.close()
     this.refusals = undefined

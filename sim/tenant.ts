@@ -18,6 +18,7 @@ import { resolveIdentity } from '../client/identity.ts'
 import { joinNetwork, type Joined } from '../client/join.ts'
 import { EnclaveKeeper } from '../client/enclave-keeper.ts'
 import { ManifestStore } from '../client/manifest-store.ts'
+import { RecordReplicas } from '../net/record-replicas.ts'
 import { fetchShare, type FetchCredentials } from '../client/holder-requests.ts'
 import { generateSealKeyPair, open, type SealKeyPair } from '../crypto/seal.ts'
 import { generateSigningKey } from '../crypto/sign.ts'
@@ -110,7 +111,7 @@ export async function joinAsTenant (net: Provisioner): Promise<SimTenant> {
     anchor: net.anchor,
     ...(id.tenant !== undefined ? { tenant: id.tenant } : {}),
     ...(id.verifier !== undefined ? { verifier: id.verifier } : {}),
-    manifests: new ManifestStore(joined.host.services.dht, net.anchor, id.ownTenant),
+    manifests: new ManifestStore(RecordReplicas.overRoster(joined.host.services.dht, joined.roster), net.anchor, id.ownTenant),
     enclave: async () => await keeper.handle(),
     timeouts: SIM_TIMEOUTS
   }

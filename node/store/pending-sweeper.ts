@@ -9,13 +9,13 @@
  *
  * @module
  */
-import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import { equalBytes, toHex } from '../../crypto/bytes.ts'
 import { decodeManifest, entryFor } from '../../protocol/manifest.ts'
 import { manifestKey, tenantTag, slotTenantTag } from '../../protocol/ownership.ts'
 import { validateManifestRecord } from '../../protocol/records.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
 import { logger } from '../../net/log.ts'
+import type { RecordReplicas, ReplicaAnswer } from '../../net/record-replicas.ts'
 import type { ShareStore } from './share-store.ts'
 
 const log = logger('node:pending')
@@ -38,7 +38,8 @@ export type LookupOutcome = 'confirmed' | 'absent' | 'failed'
 /** What a {@link PendingSweeper} works with. */
 export interface PendingSweeperInit {
   store: ShareStore
-  dht: KadDHT
+  /** Where manifest records are looked up: the roster's closest nodes to the key, then a DHT walk (net/record-replicas.ts). */
+  replicas: Pick<RecordReplicas, 'lookup' | 'walk'>
   anchor: TrustAnchor
   /** This node's peer id (as the manifest lists its holders). */
   self: string
@@ -65,7 +66,7 @@ export interface PendingSweeperInit {
  *   whose record holders did not answer in time, never drops a share.
  *
  * @example
- * const sweeper = new PendingSweeper({ store, dht, anchor, self, graceMs: 600_000 })
+ * const sweeper = new PendingSweeper({ store, replicas, anchor, self, graceMs: 600_000 })
  * sweeper.start(); … ; await sweeper.stop()
  */
 export class PendingSweeper {
@@ -138,7 +139,7 @@ export class PendingSweeper {
    *   the lookup completed and enough distinct peers answered it without one; 'failed' otherwise
    */
   async lookup (slot: Uint8Array): Promise<LookupOutcome> {
-    const { store, dht, anchor, self } = this.#init
+    const { store, replicas, anchor, self } = this.#init
     const copy = await store.getManifest(slot)
     const held = await store.getShare(slot)
     if (copy === undefined || held === undefined) return 'failed'
@@ -150,26 +151,30 @@ export class PendingSweeper {
     const key = manifestKey(tenant, templateId)
     const answered = new Set<string>()
     let confirmed = false
-    try {
-      const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
-      for await (const evt of dht.get(key, { signal })) {
-        if (evt.name === 'PEER_RESPONSE' && evt.messageType === MessageType.GET_VALUE) answered.add(evt.from.toString())
-        if (evt.name !== 'VALUE') continue
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
+    const confirms = async (answers: AsyncGenerator<ReplicaAnswer>): Promise<boolean> => {
+      for await (const answer of answers) {
+        answered.add(answer.from)
+        if (answer.value === undefined) continue
         try {
-          const m = validateManifestRecord(key, evt.value, anchor)
-          if (m.body.state === 'active' && entryFor(m.body, self)?.x === x) confirmed = true
+          const m = validateManifestRecord(key, answer.value, anchor)
+          if (m.body.state === 'active' && entryFor(m.body, self)?.x === x) return true
         } catch {
           // An invalid record confirms nothing.
         }
       }
+      return false
+    }
+    try {
+      // The record's replicas first; absence is decided only after a walk also found nothing.
+      confirmed = await confirms(replicas.lookup(key, { signal })) || (!signal.aborted && await confirms(replicas.walk(key, { signal })))
     } catch (e) {
-      if (!confirmed) {
-        log('manifest lookup for template %s failed: %s', toHex(templateId), (e as Error).message)
-        return 'failed'
-      }
+      log('manifest lookup for template %s failed: %s', toHex(templateId), (e as Error).message)
+      return 'failed'
     }
     if (confirmed) return 'confirmed'
     const needed = Math.max(1, Math.min(ABSENT_RESPONDERS, this.#init.peers?.() ?? ABSENT_RESPONDERS))
-    return answered.size >= needed && !this.#stop.signal.aborted ? 'absent' : 'failed'
+    // A lookup cut short (its deadline, the node stopping) says nothing about absence.
+    return answered.size >= needed && !signal.aborted ? 'absent' : 'failed'
   }
 }

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, fetchParties, MODEL } from '../helpers/enrol.ts'
 import { ManifestStore } from '../../client/manifest-store.ts'
+import { RecordReplicas } from '../../net/record-replicas.ts'
 import { enroll, EnrollError, type EnrollInput } from '../../client/enroll.ts'
 import type { ClientContext } from '../../client/context.ts'
 import { BioshardError } from '../../errors.ts'
@@ -28,7 +29,7 @@ const storeOf = (n: SiteNode): ShareStore => (n as unknown as { store: ShareStor
 
 /** A real client context whose manifest publish runs `before` and then fails. */
 function failingContext (before: () => Promise<void> = async () => {}): ClientContext {
-  const manifests = new ManifestStore(client.host.services.dht, net.anchor, tenant.key.publicKey)
+  const manifests = new ManifestStore(RecordReplicas.overRoster(client.host.services.dht, client.roster), net.anchor, tenant.key.publicKey)
   manifests.publish = async () => {
     await before()
     throw new BioshardError('ERR_QUORUM_UNAVAILABLE', 'no DHT peer stored the manifest record')

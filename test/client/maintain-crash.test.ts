@@ -23,6 +23,7 @@ import * as assert from 'uvu/assert'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { createClient, type Client } from '../../client/client.ts'
 import { ManifestStore } from '../../client/manifest-store.ts'
+import { RecordReplicas } from '../../net/record-replicas.ts'
 import { syntheticIdentity, prng } from '../../sim/synthetic.ts'
 import { slotKey } from '../../protocol/ownership.ts'
 import { decodeManifest, signManifest, type Manifest } from '../../protocol/manifest.ts'
@@ -49,7 +50,7 @@ const indexOf = (peer: string): number => net.nodes.findIndex((n) => n.cert.body
 const slotOf = (id: Uint8Array): Uint8Array => slotKey(tenant.key.publicKey, id)
 /** The newest manifest the DHT has, read afresh (no client cache). */
 const published = async (id: Uint8Array): Promise<Manifest> =>
-  await new ManifestStore(raw.host.services.dht, net.anchor, tenant.key.publicKey).get(id, { signal: AbortSignal.timeout(10_000) })
+  await new ManifestStore(RecordReplicas.overRoster(raw.host.services.dht, raw.roster), net.anchor, tenant.key.publicKey).get(id, { signal: AbortSignal.timeout(10_000) })
 const holds = async (n: SiteNode, id: Uint8Array): Promise<boolean> => {
   const h = await n.heldShare(slotOf(id))
   h?.share.fill(0)
@@ -77,7 +78,8 @@ crash('a new holder stopped after storing its share, its commit answer unheard, 
   const helpers = rest.slice(0, m.body.t)
   const target = net.nodes.find((n) => !m.body.shares.some((s) => s.holder === n.cert.body.peer)) as SiteNode
   const to = { peer: target.cert.body.peer, site: target.cert.body.site }
-  const newX = Math.max(...m.body.shares.map((s) => s.x)) + 1
+  // x-coordinates are random in [1, 255]: the new share takes the least one unused.
+  const newX = Array.from({ length: 255 }, (_, i) => i + 1).find((x) => !m.body.shares.some((s) => s.x === x)) as number
   await net.stopNode(indexOf(lost.holder))
   const r = new RawRound(raw.host, m, tenant.key)
   const parties = [...helpers.map((s) => s.holder), to.peer]

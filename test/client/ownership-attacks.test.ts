@@ -24,6 +24,7 @@ import { equalBytes, randomBytes } from '../../crypto/bytes.ts'
 import { commitShare, splitSecret } from '../../crypto/shares.ts'
 import { clientHost } from '../helpers/enrol.ts'
 import { ManifestStore } from '../../client/manifest-store.ts'
+import { RecordReplicas } from '../../net/record-replicas.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 import type { SiteNode } from '../../node/site-node.ts'
 import type { Host } from '../../net/host.ts'
@@ -187,7 +188,7 @@ verifier('a manifest placing an admitted holder at another site than its certifi
 })
 
 verifier('a client\'s manifest cache takes no other tenant\'s manifest (ERR_NOT_AUTHORISED)', async () => {
-  const store = new ManifestStore(hostile.host.services.dht, net.anchor, tenantA.key.publicKey)
+  const store = new ManifestStore(RecordReplicas.overRoster(hostile.host.services.dht, hostile.roster), net.anchor, tenantA.key.publicKey)
   assert.is(await codeOfAsync(async () => { store.remember(forgedByB(randomBytes(32), { seq: 1 })) }), 'ERR_NOT_AUTHORISED')
 })
 

@@ -24,6 +24,7 @@ const CLIENT = `
 import { joinNetwork } from ${path('../../client/join.ts')}
 import { EnclaveKeeper } from ${path('../../client/enclave-keeper.ts')}
 import { ManifestStore } from ${path('../../client/manifest-store.ts')}
+import { RecordReplicas } from ${path('../../net/record-replicas.ts')}
 import { resolveIdentity } from ${path('../../client/identity.ts')}
 import { verify } from ${path('../../client/verify.ts')}
 import { DEFAULT_TIMEOUTS } from ${path('../../client/constants.ts')}
@@ -49,7 +50,7 @@ const ctx = {
   roster: joined.roster,
   anchor: init.anchor,
   verifier: id.verifier,
-  manifests: new ManifestStore(joined.host.services.dht, init.anchor, id.ownTenant),
+  manifests: new ManifestStore(RecordReplicas.overRoster(joined.host.services.dht, joined.roster), init.anchor, id.ownTenant),
   enclave: async () => {
     const h = await keeper.handle()
     const match = async (req) => {

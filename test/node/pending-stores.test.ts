@@ -15,6 +15,7 @@ import * as assert from 'uvu/assert'
 import { LocalNetwork } from '../../sim/local-network.ts'
 import { clientHost, enrolByHand, fetchParties, type Enrolled } from '../helpers/enrol.ts'
 import { ManifestStore } from '../../client/manifest-store.ts'
+import { RecordReplicas } from '../../net/record-replicas.ts'
 import { slotKey } from '../../protocol/ownership.ts'
 import { codeOfAsync } from '../helpers/assert.ts'
 import type { ShareStore } from '../../node/store/share-store.ts'
@@ -25,7 +26,7 @@ const net = await LocalNetwork.start({ nodes: 5, limits: { pendingGraceMs: GRACE
 await net.converged()
 const client = await clientHost(net)
 const { tenant, enclave } = fetchParties(net)
-const manifests = (): ManifestStore => new ManifestStore(client.host.services.dht, net.anchor, tenant.key.publicKey)
+const manifests = (): ManifestStore => new ManifestStore(RecordReplicas.overRoster(client.host.services.dht, client.roster), net.anchor, tenant.key.publicKey)
 const storeOf = (n: SiteNode): ShareStore => (n as unknown as { store: ShareStore }).store
 
 const state: { published?: Enrolled, unpublished?: Enrolled } = {}

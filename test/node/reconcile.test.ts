@@ -176,16 +176,16 @@ reconcile('another tenant\'s erased manifest for the same id, forged records and
   const store = storeOf(holder)
   // Another tenant signs an erased manifest for this id: it can only live under its own key, which no holder of ours reads.
   const foreign = signManifest({ ...manifest.body, tenant: other.key.publicKey, state: 'erased', seq: manifest.body.seq + 5 }, other.key, other.wire)
-  const hostileAnswers = (values: Uint8Array[]): ReconcileInit['dht'] => ({
-    async * get () { for (const value of values) yield { name: 'VALUE', type: 5, from: holder.peerId, value } as never },
-    async * put () {}
+  const hostileAnswers = (values: Uint8Array[]): ReconcileInit['replicas'] => ({
+    async * lookup () { for (const value of values) yield { from: holder.peerId.toString(), value } },
+    async put () { return 0 }
   })
   const sameSeq = signManifest({ ...manifest.body, seq: manifest.body.seq }, tenant.key, tenant.wire)
   const forgedErase = signManifest({ ...manifest.body, state: 'erased', seq: manifest.body.seq + 1 }, other.key, other.wire)
   const garbage = Uint8Array.from([0xa1, 0x61, 0x76, 0x01])
   const tally = await reconcileShares({
     store,
-    dht: hostileAnswers([encodeManifest(foreign), encodeManifest(sameSeq), encodeManifest(forgedErase), garbage]),
+    replicas: hostileAnswers([encodeManifest(foreign), encodeManifest(sameSeq), encodeManifest(forgedErase), garbage]),
     anchor: net.anchor,
     self: holder.cert.body.peer
   }, { signal: new AbortController().signal })
