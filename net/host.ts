@@ -21,7 +21,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import type { TrustAnchor } from '../protocol/certs.ts'
+import type { SignatureChecker, TrustAnchor } from '../protocol/certs.ts'
 import { PROTOCOL } from '../protocol/constants.ts'
 import { validateManifestRecord, selectManifestRecord } from '../protocol/records.ts'
 import { RECORD_NAMESPACE } from '../protocol/ownership.ts'
@@ -80,6 +80,12 @@ export interface HostInit {
    * Refuse any connection with this peer, dialled (`outbound`) or accepted
    * (`inbound`): a link policy (the simulator's partitions). Nothing is refused when absent.
    */
+  /**
+   * Remembered signatures (the node's roster cache): the tenant certificate
+   * every manifest record repeats is verified once, not at every PUT.
+   * Every signature is verified when absent.
+   */
+  signatures?: SignatureChecker
   isLinkDenied?: (peer: PeerId, direction: LinkDirection) => boolean
 }
 
@@ -90,6 +96,7 @@ export type Host = Libp2p<{ dht: KadDHT, identify: ReturnType<ReturnType<typeof 
 
 /** Create (but do not start) a host. */
 export async function createHost (init: HostInit): Promise<Host> {
+  const recordChecks = init.signatures !== undefined ? { signatures: init.signatures } : {}
   const host = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
@@ -144,7 +151,7 @@ export async function createHost (init: HostInit): Promise<Host> {
         networkDialTimeout: { maxTimeout: DHT_REQUEST_MAX_MS },
         reprovide: { interval: DHT_REPROVIDE_INTERVAL_MS },
         validators: {
-          [RECORD_NAMESPACE]: async (key, value) => { validateManifestRecord(key, value, init.anchor) }
+          [RECORD_NAMESPACE]: async (key, value) => { validateManifestRecord(key, value, init.anchor, recordChecks) }
         },
         selectors: {
           [RECORD_NAMESPACE]: (_key, records) => selectManifestRecord(records)

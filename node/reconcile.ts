@@ -173,7 +173,7 @@ async function newest (init: ReconcileInit, key: Uint8Array, held: ManifestBody,
       out.answered++
       if (answer.value === undefined) continue
       try {
-        const m = validateManifestRecord(key, answer.value, init.anchor, (init.now ?? Date.now)())
+        const m = validateManifestRecord(key, answer.value, init.anchor, { now: (init.now ?? Date.now)() })
         valid++
         if (!prefers(m.body, held) && !prefers(held, m.body)) out.sameAsHeld++
         if (out.best === undefined || prefers(m.body, out.best.body)) out.best = { body: m.body, bytes: answer.value }

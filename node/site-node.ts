@@ -198,6 +198,7 @@ export class SiteNode {
       // Every bioshard protocol but admission: admitted nodes and certified clients only.
       authorise: (peer) => this.admission?.isAuthorised(peer.toString()) ?? false,
       onRefused: (peer, protocol, connection) => { this.onGateRefused(peer.toString(), protocol, connection, budget) },
+      signatures: this.roster.verified,
       isAddressDenied: (addr, peer) => peer === undefined ? budget.refusesConnection(addr) : budget.isAddressBanned(addr) && !budget.isKnown(peer.toString()),
       ...this.linkPolicy()
     })

@@ -8,7 +8,7 @@
  * @module
  */
 import { asMap, bytesField, intField, arrayField, enumField, strField } from '../crypto/canonical.ts'
-import { SIG } from '../crypto/tags.ts'
+import { SIG, type SigTag } from '../crypto/tags.ts'
 import { BioshardError } from '../errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import type { SigningKey } from '../crypto/sign.ts'
@@ -116,11 +116,23 @@ export function checkNodeCert (cert: NodeCert, anchor: TrustAnchor, now: number)
 }
 
 /** Check a tenant certificate (as {@link checkNodeCert}). */
-export function checkTenantCert (cert: TenantCert, anchor: TrustAnchor, now: number): void {
+export function checkTenantCert (cert: TenantCert, anchor: TrustAnchor, now: number, signatures: SignatureChecker = DIRECT): void {
   checkIssuer(cert.body.network, cert.body.issuer, anchor, 'tenant certificate')
-  checkSigned(SIG.AUTHORITY_CERT, cert, cert.body.issuer, 'tenant certificate')
+  signatures.checkSigned(SIG.AUTHORITY_CERT, cert, cert.body.issuer, 'tenant certificate')
   checkWindow(cert.body.nb, cert.body.na, now, `tenant certificate of ${cert.body.name}`)
 }
+
+/**
+ * How a certificate's signature is checked: directly, or through a memory of
+ * signatures already verified (net/policy/verified-cache.ts), which a node
+ * passes for the tenant certificate every store and record repeats.
+ */
+export interface SignatureChecker {
+  checkSigned: (tag: SigTag, signed: Signed<unknown>, publicKey: Uint8Array, what: string) => void
+}
+
+/** Every signature verified, every time. */
+const DIRECT: SignatureChecker = { checkSigned }
 
 /** Check a verifier certificate against the tenant key that must have issued it. */
 export function checkVerifierCert (cert: VerifierCert, tenantKey: Uint8Array, now: number): void {

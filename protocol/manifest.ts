@@ -11,7 +11,7 @@ import { BioshardError } from '../errors.ts'
 import { equalBytes } from '../crypto/bytes.ts'
 import { sign, verify, type SigningKey } from '../crypto/sign.ts'
 import { signBody, readSigned, checkSigned, toWire, type Signed, type SignedWire } from './signed.ts'
-import { readTenantCert, checkTenantCert, type TenantCert, type TrustAnchor } from './certs.ts'
+import { readTenantCert, checkTenantCert, type SignatureChecker, type TenantCert, type TrustAnchor } from './certs.ts'
 import { peerField, nameField, PURPOSE, MODEL_ID } from './field-formats.ts'
 import {
   AUDIT_COMMITMENT_BYTES, KEY_BYTES, HASH_BYTES, MAX_MANIFEST_BYTES, MAX_SEQ, MAX_POLICY_ITEMS, MAX_SHARES, TEMPLATE_ID_BYTES, WIRE_VERSION
@@ -204,8 +204,10 @@ export function encodeManifest (m: Manifest): Uint8Array {
  *
  * @throws {BioshardError} ERR_NOT_ADMITTED, ERR_BAD_SIGNATURE, ERR_EXPIRED
  */
-export function checkManifest (m: Manifest, anchor: TrustAnchor, now: number, options: { ignoreExpiry?: boolean } = {}): void {
-  checkTenantCert(m.cert, anchor, now)
+export function checkManifest (
+  m: Manifest, anchor: TrustAnchor, now: number, options: { ignoreExpiry?: boolean, signatures?: SignatureChecker } = {}
+): void {
+  checkTenantCert(m.cert, anchor, now, options.signatures)
   if (!equalBytes(m.cert.body.key, m.body.tenant)) throw new BioshardError('ERR_NOT_AUTHORISED', 'manifest tenant does not match its certificate')
   checkSigned(SIG.MANIFEST, m, m.body.tenant, WHAT)
   checkConsent(m.body)

@@ -11,7 +11,7 @@
  */
 import { BioshardError } from '../errors.ts'
 import { decodeManifest, checkManifest, type Manifest } from './manifest.ts'
-import type { TrustAnchor } from './certs.ts'
+import type { SignatureChecker, TrustAnchor } from './certs.ts'
 import { MAX_MANIFEST_BYTES } from './constants.ts'
 import { isManifestKeyOf, parseManifestKey } from './ownership.ts'
 
@@ -22,7 +22,10 @@ import { isManifestKeyOf, parseManifestKey } from './ownership.ts'
  *
  * @throws {BioshardError} ERR_TOO_LARGE, ERR_DECODE, ERR_BAD_SIGNATURE, ERR_NOT_ADMITTED, ERR_NOT_AUTHORISED
  */
-export function validateManifestRecord (key: Uint8Array, value: Uint8Array, anchor: TrustAnchor, now = Date.now()): Manifest {
+export function validateManifestRecord (
+  key: Uint8Array, value: Uint8Array, anchor: TrustAnchor, options: { now?: number, signatures?: SignatureChecker } = {}
+): Manifest {
+  const { now = Date.now(), signatures } = options
   parseManifestKey(key)
   if (value.length > MAX_MANIFEST_BYTES) throw new BioshardError('ERR_TOO_LARGE', 'manifest record exceeds its size limit')
   const m = decodeManifest(value)
@@ -30,7 +33,7 @@ export function validateManifestRecord (key: Uint8Array, value: Uint8Array, anch
   if (!isManifestKeyOf(key, m.body.tenant, m.body.templateId)) {
     throw new BioshardError('ERR_NOT_AUTHORISED', 'record key does not name the manifest\'s tenant and template id')
   }
-  checkManifest(m, anchor, now, { ignoreExpiry: true })
+  checkManifest(m, anchor, now, { ignoreExpiry: true, ...(signatures !== undefined ? { signatures } : {}) })
   return m
 }
 

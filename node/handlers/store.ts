@@ -18,6 +18,7 @@ import { toHex, wipe } from '../../crypto/bytes.ts'
 import { shareMatches } from '../../crypto/shares.ts'
 import type { SigningKey } from '../../crypto/sign.ts'
 import type { TrustAnchor } from '../../protocol/certs.ts'
+import type { VerifiedCache } from '../../net/policy/verified-cache.ts'
 import type { RequestContext, RequestHandler } from '../../net/rpc.ts'
 import type { ReplayCache } from '../../net/policy/replay-cache.ts'
 import type { ShareStore } from '../store/share-store.ts'
@@ -38,6 +39,8 @@ export interface StoreHandlerDeps {
   store: Pick<ShareStore, 'isErased' | 'put'>
   /** Nonces already served. */
   replay: ReplayCache
+  /** Remembered certificate signatures (one per node): the tenant certificate each store repeats is verified once. */
+  verified?: VerifiedCache
   now: () => number
 }
 
@@ -70,7 +73,7 @@ async function handleStore (deps: StoreHandlerDeps, bytes: Uint8Array, ctx: Requ
     checkEnvelope(req.body, ctx, now)
     // A replay is refused before anything is verified again (the nonce is recorded only once the signature is).
     deps.replay.refuseSeen(manifest.body.tenant, req.body.nonce, now)
-    checkManifest(manifest, deps.anchor, now)
+    checkManifest(manifest, deps.anchor, now, deps.verified !== undefined ? { signatures: deps.verified } : {})
     checkSigned(SIG.STORE_REQUEST, req, manifest.body.tenant, 'store request')
     deps.replay.check(manifest.body.tenant, req.body.nonce, now)
     if (manifest.body.state !== 'active') refuse('ERR_ERASED', 'manifest is marked erased')

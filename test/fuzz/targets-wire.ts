@@ -213,7 +213,7 @@ export function wireTargets ({ corpus, anchor, now }: WireSeeds): Target[] {
       run: (b) => {
         const i = selectManifestRecord([seeds('manifest')[0], b as Uint8Array])
         consistent(i === 0 || i === 1, 'selector chose outside the list')
-        validateManifestRecord(key, b as Uint8Array, anchor, now)
+        validateManifestRecord(key, b as Uint8Array, anchor, { now })
       }
     }),
     t({

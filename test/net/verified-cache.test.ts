@@ -14,6 +14,17 @@ import { randomBytes } from '../../crypto/bytes.ts'
 import { SIG } from '../../crypto/tags.ts'
 import type { Signed } from '../../protocol/signed.ts'
 import { codeOf } from '../helpers/assert.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { initAuthority, loadAuthority } from '../../keys/authority.ts'
+import { issueTenant } from '../../sim/local-network.ts'
+import { prepareEnrolment } from '../helpers/enrol.ts'
+import { validateManifestRecord } from '../../protocol/records.ts'
+import { encodeManifest } from '../../protocol/manifest.ts'
+import { manifestKey } from '../../protocol/ownership.ts'
 
 const DAY = 86_400_000
 const tenant = generateSigningKey().key
@@ -198,3 +209,41 @@ att('any other attestation verifier runs in full on every call and nothing is re
 })
 
 att.run()
+
+const records = suite('manifest records: the tenant certificate through the cache')
+
+records('a record checked through the cache gives checkManifest\'s verdict, cold and warm; only the tenant certificate is remembered', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bioshard-vc-'))
+  try {
+    initAuthority(join(dir, 'authority'))
+    const authority = loadAuthority(join(dir, 'authority'))
+    const anchor = { network: authority.info.network, authorities: [authority.info.publicKey] }
+    const t = issueTenant(authority, 'acme')
+    const holders = await Promise.all([1, 2, 3].map(async (i) => ({ peer: peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString(), site: `s${i}` })))
+    const { manifest } = await prepareEnrolment(t, holders, { t: 2, measurements: [randomBytes(32)] })
+    const key = manifestKey(manifest.body.tenant, manifest.body.templateId)
+    const tamperedCert = { ...manifest, cert: withSig(manifest.cert, flipped(manifest.cert.sig)) }
+    const tamperedBody = { ...manifest, sig: flipped(manifest.sig) }
+    const elsewhere = { ...anchor, authorities: [generateSigningKey().key.publicKey] }
+    const cases: Array<[string, Uint8Array, typeof anchor]> = [
+      ['valid', encodeManifest(manifest), anchor],
+      ['tampered tenant certificate', encodeManifest(tamperedCert), anchor],
+      ['tampered manifest signature', encodeManifest(tamperedBody), anchor],
+      ['another network\'s authority', encodeManifest(manifest), elsewhere]
+    ]
+    const c = new VerifiedCache()
+    validateManifestRecord(key, encodeManifest(manifest), anchor, { signatures: c }) // warm
+    for (const [name, value, a] of cases) {
+      const expected = codeOf(() => validateManifestRecord(key, value, a))
+      assert.is(codeOf(() => validateManifestRecord(key, value, a, { signatures: new VerifiedCache() })), expected, `${name} (cold)`)
+      assert.is(codeOf(() => validateManifestRecord(key, value, a, { signatures: c })), expected, `${name} (warm)`)
+    }
+    assert.is(codeOf(() => validateManifestRecord(key, encodeManifest(tamperedCert), anchor, { signatures: c })), 'ERR_BAD_SIGNATURE')
+    assert.is(c.stats.misses, 3, 'the genuine certificate verified once; the tampered one verified (and refused) each of the two times it came')
+    assert.ok(c.stats.hits >= 2, 'the genuine certificate was answered from memory')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+records.run()
