@@ -9,12 +9,12 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from '../../cli/main.ts'
 import { COMMANDS } from '../../cli/commands.ts'
 import type { CliIo } from '../../cli/io.ts'
-import { createSimCommand, type SimDeps } from '../../cli/commands/sim.ts'
+import { createSimCommand, defaultThreads, type SimDeps } from '../../cli/commands/sim.ts'
 import type { Progress, RunOptions } from '../../cli/commands/sim-runner.ts'
 import { BioshardError } from '../../errors.ts'
 import type { Scenario, SimResult } from '../../sim/types.ts'
@@ -109,9 +109,24 @@ flags('flags override the scenario\'s defaults, which override the base', async 
   assert.is(r.code, 0, r.err)
   assert.is(r.calls.length, 1)
   assert.equal(r.calls[0].params, {
-    nodes: 15, sites: 4, templates: 24, t: 2, n: 5, hours: 4, transport: 'memory', probesPerHour: 0, coalitions: [['site-1', 'site-2']], seed: 7
+    nodes: 15, sites: 4, templates: 24, t: 2, n: 5, hours: 4, transport: 'memory', probesPerHour: 0, coalitions: [['site-1', 'site-2']], seed: 7, threads: 1
   })
   assert.is(r.calls[0].scenario.name, 'churn')
+})
+
+flags('without --threads, 100 nodes or more over tcp run in two threads, fewer or over memory in one', async () => {
+  const threadsOf = async (argv: string[]): Promise<number | undefined> => {
+    const r = await sim(['--scenario', 'baseline', '--seed', '1', '--out', fresh(), ...argv])
+    assert.is(r.code, 0, r.err)
+    return r.calls[0].params.threads
+  }
+  assert.is(await threadsOf(['--nodes', '200', '--transport', 'tcp']), Math.min(2, availableParallelism()))
+  assert.is(await threadsOf(['--nodes', '99', '--transport', 'tcp']), 1)
+  assert.is(await threadsOf(['--nodes', '200', '--transport', 'memory']), 1, 'memory channels do not cross threads')
+  assert.is(await threadsOf(['--nodes', '200', '--transport', 'tcp', '--threads', '1']), 1, 'a flag wins')
+  assert.is(await threadsOf(['--nodes', '8', '--transport', 'tcp', '--threads', '3']), 3)
+  assert.is(defaultThreads({ nodes: 500, transport: 'tcp' }, 1), 1, 'never more threads than cores')
+  assert.is(defaultThreads({ nodes: 500, transport: 'tcp' }, 16), 2)
 })
 
 flags('without --seed a fresh one is drawn and printed before the run', async () => {
