@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { initAuthority, loadAuthority, type AuthorityInfo } from '../keys/authority.ts'
 import type { Limits } from '../node/config.ts'
 import type { TrustAnchor } from '../protocol/certs.ts'
-import { bootstrapPeers, issueTenant, issueVerifier, provisionNode, type LocalNetworkOptions } from './local-network.ts'
+import { issueTenant, issueVerifier, provisionNode, type LocalNetworkOptions } from './local-network.ts'
 import { HostThread, type HostThreadError } from './host-thread.ts'
 import type { FleetNode, HeldShare, NodeFleet } from './fleet.ts'
 import type { LinkChange } from './link-state.ts'
@@ -132,8 +132,7 @@ export class ThreadedFleet implements NodeFleet {
 
   /**
    * Provision and start `nodes` nodes over `threads` threads: the first, then
-   * the rest a few at a time, each bootstrapping to it and to two nodes
-   * already up ({@link bootstrapPeers}).
+   * the rest bootstrapping to it, a few at a time.
    *
    * @throws {HostThreadError} when a thread dies or hangs while starting (every thread is stopped first)
    */
@@ -141,14 +140,10 @@ export class ThreadedFleet implements NodeFleet {
     const fleet = new ThreadedFleet(options, options.dir ?? mkdtempSync(join(tmpdir(), 'bioshard-net-')))
     try {
       await fleet.#addNode(0, [])
-      const up = [fleet.#nodes[0].addrs[0]]
+      const bootstrap = [fleet.#nodes[0].addrs[0]]
       let next = 1
       const worker = async (): Promise<void> => {
-        while (next < options.nodes) {
-          const i = next++
-          await fleet.#addNode(i, bootstrapPeers(i, up))
-          up.push(fleet.#nodes[i].addrs[0])
-        }
+        while (next < options.nodes) await fleet.#addNode(next++, bootstrap)
       }
       await Promise.race([Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, options.nodes) }, worker)), fleet.failed])
     } catch (e) {

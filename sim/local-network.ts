@@ -130,26 +130,6 @@ export interface NodeHooks {
   isDenied?: (node: number, peer: string, direction: LinkDirection) => boolean
 }
 
-/**
- * The bootstrap peers of node `index` while a network starts: the first
- * node, and once a few are up, two more of the nodes already up (`up`, the
- * first node first), spread over them. With the first node alone every join
- * of a large network lands on it: at 1,000 nodes it answered none of them in
- * time and a quarter of the nodes never joined.
- *
- * @param up - addresses of the nodes started so far, the first node's first
- */
-export function bootstrapPeers (index: number, up: readonly string[]): string[] {
-  const out = up.slice(0, 1)
-  if (up.length > 3) {
-    for (const k of [2_654_435_761, 2_246_822_519]) {
-      const addr = up[1 + (Math.imul(index, k) >>> 0) % (up.length - 1)]
-      if (!out.includes(addr)) out.push(addr)
-    }
-  }
-  return out
-}
-
 /** Admit a tenant under `authority` (key + certificate). */
 export function issueTenant (authority: ReturnType<typeof loadAuthority>, name = 'tenant'): Tenant {
   const t = admitTenant(authority, name)
@@ -233,12 +213,12 @@ export class LocalNetwork {
     initAuthority(join(dir, 'authority'))
     const net = new LocalNetwork(dir, loadAuthority(join(dir, 'authority')), options)
     const sites = options.sites ?? options.nodes
-    const up = [(await net.addNode(`site-${1}`)).addrs[0]]
+    const first = await net.addNode(`site-${1}`)
     let next = 1
     const worker = async (): Promise<void> => {
       while (next < options.nodes) {
         const i = next++
-        up.push((await net.addNode(`site-${(i % sites) + 1}`, bootstrapPeers(i, up))).addrs[0])
+        await net.addNode(`site-${(i % sites) + 1}`, [first.addrs[0]])
       }
     }
     await Promise.all(Array.from({ length: Math.min(options.startConcurrency ?? START_CONCURRENCY, options.nodes) }, worker))
