@@ -50,7 +50,8 @@ const indexOf = (peer: string): number => net.nodes.findIndex((n) => n.cert.body
 const slotOf = (id: Uint8Array): Uint8Array => slotKey(tenant.key.publicKey, id)
 /** The newest manifest the DHT has, read afresh (no client cache). */
 const published = async (id: Uint8Array): Promise<Manifest> =>
-  await new ManifestStore(RecordReplicas.overRoster(raw.host.services.dht, raw.roster), net.anchor, tenant.key.publicKey).get(id, { signal: AbortSignal.timeout(10_000) })
+  await new ManifestStore(RecordReplicas.overRoster(raw.host.services.dht, raw.roster), net.anchor, tenant.key.publicKey)
+    .get(id, { signal: AbortSignal.timeout(10_000) })
 const holds = async (n: SiteNode, id: Uint8Array): Promise<boolean> => {
   const h = await n.heldShare(slotOf(id))
   h?.share.fill(0)
