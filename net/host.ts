@@ -80,13 +80,13 @@ export interface HostInit {
    * Refuse any connection with this peer, dialled (`outbound`) or accepted
    * (`inbound`): a link policy (the simulator's partitions). Nothing is refused when absent.
    */
+  isLinkDenied?: (peer: PeerId, direction: LinkDirection) => boolean
   /**
    * Remembered signatures (the node's roster cache): the tenant certificate
    * every manifest record repeats is verified once, not at every PUT.
    * Every signature is verified when absent.
    */
   signatures?: SignatureChecker
-  isLinkDenied?: (peer: PeerId, direction: LinkDirection) => boolean
 }
 
 /** Which side opened a connection, as a link policy sees it. */

@@ -28,7 +28,7 @@ import { MessageType, Record as DhtRecord, type KadDHT, type QueryEvent } from '
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { sha256 } from '../crypto/hash.ts'
-import { dhtKeyOf } from '../protocol/placement.ts'
+import { compareDistance, dhtKeyOf } from '../protocol/placement.ts'
 import { MANIFEST_REPLICAS } from './constants.ts'
 import type { Roster } from './roster.ts'
 import { logger } from './log.ts'
@@ -70,15 +70,6 @@ export interface ReplicaOptions {
 function senderOf (dht: KadDHT): RequestSender | undefined {
   const network = (dht as unknown as { network?: Partial<RequestSender> }).network
   return typeof network?.sendRequest === 'function' ? network as RequestSender : undefined
-}
-
-/** Compare XOR distances of two kad ids to `target` (negative when `a` is closer). */
-function compareDistance (a: Uint8Array, b: Uint8Array, target: Uint8Array): number {
-  for (let i = 0; i < target.length; i++) {
-    const d = (a[i] ^ target[i]) - (b[i] ^ target[i])
-    if (d !== 0) return d
-  }
-  return 0
 }
 
 /**
@@ -125,14 +116,9 @@ export class RecordReplicas {
   }
 
   /** Every admitted node other than this one, closest to `key` first; empty when there is no roster. */
-  ranked (key: Uint8Array): string[] {
+  private ranked (key: Uint8Array): string[] {
     if (this.#peers === undefined) return []
     return closestTo(key, this.#peers().filter((p) => p !== this.#self))
-  }
-
-  /** Whether requests go to the roster's closest nodes (else they walk the DHT). */
-  directed (ranked: readonly string[]): boolean {
-    return this.#sender !== undefined && ranked.length > 0
   }
 
   /**
@@ -204,7 +190,7 @@ export class RecordReplicas {
     const ranked = this.ranked(key)
     const sender = this.#sender
     if (sender === undefined || ranked.length === 0) {
-      yield * this.walkLookup(key, options)
+      yield * this.walk(key, options)
       return
     }
     const stop = new AbortController()
@@ -255,7 +241,8 @@ export class RecordReplicas {
     return undefined
   }
 
-  private async * walkLookup (key: Uint8Array, options: ReplicaOptions): AsyncGenerator<ReplicaAnswer> {
+  /** The answers of a DHT walk for `key`, whatever the roster says: a last resort when the replicas hold nothing. */
+  async * walk (key: Uint8Array, options: ReplicaOptions = {}): AsyncGenerator<ReplicaAnswer> {
     try {
       for await (const evt of this.#dht.get(key, options.signal !== undefined ? { signal: options.signal } : {})) {
         if (evt.name === 'PEER_RESPONSE' && evt.messageType === MessageType.GET_VALUE) yield { from: evt.from.toString(), value: evt.record?.value }
@@ -263,10 +250,5 @@ export class RecordReplicas {
     } catch (e) {
       if (options.signal?.aborted !== true) log('DHT walk ended early: %s', (e as Error).message)
     }
-  }
-
-  /** The answers of a DHT walk for `key`, whatever the roster says: a last resort when the replicas hold nothing. */
-  async * walk (key: Uint8Array, options: ReplicaOptions = {}): AsyncGenerator<ReplicaAnswer> {
-    yield * this.walkLookup(key, options)
   }
 }

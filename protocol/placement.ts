@@ -34,7 +34,7 @@ export function placementTarget (templateId: Uint8Array, x: number): Uint8Array 
 }
 
 /** Compare two XOR distances to `target` (negative when `a` is closer). */
-function compareDistance (a: Uint8Array, b: Uint8Array, target: Uint8Array): number {
+export function compareDistance (a: Uint8Array, b: Uint8Array, target: Uint8Array): number {
   for (let i = 0; i < target.length; i++) {
     const da = a[i] ^ target[i]
     const db = b[i] ^ target[i]
