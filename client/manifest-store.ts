@@ -119,15 +119,15 @@ export class ManifestStore {
   }
 
   private async lookup (templateId: Uint8Array, outer?: AbortSignal): Promise<Manifest | undefined> {
-    // Bound the walk ourselves too: an aborted query can linger on a stuck
+    // Bound the lookup ourselves too: an aborted query can linger on a stuck
     // dial, and a lookup must never outlive its caller's deadline.
     const bound = outer ?? AbortSignal.timeout(LOOKUP_DEFAULT_MS)
-    const walk = this.walk(templateId, bound)
+    const found = this.find(templateId, bound)
     const expired = new Promise<undefined>((resolve) => {
       if (bound.aborted) resolve(undefined)
       else bound.addEventListener('abort', () => { resolve(undefined) }, { once: true })
     })
-    await Promise.race([walk, expired])
+    await Promise.race([found, expired])
     return this.cached(templateId)
   }
 
@@ -136,7 +136,7 @@ export class ManifestStore {
    * roster that differs from the publisher's, replicas gone since), walk the
    * DHT as a last resort.
    */
-  private async walk (templateId: Uint8Array, outer: AbortSignal): Promise<void> {
+  private async find (templateId: Uint8Array, outer: AbortSignal): Promise<void> {
     const key = manifestKey(this.tenant, templateId)
     if (await this.collect(key, (signal) => this.replicas.lookup(key, { signal }), outer) > 0 || outer.aborted) return
     await this.collect(key, (signal) => this.replicas.walk(key, { signal }), outer)
